@@ -1,0 +1,46 @@
+# Sourced by bin/demo and bin/test: finds Python 3.12+ and prepares .venv with the given requirements file.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+find_python() {
+    local candidate
+    for candidate in python3.13 python3.12; do
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys' >/dev/null 2>&1; then
+            command -v "$candidate"; return 0
+        fi
+    done
+    if command -v pyenv >/dev/null 2>&1; then
+        for candidate in "$(pyenv root)"/versions/3.13*/bin/python3 "$(pyenv root)"/versions/3.12*/bin/python3; do
+            [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+        done
+    fi
+    if command -v uv >/dev/null 2>&1; then
+        candidate="$(uv python find '>=3.12' 2>/dev/null || true)"
+        [ -n "$candidate" ] && { echo "$candidate"; return 0; }
+    fi
+    if command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+        command -v python3; return 0
+    fi
+    return 1
+}
+
+prepare_venv() {
+    local requirements="$1" python stamp
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+        if ! python="$(PYENV_VERSION=3.13.0 find_python)"; then
+            echo "jirasync needs Python 3.12 or 3.13 (Django 6 does not support older versions)." >&2
+            echo "Install one: 'pyenv install 3.13', 'uv python install 3.13', or your system's python3.13 package." >&2
+            exit 1
+        fi
+        rm -rf .venv
+        "$python" -m venv .venv
+    fi
+    # Reinstall only when the requirements changed since the last install.
+    stamp=".venv/.installed-$(cat requirements*.txt | sha1sum | cut -c1-12)-$(basename "$requirements")"
+    if [ ! -f "$stamp" ]; then
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        touch "$stamp"
+    fi
+}

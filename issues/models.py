@@ -1,0 +1,108 @@
+from django.db import models
+
+from config.models import StatusMilestone
+from projects.models import JiraInstance, Project
+
+
+class Issue(models.Model):
+    """One Jira issue as last synced, identified by (instance, Jira id): keys change on move, ids do not."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="issues")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    jira_id = models.BigIntegerField()
+    key = models.CharField(max_length=64)
+    summary = models.TextField(blank=True)
+    issue_type = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=255, blank=True, help_text="As Jira sends it.")
+    status_id = models.CharField(max_length=32, blank=True)
+    status_category = models.CharField(max_length=32, blank=True, help_text="new, indeterminate or done.")
+    priority = models.CharField(max_length=100, blank=True)
+    assignee = models.CharField(max_length=255, blank=True)
+    assignee_id = models.CharField(max_length=128, blank=True, help_text="accountId (Cloud) or user key (DC).")
+    reporter = models.CharField(max_length=255, blank=True)
+    reporter_id = models.CharField(max_length=128, blank=True)
+    created = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True)
+    resolved = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=100, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    fields = models.JSONField(default=dict, blank=True, help_text="Mapped field values by target name.")
+    field_errors = models.JSONField(default=list, blank=True)
+    has_field_errors = models.BooleanField(default=False)
+    changelog_total = models.PositiveIntegerField(default=0, help_text="History entries Jira reports.")
+    changelog_complete = models.BooleanField(default=True)
+    raw_hash = models.CharField(max_length=32, blank=True, help_text="Digest of the raw JSON, to skip unchanged.")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "jira_id"], name="issue_unique_jira_id"),
+        ]
+        indexes = [
+            models.Index(fields=["key"], name="issue_key"),
+            models.Index(fields=["project", "-updated"], name="issue_project_updated"),
+            models.Index(fields=["-updated", "-id"], name="issue_updated_id"),
+            models.Index(fields=["status"], name="issue_status"),
+            models.Index(fields=["instance", "status_category"], name="issue_instance_category"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class IssueRaw(models.Model):
+    """The issue exactly as Jira sent it (orjson bytes), apart from the hot row so lists stay fast."""
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, primary_key=True, related_name="raw")
+    body = models.BinaryField()
+
+    class Meta:
+        verbose_name = "raw issue JSON"
+
+    def __str__(self) -> str:
+        return f"raw {self.issue_id}"
+
+
+class StatusChange(models.Model):
+    """One status transition; the issue's initial status is stored with history_id 0, dated at creation."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="status_changes")
+    history_id = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+    from_status_id = models.CharField(max_length=32, blank=True)
+    from_status = models.CharField(max_length=255, blank=True)
+    to_status_id = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=255, blank=True)
+    author = models.CharField(max_length=255, blank=True)
+    author_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["issue", "changed_at", "history_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "history_id", "from_status_id", "to_status_id"], name="statuschange_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["to_status", "changed_at"], name="statuschange_to_status")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class IssueMilestone(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="milestones")
+    milestone = models.ForeignKey(StatusMilestone, on_delete=models.CASCADE, related_name="issue_milestones")
+    first_reached = models.DateTimeField()
+    last_reached = models.DateTimeField()
+    times_reached = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "milestone"], name="issuemilestone_unique"),
+        ]
+        indexes = [models.Index(fields=["milestone", "first_reached"], name="issuemilestone_first")]
+
+    def __str__(self) -> str:
+        return f"{self.milestone_id} reached {self.times_reached}×"

@@ -1,0 +1,71 @@
+from django.db import models
+
+from projects.models import JiraInstance, Project
+
+
+class SyncRun(models.Model):
+    """One run of the engine, updated as it goes so progress is visible while it runs."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+        WEBHOOK = "webhook", "Webhook"
+        CENSUS = "census", "Census"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Command"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        PARTIAL = "partial", "Partly failed"
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="sync_runs")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="sync_runs")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    status_changes = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField(default=0, help_text="429 responses received.")
+    error = models.TextField(blank=True, help_text="Why it failed (secrets removed).")
+    watermark_before = models.DateTimeField(null=True, blank=True)
+    watermark_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["instance", "-created_at"], name="syncrun_instance_created"),
+            models.Index(fields=["project", "-created_at"], name="syncrun_project_created"),
+            models.Index(fields=["status", "-created_at"], name="syncrun_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.project.key if self.project_id else self.instance.slug
+        return f"{self.get_kind_display()} sync of {scope} #{self.pk}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at
+        if end is None:
+            from django.utils import timezone
+
+            end = timezone.now()
+        return (end - self.started_at).total_seconds()
