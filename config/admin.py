@@ -31,15 +31,19 @@ class AuditedConfigurationAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         configuration_record_change(
-            actor=Actor.of_user(request.user), kind=self.audit_kind, name=form.instance.name,
-            before=getattr(request, "_audit_before", {}), after=configuration_snapshot(self.audit_kind, form.instance.name),
+            actor=Actor.of_user(request.user),
+            kind=self.audit_kind,
+            name=form.instance.name,
+            before=getattr(request, "_audit_before", {}),
+            after=configuration_snapshot(self.audit_kind, form.instance.name),
         )
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         before = configuration_snapshot(self.audit_kind, obj.name)
         super().delete_model(request, obj)
-        configuration_record_change(actor=Actor.of_user(request.user), kind=self.audit_kind, name=obj.name,
-                                    before=before, after={})
+        configuration_record_change(
+            actor=Actor.of_user(request.user), kind=self.audit_kind, name=obj.name, before=before, after={}
+        )
 
 
 @admin.register(FieldMapping)

@@ -132,17 +132,17 @@ class _Reader:
     def field(self, item: Any, path: str, group: str, position: int) -> FieldDoc | None:
         if not self.typed(item, dict, path, "an object"):
             return None
-        complete = self.keys(
-            item, path, {"name", "type"}, {"label", "required", "default", "description", "instances"}
-        )
+        complete = self.keys(item, path, {"name", "type"}, {"label", "required", "default", "description", "instances"})
         name, field_type = item.get("name"), item.get("type")
         valid = complete
         if "name" in item and (not isinstance(name, str) or not _IDENTIFIER.match(name)):
             self.problem(f"{path}.name", f"{json.dumps(name)} is not a valid target name (a-z, 0-9, _)")
             valid = False
         if "type" in item and field_type not in FieldType.values:
-            self.problem(f"{path}.type", f"unknown type {json.dumps(field_type)} (expected one of: "
-                         f"{', '.join(FieldType.values)})")
+            self.problem(
+                f"{path}.type",
+                f"unknown type {json.dumps(field_type)} (expected one of: {', '.join(FieldType.values)})",
+            )
             valid = False
         required = item.get("required", False)
         valid &= self.typed(required, bool, f"{path}.required", "true or false")
@@ -159,8 +159,15 @@ class _Reader:
         if not valid or sources is None:
             return None
         return FieldDoc(
-            name=name, field_type=field_type, group=group, label=item.get("label", ""), required=required,
-            default=default, description=item.get("description", ""), position=position, sources=sources,
+            name=name,
+            field_type=field_type,
+            group=group,
+            label=item.get("label", ""),
+            required=required,
+            default=default,
+            description=item.get("description", ""),
+            position=position,
+            sources=sources,
         )
 
     def sources(self, instances: Any, path: str, field_type: Any) -> tuple | None:
@@ -171,7 +178,7 @@ class _Reader:
         for slug, spec in sorted(instances.items()):
             spath = f"{path}.{slug}"
             if not _SLUG.match(slug):
-                self.problem(spath, f"{slug!r} is not an instance slug (or \"{ANY_INSTANCE}\")")
+                self.problem(spath, f'{slug!r} is not an instance slug (or "{ANY_INSTANCE}")')
                 ok = False
                 continue
             source = self.source(spec, spath, field_type)
@@ -204,19 +211,22 @@ class _Reader:
         if not self.typed(separator, str, f"{path}.separator", "text"):
             return None
         if combine == CombineMode.JOIN and len(located) > 1 and field_type not in JOINABLE_TYPES:
-            self.problem(f"{path}.combine", f"type {field_type} cannot join several sources; use \"first\"")
+            self.problem(f"{path}.combine", f'type {field_type} cannot join several sources; use "first"')
             return None
         names = tuple(n for _, n in located)
         return SourceDoc(
-            paths=tuple(p for p, _ in located), names=names if any(names) else (), combine=combine,
+            paths=tuple(p for p, _ in located),
+            names=names if any(names) else (),
+            combine=combine,
             separator=separator,
         )
 
     def located(self, entry: Any, path: str) -> tuple[str, str] | None:
         if not self.typed(entry, dict, path, "an object"):
             return None
-        allowed = {"field_id", "path", "name"} if path.endswith("]") else {
-            "field_id", "path", "name", "combine", "separator"}
+        allowed = (
+            {"field_id", "path", "name"} if path.endswith("]") else {"field_id", "path", "name", "combine", "separator"}
+        )
         self.keys(entry, path, set(), allowed)
         where = [key for key in ("field_id", "path") if key in entry]
         if len(where) != 1:
@@ -255,8 +265,15 @@ class _Reader:
             statuses = self.milestone_statuses(item.get("instances", {}), f"{path}.instances")
             if statuses is None:
                 continue
-            result.append(MilestoneDoc(name=name, order=order, label=str(item.get("label", "")),
-                                       description=str(item.get("description", "")), statuses=statuses))
+            result.append(
+                MilestoneDoc(
+                    name=name,
+                    order=order,
+                    label=str(item.get("label", "")),
+                    description=str(item.get("description", "")),
+                    statuses=statuses,
+                )
+            )
         return result
 
     def milestone_statuses(self, instances: Any, path: str) -> tuple | None:

@@ -28,16 +28,26 @@ def mapping_document() -> MappingDocument:
         )
         fields.append(
             FieldDoc(
-                name=mapping.name, field_type=mapping.field_type, group=mapping.group, label=mapping.label,
-                required=mapping.required, default=mapping.default, description=mapping.description,
-                position=position, sources=sources,
+                name=mapping.name,
+                field_type=mapping.field_type,
+                group=mapping.group,
+                label=mapping.label,
+                required=mapping.required,
+                default=mapping.default,
+                description=mapping.description,
+                position=position,
+                sources=sources,
             )
         )
     milestones = [
         MilestoneDoc(
-            name=m.name, order=m.order, label=m.label, description=m.description,
-            statuses=tuple(sorted((s.instance_slug, tuple(s.status_names), tuple(s.status_ids))
-                                  for s in m.statuses.all())),
+            name=m.name,
+            order=m.order,
+            label=m.label,
+            description=m.description,
+            statuses=tuple(
+                sorted((s.instance_slug, tuple(s.status_names), tuple(s.status_ids)) for s in m.statuses.all())
+            ),
         )
         for m in StatusMilestone.objects.prefetch_related("statuses").order_by("order", "name")
     ]
@@ -65,8 +75,13 @@ def field_specs_for_instance(slug: str, document: MappingDocument | None = None)
         source: SourceDoc = entry[1]
         specs.append(
             FieldSpec(
-                name=item.name, field_type=item.field_type, paths=source.paths, required=item.required,
-                default=item.default, combine=source.combine, separator=source.separator,
+                name=item.name,
+                field_type=item.field_type,
+                paths=source.paths,
+                required=item.required,
+                default=item.default,
+                combine=source.combine,
+                separator=source.separator,
             )
         )
     return specs
@@ -92,6 +107,7 @@ def milestone_rules_for_instance(slug: str, document: MappingDocument | None = N
         if entry is None:
             continue
         _, names, ids = entry
-        rules.append(MilestoneRule(milestone.name, milestone.order,
-                                   frozenset(n.casefold() for n in names), frozenset(ids)))
+        rules.append(
+            MilestoneRule(milestone.name, milestone.order, frozenset(n.casefold() for n in names), frozenset(ids))
+        )
     return rules

@@ -23,8 +23,10 @@ class ApplyReport:
         return bool(self.created or self.updated or self.deleted)
 
     def summary(self) -> str:
-        return (f"{len(self.created)} created, {len(self.updated)} updated, {len(self.deleted)} deleted, "
-                f"{self.unchanged} unchanged")
+        return (
+            f"{len(self.created)} created, {len(self.updated)} updated, {len(self.deleted)} deleted, "
+            f"{self.unchanged} unchanged"
+        )
 
 
 def mappings_load_file(*, path: Path, actor: Actor, dry_run: bool = False) -> ApplyReport:
@@ -50,12 +52,28 @@ def mappings_apply(*, document: MappingDocument, actor: Actor, dry_run: bool = F
         object_type = "config.fieldmapping" if kind == "field mapping" else "config.statusmilestone"
         for name in sorted(new.keys() - old.keys()):
             report.created.append(f"{kind} {name}")
-            changes.append(Change("create", object_type, name, name, f"created {kind} {name}{suffix}",
-                                  changes_between({}, _flat(new[name]))))
+            changes.append(
+                Change(
+                    "create",
+                    object_type,
+                    name,
+                    name,
+                    f"created {kind} {name}{suffix}",
+                    changes_between({}, _flat(new[name])),
+                )
+            )
         for name in sorted(old.keys() - new.keys()):
             report.deleted.append(f"{kind} {name}")
-            changes.append(Change("delete", object_type, name, name, f"deleted {kind} {name}{suffix}",
-                                  changes_between(_flat(old[name]), {})))
+            changes.append(
+                Change(
+                    "delete",
+                    object_type,
+                    name,
+                    name,
+                    f"deleted {kind} {name}{suffix}",
+                    changes_between(_flat(old[name]), {}),
+                )
+            )
         for name in sorted(old.keys() & new.keys()):
             diff = changes_between(_flat(old[name]), _flat(new[name]))
             if not diff:
@@ -73,11 +91,22 @@ def mappings_apply(*, document: MappingDocument, actor: Actor, dry_run: bool = F
 
 def _flat(item: FieldDoc | MilestoneDoc) -> dict:
     if isinstance(item, FieldDoc):
-        values = {"type": item.field_type, "group": item.group, "label": item.label, "required": item.required,
-                  "default": item.default, "description": item.description, "position": item.position}
+        values = {
+            "type": item.field_type,
+            "group": item.group,
+            "label": item.label,
+            "required": item.required,
+            "default": item.default,
+            "description": item.description,
+            "position": item.position,
+        }
         for slug, source in item.sources:
-            values[f"sources[{slug}]"] = {"paths": list(source.paths), "combine": source.combine,
-                                          "separator": source.separator, "names": list(source.names)}
+            values[f"sources[{slug}]"] = {
+                "paths": list(source.paths),
+                "combine": source.combine,
+                "separator": source.separator,
+                "names": list(source.names),
+            }
         return values
     values = {"order": item.order, "label": item.label, "description": item.description}
     for slug, names, ids in item.statuses:
@@ -91,14 +120,26 @@ def _replace_configuration(document: MappingDocument) -> None:
     for item in document.fields:
         mapping, _ = FieldMapping.objects.update_or_create(
             name=item.name,
-            defaults={"field_type": item.field_type, "group": item.group, "label": item.label,
-                      "required": item.required, "default": item.default, "description": item.description,
-                      "position": item.position},
+            defaults={
+                "field_type": item.field_type,
+                "group": item.group,
+                "label": item.label,
+                "required": item.required,
+                "default": item.default,
+                "description": item.description,
+                "position": item.position,
+            },
         )
         mapping.sources.all().delete()
         FieldSource.objects.bulk_create(
-            FieldSource(mapping=mapping, instance_slug=slug, paths=list(source.paths), jira_names=list(source.names),
-                        combine=source.combine, separator=source.separator)
+            FieldSource(
+                mapping=mapping,
+                instance_slug=slug,
+                paths=list(source.paths),
+                jira_names=list(source.names),
+                combine=source.combine,
+                separator=source.separator,
+            )
             for slug, source in item.sources
         )
     for item in document.milestones:

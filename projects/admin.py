@@ -47,5 +47,14 @@ class ProjectAdmin(admin.ModelAdmin):
     list_select_related = ("instance",)
     search_fields = ("key", "name")
     list_editable = ("enabled",)
-    readonly_fields = ("instance", "jira_id", "key", "name", "sync_watermark", "last_full_sync_at",
-                       "last_census_at", "created_at", "updated_at")
+    readonly_fields = (
+        "instance",
+        "jira_id",
+        "key",
+        "name",
+        "sync_watermark",
+        "last_full_sync_at",
+        "last_census_at",
+        "created_at",
+        "updated_at",
+    )

@@ -47,8 +47,7 @@ def decrypt_token(stored: str) -> str:
         return current_cipher().decrypt(stored.encode()).decode()
     except (InvalidToken, ValueError) as exc:
         raise TokenDecryptionError(
-            "stored token cannot be decrypted with JIRASYNC_ENCRYPTION_KEYS "
-            "(was the key that encrypted it removed?)"
+            "stored token cannot be decrypted with JIRASYNC_ENCRYPTION_KEYS (was the key that encrypted it removed?)"
         ) from exc
 
 

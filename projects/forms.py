@@ -15,8 +15,20 @@ class JiraInstanceForm(forms.ModelForm):
 
     class Meta:
         model = JiraInstance
-        fields = ["name", "slug", "base_url", "flavour", "auth_kind", "username", "token", "enabled",
-                  "request_budget", "max_parallel_projects", "jql_filter", "enable_new_projects"]
+        fields = [
+            "name",
+            "slug",
+            "base_url",
+            "flavour",
+            "auth_kind",
+            "username",
+            "token",
+            "enabled",
+            "request_budget",
+            "max_parallel_projects",
+            "jql_filter",
+            "enable_new_projects",
+        ]
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -39,9 +39,7 @@ class JiraInstance(models.Model):
     jql_filter = models.CharField(
         max_length=1000, blank=True, help_text="Extra JQL ANDed to every sync query, e.g. issuetype != Epic."
     )
-    enable_new_projects = models.BooleanField(
-        default=False, help_text="Projects found by discovery start enabled."
-    )
+    enable_new_projects = models.BooleanField(default=False, help_text="Projects found by discovery start enabled.")
     time_zone = models.CharField(
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )
@@ -89,9 +87,7 @@ class Project(models.Model):
     key = models.CharField(max_length=64)
     name = models.CharField(max_length=255, blank=True)
     enabled = models.BooleanField(default=False)
-    sync_watermark = models.DateTimeField(
-        null=True, blank=True, help_text="Highest issue 'updated' committed (UTC)."
-    )
+    sync_watermark = models.DateTimeField(null=True, blank=True, help_text="Highest issue 'updated' committed (UTC).")
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_census_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

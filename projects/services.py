@@ -31,7 +31,10 @@ def instance_save(*, instance: JiraInstance, actor: Actor, token: str | None = N
         changes = changes_between(before, instance_snapshot(instance), SECRET_FIELDS)
         if created or changes:
             audit_object_change(
-                actor=actor, obj=instance, action="create" if created else "update", changes=changes,
+                actor=actor,
+                obj=instance,
+                action="create" if created else "update",
+                changes=changes,
                 summary=f"{'created' if created else 'updated'} Jira instance {instance.name}",
                 instance_slug=instance.slug,
             )
@@ -41,8 +44,11 @@ def instance_save(*, instance: JiraInstance, actor: Actor, token: str | None = N
 def instance_delete(*, instance: JiraInstance, actor: Actor) -> None:
     with transaction.atomic():
         audit_object_change(
-            actor=actor, obj=instance, action="delete",
+            actor=actor,
+            obj=instance,
+            action="delete",
             changes=changes_between(instance_snapshot(instance), {}, SECRET_FIELDS),
-            summary=f"deleted Jira instance {instance.name}", instance_slug=instance.slug,
+            summary=f"deleted Jira instance {instance.name}",
+            instance_slug=instance.slug,
         )
         instance.delete()

@@ -5,6 +5,6 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("JIRASYNC_ENCRYPTION_KEYS", "dGVzdHMtb25seS1rZXktdGVzdHMtb25seS1rZXktMTI=")
 
-from jirasync_site.settings import *  # noqa: E402,F403
+from jirasync_site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,8 +5,21 @@ https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/
 
 from typing import Any
 
-_BLOCKS = {"paragraph", "heading", "blockquote", "codeBlock", "panel", "rule", "mediaSingle", "mediaGroup",
-           "expand", "nestedExpand", "decisionList", "taskList", "table"}
+_BLOCKS = {
+    "paragraph",
+    "heading",
+    "blockquote",
+    "codeBlock",
+    "panel",
+    "rule",
+    "mediaSingle",
+    "mediaGroup",
+    "expand",
+    "nestedExpand",
+    "decisionList",
+    "taskList",
+    "table",
+}
 
 
 def is_adf(value: Any) -> bool:
@@ -52,8 +65,10 @@ def _render_blocks(nodes: list, lines: list[str], indent: str) -> None:
 
 
 def _is_inline_only(children: list) -> bool:
-    return bool(children) and all(isinstance(c, dict) and c.get("type") not in _BLOCKS for c in children) and all(
-        isinstance(c, dict) and c.get("type") in _INLINE for c in children
+    return (
+        bool(children)
+        and all(isinstance(c, dict) and c.get("type") not in _BLOCKS for c in children)
+        and all(isinstance(c, dict) and c.get("type") in _INLINE for c in children)
     )
 
 

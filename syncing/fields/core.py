@@ -51,6 +51,16 @@ def core_columns(issue: dict) -> dict[str, Any]:
 
 # The system fields core_columns reads; the client asks Jira for these plus the mapped ones.
 CORE_FIELD_IDS = (
-    "summary", "issuetype", "status", "priority", "assignee", "reporter", "created", "updated",
-    "resolutiondate", "resolution", "labels", "project",
+    "summary",
+    "issuetype",
+    "status",
+    "priority",
+    "assignee",
+    "reporter",
+    "created",
+    "updated",
+    "resolutiondate",
+    "resolution",
+    "labels",
+    "project",
 )

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from audit.services import COMMAND
+from config.services import mappings_load_file
+from projects.models import JiraInstance
+
+REFERENCE_MAPPINGS = Path(settings.BASE_DIR) / "config" / "field_mappings.json"
+
+
+@pytest.fixture
+def reference_mappings(db):
+    """The bundled reference mapping file, loaded."""
+    return mappings_load_file(path=REFERENCE_MAPPINGS, actor=COMMAND)
+
+
+@pytest.fixture
+def instance(db) -> JiraInstance:
+    """A Cloud instance with a token, as an operator would add it."""
+    jira = JiraInstance(
+        name="Instance one",
+        slug="instance_1",
+        base_url="https://example.atlassian.net",
+        auth_kind="basic",
+        username="ops@example.com",
+    )
+    jira.set_token("s3cr3t-token-value")
+    jira.save()
+    return jira

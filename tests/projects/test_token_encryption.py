@@ -1,0 +1,59 @@
+"""Instance tokens are encrypted at rest and never shown in clear."""
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from audit.models import AuditLog
+from audit.services import COMMAND
+from projects.crypto import TokenDecryptionError, generate_key, reencrypt_token
+from projects.models import JiraInstance
+from projects.services import instance_save
+
+CLEAR = "clear-token-7f3a9c1e5b"
+
+
+def database_bytes() -> bytes:
+    """Everything the database holds for the instance table, as the server stores it."""
+    if connection.vendor == "sqlite":
+        connection.close()  # flush to the file and its WAL
+        name = connection.settings_dict["NAME"]
+        files = [Path(f"{name}{suffix}") for suffix in ("", "-wal")]
+        return b"".join(path.read_bytes() for path in files if path.exists())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT row_to_json(t)::text FROM projects_jirainstance t")
+        return "".join(row[0] for row in cursor.fetchall()).encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_clear_token_never_reaches_the_database():
+    instance = instance_save(
+        instance=JiraInstance(name="Acme", slug="acme", base_url="https://acme.atlassian.net", username="a@b.c"),
+        actor=COMMAND,
+        token=CLEAR,
+    )
+    assert CLEAR.encode() not in database_bytes()
+    assert JiraInstance.objects.get(pk=instance.pk).get_token() == CLEAR
+    assert CLEAR not in str(instance) and CLEAR not in repr(instance)
+    entry = AuditLog.objects.get(object_id=str(instance.pk))
+    assert CLEAR not in str(entry.changes)
+    assert entry.changes["token_encrypted"] == ["", "••••••"]
+
+
+def test_a_token_survives_key_rotation_and_a_removed_key_is_a_clear_error(instance):
+    old_key = instance.token_encrypted
+    from django.conf import settings
+
+    new_key = generate_key()
+    with override_settings(JIRASYNC_ENCRYPTION_KEYS=[new_key, *settings.JIRASYNC_ENCRYPTION_KEYS]):
+        assert instance.get_token() == "s3cr3t-token-value"  # still readable with the old key second
+        rotated = reencrypt_token(old_key)
+    with override_settings(JIRASYNC_ENCRYPTION_KEYS=[new_key]):
+        instance.token_encrypted = rotated
+        assert instance.get_token() == "s3cr3t-token-value"
+        instance.token_encrypted = old_key
+        with pytest.raises(TokenDecryptionError, match="cannot be decrypted") as failure:
+            instance.get_token()
+        assert "s3cr3t" not in str(failure.value)
