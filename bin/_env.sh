@@ -3,32 +3,33 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# Prints the real executable (not a pyenv shim) of the first Python 3.12+ found.
+real_python() {
+    "$1" -c 'import sys; assert sys.version_info >= (3, 12); print(sys.executable)' 2>/dev/null
+}
+
 find_python() {
     local candidate
     for candidate in python3.13 python3.12; do
-        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys' >/dev/null 2>&1; then
-            command -v "$candidate"; return 0
-        fi
+        command -v "$candidate" >/dev/null 2>&1 && real_python "$candidate" && return 0
     done
     if command -v pyenv >/dev/null 2>&1; then
         for candidate in "$(pyenv root)"/versions/3.13*/bin/python3 "$(pyenv root)"/versions/3.12*/bin/python3; do
-            [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+            [ -x "$candidate" ] && real_python "$candidate" && return 0
         done
     fi
     if command -v uv >/dev/null 2>&1; then
         candidate="$(uv python find '>=3.12' 2>/dev/null || true)"
-        [ -n "$candidate" ] && { echo "$candidate"; return 0; }
+        [ -n "$candidate" ] && real_python "$candidate" && return 0
     fi
-    if command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
-        command -v python3; return 0
-    fi
+    command -v python3 >/dev/null 2>&1 && real_python python3 && return 0
     return 1
 }
 
 prepare_venv() {
     local requirements="$1" python stamp
     if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
-        if ! python="$(PYENV_VERSION=3.13.0 find_python)"; then
+        if ! python="$(find_python)"; then
             echo "jirasync needs Python 3.12 or 3.13 (Django 6 does not support older versions)." >&2
             echo "Install one: 'pyenv install 3.13', 'uv python install 3.13', or your system's python3.13 package." >&2
             exit 1
