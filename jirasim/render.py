@@ -1,0 +1,366 @@
+"""Issues, users and histories rendered in the JSON shapes real Jira sends (Cloud v3/v2, Data Center v2)."""
+
+import random
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jirasim import catalog
+from jirasim.dataset import Dataset, Event, IssueRecord
+
+# Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
+# (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
+CLOUD_INLINE_HISTORIES = 40
+CLOUD_ISSUE_HISTORIES = 100
+
+
+class Renderer:
+    def __init__(self, dataset: Dataset, base_url: str) -> None:
+        self.data = dataset
+        self.config = dataset.config
+        self.base = base_url.rstrip("/")
+        self.zone = ZoneInfo(self.config.site_tz)
+        self.cloud = self.config.cloud
+
+    # --- small pieces ---------------------------------------------------------------------------
+    def timestamp(self, ms: int) -> str:
+        """2021-02-02T07:17:42.719+0000: the site zone's offset, no colon, milliseconds."""
+        moment = datetime.fromtimestamp(ms / 1000, self.zone)
+        return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{moment:%z}"
+
+    def api(self, version: str) -> str:
+        return f"{self.base}/rest/api/{version}"
+
+    def user(self, index: int, version: str = "2") -> dict[str, Any]:
+        name, login = catalog.USERS[index]
+        avatars = {
+            size: f"{self.base}/secure/useravatar?size={size}&ownerId={login}"
+            for size in ("48x48", "24x24", "16x16", "32x32")
+        }
+        if self.cloud:
+            account = self.account_id(index)
+            return {
+                "self": f"{self.api(version)}/user?accountId={account}",
+                "accountId": account,
+                "emailAddress": f"{login}@example.com",
+                "avatarUrls": avatars,
+                "displayName": name,
+                "active": True,
+                "timeZone": self.config.account_tz,
+                "accountType": "atlassian",
+            }
+        return {
+            "self": f"{self.api(version)}/user?username={login}",
+            "name": login,
+            "key": f"JIRAUSER{10100 + index}",
+            "emailAddress": f"{login}@example.com",
+            "avatarUrls": avatars,
+            "displayName": name,
+            "active": True,
+            "timeZone": self.config.account_tz,
+        }
+
+    def account_id(self, index: int) -> str:
+        return f"5b10a2844c20165700ede{index:03d}"
+
+    def user_ref(self, index: int) -> str:
+        return self.account_id(index) if self.cloud else f"JIRAUSER{10100 + index}"
+
+    def status(self, status_id: str, version: str) -> dict[str, Any]:
+        status = catalog.STATUS_BY_ID[status_id]
+        category = catalog.CATEGORIES[status.category]
+        return {
+            "self": f"{self.api(version)}/status/{status.id}",
+            "description": "",
+            "iconUrl": f"{self.base}/",
+            "name": status.name,
+            "id": status.id,
+            "statusCategory": {"self": f"{self.api(version)}/statuscategory/{category['id']}", **category},
+        }
+
+    def rich_text(self, text: str, version: str) -> Any:
+        """Cloud v3 rich text is Atlassian Document Format; v2 and Data Center send the text itself."""
+        if not (self.cloud and version == "3"):
+            return text
+        paragraphs = [
+            {"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in text.split("\n") if line
+        ]
+        return {"type": "doc", "version": 1, "content": paragraphs}
+
+    def project(self, index: int, version: str) -> dict[str, Any]:
+        project = self.data.projects[index]
+        return {
+            "self": f"{self.api(version)}/project/{project.id}",
+            "id": project.id,
+            "key": project.key,
+            "name": project.name,
+            "projectTypeKey": "software",
+            "simplified": False,
+            "avatarUrls": {
+                size: f"{self.base}/secure/projectavatar?pid={project.id}&size={size}"
+                for size in ("48x48", "24x24", "16x16", "32x32")
+            },
+        }
+
+    # --- an issue --------------------------------------------------------------------------------
+    def all_fields(self) -> list[str]:
+        ids = [field_id for field_id, _, _ in catalog.SYSTEM_FIELDS]
+        ids += [field.id for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]]
+        return ids
+
+    def issue_fields(self, record: IssueRecord, version: str, wanted: set[str] | None) -> dict[str, Any]:
+        """Every field of the issue that is wanted (None: all)."""
+        rng = random.Random(record.seed ^ 0xF1E1D)
+        state = self.data.state(record)
+        values: dict[str, Any] = {}
+
+        def want(field_id: str) -> bool:
+            return wanted is None or field_id in wanted
+
+        street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
+        service = rng.choice(catalog.SERVICES)
+        issue_type = catalog.ISSUE_TYPES[rng.randrange(len(catalog.ISSUE_TYPES))]
+        if want("summary"):
+            values["summary"] = f"{street}: {service[1]}"
+        if want("description"):
+            values["description"] = self.rich_text(f"Shoot at {street}.\nOrder {record.id}.", version)
+        if want("status"):
+            values["status"] = self.status(state["status"], version)
+        if want("issuetype"):
+            values["issuetype"] = {
+                "self": f"{self.api(version)}/issuetype/{issue_type[0]}",
+                "id": issue_type[0],
+                "description": "",
+                "iconUrl": f"{self.base}/images/icons/issuetypes/task.svg",
+                "name": issue_type[1],
+                "subtask": issue_type[2],
+                "avatarId": 10318,
+                **({"hierarchyLevel": 0} if self.cloud else {}),
+            }
+        if want("priority"):
+            name = dict(catalog.PRIORITIES)[state["priority"]]
+            values["priority"] = {
+                "self": f"{self.api(version)}/priority/{state['priority']}",
+                "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
+                "name": name,
+                "id": state["priority"],
+            }
+        if want("assignee"):
+            values["assignee"] = self.user(state["assignee"], version) if state["assignee"] is not None else None
+        if want("reporter"):
+            values["reporter"] = self.user(state["reporter"], version)
+        if want("creator"):
+            values["creator"] = self.user(state["reporter"], version)
+        if want("labels"):
+            values["labels"] = sorted(rng.sample(catalog.LABELS, rng.randint(0, 2)))
+        if want("components"):
+            component = rng.choice(catalog.COMPONENTS)
+            values["components"] = [
+                {"self": f"{self.api(version)}/component/{component[0]}", "id": component[0], "name": component[1]}
+            ]
+        if want("created"):
+            values["created"] = self.timestamp(record.created_ms)
+        if want("updated"):
+            values["updated"] = self.timestamp(record.updated_ms)
+        resolved = state["resolved_ms"]
+        if want("resolution"):
+            values["resolution"] = (
+                {"self": f"{self.api(version)}/resolution/10000", **catalog.RESOLUTION} if resolved else None
+            )
+        if want("resolutiondate"):
+            values["resolutiondate"] = self.timestamp(resolved) if resolved else None
+        if want("project"):
+            values["project"] = self.project(record.project, version)
+        if want("duedate"):
+            values["duedate"] = None
+        if want("statuscategorychangedate") and self.cloud:
+            values["statuscategorychangedate"] = self.timestamp(record.updated_ms)
+        if want("comment"):
+            values["comment"] = {
+                "comments": [],
+                "self": f"{self.api(version)}/issue/{record.id}/comment",
+                "maxResults": 0,
+                "total": 0,
+                "startAt": 0,
+            }
+        if want("worklog"):
+            values["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
+        self._custom_fields(record, rng, version, values, want)
+        return values
+
+    def _custom_fields(self, record: IssueRecord, rng: random.Random, version: str, values: dict, want) -> None:
+        n = rng.randint(1000, 9999)
+        def option(pair):
+            return {
+                    "self": f"{self.api(version)}/customFieldOption/{pair[0]}",
+                    "value": pair[1],
+                    "id": pair[0],
+                }
+        region, city = rng.choice(catalog.REGIONS), None
+        city = rng.choice(region[2])
+        shoot_ms = record.created_ms + rng.randint(1, 14) * 86_400_000
+        generated: dict[str, Any] = {
+            "customfield_10501": f"NDPU-{record.id:07d}",
+            "customfield_10020": self._sprints(rng),
+            "customfield_10030": self.timestamp(shoot_ms)[:10],
+            "customfield_10031": self.timestamp(shoot_ms - shoot_ms % 3_600_000),
+            "customfield_10032": float(rng.randint(400, 6000)) if rng.random() < 0.9 else None,
+            "customfield_10033": option(rng.choice(catalog.PROPERTY_TYPES)),
+            "customfield_10034": [option(s) for s in rng.sample(catalog.SERVICES, rng.randint(1, 3))],
+            "customfield_10035": {**option(region[:2]), "child": option(city)},
+            "customfield_10036": self.user(rng.randrange(len(catalog.USERS)), version),
+            "customfield_10037": [self.user(i, version) for i in rng.sample(range(len(catalog.USERS)), 2)],
+            "customfield_10038": rng.sample(catalog.LABELS, rng.randint(0, 2)),
+            "customfield_10039": f"https://listings.example.com/{record.id}",
+            "customfield_10040": float(rng.randint(1, 9)),
+            "customfield_10041": option(rng.choice(catalog.RUSH)) if rng.random() < 0.7 else None,
+        }
+        access = rng.choice(catalog.ACCESS).format(n=n)
+        special = rng.choice(catalog.SPECIAL)
+        for field in catalog.PROFILE_FIELDS[self.config.profile]:
+            text = access if "Access" in field.name else special
+            if field.name.endswith("Notes"):
+                text = f"({text.split('.')[0].lower()})" if rng.random() < 0.5 else None
+            generated[field.id] = self.rich_text(text, version) if text and field.custom_type == "textarea" else text
+        if record.edits:
+            generated.update(record.edits)
+        for field_id, value in generated.items():
+            if want(field_id):
+                values[field_id] = value
+
+    def _sprints(self, rng: random.Random) -> list[dict[str, Any]]:
+        number = rng.randint(1, 30)
+        return [
+            {
+                "id": number,
+                "name": f"Shoot sprint {number}",
+                "state": "active",
+                "boardId": 1,
+                "goal": "",
+                "startDate": "2025-12-29T09:00:00.000Z",
+                "endDate": "2026-01-12T09:00:00.000Z",
+            }
+        ]
+
+    def issue(
+        self, record: IssueRecord, version: str, wanted: set[str] | None, expand: set[str], inline_limit: int | None
+    ) -> dict[str, Any]:
+        """The IssueBean: id, key, self, fields; changelog, names, schema, transitions when expanded."""
+        body: dict[str, Any] = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": str(record.id),
+            "self": f"{self.api(version)}/issue/{record.id}",
+            "key": self.data.key_of(record),
+        }
+        if wanted is None or wanted:
+            body["fields"] = self.issue_fields(record, version, wanted)
+        if "changelog" in expand:
+            body["changelog"] = self.inline_changelog(record, version, inline_limit)
+        if "names" in expand:
+            body["names"] = self.names()
+        if "schema" in expand:
+            body["schema"] = self.schemas()
+        if "transitions" in expand:
+            body["transitions"] = self.transitions(record, version)
+        return body
+
+    def inline_changelog(self, record: IssueRecord, version: str, limit: int | None) -> dict[str, Any]:
+        events = self.data.history(record)
+        # Cloud: newest first, the oldest beyond the cap silently dropped; Data Center: all, oldest first.
+        shown = list(reversed(events))[: limit or len(events)] if self.cloud else events
+        return {
+            "startAt": 0,
+            "maxResults": len(shown),
+            "total": len(events),
+            "histories": [self.history(event, version) for event in shown],
+        }
+
+    def history(self, event: Event, version: str) -> dict[str, Any]:
+        created = self.timestamp(event.at_ms)
+        return {
+            "id": str(event.history_id),
+            "author": self.user(event.author, version),
+            "created": created,
+            "items": [self.item(item) for item in event.items],
+        }
+
+    def item(self, item: tuple) -> dict[str, Any]:
+        name, fieldtype, field_id, old, old_text, new, new_text = item
+        if field_id == "assignee":
+            new = self.user_ref(int(new)) if new is not None else None
+        entry = {"field": name, "fieldtype": fieldtype}
+        if self.cloud and field_id != "issuekey":
+            entry["fieldId"] = field_id  # Data Center sends no fieldId at all
+        entry.update({"from": old, "fromString": old_text, "to": new, "toString": new_text})
+        return entry
+
+    def names(self) -> dict[str, str]:
+        names = {field_id: name for field_id, name, _ in catalog.SYSTEM_FIELDS}
+        names.update({f.id: f.name for f in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]})
+        return names
+
+    def schemas(self) -> dict[str, dict]:
+        schemas = {field_id: schema for field_id, _, schema in catalog.SYSTEM_FIELDS}
+        for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]:
+            schemas[field.id] = self.field_schema(field)
+        return schemas
+
+    def field_schema(self, field: catalog.CustomField) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": field.schema_type}
+        if field.items:
+            schema["items"] = field.items
+        schema["custom"] = catalog.custom_type_key(field)
+        schema["customId"] = int(field.id.split("_")[1])
+        return schema
+
+    def transitions(self, record: IssueRecord, version: str) -> list[dict[str, Any]]:
+        current = catalog.STATUS_BY_ID[self.data.state(record)["status"]]
+        return [
+            {
+                "id": str(11 + i),
+                "name": status.name,
+                "to": self.status(status.id, version),
+                "hasScreen": False,
+                "isGlobal": True,
+                "isInitial": False,
+                "isAvailable": True,
+                "isConditional": False,
+                "isLooped": False,
+            }
+            for i, status in enumerate(catalog.STATUSES)
+            if status.id != current.id
+        ]
+
+    def field_list(self) -> list[dict[str, Any]]:
+        fields = []
+        for field_id, name, schema in catalog.SYSTEM_FIELDS:
+            fields.append(
+                {
+                    "id": field_id,
+                    "key": field_id,
+                    "name": name,
+                    "custom": False,
+                    "orderable": True,
+                    "navigable": True,
+                    "searchable": True,
+                    "clauseNames": [field_id],
+                    "schema": schema,
+                }
+            )
+        for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]:
+            number = field.id.split("_")[1]
+            entry = {"id": field.id, "key": field.id, "name": field.name}
+            if self.cloud:
+                entry["untranslatedName"] = field.name
+            entry.update(
+                {
+                    "custom": True,
+                    "orderable": True,
+                    "navigable": True,
+                    "searchable": True,
+                    "clauseNames": [f"cf[{number}]", field.name],
+                    "schema": self.field_schema(field),
+                }
+            )
+            fields.append(entry)
+        return fields

@@ -1,0 +1,774 @@
+"""The HTTP side: Jira's REST endpoints with their parameters, limits and error bodies, plus /_sim controls."""
+
+import base64
+import hmac
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from jirasim import catalog
+from jirasim.dataset import Dataset, IssueRecord, SimConfig
+from jirasim.faults import FaultPlan, FaultRule
+from jirasim.jql import JqlError, Row, parse_jql, sort_value
+from jirasim.ratelimit import RateLimiter
+from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
+
+try:
+    import orjson
+
+    def dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+except ImportError:  # pragma: no cover - orjson is optional
+
+    def dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+REMOVED_SEARCH = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full "
+    "migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it."
+DC_RESULT_WINDOW = 10_000
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, messages: list[str] | str, errors: dict | None = None) -> None:
+        super().__init__(messages)
+        self.status = status
+        self.messages = [messages] if isinstance(messages, str) else messages
+        self.errors = errors or {}
+
+
+class Request:
+    def __init__(self, method: str, path: str, query: dict[str, list[str]], body: Any, match: re.Match) -> None:
+        self.method, self.path, self.query, self.body, self.match = method, path, query, body, match
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A parameter from the query string (GET) or the JSON body (POST)."""
+        if isinstance(self.body, dict) and name in self.body:
+            return self.body[name]
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+    def int_param(self, name: str, default: int) -> int:
+        value = self.param(name, default)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise HttpError(400, f"The value '{value}' is not valid for the parameter '{name}'.") from None
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def count(self, endpoint: str, status: int) -> None:
+        with self.lock:
+            self.counts[endpoint][str(status)] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return {endpoint: dict(codes) for endpoint, codes in self.counts.items()}
+
+    def total(self, endpoint: str | None = None) -> int:
+        snapshot = self.snapshot()
+        return sum(sum(codes.values()) for name, codes in snapshot.items() if endpoint in (None, name))
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+
+
+class JiraSim:
+    """The simulated site: data, routes, auth, limits, faults. Independent of any HTTP server."""
+
+    def __init__(
+        self,
+        config: SimConfig,
+        *,
+        user: str = "demo@example.com",
+        token: str = "demo-token",
+        rate_limit: float = 0,
+        burst: float | None = None,
+        faults: FaultPlan | None = None,
+        legacy_search: bool = False,
+        dc_max_results: int = 1000,
+    ) -> None:
+        self.config = config
+        self.data = Dataset(config)
+        self.user, self.token = user, token
+        self.limiter = RateLimiter(rate_limit, burst, cloud=config.cloud)
+        self.faults = faults or FaultPlan()
+        self.legacy_search = legacy_search
+        self.dc_max_results = dc_max_results
+        self.stats = Stats()
+        self.renderer: Renderer | None = None
+        self.snapshots: OrderedDict[str, list[int]] = OrderedDict()
+        self.snapshot_lock = threading.Lock()
+        self.routes: list[tuple[str, re.Pattern, str, Callable[[Request], tuple[int, Any]]]] = []
+        self._register_routes()
+
+    def bind(self, base_url: str) -> None:
+        self.config.base_url = base_url
+        self.renderer = Renderer(self.data, base_url)
+
+    # --- routing ---------------------------------------------------------------------------------
+    def _route(self, methods: str, template: str, handler: Callable) -> None:
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.replace("{v}", "{version}"))
+        for method in methods.split("|"):
+            self.routes.append((method, re.compile(f"^{pattern}/?$"), template, handler))
+
+    def _register_routes(self) -> None:
+        api = "/rest/api/{v}"
+        self._route("GET", f"{api}/serverInfo", self.server_info)
+        self._route("GET", f"{api}/myself", self.myself)
+        self._route("GET", f"{api}/project", self.project_list)
+        self._route("GET", f"{api}/project/search", self.project_search)
+        self._route("GET", f"{api}/project/{{projectIdOrKey}}", self.project_detail)
+        self._route("GET", f"{api}/field", self.fields)
+        self._route("GET|POST", f"{api}/search/jql", self.search_jql)
+        self._route("POST", f"{api}/search/approximate-count", self.approximate_count)
+        self._route("GET|POST", f"{api}/search", self.search_legacy)
+        self._route("GET", f"{api}/issue/{{issueIdOrKey}}", self.issue)
+        self._route("GET", f"{api}/issue/{{issueIdOrKey}}/changelog", self.changelog)
+        self._route("POST", f"{api}/changelog/bulkfetch", self.bulk_changelog)
+        self._route("POST", "/_sim/advance", self.sim_advance)
+        self._route("GET", "/_sim/truth", self.sim_truth)
+        self._route("GET", "/_sim/stats", self.sim_stats)
+        self._route("POST", "/_sim/reset-stats", self.sim_reset_stats)
+        self._route("POST", "/_sim/history", self.sim_history)
+        self._route("POST", "/_sim/access", self.sim_access)
+        self._route("POST", "/_sim/faults", self.sim_faults)
+
+    def resolve(self, method: str, path: str) -> tuple[str, re.Match, Callable] | None:
+        for route_method, pattern, template, handler in self.routes:
+            match = pattern.match(path)
+            if match and route_method == method:
+                return template, match, handler
+        return None
+
+    def authenticate(self, header: str | None) -> str | None:
+        """The credential's name when the Authorization header is right, else None."""
+        if not header:
+            return None
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return "bearer" if hmac.compare_digest(value.strip(), self.token) else None
+        if scheme.lower() == "basic":
+            try:
+                user, _, secret = base64.b64decode(value.strip()).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None
+            ok = hmac.compare_digest(user, self.user) and hmac.compare_digest(secret, self.token)
+            return user if ok else None
+        return None
+
+    # --- helpers ---------------------------------------------------------------------------------
+    @property
+    def r(self) -> Renderer:
+        assert self.renderer is not None, "bind() the simulator to its base URL first"
+        return self.renderer
+
+    def version(self, request: Request) -> str:
+        version = request.match.group("version")
+        if version not in ("2", "3", "latest"):
+            raise HttpError(404, "null for uri")
+        if version == "3" and not self.config.cloud:
+            raise HttpError(404, "null for uri")  # Data Center has no v3
+        return "2" if version == "latest" else version
+
+    def visible_projects(self) -> list:
+        return [p for p in self.data.projects if not p.hidden]
+
+    def project_lookup(self) -> dict[str, str]:
+        lookup = {}
+        for project in self.visible_projects():
+            lookup[project.key.upper()] = project.key
+            lookup[project.id] = project.key
+        return lookup
+
+    def row(self, record: IssueRecord) -> Row:
+        project = self.data.projects[record.project]
+        return Row(
+            record.id,
+            self.data.key_of(record),
+            record.number,
+            project.key,
+            project.id,
+            record.created_ms,
+            record.updated_ms,
+        )
+
+    def matching_ids(self, jql: str, *, bounded: bool) -> list[int]:
+        """Ids of the issues the JQL selects, in its order (Jira's default: created, newest first)."""
+        try:
+            query = parse_jql(jql, now_ms=self.data.now_ms, zone=self.config.account_tz, projects=self.project_lookup())
+        except JqlError as exc:
+            raise HttpError(400, str(exc)) from None
+        if bounded and query.predicate is None:
+            raise HttpError(
+                400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+            )
+        visible = {p.index for p in self.visible_projects()}
+        allowed = {p.index for p in self.data.projects if p.key in query.projects} if query.projects else visible
+        with self.data.lock:
+            rows = [
+                self.row(r)
+                for r in self.data.by_id.values()
+                if not r.deleted and r.project in allowed and r.project in visible
+            ]
+        if query.predicate is not None:
+            rows = [row for row in rows if query.predicate(row)]
+        order = query.order or [("created", True)]
+        for field, descending in reversed([*order, ("id", order[0][1])]):
+            rows.sort(key=lambda row, f=field: sort_value(f, row), reverse=descending)
+        return [row.id for row in rows]
+
+    def snapshot(self, jql: str, *, bounded: bool) -> tuple[str, list[int]]:
+        """The result of a search frozen for paging, as Cloud's page tokens are."""
+        ids = self.matching_ids(jql, bounded=bounded)
+        with self.snapshot_lock:
+            token_id = f"{self.data.version}.{len(self.snapshots)}.{time.monotonic_ns()}"
+            self.snapshots[token_id] = ids
+            while len(self.snapshots) > 64:
+                self.snapshots.popitem(last=False)
+        return token_id, ids
+
+    def wanted_fields(self, raw: Any, default: str) -> set[str] | None:
+        """Jira's `fields` parameter: a list, *all, *navigable, -x to exclude. None means every field."""
+        names = raw if isinstance(raw, list) else (str(raw).split(",") if raw is not None else [default])
+        names = [n.strip() for n in names if n and n.strip()]
+        every = set(self.r.all_fields())
+        wanted: set[str] = set()
+        include_all = False
+        for name in names:
+            if name in ("*all", "*navigable"):
+                include_all = True
+            elif not name.startswith("-"):
+                wanted.add(name)
+        result = set(every) if include_all else wanted
+        result -= {name[1:] for name in names if name.startswith("-")}
+        return None if result == every else result - {"id", "key"}
+
+    def expand(self, request: Request) -> set[str]:
+        raw = request.param("expand", "")
+        values = raw if isinstance(raw, list) else str(raw).split(",")
+        return {value.strip() for value in values if value and value.strip()}
+
+    def record_or_404(self, key_or_id: str) -> IssueRecord:
+        record = self.data.find(key_or_id)
+        if record is None or self.data.projects[record.project].hidden:
+            raise HttpError(404, NOT_FOUND_ISSUE)
+        return record
+
+    # --- metadata ----------------------------------------------------------------------------------
+    def server_info(self, request: Request) -> tuple[int, Any]:
+        self.version(request)
+        now = self.r.timestamp(self.data.now_ms)
+        if self.config.cloud:
+            return 200, {
+                "baseUrl": self.config.base_url,
+                "version": "1001.0.0-SNAPSHOT",
+                "versionNumbers": [1001, 0, 0],
+                "deploymentType": "Cloud",
+                "buildNumber": 100204,
+                "buildDate": "2026-01-01T00:00:00.000+0000",
+                "serverTime": now,
+                "scmInfo": "948b370c557f4bbf768b92203f3aca5d86ee9758",
+                "serverTitle": "Jira",
+                "defaultLocale": {"locale": "en_US"},
+                "serverTimeZone": self.config.site_tz,
+            }
+        return 200, {
+            "baseUrl": self.config.base_url,
+            "version": "9.12.4",
+            "versionNumbers": [9, 12, 4],
+            "deploymentType": "Server",
+            "buildNumber": 9120004,
+            "buildDate": "2024-01-10T00:00:00.000+0000",
+            "serverTime": now,
+            "scmInfo": "8a1c3f6e1d1e9f3b1c2d4e5f6a7b8c9d0e1f2a3b",
+            "serverTitle": "Jira",
+            "defaultLocale": {"locale": "en_US"},
+            "serverTimeZone": self.config.site_tz,
+        }
+
+    def myself(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        me = self.r.user(0, version)
+        me.update(
+            {
+                "emailAddress": self.user if "@" in self.user else me["emailAddress"],
+                "timeZone": self.config.account_tz,
+                "locale": "en_US",
+            }
+        )
+        if not self.config.cloud:
+            me["name"] = self.user
+        me["groups"] = {"size": 1, "items": []}
+        me["applicationRoles"] = {"size": 1, "items": []}
+        me["expand"] = "groups,applicationRoles"
+        return 200, me
+
+    def _project_bean(self, project, version: str) -> dict[str, Any]:
+        bean = self.r.project(project.index, version)
+        bean.update({"expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"})
+        bean["projectCategory"] = {
+            "self": f"{self.r.api(version)}/projectCategory/10000",
+            "id": "10000",
+            "name": "Listings",
+            "description": "",
+        }
+        return bean
+
+    def project_list(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        return 200, [self._project_bean(p, version) for p in self.visible_projects()]
+
+    def project_search(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        start = max(0, request.int_param("startAt", 0))
+        size = request.int_param("maxResults", 50)
+        size = 100 if size > 100 or size < 1 else size  # "greater than 100 ... will default to 100"
+        projects = sorted(self.visible_projects(), key=lambda p: p.key)
+        page = projects[start : start + size]
+        body = {
+            "self": f"{self.r.api(version)}/project/search?startAt={start}&maxResults={size}",
+            "maxResults": size,
+            "startAt": start,
+            "total": len(projects),
+            "isLast": start + size >= len(projects),
+            "values": [self._project_bean(p, version) for p in page],
+        }
+        if not body["isLast"]:
+            body["nextPage"] = f"{self.r.api(version)}/project/search?startAt={start + size}&maxResults={size}"
+        return 200, body
+
+    def project_detail(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        key = self.project_lookup().get(request.match.group("projectIdOrKey").upper())
+        if key is None:
+            raise HttpError(404, f"No project could be found with key '{request.match.group('project')}'.")
+        project = next(p for p in self.data.projects if p.key == key)
+        bean = self._project_bean(project, version)
+        bean.update(
+            {
+                "description": "",
+                "lead": self.r.user(0, version),
+                "components": [],
+                "issueTypes": [
+                    {
+                        "self": f"{self.r.api(version)}/issuetype/{i}",
+                        "id": i,
+                        "description": "",
+                        "iconUrl": "",
+                        "name": n,
+                        "subtask": s,
+                    }
+                    for i, n, s in catalog.ISSUE_TYPES
+                ],
+                "assigneeType": "UNASSIGNED",
+                "versions": [],
+                "roles": {},
+            }
+        )
+        return 200, bean
+
+    def fields(self, request: Request) -> tuple[int, Any]:
+        self.version(request)
+        return 200, self.r.field_list()
+
+    # --- search ------------------------------------------------------------------------------------
+    def search_jql(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        if not self.config.cloud:
+            raise HttpError(404, "null for uri")
+        size = request.int_param("maxResults", 50)
+        if not 1 <= size <= 5000:
+            raise HttpError(400, "The max results parameter has to be between 1 and 5,000.")
+        raw_fields = request.param("fields")
+        wanted = self.wanted_fields(raw_fields, "id") if raw_fields is not None else set()
+        if wanted is None or len(wanted) > 1:
+            size = min(size, 100)  # fewer per page when many fields are asked for
+        token = request.param("nextPageToken")
+        if token:
+            try:
+                token_id, _, offset_text = base64.urlsafe_b64decode(token.encode()).decode().rpartition(":")
+                offset = int(offset_text)
+                ids = self.snapshots[token_id]
+            except (ValueError, KeyError, UnicodeDecodeError):
+                raise HttpError(400, "The provided next page token is invalid or expired.") from None
+        else:
+            token_id, ids = self.snapshot(str(request.param("jql", "") or ""), bounded=True)
+            offset = 0
+        expand = self.expand(request)
+        issues = self.page(
+            ids[offset : offset + size], version, wanted, expand, CLOUD_INLINE_HISTORIES, ids_only=raw_fields is None
+        )
+        body: dict[str, Any] = {"issues": issues}
+        if offset + size < len(ids):
+            body["nextPageToken"] = base64.urlsafe_b64encode(f"{token_id}:{offset + size}".encode()).decode()
+        body["isLast"] = offset + size >= len(ids)
+        return 200, body
+
+    def page(
+        self,
+        ids: list[int],
+        version: str,
+        wanted: set[str] | None,
+        expand: set[str],
+        inline_limit: int | None,
+        ids_only: bool = False,
+    ) -> list[dict]:
+        issues = []
+        with self.data.lock:
+            for issue_id in ids:
+                record = self.data.by_id.get(issue_id)
+                if record is None or record.deleted:
+                    continue  # deleted since the search began: Jira leaves it out
+                if ids_only:
+                    issues.append({"id": str(record.id)})
+                else:
+                    issues.append(self.r.issue(record, version, wanted, expand, inline_limit))
+        return issues
+
+    def approximate_count(self, request: Request) -> tuple[int, Any]:
+        self.version(request)
+        if not self.config.cloud:
+            raise HttpError(404, "null for uri")
+        return 200, {"count": len(self.matching_ids(str(request.param("jql", "") or ""), bounded=True))}
+
+    def search_legacy(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        if self.config.cloud and not self.legacy_search:
+            raise HttpError(410, REMOVED_SEARCH)
+        start = max(0, request.int_param("startAt", 0))
+        size = request.int_param("maxResults", 50)
+        size = max(0, min(size, self.dc_max_results if not self.config.cloud else 100))
+        if not self.config.cloud and start + size > DC_RESULT_WINDOW:
+            raise HttpError(
+                400,
+                f"Search limit exceeded. The search request exceeded the search platform limit of "
+                f"{DC_RESULT_WINDOW:,} results. Narrow your search or use a smaller startAt.",
+            )
+        ids = self.matching_ids(str(request.param("jql", "") or ""), bounded=False)
+        wanted = self.wanted_fields(request.param("fields"), "*navigable")
+        inline = None if not self.config.cloud else CLOUD_ISSUE_HISTORIES
+        issues = self.page(ids[start : start + size], version, wanted, self.expand(request), inline)
+        body = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues}
+        expand = self.expand(request)
+        if "names" in expand:
+            body["names"] = self.r.names()
+        if "schema" in expand:
+            body["schema"] = self.r.schemas()
+        return 200, body
+
+    # --- issues and histories ------------------------------------------------------------------------
+    def issue(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        record = self.record_or_404(request.match.group("issueIdOrKey"))
+        wanted = self.wanted_fields(request.param("fields"), "*all")
+        inline = CLOUD_ISSUE_HISTORIES if self.config.cloud else None
+        with self.data.lock:
+            return 200, self.r.issue(record, version, wanted, self.expand(request), inline)
+
+    def changelog(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        record = self.record_or_404(request.match.group("issueIdOrKey"))
+        start = max(0, request.int_param("startAt", 0))
+        size = request.int_param("maxResults", 100)
+        size = 100 if size > 100 or size < 1 else size
+        with self.data.lock:
+            events = self.data.history(record)
+            values = [self.r.history(event, version) for event in events[start : start + size]]
+        base = f"{self.r.api(version)}/issue/{record.id}/changelog"
+        body = {
+            "self": f"{base}?maxResults={size}&startAt={start}",
+            "maxResults": size,
+            "startAt": start,
+            "total": len(events),
+            "isLast": start + size >= len(events),
+            "values": values,
+        }
+        if not body["isLast"]:
+            body = {
+                "self": body["self"],
+                "nextPage": f"{base}?maxResults={size}&startAt={start + size}",
+                **{k: v for k, v in body.items() if k != "self"},
+            }
+        return 200, body
+
+    def bulk_changelog(self, request: Request) -> tuple[int, Any]:
+        version = self.version(request)
+        if not self.config.cloud:
+            raise HttpError(404, "null for uri")
+        body = request.body if isinstance(request.body, dict) else {}
+        keys = body.get("issueIdsOrKeys") or []
+        if not isinstance(keys, list) or not 1 <= len(keys) <= 1000:
+            raise HttpError(400, "issueIdsOrKeys must contain between 1 and 1000 issue ids or keys.")
+        field_ids = body.get("fieldIds") or []
+        if len(field_ids) > 10 or len(set(field_ids)) != len(field_ids):
+            raise HttpError(400, "fieldIds must contain at most 10 unique field ids.")
+        size = body.get("maxResults", 1000)
+        if not isinstance(size, int) or not 1 <= size <= 10000:
+            raise HttpError(400, "maxResults must be between 1 and 10000.")
+        offset = 0
+        if body.get("nextPageToken"):
+            try:
+                offset = int(base64.urlsafe_b64decode(str(body["nextPageToken"]).encode()).decode())
+            except ValueError:
+                raise HttpError(400, "The provided next page token is invalid.") from None
+        entries = []
+        with self.data.lock:
+            for key in keys:
+                record = self.data.find(str(key))
+                if record is None or self.data.projects[record.project].hidden:
+                    continue  # not found and no permission look the same: simply missing
+                for event in self.data.history(record):
+                    items = [i for i in event.items if not field_ids or i[2] in field_ids]
+                    if items:
+                        entries.append((event.at_ms, record.id, event, items))
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        grouped: dict[int, list] = {}
+        for _at_ms, issue_id, event, items in entries[offset : offset + size]:
+            history = self.r.history(event, version)
+            history["items"] = [self.r.item(item) for item in items]
+            grouped.setdefault(issue_id, []).append(history)
+        answer: dict[str, Any] = {
+            "issueChangeLogs": [{"issueId": str(i), "changeHistories": h} for i, h in grouped.items()]
+        }
+        if offset + size < len(entries):
+            answer["nextPageToken"] = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
+        return 200, answer
+
+    # --- controls ----------------------------------------------------------------------------------
+    def sim_advance(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        try:
+            done = self.data.advance(
+                minutes=float(body.get("minutes", 0)),
+                update=float(body.get("update", 0)),
+                create=int(body.get("create", 0)),
+                delete=int(body.get("delete", 0)),
+                move=int(body.get("move", 0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, f"bad advance request: {exc}") from None
+        done["now"] = self.r.timestamp(done["now"])
+        return 200, done
+
+    def sim_truth(self, request: Request) -> tuple[int, Any]:
+        rows = self.data.truth()
+        for row in rows:
+            row["updated"] = self.r.timestamp(row["updated"])
+        return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
+
+    def sim_stats(self, request: Request) -> tuple[int, Any]:
+        return 200, {"requests": self.stats.snapshot()}
+
+    def sim_reset_stats(self, request: Request) -> tuple[int, Any]:
+        self.stats.reset()
+        return 200, {"requests": {}}
+
+    def sim_history(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        try:
+            record = self.data.set_history_length(str(body["issue"]), int(body["entries"]))
+        except (KeyError, TypeError, ValueError):
+            raise HttpError(400, 'expected {"issue": KEY or ID, "entries": N} naming a live issue') from None
+        return 200, {"id": str(record.id), "key": self.data.key_of(record), "entries": int(body["entries"])}
+
+    def sim_access(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        project = next((p for p in self.data.projects if p.key == str(body.get("project", "")).upper()), None)
+        if project is None:
+            raise HttpError(400, 'expected {"project": KEY, "visible": true|false}')
+        project.hidden = not bool(body.get("visible", True))
+        self.data.version += 1
+        return 200, {"project": project.key, "visible": not project.hidden}
+
+    def sim_faults(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        try:
+            rules = [FaultRule(**rule) for rule in body.get("rules", [])]
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, f"bad fault rules: {exc}") from None
+        self.faults.replace(rules, body.get("latency_ms"), body.get("jitter_ms"))
+        return 200, {"rules": len(rules)}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    sim: JiraSim
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.dispatch("GET")
+
+    def do_POST(self) -> None:
+        self.dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self.dispatch("PUT")
+
+    def dispatch(self, method: str) -> None:
+        sim = self.sim
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        resolved = sim.resolve(method, parts.path)
+        endpoint = f"{method} {_endpoint_name(resolved) if resolved else parts.path}"
+        if resolved is None:
+            return self.answer(endpoint, 404, {"errorMessages": ["null for uri: " + parts.path], "errors": {}})
+        template, match, handler = resolved
+        headers: dict[str, str] = {}
+        if not template.startswith("/_sim"):
+            credential = sim.authenticate(self.headers.get("Authorization"))
+            if credential is None:
+                return self.unauthorized(endpoint)
+            allowed, headers = sim.limiter.check(credential)
+            if not allowed:
+                return self.answer(endpoint, 429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
+            delay = sim.faults.delay_seconds()
+            if delay:
+                time.sleep(delay)
+            fault = sim.faults.fault_for(endpoint)
+            if fault in ("500", "502", "503", "504"):
+                return self.answer(
+                    endpoint,
+                    int(fault),
+                    {"errorMessages": ["Internal server error"], "errors": {}},
+                    {"Retry-After": "1"} if fault == "503" else {},
+                )
+            if fault == "reset":
+                sim.stats.count(endpoint, 0)
+                self.close_connection = True
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                self.connection.close()
+                return None
+        else:
+            fault = None
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return self.answer(
+                endpoint, 400, {"errorMessages": ["Unexpected character in the request body."], "errors": {}}
+            )
+        request = Request(method, parts.path, parse_qs(parts.query), body, match)
+        try:
+            status, payload = handler(request)
+        except HttpError as exc:
+            status, payload = exc.status, {"errorMessages": exc.messages, "errors": exc.errors}
+        return self.answer(endpoint, status, payload, headers, fault)
+
+    def unauthorized(self, endpoint: str) -> None:
+        if self.sim.config.cloud:
+            body = b"Client must be authenticated to access this resource."
+            self.sim.stats.count(endpoint, 401)
+            self.send_response(401)
+            self.send_header("Content-Type", "text/plain;charset=UTF-8")
+            self.send_header("WWW-Authenticate", 'Basic realm="protected-area"')
+            self.send_header("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.answer(
+            endpoint,
+            401,
+            {
+                "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
+                "errors": {},
+            },
+            {"WWW-Authenticate": 'OAuth realm="jira"', "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"},
+        )
+
+    def answer(
+        self, endpoint: str, status: int, payload: Any, headers: dict[str, str] | None = None, fault: str | None = None
+    ) -> None:
+        self.sim.stats.count(endpoint, status)
+        body = dumps(payload)
+        if fault == "malformed":
+            body = body[: max(1, len(body) // 2)] + b"<html>"
+        declared = len(body)
+        if fault == "truncate":
+            body = body[: len(body) // 2]
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(declared))
+        self.send_header("X-AREQUESTID", f"{int(time.time() * 1000) % 100000}x1")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if fault == "truncate":
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if fault == "slow":
+            for offset in range(0, len(body), max(1, len(body) // 10)):
+                self.wfile.write(body[offset : offset + max(1, len(body) // 10)])
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        self.wfile.write(body)
+
+
+def _endpoint_name(resolved: tuple[str, re.Match, Callable]) -> str:
+    """The path template with the API version filled in: /rest/api/3/issue/{issueIdOrKey}."""
+    template, match, _ = resolved
+    return template.replace("{v}", match.groupdict().get("version") or "")
+
+
+class SimServer:
+    """jirasim served over HTTP(S) on a loopback port, in a background thread."""
+
+    def __init__(
+        self, sim: JiraSim, host: str = "127.0.0.1", port: int = 0, tls: bool = False, cert_dir: str | None = None
+    ) -> None:
+        handler = type("Handler", (_Handler,), {"sim": sim})
+        self.sim = sim
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.cert_file: str | None = None
+        scheme = "http"
+        if tls:
+            from jirasim.tls import self_signed_certificate
+
+            self.cert_file, key_file = self_signed_certificate(host, cert_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.cert_file, key_file)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://{host}:{self.httpd.server_address[1]}"
+        sim.bind(self.url)
+        self.thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def start(self) -> "SimServer":
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="jirasim", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "SimServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
