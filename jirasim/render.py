@@ -85,6 +85,8 @@ class Renderer:
         paragraphs = [
             {"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in text.split("\n") if line
         ]
+        if paragraphs:
+            paragraphs[0]["content"][0]["marks"] = [{"type": "strong"}]  # as editors produce: a bold lead line
         return {"type": "doc", "version": 1, "content": paragraphs}
 
     def project(self, index: int, version: str) -> dict[str, Any]:
@@ -176,13 +178,9 @@ class Renderer:
         if want("statuscategorychangedate") and self.cloud:
             values["statuscategorychangedate"] = self.timestamp(record.updated_ms)
         if want("comment"):
-            values["comment"] = {
-                "comments": [],
-                "self": f"{self.api(version)}/issue/{record.id}/comment",
-                "maxResults": 0,
-                "total": 0,
-                "startAt": 0,
-            }
+            values["comment"] = {"comments": [], "maxResults": 0, "total": 0, "startAt": 0}
+            if self.cloud:
+                values["comment"]["self"] = f"{self.api(version)}/issue/{record.id}/comment"
         if want("worklog"):
             values["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
         self._custom_fields(record, rng, version, values, want)

@@ -286,7 +286,7 @@ class JiraSim:
                 "serverTime": now,
                 "scmInfo": "948b370c557f4bbf768b92203f3aca5d86ee9758",
                 "serverTitle": "Jira",
-                "defaultLocale": {"locale": "en_US"},
+                # No defaultLocale: today's Cloud schema (additionalProperties: false) has none.
                 "serverTimeZone": self.config.site_tz,
             }
         return 200, {
