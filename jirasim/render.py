@@ -188,12 +188,14 @@ class Renderer:
 
     def _custom_fields(self, record: IssueRecord, rng: random.Random, version: str, values: dict, want) -> None:
         n = rng.randint(1000, 9999)
+
         def option(pair):
             return {
-                    "self": f"{self.api(version)}/customFieldOption/{pair[0]}",
-                    "value": pair[1],
-                    "id": pair[0],
-                }
+                "self": f"{self.api(version)}/customFieldOption/{pair[0]}",
+                "value": pair[1],
+                "id": pair[0],
+            }
+
         region, city = rng.choice(catalog.REGIONS), None
         city = rng.choice(region[2])
         shoot_ms = record.created_ms + rng.randint(1, 14) * 86_400_000

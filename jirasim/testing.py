@@ -14,11 +14,25 @@ USER, TOKEN = "demo@example.com", "demo-token"
 
 
 @contextmanager
-def running_sim(*, rate_limit: float = 0, burst: float | None = None, faults: FaultPlan | None = None,
-                legacy_search: bool = False, tls: bool = False, **config: Any) -> Iterator[SimServer]:
+def running_sim(
+    *,
+    rate_limit: float = 0,
+    burst: float | None = None,
+    faults: FaultPlan | None = None,
+    legacy_search: bool = False,
+    tls: bool = False,
+    **config: Any,
+) -> Iterator[SimServer]:
     """A started simulator; config goes to SimConfig (flavour, projects, issues, seed, site_tz, ...)."""
-    sim = JiraSim(SimConfig(**config), user=USER, token=TOKEN, rate_limit=rate_limit, burst=burst, faults=faults,
-                  legacy_search=legacy_search)
+    sim = JiraSim(
+        SimConfig(**config),
+        user=USER,
+        token=TOKEN,
+        rate_limit=rate_limit,
+        burst=burst,
+        faults=faults,
+        legacy_search=legacy_search,
+    )
     server = SimServer(sim, tls=tls).start()
     try:
         yield server

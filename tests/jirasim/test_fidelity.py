@@ -10,14 +10,45 @@ from tests.jirasim.shapes import shape_differences
 from tests.reference import recorded, reference_dir
 
 # Keys real Jira sends only for some data or some sites.
-OPTIONAL = frozenset({
-    "untranslatedName", "scope", "avatarId", "entityId", "hierarchyLevel", "serverTimeZone", "projectCategory",
-    "historyMetadata", "emailAddress", "timeZone", "accountType", "locale", "groups", "applicationRoles", "expand",
-    "key", "name", "items", "system", "custom", "customId", "description", "simplified", "fieldId", "tmpFromAccountId",
-    "tmpToAccountId", "archived", "isPrivate", "properties", "insight", "uuid", "entityId", "style", "projectTypeKey",
-    # In the 2022 recording, but not in today's ServerInformation schema (additionalProperties: false).
-    "defaultLocale",
-})
+OPTIONAL = frozenset(
+    {
+        "untranslatedName",
+        "scope",
+        "avatarId",
+        "entityId",
+        "hierarchyLevel",
+        "serverTimeZone",
+        "projectCategory",
+        "historyMetadata",
+        "emailAddress",
+        "timeZone",
+        "accountType",
+        "locale",
+        "groups",
+        "applicationRoles",
+        "expand",
+        "key",
+        "name",
+        "items",
+        "system",
+        "custom",
+        "customId",
+        "description",
+        "simplified",
+        "fieldId",
+        "tmpFromAccountId",
+        "tmpToAccountId",
+        "archived",
+        "isPrivate",
+        "properties",
+        "insight",
+        "uuid",
+        "style",
+        "projectTypeKey",
+        # In the 2022 recording, but not in today's ServerInformation schema (additionalProperties: false).
+        "defaultLocale",
+    }
+)
 
 
 def system_fields(fields: dict) -> dict:
@@ -26,10 +57,16 @@ def system_fields(fields: dict) -> dict:
 
 def test_cloud_server_info_myself_and_fields_have_the_recorded_shapes(cloud_sim, jira_session):
     api = f"{cloud_sim.url}/rest/api/3"
-    assert shape_differences(recorded("cloud-serverinfo.json"), jira_session.get(f"{api}/serverInfo").json(),
-                             optional=OPTIONAL) == []
-    assert shape_differences(recorded("cloud-v3-myself.json"), jira_session.get(f"{api}/myself").json(),
-                             optional=OPTIONAL) == []
+    assert (
+        shape_differences(
+            recorded("cloud-serverinfo.json"), jira_session.get(f"{api}/serverInfo").json(), optional=OPTIONAL
+        )
+        == []
+    )
+    assert (
+        shape_differences(recorded("cloud-v3-myself.json"), jira_session.get(f"{api}/myself").json(), optional=OPTIONAL)
+        == []
+    )
     real_fields = {f["id"]: f for f in recorded("cloud-v3-field-list.json")}
     for field in jira_session.get(f"{api}/field").json():
         twin = real_fields.get(field["id"]) or next(f for f in real_fields.values() if f["custom"] == field["custom"])
@@ -48,22 +85,43 @@ def test_a_cloud_v3_issue_has_the_recorded_shape(cloud_sim, jira_session):
     real = recorded("cloud-v3-issue-KP-19-adf.json")
     assert set(real) == set(sim)
     common = set(system_fields(real["fields"])) & set(sim["fields"])
-    assert {"summary", "status", "issuetype", "priority", "reporter", "created", "updated", "project",
-            "description", "labels", "components", "comment", "worklog"} <= common
-    differences = shape_differences({k: real["fields"][k] for k in common}, {k: sim["fields"][k] for k in common},
-                                    optional=OPTIONAL)
+    assert {
+        "summary",
+        "status",
+        "issuetype",
+        "priority",
+        "reporter",
+        "created",
+        "updated",
+        "project",
+        "description",
+        "labels",
+        "components",
+        "comment",
+        "worklog",
+    } <= common
+    differences = shape_differences(
+        {k: real["fields"][k] for k in common}, {k: sim["fields"][k] for k in common}, optional=OPTIONAL
+    )
     assert differences == []
     assert sim["fields"]["description"]["type"] == "doc"  # ADF on v3
 
 
 def test_a_data_center_issue_with_its_changelog_has_the_recorded_shape(dc_sim, jira_session):
     real = recorded("server-agile-issue-DZFNK0168-20-inline-changelog.json")
-    key = next(row["key"] for row in jira_session.get(f"{dc_sim.url}/_sim/truth").json()["issues"]
-               if row["changelog_total"] > 2)
+    key = next(
+        row["key"]
+        for row in jira_session.get(f"{dc_sim.url}/_sim/truth").json()["issues"]
+        if row["changelog_total"] > 2
+    )
     sim = jira_session.get(f"{dc_sim.url}/rest/api/2/issue/{key}", params={"expand": "changelog"}).json()
     common = set(system_fields(real["fields"])) & set(sim["fields"])
-    assert shape_differences({k: real["fields"][k] for k in common}, {k: sim["fields"][k] for k in common},
-                             optional=OPTIONAL) == []
+    assert (
+        shape_differences(
+            {k: real["fields"][k] for k in common}, {k: sim["fields"][k] for k in common}, optional=OPTIONAL
+        )
+        == []
+    )
     assert shape_differences(real["changelog"], sim["changelog"], optional=OPTIONAL) == []
     assert all("fieldId" not in item for h in sim["changelog"]["histories"] for item in h["items"])
     assert isinstance(sim["fields"]["description"], str)
@@ -72,8 +130,11 @@ def test_a_data_center_issue_with_its_changelog_has_the_recorded_shape(dc_sim, j
 
 def test_cloud_changelog_values_have_the_recorded_shape(cloud_sim, jira_session):
     real = recorded("cloud-v3-issue-changelog-page1-values-13383.json")
-    key = next(row["key"] for row in jira_session.get(f"{cloud_sim.url}/_sim/truth").json()["issues"]
-               if row["changelog_total"] > 3)
+    key = next(
+        row["key"]
+        for row in jira_session.get(f"{cloud_sim.url}/_sim/truth").json()["issues"]
+        if row["changelog_total"] > 3
+    )
     page = jira_session.get(f"{cloud_sim.url}/rest/api/3/issue/{key}/changelog").json()
     status_real = next(v for v in real if any(i.get("fieldId") == "status" for i in v["items"]))
     status_sim = next(v for v in page["values"] if any(i.get("fieldId") == "status" for i in v["items"]))
@@ -123,13 +184,21 @@ def validate(instance: dict, schema_name: str) -> None:
     [
         ("GET", "serverInfo", {}, "ServerInformation"),
         ("GET", "myself", {}, "User"),
-        ("GET", "search/jql", {"jql": "project = OPS ORDER BY updated", "fields": "*all", "expand": "changelog"},
-         "SearchAndReconcileResults"),
+        (
+            "GET",
+            "search/jql",
+            {"jql": "project = OPS ORDER BY updated", "fields": "*all", "expand": "changelog"},
+            "SearchAndReconcileResults",
+        ),
         ("POST", "search/approximate-count", {"jql": "project = OPS"}, "JQLCountResultsBean"),
         ("GET", "issue/OPS-2", {"expand": "changelog,names,schema,transitions"}, "IssueBean"),
         ("GET", "issue/OPS-2/changelog", {}, "PageBeanChangelog"),
-        ("POST", "changelog/bulkfetch", {"issueIdsOrKeys": ["OPS-1", "OPS-2"], "fieldIds": ["status"]},
-         "BulkChangelogResponseBean"),
+        (
+            "POST",
+            "changelog/bulkfetch",
+            {"issueIdsOrKeys": ["OPS-1", "OPS-2"], "fieldIds": ["status"]},
+            "BulkChangelogResponseBean",
+        ),
         ("GET", "project/search", {"maxResults": 1}, "PageBeanProject"),
     ],
 )
