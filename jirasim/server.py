@@ -115,6 +115,7 @@ class JiraSim:
         self.renderer: Renderer | None = None
         self.snapshots: OrderedDict[str, list[int]] = OrderedDict()
         self.snapshot_lock = threading.Lock()
+        self.search_cache: OrderedDict[str, list[int]] = OrderedDict()
         self.routes: list[tuple[str, re.Pattern, str, Callable[[Request], tuple[int, Any]]]] = []
         self._register_routes()
 
@@ -210,7 +211,23 @@ class JiraSim:
         )
 
     def matching_ids(self, jql: str, *, bounded: bool) -> list[int]:
-        """Ids of the issues the JQL selects, in its order (Jira's default: created, newest first)."""
+        """Ids of the issues the JQL selects, in its order (Jira's default: created, newest first).
+
+        Cached per data version, so startAt paging does not re-scan the site for every page.
+        """
+        cache_key = f"{self.data.version}|{bounded}|{jql}"
+        with self.snapshot_lock:
+            cached = self.search_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        ids = self._matching_ids(jql, bounded=bounded)
+        with self.snapshot_lock:
+            self.search_cache[cache_key] = ids
+            while len(self.search_cache) > 16:
+                self.search_cache.popitem(last=False)
+        return ids
+
+    def _matching_ids(self, jql: str, *, bounded: bool) -> list[int]:
         try:
             query = parse_jql(jql, now_ms=self.data.now_ms, zone=self.config.account_tz, projects=self.project_lookup())
         except JqlError as exc:
