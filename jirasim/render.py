@@ -1,7 +1,8 @@
 """Issues, users and histories rendered in the JSON shapes real Jira sends (Cloud v3/v2, Data Center v2)."""
 
 import random
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,17 +22,36 @@ class Renderer:
         self.base = base_url.rstrip("/")
         self.zone = ZoneInfo(self.config.site_tz)
         self.cloud = self.config.cloud
+        self._offsets: dict[int, tuple[int, str]] = {}  # hour -> (offset seconds, "+0530")
+        self._users: dict[tuple[int, str], dict] = {}
+        self._statuses: dict[tuple[str, str], dict] = {}
 
     # --- small pieces ---------------------------------------------------------------------------
     def timestamp(self, ms: int) -> str:
         """2021-02-02T07:17:42.719+0000: the site zone's offset, no colon, milliseconds."""
-        moment = datetime.fromtimestamp(ms / 1000, self.zone)
-        return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{moment:%z}"
+        hour = ms // 3_600_000
+        cached = self._offsets.get(hour)
+        if cached is None:
+            # Offsets change (DST) at most on the hour, so one lookup per hour of timestamps.
+            offset = datetime.fromtimestamp(hour * 3600, UTC).astimezone(self.zone).utcoffset()
+            seconds = int(offset.total_seconds()) if offset else 0
+            sign = "-" if seconds < 0 else "+"
+            cached = (seconds, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
+            self._offsets[hour] = cached
+        local = time.gmtime(ms // 1000 + cached[0])
+        return f"{time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{ms % 1000:03d}{cached[1]}"
 
     def api(self, version: str) -> str:
         return f"{self.base}/rest/api/{version}"
 
     def user(self, index: int, version: str = "2") -> dict[str, Any]:
+        """A user object (shared: callers must copy before changing it)."""
+        cached = self._users.get((index, version))
+        if cached is None:
+            cached = self._users[(index, version)] = self._user(index, version)
+        return cached
+
+    def _user(self, index: int, version: str) -> dict[str, Any]:
         name, login = catalog.USERS[index]
         avatars = {
             size: f"{self.base}/secure/useravatar?size={size}&ownerId={login}"
@@ -67,6 +87,12 @@ class Renderer:
         return self.account_id(index) if self.cloud else f"JIRAUSER{10100 + index}"
 
     def status(self, status_id: str, version: str) -> dict[str, Any]:
+        cached = self._statuses.get((status_id, version))
+        if cached is None:
+            cached = self._statuses[(status_id, version)] = self._status(status_id, version)
+        return cached
+
+    def _status(self, status_id: str, version: str) -> dict[str, Any]:
         status = catalog.STATUS_BY_ID[status_id]
         category = catalog.CATEGORIES[status.category]
         return {
@@ -110,10 +136,12 @@ class Renderer:
         ids += [field.id for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]]
         return ids
 
-    def issue_fields(self, record: IssueRecord, version: str, wanted: set[str] | None) -> dict[str, Any]:
+    def issue_fields(
+        self, record: IssueRecord, version: str, wanted: set[str] | None, events: list[Event] | None = None
+    ) -> dict[str, Any]:
         """Every field of the issue that is wanted (None: all)."""
         rng = random.Random(record.seed ^ 0xF1E1D)
-        state = self.data.state(record)
+        state = self.data.state(record, events)
         values: dict[str, Any] = {}
 
         def want(field_id: str) -> bool:
@@ -252,10 +280,11 @@ class Renderer:
             "self": f"{self.api(version)}/issue/{record.id}",
             "key": self.data.key_of(record),
         }
+        events = self.data.history(record)  # rebuilt from the seed: once per issue, not per use
         if wanted is None or wanted:
-            body["fields"] = self.issue_fields(record, version, wanted)
+            body["fields"] = self.issue_fields(record, version, wanted, events)
         if "changelog" in expand:
-            body["changelog"] = self.inline_changelog(record, version, inline_limit)
+            body["changelog"] = self.inline_changelog(record, version, inline_limit, events)
         if "names" in expand:
             body["names"] = self.names()
         if "schema" in expand:
@@ -264,8 +293,10 @@ class Renderer:
             body["transitions"] = self.transitions(record, version)
         return body
 
-    def inline_changelog(self, record: IssueRecord, version: str, limit: int | None) -> dict[str, Any]:
-        events = self.data.history(record)
+    def inline_changelog(
+        self, record: IssueRecord, version: str, limit: int | None, events: list[Event] | None = None
+    ) -> dict[str, Any]:
+        events = self.data.history(record) if events is None else events
         # Cloud: newest first, the oldest beyond the cap silently dropped; Data Center: all, oldest first.
         shown = list(reversed(events))[: limit or len(events)] if self.cloud else events
         return {
@@ -287,6 +318,7 @@ class Renderer:
     def item(self, item: tuple) -> dict[str, Any]:
         name, fieldtype, field_id, old, old_text, new, new_text = item
         if field_id == "assignee":
+            old = self.user_ref(int(old)) if old is not None else None
             new = self.user_ref(int(new)) if new is not None else None
         entry = {"field": name, "fieldtype": fieldtype}
         if self.cloud and field_id != "issuekey":

@@ -322,7 +322,7 @@ class JiraSim:
 
     def myself(self, request: Request) -> tuple[int, Any]:
         version = self.version(request)
-        me = self.r.user(0, version)
+        me = dict(self.r.user(0, version))
         me.update(
             {
                 "emailAddress": self.user if "@" in self.user else me["emailAddress"],
