@@ -55,6 +55,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="serve Cloud's removed /rest/api/{2,3}/search as before its removal",
     )
     parser.add_argument("--dc-max-results", type=int, default=1000, help="Data Center's search page cap")
+    parser.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also serve the issues of this recorded file (a search page, an issue, a webhook)",
+    )
     parser.add_argument("--tls", action="store_true", help="serve https with a generated self-signed certificate")
     parser.add_argument("--cert-dir", help="where --tls writes cert.pem and key.pem")
     return parser.parse_args(argv)
@@ -88,6 +95,7 @@ def build(args: argparse.Namespace) -> SimServer:
         faults=faults,
         legacy_search=args.legacy_search,
         dc_max_results=args.dc_max_results,
+        replay=args.replay,
     )
     return SimServer(sim, args.host, args.port, tls=args.tls, cert_dir=args.cert_dir)
 

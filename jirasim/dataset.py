@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jirasim import catalog
+from jirasim.replay import epoch_ms, raw_events
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -70,6 +71,7 @@ class IssueRecord:
         "number",
         "old_keys",
         "project",
+        "raw",
         "seed",
         "span_ms",
         "updated_ms",
@@ -90,6 +92,7 @@ class IssueRecord:
         self.edits: dict[str, Any] | None = None  # field id -> value set by advance()
         self.old_keys: list[str] | None = None
         self.deleted = False
+        self.raw: dict[str, Any] | None = None  # a replayed issue, served as recorded
 
 
 @dataclass
@@ -139,8 +142,10 @@ class Dataset:
     def key_of(self, record: IssueRecord) -> str:
         return f"{self.projects[record.project].key}-{record.number}"
 
-    def history(self, record: IssueRecord) -> list[Event]:
-        """Every history entry of the issue, oldest first."""
+    def history(self, record: IssueRecord) -> list:
+        """Every history entry of the issue, oldest first (RawEvents for a replayed issue)."""
+        if record.raw is not None:
+            return raw_events(record.raw)
         events = _base_events(record)
         return events + record.extra if record.extra else events
 
@@ -177,7 +182,7 @@ class Dataset:
             self._advances += 1
             rng = random.Random(self.config.seed * 7919 + self._advances)
             start, end = self.now_ms, self.now_ms + max(int(minutes * MINUTE_MS), 1)
-            live = sorted(self.live(), key=lambda r: r.id)
+            live = sorted((r for r in self.live() if r.raw is None), key=lambda r: r.id)
             done: dict[str, Any] = {"updated": [], "created": [], "deleted": [], "moved": []}
             for record in rng.sample(live, min(len(live), round(update * len(live)))):
                 self._edit(record, rng, start, end)
@@ -263,6 +268,38 @@ class Dataset:
         record = self.by_id.get(int(text)) if text.isdigit() else self.by_key.get(text.upper())
         return None if record is None or record.deleted else record
 
+    def status_name(self, record: IssueRecord) -> str:
+        if record.raw is not None:
+            return str(((record.raw.get("fields") or {}).get("status") or {}).get("name", ""))
+        return catalog.STATUS_BY_ID[self.state(record)["status"]].name
+
+    def add_replayed(self, issue: dict[str, Any]) -> IssueRecord:
+        """Serve a recorded issue as it is; its project is created from the issue when new."""
+        with self.lock:
+            fields = issue.get("fields") or {}
+            key = str(issue["key"])
+            project_key, _, number = key.rpartition("-")
+            recorded_project = fields.get("project") or {}
+            project = next((p for p in self.projects if p.key == project_key), None)
+            if project is None:
+                project = Project(
+                    len(self.projects),
+                    str(recorded_project.get("id") or 90_000 + len(self.projects)),
+                    project_key,
+                    str(recorded_project.get("name") or project_key),
+                )
+                self.projects.append(project)
+            created = epoch_ms(fields.get("created"), self.now_ms)
+            record = IssueRecord(int(issue["id"]), project.index, int(number), 0, created, 0, 0)
+            record.updated_ms = epoch_ms(fields.get("updated"), created)
+            record.raw = issue
+            self.by_id[record.id] = record
+            self.by_key[key] = record
+            project.next_number = max(project.next_number, record.number + 1)
+            self._next_id = max(self._next_id, record.id + 1)
+            self.version += 1
+            return record
+
     def truth(self) -> list[dict[str, Any]]:
         with self.lock:
             rows = []
@@ -274,7 +311,7 @@ class Dataset:
                         "id": str(record.id),
                         "key": self.key_of(record),
                         "project": self.projects[record.project].key,
-                        "status": catalog.STATUS_BY_ID[self.state(record)["status"]].name,
+                        "status": self.status_name(record),
                         "updated": record.updated_ms,
                         "changelog_total": len(self.history(record)),
                     }

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from jirasim import catalog
 from jirasim.dataset import Dataset, Event, IssueRecord
+from jirasim.replay import RawEvent
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
@@ -22,24 +23,27 @@ class Renderer:
         self.base = base_url.rstrip("/")
         self.zone = ZoneInfo(self.config.site_tz)
         self.cloud = self.config.cloud
-        self._offsets: dict[int, tuple[int, str]] = {}  # hour -> (offset seconds, "+0530")
+        self._minutes: dict[int, tuple[str, str]] = {}  # minute -> (local "…T07:17:", "+0530")
         self._users: dict[tuple[int, str], dict] = {}
         self._statuses: dict[tuple[str, str], dict] = {}
 
     # --- small pieces ---------------------------------------------------------------------------
     def timestamp(self, ms: int) -> str:
         """2021-02-02T07:17:42.719+0000: the site zone's offset, no colon, milliseconds."""
-        hour = ms // 3_600_000
-        cached = self._offsets.get(hour)
-        if cached is None:
-            # Offsets change (DST) at most on the hour, so one lookup per hour of timestamps.
-            offset = datetime.fromtimestamp(hour * 3600, UTC).astimezone(self.zone).utcoffset()
+        minute = ms // 60_000
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            # Offsets change (DST) at most on the hour; format each minute once.
+            hour_start = minute // 60 * 3600
+            offset = datetime.fromtimestamp(hour_start, UTC).astimezone(self.zone).utcoffset()
             seconds = int(offset.total_seconds()) if offset else 0
             sign = "-" if seconds < 0 else "+"
-            cached = (seconds, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
-            self._offsets[hour] = cached
-        local = time.gmtime(ms // 1000 + cached[0])
-        return f"{time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{ms % 1000:03d}{cached[1]}"
+            local = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60 + seconds))
+            prefix = (local, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
+            if len(self._minutes) > 200_000:
+                self._minutes.clear()
+            self._minutes[minute] = prefix
+        return f"{prefix[0]}{ms // 1000 % 60:02d}.{ms % 1000:03d}{prefix[1]}"
 
     def api(self, version: str) -> str:
         return f"{self.base}/rest/api/{version}"
@@ -274,6 +278,8 @@ class Renderer:
         self, record: IssueRecord, version: str, wanted: set[str] | None, expand: set[str], inline_limit: int | None
     ) -> dict[str, Any]:
         """The IssueBean: id, key, self, fields; changelog, names, schema, transitions when expanded."""
+        if record.raw is not None:
+            return self.replayed_issue(record, wanted, expand, inline_limit)
         body: dict[str, Any] = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": str(record.id),
@@ -306,7 +312,21 @@ class Renderer:
             "histories": [self.history(event, version) for event in shown],
         }
 
-    def history(self, event: Event, version: str) -> dict[str, Any]:
+    def replayed_issue(
+        self, record: IssueRecord, wanted: set[str] | None, expand: set[str], inline_limit: int | None
+    ) -> dict[str, Any]:
+        raw = record.raw or {}
+        body = {key: value for key, value in raw.items() if key not in ("fields", "changelog")}
+        fields = raw.get("fields") or {}
+        if wanted is None or wanted:
+            body["fields"] = {k: v for k, v in fields.items() if wanted is None or k in wanted}
+        if "changelog" in expand:
+            body["changelog"] = self.inline_changelog(record, "", inline_limit)
+        return body
+
+    def history(self, event: Any, version: str) -> dict[str, Any]:
+        if isinstance(event, RawEvent):
+            return event.body
         created = self.timestamp(event.at_ms)
         return {
             "id": str(event.history_id),

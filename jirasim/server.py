@@ -19,6 +19,7 @@ from jirasim.dataset import Dataset, IssueRecord, SimConfig
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.jql import JqlError, Row, parse_jql, sort_value
 from jirasim.ratelimit import RateLimiter
+from jirasim.replay import RawEvent, load_replay_files
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
 
 try:
@@ -103,6 +104,7 @@ class JiraSim:
         faults: FaultPlan | None = None,
         legacy_search: bool = False,
         dc_max_results: int = 1000,
+        replay: list[str] | None = None,
     ) -> None:
         self.config = config
         self.data = Dataset(config)
@@ -112,6 +114,8 @@ class JiraSim:
         self.legacy_search = legacy_search
         self.dc_max_results = dc_max_results
         self.stats = Stats()
+        for issue in load_replay_files(replay or []):
+            self.data.add_replayed(issue)
         self.renderer: Renderer | None = None
         self.snapshots: OrderedDict[str, list[int]] = OrderedDict()
         self.snapshot_lock = threading.Lock()
@@ -552,14 +556,17 @@ class JiraSim:
                 if record is None or self.data.projects[record.project].hidden:
                     continue  # not found and no permission look the same: simply missing
                 for event in self.data.history(record):
-                    items = [i for i in event.items if not field_ids or i[2] in field_ids]
+                    if isinstance(event, RawEvent):
+                        items = event.items_matching(field_ids)
+                    else:
+                        items = [i for i in event.items if not field_ids or i[2] in field_ids]
                     if items:
                         entries.append((event.at_ms, record.id, event, items))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         grouped: dict[int, list] = {}
         for _at_ms, issue_id, event, items in entries[offset : offset + size]:
-            history = self.r.history(event, version)
-            history["items"] = [self.r.item(item) for item in items]
+            history = dict(self.r.history(event, version))
+            history["items"] = items if isinstance(event, RawEvent) else [self.r.item(item) for item in items]
             grouped.setdefault(issue_id, []).append(history)
         answer: dict[str, Any] = {
             "issueChangeLogs": [{"issueId": str(i), "changeHistories": h} for i, h in grouped.items()]

@@ -21,6 +21,7 @@ def running_sim(
     faults: FaultPlan | None = None,
     legacy_search: bool = False,
     tls: bool = False,
+    replay: list[str] | None = None,
     **config: Any,
 ) -> Iterator[SimServer]:
     """A started simulator; config goes to SimConfig (flavour, projects, issues, seed, site_tz, ...)."""
@@ -32,6 +33,7 @@ def running_sim(
         burst=burst,
         faults=faults,
         legacy_search=legacy_search,
+        replay=replay,
     )
     server = SimServer(sim, tls=tls).start()
     try:

@@ -60,6 +60,7 @@ def test_it_pages_a_changelog(dc_client, dc_sim):
         for row in requests.get(f"{dc_sim.url}/_sim/truth", timeout=10).json()["issues"]
         if row["changelog_total"] > 100
     )
+
     def history(options, session, raw):
         return raw
 
