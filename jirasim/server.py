@@ -19,8 +19,8 @@ from jirasim.dataset import Dataset, IssueRecord, SimConfig
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.jql import JqlError, Row, parse_jql, sort_value
 from jirasim.ratelimit import RateLimiter
-from jirasim.replay import RawEvent, load_replay_files
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
+from jirasim.replay import RawEvent, load_replay_files
 
 try:
     import orjson

@@ -65,7 +65,7 @@ def test_a_file_without_issues_is_refused_with_its_name(tmp_path):
     bad = tmp_path / "not-an-issue.json"
     bad.write_text('{"hello": 1}')
     with (
-        pytest.raises(ValueError, match="not-an-issue.json: no Jira issue in it"),
+        pytest.raises(ValueError, match=r"not-an-issue\.json: no Jira issue in it"),
         running_sim(flavour="cloud", projects=1, issues=1, replay=[str(bad)]),
     ):
         pass
