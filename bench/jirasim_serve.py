@@ -9,6 +9,7 @@ project through Cloud search/jql (fields=*all, expand=changelog) and Data Center
 
 import argparse
 import multiprocessing
+import os
 import re
 import subprocess
 import sys
@@ -44,6 +45,12 @@ def start_sim(flavour: str, issues: int) -> tuple[subprocess.Popen, str, float]:
     line = process.stdout.readline()
     url = re.search(r"at (http\S+)", line).group(1)
     return process, url, time.perf_counter() - began
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -96,9 +103,10 @@ def main() -> None:
             # Two clients in their own processes, one project each, keep the simulator busy while
             # each client parses its page: the simulator's own capacity on its one core.
             with multiprocessing.Pool(2) as pool:
-                began = time.perf_counter()
+                began, cpu_before = time.perf_counter(), cpu_seconds(process.pid)
                 both = pool.starmap(read_all, [(url, flavour, args.page, key) for key in ("OPS", "SHOOT")])
                 parallel = time.perf_counter() - began
+                server_cpu = cpu_seconds(process.pid) - cpu_before
             memory = rss_mb(process.pid)
         finally:
             process.terminate()
@@ -107,7 +115,8 @@ def main() -> None:
             f"{flavour:10s} {args.issues:,} issues: start-up {startup:.2f} s, simulator peak RSS {memory:.0f} MB; "
             f"served {issues:,} issues (full fields + changelog) in {calls} requests, {elapsed:.1f} s = "
             f"{issues / elapsed:,.0f} issues/s with one client; "
-            f"{sum(n for n, _ in both) / parallel:,.0f} issues/s with two clients"
+            f"{sum(n for n, _ in both) / parallel:,.0f} issues/s with two clients, which cost the simulator "
+            f"{server_cpu:.1f} CPU s = {sum(n for n, _ in both) / server_cpu:,.0f} issues per CPU-second"
         )
 
 

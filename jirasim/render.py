@@ -26,6 +26,8 @@ class Renderer:
         self._minutes: dict[int, tuple[str, str]] = {}  # minute -> (local "…T07:17:", "+0530")
         self._users: dict[tuple[int, str], dict] = {}
         self._statuses: dict[tuple[str, str], dict] = {}
+        self._options: dict[tuple[str, str], dict] = {}
+        self._items: dict[tuple, dict] = {}
 
     # --- small pieces ---------------------------------------------------------------------------
     def timestamp(self, ms: int) -> str:
@@ -218,41 +220,54 @@ class Renderer:
         self._custom_fields(record, rng, version, values, want)
         return values
 
+    def option(self, pair: tuple, version: str) -> dict[str, Any]:
+        """A select option (shared: never changed once built)."""
+        cached = self._options.get((pair[0], version))
+        if cached is None:
+            cached = {"self": f"{self.api(version)}/customFieldOption/{pair[0]}", "value": pair[1], "id": pair[0]}
+            self._options[(pair[0], version)] = cached
+        return cached
+
     def _custom_fields(self, record: IssueRecord, rng: random.Random, version: str, values: dict, want) -> None:
-        n = rng.randint(1000, 9999)
+        draw = rng.random  # cheaper than randint/choice: this runs for every issue served
 
-        def option(pair):
-            return {
-                "self": f"{self.api(version)}/customFieldOption/{pair[0]}",
-                "value": pair[1],
-                "id": pair[0],
-            }
+        def pick(items: list | tuple) -> Any:
+            return items[int(draw() * len(items))]
 
-        region, city = rng.choice(catalog.REGIONS), None
-        city = rng.choice(region[2])
-        shoot_ms = record.created_ms + rng.randint(1, 14) * 86_400_000
+        def option(pair: tuple) -> dict[str, Any]:
+            return self.option(pair, version)
+
+        n = 1000 + int(draw() * 9000)
+        region = pick(catalog.REGIONS)
+        city = pick(region[2])
+        shoot_ms = record.created_ms + (1 + int(draw() * 14)) * 86_400_000
+        services = catalog.SERVICES[: 1 + int(draw() * 3)]
+        first_user = int(draw() * len(catalog.USERS))
         generated: dict[str, Any] = {
             "customfield_10501": f"NDPU-{record.id:07d}",
             "customfield_10020": self._sprints(rng),
             "customfield_10030": self.timestamp(shoot_ms)[:10],
             "customfield_10031": self.timestamp(shoot_ms - shoot_ms % 3_600_000),
-            "customfield_10032": float(rng.randint(400, 6000)) if rng.random() < 0.9 else None,
-            "customfield_10033": option(rng.choice(catalog.PROPERTY_TYPES)),
-            "customfield_10034": [option(s) for s in rng.sample(catalog.SERVICES, rng.randint(1, 3))],
+            "customfield_10032": float(400 + int(draw() * 5600)) if draw() < 0.9 else None,
+            "customfield_10033": option(pick(catalog.PROPERTY_TYPES)),
+            "customfield_10034": [option(service) for service in services],
             "customfield_10035": {**option(region[:2]), "child": option(city)},
-            "customfield_10036": self.user(rng.randrange(len(catalog.USERS)), version),
-            "customfield_10037": [self.user(i, version) for i in rng.sample(range(len(catalog.USERS)), 2)],
-            "customfield_10038": rng.sample(catalog.LABELS, rng.randint(0, 2)),
+            "customfield_10036": self.user(first_user, version),
+            "customfield_10037": [
+                self.user(first_user, version),
+                self.user((first_user + 1 + int(draw() * 6)) % len(catalog.USERS), version),
+            ],
+            "customfield_10038": [pick(catalog.LABELS) for _ in range(int(draw() * 2))],
             "customfield_10039": f"https://listings.example.com/{record.id}",
-            "customfield_10040": float(rng.randint(1, 9)),
-            "customfield_10041": option(rng.choice(catalog.RUSH)) if rng.random() < 0.7 else None,
+            "customfield_10040": float(1 + int(draw() * 9)),
+            "customfield_10041": option(pick(catalog.RUSH)) if draw() < 0.7 else None,
         }
-        access = rng.choice(catalog.ACCESS).format(n=n)
-        special = rng.choice(catalog.SPECIAL)
+        access = pick(catalog.ACCESS).format(n=n)
+        special = pick(catalog.SPECIAL)
         for field in catalog.PROFILE_FIELDS[self.config.profile]:
             text = access if "Access" in field.name else special
             if field.name.endswith("Notes"):
-                text = f"({text.split('.')[0].lower()})" if rng.random() < 0.5 else None
+                text = f"({text.split('.')[0].lower()})" if draw() < 0.5 else None
             generated[field.id] = self.rich_text(text, version) if text and field.custom_type == "textarea" else text
         if record.edits:
             generated.update(record.edits)
@@ -336,6 +351,15 @@ class Renderer:
         }
 
     def item(self, item: tuple) -> dict[str, Any]:
+        """A change item (shared: the same change renders the same way, so it is built once)."""
+        cached = self._items.get(item)
+        if cached is None:
+            if len(self._items) > 100_000:
+                self._items.clear()
+            cached = self._items[item] = self._item(item)
+        return cached
+
+    def _item(self, item: tuple) -> dict[str, Any]:
         name, fieldtype, field_id, old, old_text, new, new_text = item
         if field_id == "assignee":
             old = self.user_ref(int(old)) if old is not None else None

@@ -105,6 +105,7 @@ class JiraSim:
         legacy_search: bool = False,
         dc_max_results: int = 1000,
         replay: list[str] | None = None,
+        captcha_after: int = 0,
     ) -> None:
         self.config = config
         self.data = Dataset(config)
@@ -114,6 +115,8 @@ class JiraSim:
         self.legacy_search = legacy_search
         self.dc_max_results = dc_max_results
         self.stats = Stats()
+        self.captcha_after = captcha_after
+        self.failed_logins = 0
         for issue in load_replay_files(replay or []):
             self.data.add_replayed(issue)
         self.renderer: Renderer | None = None
@@ -175,8 +178,18 @@ class JiraSim:
             except (ValueError, UnicodeDecodeError):
                 return None
             ok = hmac.compare_digest(user, self.user) and hmac.compare_digest(secret, self.token)
+            if user == self.user:
+                self.failed_logins = 0 if ok else self.failed_logins + 1
             return user if ok else None
         return None
+
+    def captcha_required(self, header: str | None) -> bool:
+        """After captcha_after failed basic logins Jira demands a CAPTCHA: every basic request gets a 403."""
+        return (
+            bool(self.captcha_after)
+            and self.failed_logins >= self.captcha_after
+            and bool(header and header.lower().startswith("basic "))
+        )
 
     # --- helpers ---------------------------------------------------------------------------------
     @property
@@ -659,7 +672,20 @@ class _Handler(BaseHTTPRequestHandler):
         template, match, handler = resolved
         headers: dict[str, str] = {}
         if not template.startswith("/_sim"):
-            credential = sim.authenticate(self.headers.get("Authorization"))
+            authorization = self.headers.get("Authorization")
+            if sim.captcha_required(authorization):
+                return self.answer(
+                    endpoint,
+                    403,
+                    {"errorMessages": ["CAPTCHA_CHALLENGE"], "errors": {}},
+                    {
+                        "X-Authentication-Denied-Reason": (
+                            f"CAPTCHA_CHALLENGE; login-url={sim.config.base_url}/login.jsp"
+                        ),
+                        "X-Seraph-LoginReason": "AUTHENTICATION_DENIED",
+                    },
+                )
+            credential = sim.authenticate(authorization)
             if credential is None:
                 return self.unauthorized(endpoint)
             allowed, headers = sim.limiter.check(credential)

@@ -22,6 +22,7 @@ def running_sim(
     legacy_search: bool = False,
     tls: bool = False,
     replay: list[str] | None = None,
+    captcha_after: int = 0,
     **config: Any,
 ) -> Iterator[SimServer]:
     """A started simulator; config goes to SimConfig (flavour, projects, issues, seed, site_tz, ...)."""
@@ -34,6 +35,7 @@ def running_sim(
         faults=faults,
         legacy_search=legacy_search,
         replay=replay,
+        captcha_after=captcha_after,
     )
     server = SimServer(sim, tls=tls).start()
     try:

@@ -220,3 +220,14 @@ def test_basic_auth_header_is_checked_not_just_present():
         )
         assert response.status_code == 401
         assert response.text == "Client must be authenticated to access this resource."
+
+
+def test_repeated_failed_logins_lead_to_a_403_captcha_challenge():
+    with running_sim(flavour="datacenter", projects=1, issues=3, captcha_after=3) as server:
+        url = f"{server.url}/rest/api/2/myself"
+        assert [requests.get(url, auth=(USER, "wrong"), timeout=5).status_code for _ in range(3)] == [401] * 3
+        denied = requests.get(url, auth=(USER, TOKEN), timeout=5)
+        assert denied.status_code == 403
+        assert denied.headers["X-Authentication-Denied-Reason"].startswith("CAPTCHA_CHALLENGE")
+        # A bearer token is not subject to the login CAPTCHA.
+        assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).status_code == 200
