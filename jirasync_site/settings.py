@@ -188,3 +188,6 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+JIRASYNC_PAGE_SIZE = env.int("JIRASYNC_PAGE_SIZE", default=100)
+JIRASYNC_BACKOFF_BASE = env.float("JIRASYNC_BACKOFF_BASE", default=2.0)
+JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)

@@ -90,6 +90,9 @@ class Project(models.Model):
     sync_watermark = models.DateTimeField(null=True, blank=True, help_text="Highest issue 'updated' committed (UTC).")
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_census_at = models.DateTimeField(null=True, blank=True)
+    # Who is syncing it now ("host:pid:nonce") and until when the claim holds unless renewed.
+    claimed_by = models.CharField(max_length=200, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

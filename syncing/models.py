@@ -24,6 +24,7 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         PARTIAL = "partial", "Partly failed"
+        SKIPPED = "skipped", "Skipped (already running elsewhere)"
 
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="sync_runs")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="sync_runs")
@@ -43,6 +44,8 @@ class SyncRun(models.Model):
     requests = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
     rate_limited = models.PositiveIntegerField(default=0, help_text="429 responses received.")
+    incomplete_histories = models.PositiveIntegerField(default=0, help_text="Issues whose history stayed short.")
+    pages = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why it failed (secrets removed).")
     watermark_before = models.DateTimeField(null=True, blank=True)
     watermark_after = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,66 @@
+import os
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.text import slugify
+
+from audit.services import COMMAND
+from projects.models import JiraInstance
+from projects.services import instance_save
+
+
+class Command(BaseCommand):
+    help = (
+        "Add (or update) a Jira instance. The token never goes on the command line: "
+        "name an environment variable holding it (--token-env) or pipe it in (--token-stdin)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("url", help="the site's root, e.g. https://example.atlassian.net")
+        parser.add_argument("--slug", help="defaults to the name, slugified")
+        parser.add_argument("--auth", choices=["basic", "bearer"], default="basic")
+        parser.add_argument("--username", default="", help="account email (Cloud) or username (basic auth)")
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--token-env", metavar="VAR", help="environment variable that holds the token")
+        source.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+        parser.add_argument("--flavour", choices=["auto", "cloud", "datacenter"], default="auto")
+        parser.add_argument("--budget", type=float, help="requests per second (default 10)")
+        parser.add_argument(
+            "--enable-new-projects", action="store_true", help="projects found by discovery start enabled"
+        )
+
+    def handle(self, *args, **options) -> None:
+        token = self._token(options)
+        slug = options["slug"] or slugify(options["name"]).replace("-", "_")
+        instance = JiraInstance.objects.filter(slug=slug).first() or JiraInstance(slug=slug)
+        created = instance.pk is None
+        instance.name = options["name"]
+        instance.base_url = options["url"].rstrip("/")
+        instance.auth_kind = options["auth"]
+        instance.username = options["username"]
+        instance.flavour = options["flavour"]
+        instance.enable_new_projects = options["enable_new_projects"] or instance.enable_new_projects
+        if options["budget"]:
+            instance.request_budget = options["budget"]
+        if instance.auth_kind == "basic" and not instance.username:
+            raise CommandError("--username is required with --auth basic")
+        try:
+            instance_save(instance=instance, actor=COMMAND, token=token)
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {', '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise CommandError(problems) from None
+        verb = "added" if created else "updated"
+        self.stdout.write(self.style.SUCCESS(f"{verb} Jira instance {instance.name!r} (slug {instance.slug})"))
+
+    def _token(self, options: dict) -> str:
+        if options["token_env"]:
+            token = os.environ.get(options["token_env"], "")
+            if not token:
+                raise CommandError(f"environment variable {options['token_env']} is empty or not set")
+            return token.strip()
+        token = sys.stdin.readline().strip()
+        if not token:
+            raise CommandError("no token on standard input")
+        return token

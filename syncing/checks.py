@@ -1,0 +1,60 @@
+"""What `check_jira` and the admin's Test connection report about an instance."""
+
+from dataclasses import dataclass, field
+
+from projects.models import JiraInstance
+from syncing.fields import FieldSpec
+from syncing.jira.errors import JiraError
+
+
+@dataclass
+class InstanceReport:
+    ok: bool = False
+    problem: str = ""
+    flavour: str = ""
+    version: str = ""
+    time_zone: str = ""
+    projects: list[str] = field(default_factory=list)
+    fields_present: list[str] = field(default_factory=list)
+    fields_missing: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if not self.ok and not self.flavour:
+            return [f"✗ {self.problem}"]
+        lines = [
+            f"✓ authenticated; {self.flavour} {self.version}, account time zone {self.time_zone}",
+            f"✓ {len(self.projects)} projects visible: {', '.join(self.projects[:20])}"
+            + (" …" if len(self.projects) > 20 else ""),
+            f"✓ mapped fields present: {', '.join(self.fields_present) or 'none'}",
+        ]
+        if self.fields_missing:
+            lines.append(f"✗ mapped fields missing on this instance: {', '.join(self.fields_missing)}")
+        if self.problem:
+            lines.append(f"✗ {self.problem}")
+        return lines
+
+
+def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceReport:
+    from syncing.runner import client_for  # the runner builds clients the same way for every door
+
+    report = InstanceReport()
+    client = client_for(instance)
+    try:
+        site = client.site_info()
+        report.flavour, report.version, report.time_zone = site.flavour, site.version, site.time_zone
+        JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
+        report.projects = sorted(project["key"] for project in client.projects())
+        available = {item["id"] for item in client.fields()}
+    except JiraError as exc:
+        report.problem = str(exc)
+        return report
+    finally:
+        client.close()
+    referenced = sorted({path.split(".")[0] for spec in specs for path in spec.paths})
+    report.fields_present = [f for f in referenced if f in available]
+    report.fields_missing = [f for f in referenced if f not in available]
+    report.ok = True
+    if not report.projects:
+        report.problem = "the account sees no projects (permissions?)"
+        report.ok = False
+    return report

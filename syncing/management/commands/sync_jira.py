@@ -1,0 +1,100 @@
+import signal
+import sys
+import threading
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from projects.models import JiraInstance
+from syncing.models import SyncRun
+from syncing.pipeline import PageResult
+from syncing.runner import RunOptions, sync_instance
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync Jira instances into the database: incremental by default, --full to re-read everything. "
+        "SIGTERM finishes the current page and stops cleanly; the next run resumes from there."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("instances", nargs="*", help="instance slugs or names")
+        parser.add_argument("--all", action="store_true", help="every enabled instance")
+        parser.add_argument("--project", action="append", default=[], metavar="KEY", help="only these projects")
+        parser.add_argument("--full", action="store_true", help="re-read every issue, not only the changed ones")
+        parser.add_argument("--dry-run", action="store_true", help="fetch and process, write nothing")
+
+    def handle(
+        self, *args, instances: list[str], all: bool, project: list[str], full: bool, dry_run: bool, **options
+    ) -> None:
+        targets = self._instances(instances, all)
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        tty = sys.stdout.isatty()
+        runs = []
+        try:
+            for instance in targets:
+                self.stdout.write(f"syncing {instance.name} ({'full' if full else 'incremental'})…")
+                run = sync_instance(
+                    instance.pk,
+                    RunOptions(
+                        full=full,
+                        trigger=SyncRun.Trigger.COMMAND,
+                        dry_run=dry_run,
+                        project_keys=tuple(key.upper() for key in project),
+                        should_stop=stop.is_set,
+                        progress=lambda run, page, tty=tty: self._progress(run, page, tty),
+                    ),
+                )
+                if tty:
+                    self.stdout.write("")
+                runs.append(run)
+                if stop.is_set():
+                    break
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        self._summary(runs)
+        failed = [run for run in runs if run.status == SyncRun.Status.FAILED]
+        if failed:
+            raise CommandError("; ".join(f"{run.instance.name}: {run.error}" for run in failed))
+
+    def _instances(self, names: list[str], everything: bool) -> list[JiraInstance]:
+        if everything:
+            return list(JiraInstance.objects.filter(enabled=True))
+        if not names:
+            raise CommandError("name one or more instances, or use --all")
+        found = []
+        for name in names:
+            instance = JiraInstance.objects.filter(slug=name).first() or JiraInstance.objects.filter(name=name).first()
+            if instance is None:
+                raise CommandError(f"no Jira instance {name!r}")
+            found.append(instance)
+        return found
+
+    def _progress(self, run: SyncRun, page: PageResult, tty: bool) -> None:
+        key = run.project.key if run.project_id else "?"
+        line = (
+            f"{key}: page {run.pages}, {run.fetched} fetched, {run.inserted} new, {run.updated} updated, "
+            f"{run.unchanged} unchanged, {run.failed_rows} failed, {run.requests} requests"
+        )
+        if tty:
+            self.stdout.write(f"\r  {line[:110]:<110}", ending="")
+            self.stdout.flush()
+        else:
+            self.stdout.write(f"  {line}")
+
+    def _summary(self, runs: list[SyncRun]) -> None:
+        header = (
+            f"{'project':<22}{'status':<11}{'fetched':>9}{'new':>8}{'updated':>9}{'same':>8}{'failed':>8}"
+            f"{'requests':>10}{'429s':>6}{'seconds':>9}"
+        )
+        self.stdout.write(header)
+        for parent in runs:
+            children = list(parent.children.select_related("project").order_by("project__key")) or [parent]
+            for run in children:
+                name = f"{parent.instance.slug}/{run.project.key if run.project_id else '-'}"
+                self.stdout.write(
+                    f"{name:<22}{run.status:<11}{run.fetched:>9}{run.inserted:>8}{run.updated:>9}{run.unchanged:>8}"
+                    f"{run.failed_rows:>8}{run.requests:>10}{run.rate_limited:>6}{run.duration_seconds or 0:>9.1f}"
+                )
+                if run.error:
+                    self.stdout.write(f"    {run.error[:300]}")

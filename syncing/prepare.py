@@ -1,0 +1,58 @@
+"""One Jira issue dict turned into what the store writes: core columns, mapped values, raw bytes, histories."""
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from syncing.fields import CompiledMapping, process_issue
+from syncing.fields.core import core_columns
+
+
+class UnstorableIssue(ValueError):
+    """The issue lacks what every row needs (a numeric id, readable timestamps)."""
+
+
+@dataclass
+class PreparedIssue:
+    jira_id: int
+    key: str
+    project_jira_id: str
+    columns: dict[str, Any]
+    fields: dict[str, Any]
+    errors: list[dict[str, str]]
+    raw: bytes
+    raw_hash: str
+    histories: list[dict[str, Any]] = field(default_factory=list)
+    changelog_total: int = 0
+
+    @property
+    def changelog_truncated(self) -> bool:
+        return self.changelog_total > len(self.histories)
+
+
+def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIssue:
+    """Raise UnstorableIssue (with the key when there is one) when the issue cannot become a row."""
+    try:
+        columns = core_columns(issue)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnstorableIssue(f"{issue.get('key') or issue.get('id') or '?'}: {type(exc).__name__}: {exc}") from None
+    processed = process_issue(issue, mapping)
+    changelog = issue.get("changelog") or {}
+    # The raw JSON is kept without its changelog: histories are stored as status changes, and the
+    # hash of the rest recognises an issue that did not change.
+    raw = orjson.dumps({key: value for key, value in issue.items() if key != "changelog"})
+    project = (issue.get("fields") or {}).get("project") or {}
+    return PreparedIssue(
+        jira_id=columns["jira_id"],
+        key=columns["key"],
+        project_jira_id=str(project.get("id") or "") if isinstance(project, dict) else "",
+        columns=columns,
+        fields=processed.values,
+        errors=[error.as_dict() for error in processed.errors],
+        raw=raw,
+        raw_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
+        histories=list(changelog.get("histories") or []),
+        changelog_total=int(changelog.get("total") or len(changelog.get("histories") or [])),
+    )

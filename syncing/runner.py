@@ -1,0 +1,322 @@
+"""The one entry point for every sync: admin actions, django-q2 tasks and commands all call these.
+
+sync_instance: discover projects, then sync the enabled ones in parallel (up to the instance's limit,
+within its request budget); one project failing does not stop the others. sync_project: one project,
+claimed so no other worker syncs it at the same time, with a SyncRun row updated as it goes.
+"""
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from audit.services import SYNC, Change, audit_record
+from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
+from jirasync_site.log_redaction import redact
+from projects.models import JiraInstance, Project
+from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release, project_claim_renew
+from syncing.fields import compile_mapping
+from syncing.jira.budget import budget_for
+from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
+from syncing.jira.errors import JiraError
+from syncing.models import SyncRun
+from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync, project_pages, watermark_advance
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[SyncRun, PageResult], None]
+
+
+@dataclass
+class RunOptions:
+    full: bool = False
+    trigger: str = SyncRun.Trigger.COMMAND
+    dry_run: bool = False
+    project_keys: tuple[str, ...] = ()
+    should_stop: Callable[[], bool] = lambda: False
+    progress: Progress | None = None
+
+
+def connection_settings(instance: JiraInstance) -> ConnectionSettings:
+    return ConnectionSettings(
+        name=instance.name,
+        base_url=instance.base_url,
+        auth_kind=instance.auth_kind,
+        username=instance.username,
+        token=instance.get_token(),
+        flavour=instance.flavour,
+        backoff_base=settings.JIRASYNC_BACKOFF_BASE,
+        max_retries=settings.JIRASYNC_MAX_RETRIES,
+    )
+
+
+def client_for(instance: JiraInstance, counters: RequestCounters | None = None) -> JiraClient:
+    budget = budget_for(instance.slug, instance.request_budget, settings.REDIS_URL)
+    return JiraClient(connection_settings(instance), budget=budget, counters=counters)
+
+
+def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> list[Project]:
+    """Create or update a Project for every project the account sees; new ones enabled per the instance."""
+    found = []
+    for remote in client.projects():
+        project, created = Project.objects.get_or_create(
+            instance=instance,
+            jira_id=str(remote["id"]),
+            defaults={"key": remote["key"], "name": remote.get("name", ""), "enabled": instance.enable_new_projects},
+        )
+        if not created and (project.key != remote["key"] or project.name != remote.get("name", "")):
+            Project.objects.filter(pk=project.pk).update(key=remote["key"], name=remote.get("name", ""))
+            project.key, project.name = remote["key"], remote.get("name", "")
+        found.append(project)
+    return found
+
+
+def sync_instance(instance_id: int, options: RunOptions) -> SyncRun:
+    """Discover projects and sync the enabled ones; the returned parent run sums its children."""
+    instance = JiraInstance.objects.get(pk=instance_id)
+    run = _start_run(instance, None, options, None)
+    counters = RequestCounters()
+    try:
+        client = client_for(instance, counters)
+        site = _record_site(instance, client)
+        instance_discover_projects(instance, client)
+    except (JiraError, ValueError) as exc:
+        return _finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
+    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+    if options.project_keys:
+        projects = projects.filter(key__in=options.project_keys)
+    project_ids = list(projects.values_list("id", flat=True))
+    with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
+        children = list(pool.map(lambda pk: _in_thread(sync_project, pk, options, run.pk, site), project_ids))
+    failed = [child for child in children if child.status == SyncRun.Status.FAILED]
+    for field_name in (
+        "fetched",
+        "inserted",
+        "updated",
+        "unchanged",
+        "failed_rows",
+        "status_changes",
+        "requests",
+        "retries",
+        "rate_limited",
+        "incomplete_histories",
+        "pages",
+    ):
+        setattr(
+            run,
+            field_name,
+            sum(getattr(child, field_name) for child in children)
+            + (getattr(counters, field_name, 0) if field_name in ("requests", "retries", "rate_limited") else 0),
+        )
+    if failed and len(failed) == len(children):
+        status = SyncRun.Status.FAILED
+    elif failed or any(child.status == SyncRun.Status.PARTIAL for child in children):
+        status = SyncRun.Status.PARTIAL
+    else:
+        status = SyncRun.Status.SUCCEEDED
+    error = "; ".join(f"{child.project.key}: {child.error}" for child in children if child.error)
+    return _finish(run, status, None, error=error)
+
+
+def sync_project(
+    project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
+) -> SyncRun:
+    """Sync one project, page by page, under a claim; the run records counts, rates and why it failed.
+
+    site: what the instance run already learnt from Jira (flavour, clock); asked again when absent.
+    """
+    project = Project.objects.select_related("instance").get(pk=project_id)
+    instance = project.instance
+    run = _start_run(instance, project, options, parent_id)
+    owner = new_owner()
+    if options.dry_run is False and not project_claim(project.pk, owner):
+        holder = project_claim_holder(project.pk)
+        return _finish(run, SyncRun.Status.SKIPPED, None, error=f"already being synced by {holder}")
+    counters = RequestCounters()
+    totals = PageResult()
+    try:
+        client = client_for(instance, counters)
+        if site is None:
+            site = _record_site(instance, client)
+        else:
+            client.flavour = site.flavour
+        document = mapping_document()
+        plan = ProjectSyncPlan(
+            project=project,
+            mapping=compile_mapping(field_specs_for_instance(instance.slug, document), mapping_version(document)),
+            rules=milestone_rules_for_instance(instance.slug, document),
+            full=options.full,
+            upper_bound=site.server_time,
+            overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
+            jql_filter=instance.jql_filter,
+            page_size=settings.JIRASYNC_PAGE_SIZE,
+            dry_run=options.dry_run,
+        )
+        SyncRun.objects.filter(pk=run.pk).update(watermark_before=project.sync_watermark)
+        stopped = False
+        for page in project_pages(client, plan):
+            result = page_sync(client, plan, page, run_id=run.pk)
+            if not options.dry_run:
+                watermark_advance(project, result.watermark)
+                project_claim_renew(project.pk, owner)
+            _accumulate(totals, result)
+            _save_progress(run, totals, counters)
+            if options.progress:
+                options.progress(run, result)
+            if options.should_stop():
+                stopped = True
+                break
+        if stopped:
+            return _finish(
+                run,
+                SyncRun.Status.PARTIAL,
+                counters,
+                totals,
+                error="stopped on request; the next run resumes from the watermark",
+            )
+        if options.full and not options.dry_run:
+            Project.objects.filter(pk=project.pk).update(last_full_sync_at=timezone.now())
+        status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
+        error = "; ".join(f"{key}: {why}" for key, why in totals.failed[:10])
+        return _finish(run, status, counters, totals, error=error)
+    except JiraError as exc:
+        return _finish(run, SyncRun.Status.FAILED, counters, totals, error=str(exc))
+    except Exception as exc:  # the run must say why whatever went wrong
+        log.exception("sync of %s failed", project)
+        return _finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        project_claim_release(project.pk, owner)
+
+
+def _in_thread(function, *args):
+    try:
+        return function(*args)
+    finally:
+        connections.close_all()  # each worker thread has its own connection
+
+
+def _record_site(instance: JiraInstance, client: JiraClient) -> SiteInfo:
+    site = client.site_info()
+    JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
+    instance.detected_flavour, instance.time_zone = site.flavour, site.time_zone
+    return site
+
+
+def _start_run(instance: JiraInstance, project: Project | None, options: RunOptions, parent_id: int | None) -> SyncRun:
+    close_old_connections()
+    run = SyncRun.objects.create(
+        instance=instance,
+        project=project,
+        parent_id=parent_id,
+        kind=SyncRun.Kind.FULL if options.full else SyncRun.Kind.INCREMENTAL,
+        trigger=options.trigger,
+        status=SyncRun.Status.RUNNING,
+        started_at=timezone.now(),
+        watermark_before=project.sync_watermark if project else None,
+    )
+    if parent_id is None:
+        scope = project.key if project else "all enabled projects"
+        audit_record(
+            actor=SYNC,
+            change=Change(
+                "sync_start",
+                "syncing.syncrun",
+                str(run.pk),
+                str(run),
+                f"{run.get_kind_display()} sync of {scope} started",
+                instance_slug=instance.slug,
+            ),
+            sync_run_id=run.pk,
+        )
+    return run
+
+
+def _accumulate(totals: PageResult, page: PageResult) -> None:
+    totals.fetched += page.fetched
+    totals.inserted += page.inserted
+    totals.updated += page.updated
+    totals.unchanged += page.unchanged
+    totals.failed += page.failed
+    totals.status_changes += page.status_changes
+    totals.incomplete_histories += page.incomplete_histories
+    totals.watermark = max(filter(None, [totals.watermark, page.watermark]), default=None)
+
+
+def _counts(totals: PageResult | None, counters: RequestCounters | None, pages: int | None = None) -> dict:
+    values = {}
+    if totals is not None:
+        values.update(
+            fetched=totals.fetched,
+            inserted=totals.inserted,
+            updated=totals.updated,
+            unchanged=totals.unchanged,
+            failed_rows=len(totals.failed),
+            status_changes=totals.status_changes,
+            incomplete_histories=totals.incomplete_histories,
+        )
+    if counters is not None:
+        values.update(requests=counters.requests, retries=counters.retries, rate_limited=counters.rate_limited)
+    if pages is not None:
+        values["pages"] = pages
+    return values
+
+
+def _save_progress(run: SyncRun, totals: PageResult, counters: RequestCounters) -> None:
+    run.pages += 1
+    values = _counts(totals, counters, run.pages)
+    SyncRun.objects.filter(pk=run.pk).update(**values)
+    for name, value in values.items():
+        setattr(run, name, value)
+
+
+def _finish(
+    run: SyncRun, status: str, counters: RequestCounters | None, totals: PageResult | None = None, *, error: str = ""
+) -> SyncRun:
+    values = _counts(totals, counters)
+    values.update(status=status, finished_at=timezone.now(), error=redact(error)[:4000])
+    if run.project_id:
+        values["watermark_after"] = (
+            Project.objects.filter(pk=run.project_id).values_list("sync_watermark", flat=True).first()
+        )
+    else:
+        values.update(
+            {
+                name: getattr(run, name)
+                for name in (
+                    "fetched",
+                    "inserted",
+                    "updated",
+                    "unchanged",
+                    "failed_rows",
+                    "status_changes",
+                    "requests",
+                    "retries",
+                    "rate_limited",
+                    "incomplete_histories",
+                    "pages",
+                )
+            }
+        )
+    SyncRun.objects.filter(pk=run.pk).update(**values)
+    run.refresh_from_db()
+    if run.parent_id is None:
+        audit_record(
+            actor=SYNC,
+            change=Change(
+                "sync_end",
+                "syncing.syncrun",
+                str(run.pk),
+                str(run),
+                f"{run.get_kind_display()} sync {run.get_status_display().lower()}: {run.fetched} fetched, "
+                f"{run.inserted} inserted, {run.updated} updated, {run.failed_rows} failed"
+                + (f" — {run.error}" if run.error else ""),
+                instance_slug=run.instance.slug,
+            ),
+            sync_run_id=run.pk,
+        )
+    return run

@@ -1,0 +1,126 @@
+"""The sync engine against jirasim over HTTP: full and incremental syncs that never lose or double an issue."""
+
+import pytest
+import requests
+
+from audit.models import AuditLog
+from issues.models import Issue
+from jirasim.testing import running_sim
+from projects.models import Project
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance, sync_project
+from tests.syncing.conftest import register
+from tests.syncing.truth import assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def search_requests(server) -> int:
+    counts = server.sim.stats.snapshot()
+    searches = ("POST /rest/api/3/search/jql", "POST /rest/api/2/search")
+    return sum(sum(codes.values()) for name, codes in counts.items() if name in searches)
+
+
+@pytest.mark.parametrize("site", ["cloud_site", "dc_site"])
+def test_a_full_sync_stores_every_issue_once_with_fields_history_and_milestones(site, request, reference_mappings):
+    server = request.getfixturevalue(site)
+    instance = register(server, "instance_1" if site == "cloud_site" else "instance_2")
+    run = sync_instance(instance.pk, RunOptions(full=True))
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.fetched == run.inserted == 120
+    assert assert_database_equals_truth(server, instance) == 120
+    assert Project.objects.filter(instance=instance, sync_watermark__isnull=False).count() == 2
+
+
+@pytest.mark.parametrize("site", ["cloud_site", "dc_site"])
+def test_an_incremental_sync_after_changes_catches_up_and_a_quiet_one_writes_nothing(site, request, reference_mappings):
+    server = request.getfixturevalue(site)
+    instance = register(server, "instance_1" if site == "cloud_site" else "instance_2")
+    sync_instance(instance.pk, RunOptions(full=True))
+    done = server.sim.data.advance(minutes=45, update=0.2, create=7)
+    run = sync_instance(instance.pk, RunOptions())
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.inserted == 7 and run.updated >= len(done["updated"])
+    assert_database_equals_truth(server, instance)
+    server.sim.stats.reset()
+    synced_at = dict(Issue.objects.values_list("id", "synced_at"))
+    audit_entries = AuditLog.objects.count()
+    quiet = sync_instance(instance.pk, RunOptions())
+    assert quiet.status == SyncRun.Status.SUCCEEDED
+    assert quiet.inserted == quiet.updated == 0
+    assert search_requests(server) == 2  # one per project
+    assert dict(Issue.objects.values_list("id", "synced_at")) == synced_at
+    assert AuditLog.objects.count() == audit_entries + 2  # only the run's start and end
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/Los_Angeles"])
+def test_an_issue_updated_one_minute_after_the_watermark_is_never_missed(zone, reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=9, account_tz=zone, site_tz=zone) as server:
+        instance = register(server, "instance_1")
+        sync_instance(instance.pk, RunOptions(full=True))
+        project = Project.objects.get(instance=instance)
+        assert instance.__class__.objects.get(pk=instance.pk).time_zone == zone
+        done = server.sim.data.advance(minutes=1, update=0.05)
+        assert done["updated"]
+        sync_instance(instance.pk, RunOptions())
+        assert_database_equals_truth(server, instance)
+        project.refresh_from_db()
+        newest = max(row["updated"] for row in server.sim.data.truth())
+        assert int(project.sync_watermark.timestamp() * 1000) == newest
+
+
+def test_an_issue_whose_field_cannot_convert_is_stored_with_its_error(cloud_site, reference_mappings):
+    instance = register(cloud_site, "instance_1")
+    record = cloud_site.sim.data.by_id[min(cloud_site.sim.data.by_id)]
+    record.edits = {"customfield_10040": "lots"}  # Rooms must be an integer
+    record.updated_ms += 1
+    run = sync_instance(instance.pk, RunOptions(full=True))
+    assert run.status == SyncRun.Status.SUCCEEDED
+    issue = Issue.objects.get(jira_id=record.id)
+    assert issue.has_field_errors and issue.fields["rooms"] is None
+    assert issue.field_errors == [
+        {"field": "rooms", "source": "customfield_10040", "reason": "expected an integer, got text 'lots'"}
+    ]
+    assert issue.fields["order_number"]  # the rest of the issue is stored
+    assert Issue.objects.filter(has_field_errors=False).count() == 119
+
+
+def test_a_required_field_missing_is_an_error_on_that_issue_only(cloud_site, reference_mappings):
+    from config.models import FieldMapping
+
+    FieldMapping.objects.filter(name="rush").update(required=True, default=None)
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True))
+    missing = Issue.objects.filter(fields__rush=None)
+    assert missing.exists()
+    assert all(
+        i.field_errors == [{"field": "rush", "source": "customfield_10041", "reason": "required field has no value"}]
+        for i in missing
+    )
+    assert Issue.objects.count() == 120
+
+
+def test_two_workers_asked_to_sync_the_same_project_at_once_exactly_one_does(cloud_site, reference_mappings):
+    from syncing.claims import new_owner, project_claim, project_claim_release
+
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True, project_keys=("NONE",)))  # discover projects only
+    project = Project.objects.filter(instance=instance).first()
+    other = new_owner()
+    assert project_claim(project.pk, other)
+    skipped = sync_project(project.pk, RunOptions(full=True))
+    assert skipped.status == SyncRun.Status.SKIPPED and other in skipped.error
+    assert Issue.objects.count() == 0
+    project_claim_release(project.pk, other)
+    assert sync_project(project.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+
+
+def test_a_sync_records_requests_and_a_wrong_token_fails_cleanly_naming_the_instance(cloud_site, reference_mappings):
+    instance = register(cloud_site, "instance_1")
+    instance.set_token("not-the-token")
+    instance.save()
+    run = sync_instance(instance.pk, RunOptions())
+    assert run.status == SyncRun.Status.FAILED
+    assert "Instance 1: GET /rest/api/2/serverInfo → 401" in run.error
+    assert "not-the-token" not in run.error
+    assert requests.get(f"{cloud_site.url}/_sim/stats", timeout=5).status_code == 200
