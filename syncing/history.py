@@ -8,6 +8,7 @@ from datetime import datetime
 from config.models import StatusMilestone
 from config.selectors import MilestoneRule
 from issues.models import IssueMilestone, StatusChange
+from syncing.bulk_sql import rows_insert_new
 from syncing.fields.convert import user_identity
 from syncing.fields.timestamps import parse_jira_datetime
 
@@ -73,35 +74,26 @@ def status_history(
 
 
 def status_changes_replace(histories_by_issue: dict[int, list[Transition]]) -> int:
-    """Store each issue's status history: new entries added once each, the initial entry kept current."""
+    """Store each issue's status history: new entries added once each, the initial entry kept current.
+
+    Returns how many transitions were new (initial entries not counted).
+    """
     if not histories_by_issue:
         return 0
-    issue_ids = list(histories_by_issue)
     # The initial entry may change when a truncated history is completed; the others never do.
-    StatusChange.objects.filter(issue_id__in=issue_ids, history_id=INITIAL_HISTORY_ID).delete()
-    existing = set(
-        StatusChange.objects.filter(issue_id__in=issue_ids).values_list(
-            "issue_id", "history_id", "from_status_id", "to_status_id"
-        )
+    StatusChange.objects.filter(issue_id__in=list(histories_by_issue), history_id=INITIAL_HISTORY_ID).delete()
+    inserted = rows_insert_new(
+        StatusChange,
+        ["issue_id", "history_id", "changed_at", "from_status_id", "from_status", "to_status_id", "to_status",
+         "author", "author_id"],
+        (
+            (issue_id, t.history_id, t.changed_at, t.from_id, t.from_name[:255], t.to_id, t.to_name[:255],
+             t.author[:255], t.author_id[:128])
+            for issue_id, transitions in histories_by_issue.items()
+            for t in transitions
+        ),
     )
-    rows = [
-        StatusChange(
-            issue_id=issue_id,
-            history_id=t.history_id,
-            changed_at=t.changed_at,
-            from_status_id=t.from_id,
-            from_status=t.from_name,
-            to_status_id=t.to_id,
-            to_status=t.to_name,
-            author=t.author[:255],
-            author_id=t.author_id[:128],
-        )
-        for issue_id, transitions in histories_by_issue.items()
-        for t in transitions
-        if (issue_id, t.history_id, t.from_id, t.to_id) not in existing
-    ]
-    StatusChange.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return sum(1 for row in rows if row.history_id != INITIAL_HISTORY_ID)
+    return inserted - len(histories_by_issue)  # every issue's initial entry was re-inserted
 
 
 @dataclass(frozen=True)
@@ -127,38 +119,30 @@ def milestones_reached(history: list[Transition], rules: list[MilestoneRule]) ->
     return reached
 
 
-def milestones_recompute(issue_ids: list[int], rules: list[MilestoneRule]) -> int:
-    """Replace the milestones of these issues with what their stored status histories say."""
-    if not issue_ids:
-        return 0
+def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
+    """The status histories as stored, oldest first."""
     by_issue: dict[int, list[Transition]] = defaultdict(list)
-    for row in StatusChange.objects.filter(issue_id__in=issue_ids).order_by("changed_at", "history_id"):
-        by_issue[row.issue_id].append(
-            Transition(
-                row.history_id,
-                row.changed_at,
-                row.from_status_id,
-                row.from_status,
-                row.to_status_id,
-                row.to_status,
-                row.author,
-                row.author_id,
-            )
-        )
+    rows = StatusChange.objects.filter(issue_id__in=issue_ids).order_by("changed_at", "history_id").values_list(
+        "issue_id", "history_id", "changed_at", "from_status_id", "from_status", "to_status_id", "to_status",
+        "author", "author_id",
+    )
+    for issue_id, *values in rows:
+        by_issue[issue_id].append(Transition(*values))
+    return by_issue
+
+
+def milestones_replace(histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule]) -> int:
+    """Replace the milestones of these issues with what their status histories say."""
+    if not histories_by_issue:
+        return 0
     milestone_ids = dict(StatusMilestone.objects.values_list("name", "id"))
-    rows = []
-    for issue_id in issue_ids:
-        for name, reached in milestones_reached(by_issue.get(issue_id, []), rules).items():
-            if name in milestone_ids:
-                rows.append(
-                    IssueMilestone(
-                        issue_id=issue_id,
-                        milestone_id=milestone_ids[name],
-                        first_reached=reached.first,
-                        last_reached=reached.last,
-                        times_reached=reached.times,
-                    )
-                )
-    IssueMilestone.objects.filter(issue_id__in=issue_ids).delete()
-    IssueMilestone.objects.bulk_create(rows, batch_size=1000)
+    rows = [
+        (issue_id, milestone_ids[name], reached.first, reached.last, reached.times)
+        for issue_id, history in histories_by_issue.items()
+        for name, reached in milestones_reached(history, rules).items()
+        if name in milestone_ids
+    ]
+    IssueMilestone.objects.filter(issue_id__in=list(histories_by_issue)).delete()
+    rows_insert_new(IssueMilestone, ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"],
+                    rows)
     return len(rows)

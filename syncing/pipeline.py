@@ -19,7 +19,13 @@ from config.selectors import MilestoneRule
 from projects.models import Project
 from syncing.fields import CompiledMapping
 from syncing.fields.core import CORE_FIELD_IDS
-from syncing.history import milestones_recompute, status_changes_replace, status_history, status_transitions
+from syncing.history import (
+    milestones_replace,
+    status_changes_replace,
+    status_history,
+    status_transitions,
+    stored_histories,
+)
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraError
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
@@ -110,7 +116,10 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
             for stored in upserted.stored
         }
         result.status_changes = status_changes_replace(histories)
-        milestones_recompute(list(histories), plan.rules)
+        # Issues whose history stayed short may have more stored from earlier runs than this page holds.
+        short = [stored.pk for stored in upserted.stored if stored.prepared.jira_id not in complete]
+        histories.update(stored_histories(short))
+        milestones_replace(histories, plan.rules)
         audit_record_many(
             actor=SYNC, changes=_audit_changes(project, upserted.stored, upserted.failed), sync_run_id=run_id
         )

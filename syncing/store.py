@@ -4,39 +4,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import DatabaseError, transaction
 
 from issues.models import Issue, IssueRaw
 from projects.models import JiraInstance, Project
+from syncing.bulk_sql import rows_upsert
 from syncing.prepare import PreparedIssue
-
-_UPDATE_FIELDS = [
-    "project",
-    "key",
-    "summary",
-    "issue_type",
-    "status",
-    "status_id",
-    "status_category",
-    "priority",
-    "assignee",
-    "assignee_id",
-    "reporter",
-    "reporter_id",
-    "created",
-    "updated",
-    "resolved",
-    "resolution",
-    "labels",
-    "fields",
-    "field_errors",
-    "has_field_errors",
-    "changelog_total",
-    "changelog_complete",
-    "raw_hash",
-    "deleted_at",
-    "synced_at",
-]
 
 
 @dataclass
@@ -76,7 +50,12 @@ def unchanged_ids(instance: JiraInstance, project: Project, prepared: list[Prepa
 
 
 def issues_upsert(
-    *, instance: JiraInstance, project: Project, prepared: list[PreparedIssue], complete: set[int], synced_at: datetime
+    *,
+    instance: JiraInstance,
+    project: Project,
+    prepared: list[PreparedIssue],
+    complete: set[int],
+    synced_at: datetime,
 ) -> UpsertResult:
     """Insert or update the prepared issues (the last of duplicates wins); complete: ids whose history is whole.
 
@@ -94,14 +73,14 @@ def issues_upsert(
     rows = [_row(instance, project, item, item.jira_id in complete, synced_at) for item in by_id.values()]
     try:
         with transaction.atomic():
-            _write(rows)
+            rows_upsert(Issue, _COLUMNS, rows, conflict=_CONFLICT, update=_UPDATE)
         written = list(by_id.values())
     except DatabaseError:
         written = []
         for row, item in zip(rows, by_id.values(), strict=True):
             try:
                 with transaction.atomic():
-                    _write([row])
+                    rows_upsert(Issue, _COLUMNS, [row], conflict=_CONFLICT, update=_UPDATE)
                 written.append(item)
             except DatabaseError as exc:
                 result.failed.append((item.key, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
@@ -110,36 +89,30 @@ def issues_upsert(
     pks = dict(
         Issue.objects.filter(instance=instance, jira_id__in=[i.jira_id for i in written]).values_list("jira_id", "id")
     )
-    IssueRaw.objects.bulk_create(
-        [IssueRaw(issue_id=pks[item.jira_id], body=item.raw) for item in written],
-        update_conflicts=True,
-        unique_fields=["issue"],
-        update_fields=["body"],
-        batch_size=500,
-    )
+    rows_upsert(IssueRaw, ["issue_id", "body"], [(pks[item.jira_id], item.raw) for item in written],
+                conflict=["issue_id"], update=["body"])
     for item in written:
         before = previous.get(item.jira_id)
         result.stored.append(StoredIssue(pks[item.jira_id], item, before is None, before[1] if before else {}))
     return result
 
 
-def _write(rows: list[Issue]) -> None:
-    Issue.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["instance", "jira_id"], update_fields=_UPDATE_FIELDS, batch_size=500
-    )
+_CONFLICT = ["instance_id", "jira_id"]
+_CORE = ["key", "summary", "issue_type", "status", "status_id", "status_category", "priority", "assignee",
+         "assignee_id", "reporter", "reporter_id", "created", "updated", "resolved", "resolution"]
+_UPDATE = ["project_id", *_CORE, "labels", "fields", "field_errors", "has_field_errors", "changelog_total",
+           "changelog_complete", "raw_hash", "deleted_at", "synced_at"]
+_COLUMNS = [*_CONFLICT, *_UPDATE]
 
 
-def _row(instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime) -> Issue:
-    return Issue(
-        instance=instance,
-        project=project,
-        **item.columns,
-        fields=item.fields,
-        field_errors=item.errors,
-        has_field_errors=bool(item.errors),
-        changelog_total=item.changelog_total,
-        changelog_complete=complete,
-        raw_hash=item.raw_hash,
-        deleted_at=None,
-        synced_at=synced_at,
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _row(instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime) -> tuple:
+    columns = item.columns
+    return (
+        instance.pk, item.jira_id, project.pk, *(columns[name] for name in _CORE), _json(columns["labels"]),
+        _json(item.fields), _json(item.errors), bool(item.errors), item.changelog_total, complete, item.raw_hash,
+        None, synced_at,
     )

@@ -124,3 +124,14 @@ def test_a_sync_records_requests_and_a_wrong_token_fails_cleanly_naming_the_inst
     assert "Instance 1: GET /rest/api/2/serverInfo → 401" in run.error
     assert "not-the-token" not in run.error
     assert requests.get(f"{cloud_site.url}/_sim/stats", timeout=5).status_code == 200
+
+
+def test_status_changes_are_counted_once_each(cloud_site, reference_mappings):
+    from issues.models import StatusChange
+
+    instance = register(cloud_site, "instance_1")
+    first = sync_instance(instance.pk, RunOptions(full=True))
+    assert first.status_changes == StatusChange.objects.exclude(history_id=0).count() > 0
+    cloud_site.sim.data.advance(minutes=5, update=0.1)
+    again = sync_instance(instance.pk, RunOptions(full=True))
+    assert again.status_changes == StatusChange.objects.exclude(history_id=0).count() - first.status_changes
