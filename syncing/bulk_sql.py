@@ -6,17 +6,18 @@ portable subset SQLite (3.24+) and PostgreSQL share: INSERT … ON CONFLICT … 
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Model
 
 
-def _adapt(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
+def _datetime_positions(model: type[Model], columns: Sequence[str]) -> list[int]:
+    """Where the date-time columns are: SQLite stores them as text that Django must format."""
+    if connection.vendor != "sqlite":
+        return []  # psycopg sends aware datetimes as they are
+    by_column = {field.column: field for field in model._meta.concrete_fields}
+    return [i for i, name in enumerate(columns) if isinstance(by_column.get(name), models.DateTimeField)]
 
 
 def _table(model: type[Model]) -> str:
@@ -34,19 +35,24 @@ def rows_upsert(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
                             for c in update)
     sql = (f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
            f"ON CONFLICT ({_columns(conflict)}) DO UPDATE SET {assignments}")
-    _executemany(sql, rows)
+    _executemany(sql, rows, _datetime_positions(model, columns))
 
 
 def rows_insert_new(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """INSERT the rows, skipping those that clash with a unique constraint; return how many were new."""
     sql = (f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
            "ON CONFLICT DO NOTHING")
-    return _executemany(sql, rows)
+    return _executemany(sql, rows, _datetime_positions(model, columns))
 
 
-def _executemany(sql: str, rows: Iterable[Sequence[Any]]) -> int:
+def _executemany(sql: str, rows: Iterable[Sequence[Any]], datetimes: list[int]) -> int:
     """Run sql for every row; return the rows affected (both drivers sum them over executemany)."""
-    batch = [tuple(_adapt(value) for value in row) for row in rows]
+    batch = [list(row) for row in rows] if datetimes else list(rows)
+    adapt = connection.ops.adapt_datetimefield_value
+    for row in batch if datetimes else ():
+        for position in datetimes:
+            if row[position] is not None:
+                row[position] = adapt(row[position])
     if not batch:
         return 0
     with connection.cursor() as cursor:

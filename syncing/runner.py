@@ -26,6 +26,7 @@ from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters,
 from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync, project_pages, watermark_advance
+from syncing.prefetch import prefetched
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,12 @@ def sync_project(
         )
         SyncRun.objects.filter(pk=run.pk).update(watermark_before=project.sync_watermark)
         stopped = False
-        for page in project_pages(client, plan):
-            result = page_sync(client, plan, page, run_id=run.pk)
+        # The search pages come from a background thread; histories are completed on a second
+        # client (its own session), sharing this run's counters and the instance's budget.
+        history_client = client_for(instance, counters)
+        history_client.flavour = client.flavour
+        for page in prefetched(project_pages(client, plan)):
+            result = page_sync(history_client, plan, page, run_id=run.pk)
             if not options.dry_run:
                 watermark_advance(project, result.watermark)
                 project_claim_renew(project.pk, owner)
