@@ -6,6 +6,7 @@ highest `updated` committed. A crash at any moment resumes from the last committ
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ class PageResult:
     status_changes: int = 0
     incomplete_histories: int = 0
     watermark: datetime | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # process, store, derive
 
 
 @dataclass
@@ -81,8 +83,9 @@ def project_pages(client: JiraClient, plan: ProjectSyncPlan) -> Iterator[list[di
 
 
 def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None) -> PageResult:
-    """Process, store and derive one page in one transaction; return what it did."""
+    """Process, store and derive one page in one transaction; return what it did and where the time went."""
     result = PageResult(fetched=len(page))
+    clock = time.perf_counter()
     prepared: list[PreparedIssue] = []
     for issue in page:
         try:
@@ -97,6 +100,7 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
     result.incomplete_histories = len(changed) - len(complete)
     if prepared:
         result.watermark = max((item.columns["updated"] for item in prepared if item.columns["updated"]), default=None)
+    clock = _lap(result, "process", clock)
     if plan.dry_run or not changed:
         return result
     now = timezone.now()
@@ -104,6 +108,7 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
         upserted = issues_upsert(
             instance=project.instance, project=project, prepared=changed, complete=complete, synced_at=now
         )
+        clock = _lap(result, "store", clock)
         result.inserted, result.updated = upserted.inserted, upserted.updated
         result.failed += upserted.failed
         histories = {
@@ -123,7 +128,14 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
         audit_record_many(
             actor=SYNC, changes=_audit_changes(project, upserted.stored, upserted.failed), sync_run_id=run_id
         )
+    _lap(result, "derive", clock)  # histories, milestones, audit and the commit
     return result
+
+
+def _lap(result: PageResult, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    result.seconds[stage] = result.seconds.get(stage, 0.0) + now - since
+    return now
 
 
 def _complete_history(client: JiraClient, item: PreparedIssue) -> bool:

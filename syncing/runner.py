@@ -41,6 +41,8 @@ class RunOptions:
     project_keys: tuple[str, ...] = ()
     should_stop: Callable[[], bool] = lambda: False
     progress: Progress | None = None
+    # When given, filled with seconds per stage (fetch, parse, process, store, derive), summed over projects.
+    stage_seconds: dict[str, float] | None = None
 
 
 def connection_settings(instance: JiraInstance) -> ConnectionSettings:
@@ -171,11 +173,17 @@ def sync_project(
                 project_claim_renew(project.pk, owner)
             _accumulate(totals, result)
             _save_progress(run, totals, counters)
+            if options.stage_seconds is not None:
+                for stage, seconds in result.seconds.items():
+                    options.stage_seconds[stage] = options.stage_seconds.get(stage, 0.0) + seconds
             if options.progress:
                 options.progress(run, result)
             if options.should_stop():
                 stopped = True
                 break
+        if options.stage_seconds is not None:
+            options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
+            options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
         if stopped:
             return _finish(
                 run,

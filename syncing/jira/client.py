@@ -54,13 +54,18 @@ class RequestCounters:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
+    fetch_seconds: float = 0.0  # waiting for Jira's answers
+    parse_seconds: float = 0.0  # turning them into Python objects
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
+    def add(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0, fetch: float = 0.0,
+            parse: float = 0.0) -> None:
         with self.lock:
             self.requests += requests
             self.retries += retries
             self.rate_limited += rate_limited
+            self.fetch_seconds += fetch
+            self.parse_seconds += parse
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class JiraClient:
                 self.counters.add(retries=1)
             self.budget.acquire()
             self.counters.add(requests=1)
+            began = time.perf_counter()
             try:
                 response = self.session.request(
                     method,
@@ -141,8 +147,11 @@ class JiraClient:
                 continue
             if status >= 400:
                 raise _error_for(status, where, _jira_text(content))
+            fetched = time.perf_counter()
             try:
-                return orjson.loads(content) if content else None
+                parsed = orjson.loads(content) if content else None
+                self.counters.add(fetch=fetched - began, parse=time.perf_counter() - fetched)
+                return parsed
             except orjson.JSONDecodeError:
                 last_problem = "the response body was not valid JSON (truncated or malformed)"
                 self._back_off(attempt)
