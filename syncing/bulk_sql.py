@@ -28,21 +28,52 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(connection.ops.quote_name(name) for name in names)
 
 
-def rows_upsert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                conflict: Sequence[str], update: Sequence[str]) -> None:
-    """INSERT the rows; where `conflict` columns clash, overwrite the `update` columns."""
-    assignments = ", ".join(f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
-                            for c in update)
-    sql = (f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-           f"ON CONFLICT ({_columns(conflict)}) DO UPDATE SET {assignments}")
-    _executemany(sql, rows, _datetime_positions(model, columns))
+def rows_upsert(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> int:
+    """INSERT the rows; where `conflict` columns clash, overwrite the `update` columns. Returns rows written."""
+    assignments = ", ".join(f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in update)
+    return _insert(model, columns, rows, f"ON CONFLICT ({_columns(conflict)}) DO UPDATE SET {assignments}")
 
 
 def rows_insert_new(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """INSERT the rows, skipping those that clash with a unique constraint; return how many were new."""
-    sql = (f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-           "ON CONFLICT DO NOTHING")
+    return _insert(model, columns, rows, "ON CONFLICT DO NOTHING")
+
+
+def _insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str) -> int:
+    if connection.vendor == "postgresql":
+        return _copy_then_insert(model, columns, rows, on_conflict)
+    sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) {on_conflict}"
     return _executemany(sql, rows, _datetime_positions(model, columns))
+
+
+def _copy_then_insert(
+    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str
+) -> int:
+    """PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT (PERFORMANCE.md: ~3x executemany)."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    # One staging table per (table, column set): the columns typed as the target's, without its constraints.
+    staging = connection.ops.quote_name(f"staging_{model._meta.db_table}_{len(columns)}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+            f"SELECT {_columns(columns)} FROM {_table(model)} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+        with cursor.cursor.copy(f"COPY {staging} ({_columns(columns)}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {_table(model)} ({_columns(columns)}) SELECT {_columns(columns)} FROM {staging} {on_conflict}"
+        )
+        return max(cursor.rowcount, 0)
 
 
 def _executemany(sql: str, rows: Iterable[Sequence[Any]], datetimes: list[int]) -> int:

@@ -84,11 +84,29 @@ def status_changes_replace(histories_by_issue: dict[int, list[Transition]]) -> i
     StatusChange.objects.filter(issue_id__in=list(histories_by_issue), history_id=INITIAL_HISTORY_ID).delete()
     inserted = rows_insert_new(
         StatusChange,
-        ["issue_id", "history_id", "changed_at", "from_status_id", "from_status", "to_status_id", "to_status",
-         "author", "author_id"],
+        [
+            "issue_id",
+            "history_id",
+            "changed_at",
+            "from_status_id",
+            "from_status",
+            "to_status_id",
+            "to_status",
+            "author",
+            "author_id",
+        ],
         (
-            (issue_id, t.history_id, t.changed_at, t.from_id, t.from_name[:255], t.to_id, t.to_name[:255],
-             t.author[:255], t.author_id[:128])
+            (
+                issue_id,
+                t.history_id,
+                t.changed_at,
+                t.from_id,
+                t.from_name[:255],
+                t.to_id,
+                t.to_name[:255],
+                t.author[:255],
+                t.author_id[:128],
+            )
             for issue_id, transitions in histories_by_issue.items()
             for t in transitions
         ),
@@ -122,9 +140,20 @@ def milestones_reached(history: list[Transition], rules: list[MilestoneRule]) ->
 def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
     """The status histories as stored, oldest first."""
     by_issue: dict[int, list[Transition]] = defaultdict(list)
-    rows = StatusChange.objects.filter(issue_id__in=issue_ids).order_by("changed_at", "history_id").values_list(
-        "issue_id", "history_id", "changed_at", "from_status_id", "from_status", "to_status_id", "to_status",
-        "author", "author_id",
+    rows = (
+        StatusChange.objects.filter(issue_id__in=issue_ids)
+        .order_by("changed_at", "history_id")
+        .values_list(
+            "issue_id",
+            "history_id",
+            "changed_at",
+            "from_status_id",
+            "from_status",
+            "to_status_id",
+            "to_status",
+            "author",
+            "author_id",
+        )
     )
     for issue_id, *values in rows:
         by_issue[issue_id].append(Transition(*values))
@@ -143,6 +172,7 @@ def milestones_replace(histories_by_issue: dict[int, list[Transition]], rules: l
         if name in milestone_ids
     ]
     IssueMilestone.objects.filter(issue_id__in=list(histories_by_issue)).delete()
-    rows_insert_new(IssueMilestone, ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"],
-                    rows)
+    rows_insert_new(
+        IssueMilestone, ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"], rows
+    )
     return len(rows)

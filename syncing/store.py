@@ -89,8 +89,13 @@ def issues_upsert(
     pks = dict(
         Issue.objects.filter(instance=instance, jira_id__in=[i.jira_id for i in written]).values_list("jira_id", "id")
     )
-    rows_upsert(IssueRaw, ["issue_id", "body"], [(pks[item.jira_id], item.raw) for item in written],
-                conflict=["issue_id"], update=["body"])
+    rows_upsert(
+        IssueRaw,
+        ["issue_id", "body"],
+        [(pks[item.jira_id], item.raw) for item in written],
+        conflict=["issue_id"],
+        update=["body"],
+    )
     for item in written:
         before = previous.get(item.jira_id)
         result.stored.append(StoredIssue(pks[item.jira_id], item, before is None, before[1] if before else {}))
@@ -98,10 +103,36 @@ def issues_upsert(
 
 
 _CONFLICT = ["instance_id", "jira_id"]
-_CORE = ["key", "summary", "issue_type", "status", "status_id", "status_category", "priority", "assignee",
-         "assignee_id", "reporter", "reporter_id", "created", "updated", "resolved", "resolution"]
-_UPDATE = ["project_id", *_CORE, "labels", "fields", "field_errors", "has_field_errors", "changelog_total",
-           "changelog_complete", "raw_hash", "deleted_at", "synced_at"]
+_CORE = [
+    "key",
+    "summary",
+    "issue_type",
+    "status",
+    "status_id",
+    "status_category",
+    "priority",
+    "assignee",
+    "assignee_id",
+    "reporter",
+    "reporter_id",
+    "created",
+    "updated",
+    "resolved",
+    "resolution",
+]
+_UPDATE = [
+    "project_id",
+    *_CORE,
+    "labels",
+    "fields",
+    "field_errors",
+    "has_field_errors",
+    "changelog_total",
+    "changelog_complete",
+    "raw_hash",
+    "deleted_at",
+    "synced_at",
+]
 _COLUMNS = [*_CONFLICT, *_UPDATE]
 
 
@@ -112,7 +143,17 @@ def _json(value: Any) -> str:
 def _row(instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime) -> tuple:
     columns = item.columns
     return (
-        instance.pk, item.jira_id, project.pk, *(columns[name] for name in _CORE), _json(columns["labels"]),
-        _json(item.fields), _json(item.errors), bool(item.errors), item.changelog_total, complete, item.raw_hash,
-        None, synced_at,
+        instance.pk,
+        item.jira_id,
+        project.pk,
+        *(columns[name] for name in _CORE),
+        _json(columns["labels"]),
+        _json(item.fields),
+        _json(item.errors),
+        bool(item.errors),
+        item.changelog_total,
+        complete,
+        item.raw_hash,
+        None,
+        synced_at,
     )

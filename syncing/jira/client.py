@@ -58,8 +58,9 @@ class RequestCounters:
     parse_seconds: float = 0.0  # turning them into Python objects
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0, fetch: float = 0.0,
-            parse: float = 0.0) -> None:
+    def add(
+        self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0, fetch: float = 0.0, parse: float = 0.0
+    ) -> None:
         with self.lock:
             self.requests += requests
             self.retries += retries
