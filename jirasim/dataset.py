@@ -131,6 +131,7 @@ class Dataset:
         n_events = rng.randint(120, 450) if long_history else rng.randint(0, 14)
         created = self.now_ms - rng.randint(1, self.config.history_days * DAY_MS)
         span = rng.randint(n_events * MINUTE_MS, max(n_events * MINUTE_MS, self.now_ms - created)) if n_events else 0
+        created = min(created, self.now_ms - span)  # a busy young issue starts earlier: nothing updated in the future
         return IssueRecord(issue_id, project.index, project.next_number, seed, created, n_events, span)
 
     def _add(self, project: Project, record: IssueRecord) -> None:

@@ -231,3 +231,11 @@ def test_repeated_failed_logins_lead_to_a_403_captcha_challenge():
         assert denied.headers["X-Authentication-Denied-Reason"].startswith("CAPTCHA_CHALLENGE")
         # A bearer token is not subject to the login CAPTCHA.
         assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).status_code == 200
+
+
+def test_no_issue_is_updated_after_the_simulated_clock():
+    from jirasim.dataset import Dataset, SimConfig
+
+    data = Dataset(SimConfig(projects=2, issues=5000, long_history_share=0.2))
+    assert max(record.updated_ms for record in data.by_id.values()) <= data.now_ms
+    assert all(record.created_ms <= record.updated_ms for record in data.by_id.values())

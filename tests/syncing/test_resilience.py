@@ -30,13 +30,16 @@ def small_pages(settings):
 
 
 def test_429_storms_5xx_bursts_resets_and_malformed_pages_are_retried(small_pages, reference_mappings):
-    faults = FaultPlan([
-        FaultRule("503", endpoint="POST /rest/api/3/search/jql", rate=0.25),
-        FaultRule("502", rate=0.05),
-        FaultRule("reset", rate=0.05),
-        FaultRule("malformed", endpoint="POST /rest/api/3/search/jql", rate=0.1),
-        FaultRule("truncate", rate=0.05),
-    ], seed=11)
+    faults = FaultPlan(
+        [
+            FaultRule("503", endpoint="POST /rest/api/3/search/jql", rate=0.25),
+            FaultRule("502", rate=0.05),
+            FaultRule("reset", rate=0.05),
+            FaultRule("malformed", endpoint="POST /rest/api/3/search/jql", rate=0.1),
+            FaultRule("truncate", rate=0.05),
+        ],
+        seed=11,
+    )
     with running_sim(flavour="cloud", projects=2, issues=40, seed=5, faults=faults, rate_limit=10, burst=3) as server:
         instance = register(server, "instance_1")
         run = sync_instance(instance.pk, RunOptions(full=True))
@@ -46,7 +49,8 @@ def test_429_storms_5xx_bursts_resets_and_malformed_pages_are_retried(small_page
 
 
 def test_a_run_that_cannot_go_on_fails_saying_why_keeps_its_pages_and_the_next_run_completes(
-        small_pages, reference_mappings):
+    small_pages, reference_mappings
+):
     faults = FaultPlan([FaultRule("500", endpoint="POST /rest/api/2/search", nth=list(range(4, 400)))])
     with running_sim(flavour="datacenter", projects=1, issues=60, seed=6, faults=faults) as server:
         instance = register(server, "instance_2")
@@ -69,8 +73,13 @@ def subprocess_env() -> dict[str, str]:
         url = f"sqlite:///{db['NAME']}"
     else:
         url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "JIRASYNC_PAGE_SIZE": "5", "JIRASYNC_BACKOFF_BASE": "0.01"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "JIRASYNC_PAGE_SIZE": "5",
+        "JIRASYNC_BACKOFF_BASE": "0.01",
+    }
 
 
 def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_truth(reference_mappings):
@@ -86,8 +95,9 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
             command = [sys.executable, "manage.py", "sync_jira", instance.slug]
             if attempt % 2 == 0:
                 command.append("--full")
-            process = subprocess.Popen(command, cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                command, cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             time.sleep(rng.uniform(0.3, 2.0))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
@@ -107,9 +117,14 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
 def test_sigterm_finishes_the_current_page_and_stops_cleanly(reference_mappings):
     with running_sim(flavour="cloud", projects=1, issues=80, seed=12, faults=FaultPlan(latency_ms=30)) as server:
         instance = register(server, "instance_1")
-        process = subprocess.Popen([sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-                                   cwd=django_settings.BASE_DIR, env=subprocess_env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+            cwd=django_settings.BASE_DIR,
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.time() + 20
         while time.time() < deadline and not Issue.objects.exists():
             time.sleep(0.05)

@@ -135,3 +135,30 @@ def test_status_changes_are_counted_once_each(cloud_site, reference_mappings):
     cloud_site.sim.data.advance(minutes=5, update=0.1)
     again = sync_instance(instance.pk, RunOptions(full=True))
     assert again.status_changes == StatusChange.objects.exclude(history_id=0).count() - first.status_changes
+
+
+def test_one_project_failing_leaves_the_others_synced_and_the_instance_run_partial(
+    cloud_site, reference_mappings, monkeypatch
+):
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True, project_keys=("NONE",)))  # discover both projects
+    cloud_site.sim.data.projects[1].hidden = True  # the account loses SHOOT after discovery...
+    monkeypatch.setattr("syncing.runner.instance_discover_projects", lambda instance, client: [])  # ...unnoticed
+    run = sync_instance(instance.pk, RunOptions(full=True))
+    assert run.status == SyncRun.Status.PARTIAL
+    assert "SHOOT:" in run.error and "does not exist for the field 'project'" in run.error
+    assert Issue.objects.filter(project__key="OPS").count() == 60
+    assert not Issue.objects.filter(project__key="SHOOT").exists()
+
+
+def test_changed_mapped_fields_are_audited_old_to_new(cloud_site, reference_mappings):
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True))
+    record = cloud_site.sim.data.by_id[min(cloud_site.sim.data.by_id)]
+    before = Issue.objects.get(jira_id=record.id).fields["rooms"]
+    record.edits = {"customfield_10040": float(before % 9 + 1)}
+    record.updated_ms = cloud_site.sim.data.now_ms
+    sync_instance(instance.pk, RunOptions())
+    entry = AuditLog.objects.get(action="sync_update", object_repr=cloud_site.sim.data.key_of(record))
+    assert entry.changes == {"rooms": [before, before % 9 + 1]}
+    assert entry.actor == "sync" and entry.sync_run_id is not None
