@@ -162,3 +162,31 @@ def test_changed_mapped_fields_are_audited_old_to_new(cloud_site, reference_mapp
     entry = AuditLog.objects.get(action="sync_update", object_repr=cloud_site.sim.data.key_of(record))
     assert entry.changes == {"rooms": [before, before % 9 + 1]}
     assert entry.actor == "sync" and entry.sync_run_id is not None
+
+
+def test_two_workers_started_together_on_one_project_one_syncs_and_one_skips(cloud_site, reference_mappings):
+    import threading
+
+    from django.db import connections
+
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True, project_keys=("NONE",)))
+    project = Project.objects.get(instance=instance, key="OPS")
+    cloud_site.sim.faults.replace([], latency_ms=50)  # each sync takes long enough to overlap the other
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def worker():
+        barrier.wait()
+        try:
+            outcomes.append(sync_project(project.pk, RunOptions(full=True)).status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [SyncRun.Status.SKIPPED, SyncRun.Status.SUCCEEDED]
+    assert Issue.objects.filter(project=project).count() == 60
