@@ -9,6 +9,7 @@ from audit.services import Actor, Change, audit_record_many, changes_between
 from config.mapping_file import FieldDoc, MappingDocument, MilestoneDoc, parse_mapping_text
 from config.models import FieldMapping, FieldSource, MilestoneStatuses, StatusMilestone
 from config.selectors import mapping_document
+from issues.report_view import report_view_build
 
 
 @dataclass
@@ -86,6 +87,7 @@ def mappings_apply(*, document: MappingDocument, actor: Actor, dry_run: bool = F
     with transaction.atomic():
         _replace_configuration(document)
         audit_record_many(actor=actor, changes=changes)
+        transaction.on_commit(report_view_build)
     return report
 
 
@@ -169,3 +171,4 @@ def configuration_record_change(*, actor: Actor, kind: str, name: str, before: d
     label = "field mapping" if kind == "field" else "milestone"
     object_type = "config.fieldmapping" if kind == "field" else "config.statusmilestone"
     audit_record_many(actor=actor, changes=[Change(action, object_type, name, name, f"{action}d {label} {name}", diff)])
+    transaction.on_commit(report_view_build)

@@ -106,3 +106,27 @@ class IssueMilestone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.milestone_id} reached {self.times_reached}×"
+
+
+class TimeInStatus(models.Model):
+    """How long an issue spent in one status, over all its visits; the current visit counts up to the sync."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="time_in_status")
+    status = models.CharField(max_length=255)
+    status_id = models.CharField(max_length=32, blank=True)
+    seconds = models.FloatField()
+    visits = models.PositiveIntegerField()
+    first_entered = models.DateTimeField()
+    last_entered = models.DateTimeField()
+    current = models.BooleanField(default=False, help_text="The issue is in this status now.")
+    as_of = models.DateTimeField(help_text="When the current visit was last counted up to.")
+
+    class Meta:
+        verbose_name_plural = "time in status"
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "status_id", "status"], name="timeinstatus_unique"),
+        ]
+        indexes = [models.Index(fields=["status", "current"], name="timeinstatus_status")]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.seconds:.0f} s over {self.visits} visit(s)"

@@ -102,7 +102,8 @@ class Project:
     key: str
     name: str
     next_number: int = 1
-    hidden: bool = False  # the account lost access
+    hidden: bool = False  # the account lost access to the project
+    issues_hidden: bool = False  # the project is visible, its issues are not (an issue security level)
 
 
 class Dataset:
@@ -250,6 +251,14 @@ class Dataset:
         self._add(project, record)
         return record
 
+    def restore(self, issue_id: int) -> IssueRecord:
+        """Bring a deleted issue back (as an un-archived or un-hidden issue comes back), unchanged."""
+        with self.lock:
+            record = self.by_id[issue_id]
+            record.deleted = False
+            self.version += 1
+            return record
+
     def set_history_length(self, key_or_id: str, entries: int) -> IssueRecord:
         """Give one issue a history of exactly `entries` entries (for truncation tests)."""
         with self.lock:
@@ -268,6 +277,11 @@ class Dataset:
         text = str(key_or_id).strip()
         record = self.by_id.get(int(text)) if text.isdigit() else self.by_key.get(text.upper())
         return None if record is None or record.deleted else record
+
+    def visible(self, record: IssueRecord) -> bool:
+        """Whether the account may see this issue (its project and its issues are visible)."""
+        project = self.projects[record.project]
+        return not (project.hidden or project.issues_hidden)
 
     def status_name(self, record: IssueRecord) -> str:
         if record.raw is not None:
@@ -305,7 +319,7 @@ class Dataset:
         with self.lock:
             rows = []
             for record in sorted(self.live(), key=lambda r: r.id):
-                if self.projects[record.project].hidden:
+                if not self.visible(record):
                     continue
                 rows.append(
                     {

@@ -253,7 +253,7 @@ class JiraSim:
             raise HttpError(
                 400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
             )
-        visible = {p.index for p in self.visible_projects()}
+        visible = {p.index for p in self.visible_projects() if not p.issues_hidden}
         allowed = {p.index for p in self.data.projects if p.key in query.projects} if query.projects else visible
         with self.data.lock:
             rows = [
@@ -301,7 +301,7 @@ class JiraSim:
 
     def record_or_404(self, key_or_id: str) -> IssueRecord:
         record = self.data.find(key_or_id)
-        if record is None or self.data.projects[record.project].hidden:
+        if record is None or not self.data.visible(record):
             raise HttpError(404, NOT_FOUND_ISSUE)
         return record
 
@@ -566,7 +566,7 @@ class JiraSim:
         with self.data.lock:
             for key in keys:
                 record = self.data.find(str(key))
-                if record is None or self.data.projects[record.project].hidden:
+                if record is None or not self.data.visible(record):
                     continue  # not found and no permission look the same: simply missing
                 for event in self.data.history(record):
                     if isinstance(event, RawEvent):
@@ -629,10 +629,11 @@ class JiraSim:
         body = request.body if isinstance(request.body, dict) else {}
         project = next((p for p in self.data.projects if p.key == str(body.get("project", "")).upper()), None)
         if project is None:
-            raise HttpError(400, 'expected {"project": KEY, "visible": true|false}')
+            raise HttpError(400, 'expected {"project": KEY, "visible": true|false, "issues_visible": true|false}')
         project.hidden = not bool(body.get("visible", True))
+        project.issues_hidden = not bool(body.get("issues_visible", True))
         self.data.version += 1
-        return 200, {"project": project.key, "visible": not project.hidden}
+        return 200, {"project": project.key, "visible": not project.hidden, "issues_visible": not project.issues_hidden}
 
     def sim_faults(self, request: Request) -> tuple[int, Any]:
         body = request.body if isinstance(request.body, dict) else {}

@@ -191,3 +191,7 @@ LOGGING = {
 JIRASYNC_PAGE_SIZE = env.int("JIRASYNC_PAGE_SIZE", default=100)
 JIRASYNC_BACKOFF_BASE = env.float("JIRASYNC_BACKOFF_BASE", default=2.0)
 JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)
+# A census that would soft-delete more than this share of a project (and more than GUARD_MIN issues)
+# stops instead: a lost permission looks exactly like mass deletion.
+JIRASYNC_CENSUS_MAX_DELETE_SHARE = env.float("JIRASYNC_CENSUS_MAX_DELETE_SHARE", default=0.2)
+JIRASYNC_CENSUS_GUARD_MIN = env.int("JIRASYNC_CENSUS_GUARD_MIN", default=5)

@@ -90,6 +90,8 @@ class Project(models.Model):
     sync_watermark = models.DateTimeField(null=True, blank=True, help_text="Highest issue 'updated' committed (UTC).")
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_census_at = models.DateTimeField(null=True, blank=True)
+    census_count = models.PositiveIntegerField(null=True, blank=True, help_text="Issues Jira listed at the census.")
+    stored_count = models.PositiveIntegerField(null=True, blank=True, help_text="Live issues stored after it.")
     # Who is syncing it now ("host:pid:nonce") and until when the claim holds unless renewed.
     claimed_by = models.CharField(max_length=200, blank=True, editable=False)
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)

@@ -89,3 +89,35 @@ def _executemany(sql: str, rows: Iterable[Sequence[Any]], datetimes: list[int]) 
     with connection.cursor() as cursor:
         cursor.executemany(sql, batch)
         return max(cursor.rowcount, 0)
+
+
+def rows_update(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """UPDATE existing rows by primary key: each row is (pk, *values for columns). Returns rows updated."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    pk = model._meta.pk.column
+    if connection.vendor == "postgresql":
+        staging = connection.ops.quote_name(f"staging_update_{model._meta.db_table}_{len(columns)}")
+        names = [pk, *columns]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+                f"SELECT {_columns(names)} FROM {_table(model)} WITH NO DATA"
+            )
+            cursor.execute(f"TRUNCATE {staging}")
+            with cursor.cursor.copy(f"COPY {staging} ({_columns(names)}) FROM STDIN") as copy:
+                for row in batch:
+                    copy.write_row(row)
+            assignments = ", ".join(
+                f"{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in columns
+            )
+            cursor.execute(
+                f"UPDATE {_table(model)} AS t SET {assignments} FROM {staging} AS s "
+                f"WHERE t.{connection.ops.quote_name(pk)} = s.{connection.ops.quote_name(pk)}"
+            )
+            return max(cursor.rowcount, 0)
+    assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
+    sql = f"UPDATE {_table(model)} SET {assignments} WHERE {connection.ops.quote_name(pk)} = %s"
+    reordered = [(*row[1:], row[0]) for row in batch]
+    return _executemany(sql, reordered, [p - 1 for p in _datetime_positions(model, [pk, *columns]) if p > 0])

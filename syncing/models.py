@@ -45,6 +45,7 @@ class SyncRun(models.Model):
     retries = models.PositiveIntegerField(default=0)
     rate_limited = models.PositiveIntegerField(default=0, help_text="429 responses received.")
     incomplete_histories = models.PositiveIntegerField(default=0, help_text="Issues whose history stayed short.")
+    deleted = models.PositiveIntegerField(default=0, help_text="Issues a census found gone (soft-deleted).")
     pages = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why it failed (secrets removed).")
     watermark_before = models.DateTimeField(null=True, blank=True)

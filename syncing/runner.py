@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.db.models import Sum
 from django.utils import timezone
 
 from audit.services import SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
 from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance, Project
+from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release, project_claim_renew
 from syncing.fields import compile_mapping
 from syncing.jira.budget import budget_for
@@ -31,6 +33,20 @@ from syncing.prefetch import prefetched
 log = logging.getLogger(__name__)
 
 Progress = Callable[[SyncRun, PageResult], None]
+_SUMMED = (
+    "fetched",
+    "inserted",
+    "updated",
+    "unchanged",
+    "failed_rows",
+    "status_changes",
+    "requests",
+    "retries",
+    "rate_limited",
+    "incomplete_histories",
+    "pages",
+    "deleted",
+)
 
 
 @dataclass
@@ -39,6 +55,7 @@ class RunOptions:
     trigger: str = SyncRun.Trigger.COMMAND
     dry_run: bool = False
     project_keys: tuple[str, ...] = ()
+    census: bool = False  # a census only: which issues Jira still has, no sync
     should_stop: Callable[[], bool] = lambda: False
     progress: Progress | None = None
     # When given, filled with seconds per stage (fetch, parse, process, store, derive), summed over projects.
@@ -94,35 +111,35 @@ def sync_instance(instance_id: int, options: RunOptions) -> SyncRun:
     if options.project_keys:
         projects = projects.filter(key__in=options.project_keys)
     project_ids = list(projects.values_list("id", flat=True))
-    with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
-        children = list(pool.map(lambda pk: _in_thread(sync_project, pk, options, run.pk, site), project_ids))
+    children: list[SyncRun] = []
+    if not options.census:
+        with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
+            children = list(pool.map(lambda pk: _in_thread(sync_project, pk, options, run.pk, site), project_ids))
+    # Censuses run one project at a time, after the syncs: a moved issue is seen by two projects' censuses.
+    census_ids = (
+        project_ids
+        if options.census
+        else [
+            child.project_id
+            for child in children
+            if options.full and not options.dry_run and child.status == SyncRun.Status.SUCCEEDED
+        ]
+    )
+    children += [census_project_run(pk, options, run.pk, site) for pk in census_ids]
     failed = [child for child in children if child.status == SyncRun.Status.FAILED]
-    for field_name in (
-        "fetched",
-        "inserted",
-        "updated",
-        "unchanged",
-        "failed_rows",
-        "status_changes",
-        "requests",
-        "retries",
-        "rate_limited",
-        "incomplete_histories",
-        "pages",
-    ):
-        setattr(
-            run,
-            field_name,
-            sum(getattr(child, field_name) for child in children)
-            + (getattr(counters, field_name, 0) if field_name in ("requests", "retries", "rate_limited") else 0),
-        )
+    # The children of the run's own kind add up; the censuses that follow full syncs add their deletions.
+    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in _SUMMED})
+    sums["deleted"] = SyncRun.objects.filter(parent=run).aggregate(total=Sum("deleted"))["total"]
+    for name in _SUMMED:
+        discovery = getattr(counters, name, 0) if name in ("requests", "retries", "rate_limited") else 0
+        setattr(run, name, (sums[name] or 0) + discovery)
     if failed and len(failed) == len(children):
         status = SyncRun.Status.FAILED
     elif failed or any(child.status == SyncRun.Status.PARTIAL for child in children):
         status = SyncRun.Status.PARTIAL
     else:
         status = SyncRun.Status.SUCCEEDED
-    error = "; ".join(f"{child.project.key}: {child.error}" for child in children if child.error)
+    error = "; ".join(f"{child.project.key} ({child.kind}): {child.error}" for child in children if child.error)
     return _finish(run, status, None, error=error)
 
 
@@ -194,6 +211,9 @@ def sync_project(
             )
         if options.full and not options.dry_run:
             Project.objects.filter(pk=project.pk).update(last_full_sync_at=timezone.now())
+            if not totals.failed and parent_id is None:
+                # A project synced on its own; within an instance run the census follows all the syncs.
+                census_project_run(project.pk, options, None, site)
         status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
         error = "; ".join(f"{key}: {why}" for key, why in totals.failed[:10])
         return _finish(run, status, counters, totals, error=error)
@@ -204,6 +224,28 @@ def sync_project(
         return _finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
     finally:
         project_claim_release(project.pk, owner)
+
+
+def census_project_run(
+    project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
+) -> SyncRun:
+    """A census of one project as its own SyncRun (kind census): listed, moved/restored, deleted."""
+    project = Project.objects.select_related("instance").get(pk=project_id)
+    run = _start_run(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS)
+    counters = RequestCounters()
+    try:
+        client = client_for(project.instance, counters)
+        client.flavour = site.flavour if site else ""
+        result = census_project(project, client, run_id=run.pk)
+    except (JiraError, CensusRefused) as exc:
+        return _finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
+    except Exception as exc:  # the run must say why whatever went wrong
+        log.exception("census of %s failed", project)
+        return _finish(run, SyncRun.Status.FAILED, counters, error=f"{type(exc).__name__}: {exc}")
+    SyncRun.objects.filter(pk=run.pk).update(
+        fetched=result.listed, updated=len(result.moved) + len(result.restored), deleted=len(result.deleted)
+    )
+    return _finish(run, SyncRun.Status.SUCCEEDED, counters)
 
 
 def _in_thread(function, *args):
@@ -220,13 +262,18 @@ def _record_site(instance: JiraInstance, client: JiraClient) -> SiteInfo:
     return site
 
 
-def _start_run(instance: JiraInstance, project: Project | None, options: RunOptions, parent_id: int | None) -> SyncRun:
+def _start_run(
+    instance: JiraInstance, project: Project | None, options: RunOptions, parent_id: int | None, kind: str = ""
+) -> SyncRun:
     close_old_connections()
+    if not kind:
+        kind = SyncRun.Kind.FULL if options.full else SyncRun.Kind.INCREMENTAL
+        kind = SyncRun.Kind.CENSUS if options.census else kind
     run = SyncRun.objects.create(
         instance=instance,
         project=project,
         parent_id=parent_id,
-        kind=SyncRun.Kind.FULL if options.full else SyncRun.Kind.INCREMENTAL,
+        kind=kind,
         trigger=options.trigger,
         status=SyncRun.Status.RUNNING,
         started_at=timezone.now(),
@@ -297,24 +344,7 @@ def _finish(
             Project.objects.filter(pk=run.project_id).values_list("sync_watermark", flat=True).first()
         )
     else:
-        values.update(
-            {
-                name: getattr(run, name)
-                for name in (
-                    "fetched",
-                    "inserted",
-                    "updated",
-                    "unchanged",
-                    "failed_rows",
-                    "status_changes",
-                    "requests",
-                    "retries",
-                    "rate_limited",
-                    "incomplete_histories",
-                    "pages",
-                )
-            }
-        )
+        values.update({name: getattr(run, name) for name in _SUMMED})
     SyncRun.objects.filter(pk=run.pk).update(**values)
     run.refresh_from_db()
     if run.parent_id is None:

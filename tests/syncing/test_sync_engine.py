@@ -146,7 +146,7 @@ def test_one_project_failing_leaves_the_others_synced_and_the_instance_run_parti
     monkeypatch.setattr("syncing.runner.instance_discover_projects", lambda instance, client: [])  # ...unnoticed
     run = sync_instance(instance.pk, RunOptions(full=True))
     assert run.status == SyncRun.Status.PARTIAL
-    assert "SHOOT:" in run.error and "does not exist for the field 'project'" in run.error
+    assert "SHOOT (full):" in run.error and "does not exist for the field 'project'" in run.error
     assert Issue.objects.filter(project__key="OPS").count() == 60
     assert not Issue.objects.filter(project__key="SHOOT").exists()
 

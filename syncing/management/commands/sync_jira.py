@@ -22,9 +22,22 @@ class Command(BaseCommand):
         parser.add_argument("--project", action="append", default=[], metavar="KEY", help="only these projects")
         parser.add_argument("--full", action="store_true", help="re-read every issue, not only the changed ones")
         parser.add_argument("--dry-run", action="store_true", help="fetch and process, write nothing")
+        parser.add_argument(
+            "--census",
+            action="store_true",
+            help="only a census: soft-delete vanished issues, follow moved ones, restore returned ones",
+        )
 
     def handle(
-        self, *args, instances: list[str], all: bool, project: list[str], full: bool, dry_run: bool, **options
+        self,
+        *args,
+        instances: list[str],
+        all: bool,
+        project: list[str],
+        full: bool,
+        dry_run: bool,
+        census: bool,
+        **options,
     ) -> None:
         targets = self._instances(instances, all)
         stop = threading.Event()
@@ -33,13 +46,15 @@ class Command(BaseCommand):
         runs = []
         try:
             for instance in targets:
-                self.stdout.write(f"syncing {instance.name} ({'full' if full else 'incremental'})…")
+                kind = "census" if census else "full" if full else "incremental"
+                self.stdout.write(f"syncing {instance.name} ({kind})…")
                 run = sync_instance(
                     instance.pk,
                     RunOptions(
                         full=full,
                         trigger=SyncRun.Trigger.COMMAND,
                         dry_run=dry_run,
+                        census=census,
                         project_keys=tuple(key.upper() for key in project),
                         should_stop=stop.is_set,
                         progress=lambda run, page, tty=tty: self._progress(run, page, tty),
@@ -83,18 +98,18 @@ class Command(BaseCommand):
             self.stdout.write(f"  {line}")
 
     def _summary(self, runs: list[SyncRun]) -> None:
-        header = (
-            f"{'project':<22}{'status':<11}{'fetched':>9}{'new':>8}{'updated':>9}{'same':>8}{'failed':>8}"
-            f"{'requests':>10}{'429s':>6}{'seconds':>9}"
+        self.stdout.write(
+            f"{'project':<22}{'kind':<12}{'status':<11}{'fetched':>9}{'new':>8}{'updated':>9}{'same':>8}"
+            f"{'failed':>8}{'deleted':>8}{'requests':>10}{'429s':>6}{'seconds':>9}"
         )
-        self.stdout.write(header)
         for parent in runs:
-            children = list(parent.children.select_related("project").order_by("project__key")) or [parent]
+            children = list(parent.children.select_related("project").order_by("project__key", "id")) or [parent]
             for run in children:
                 name = f"{parent.instance.slug}/{run.project.key if run.project_id else '-'}"
                 self.stdout.write(
-                    f"{name:<22}{run.status:<11}{run.fetched:>9}{run.inserted:>8}{run.updated:>9}{run.unchanged:>8}"
-                    f"{run.failed_rows:>8}{run.requests:>10}{run.rate_limited:>6}{run.duration_seconds or 0:>9.1f}"
+                    f"{name:<22}{run.kind:<12}{run.status:<11}{run.fetched:>9}{run.inserted:>8}{run.updated:>9}"
+                    f"{run.unchanged:>8}{run.failed_rows:>8}{run.deleted:>8}{run.requests:>10}{run.rate_limited:>6}"
+                    f"{run.duration_seconds or 0:>9.1f}"
                 )
                 if run.error:
                     self.stdout.write(f"    {run.error[:300]}")

@@ -1,0 +1,96 @@
+"""The census: deleted, moved and re-appearing issues, and the guard against a lost permission."""
+
+import io
+
+import pytest
+import requests
+from django.core.management import call_command
+
+from audit.models import AuditLog
+from issues.models import Issue
+from jirasim.testing import running_sim
+from projects.models import Project
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.syncing.conftest import register
+from tests.syncing.truth import assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_after_a_census_deleted_are_soft_deleted_moved_updated_in_place_and_restored_live(flavour, reference_mappings):
+    with running_sim(flavour=flavour, projects=2, issues=40, seed=21) as server:
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        sync_instance(instance.pk, RunOptions(full=True))
+        data = server.sim.data
+        done = data.advance(minutes=10, delete=4, move=3)
+        restored_id = int(next(iter(data.by_key[key].id for key in done["deleted"])))
+        data.restore(restored_id)
+        census = sync_instance(instance.pk, RunOptions(census=True))
+        assert census.status == SyncRun.Status.SUCCEEDED, census.error
+        assert census.deleted == 3 and census.kind == SyncRun.Kind.CENSUS
+        gone = Issue.objects.filter(deleted_at__isnull=False)
+        assert sorted(gone.values_list("key", flat=True)) == sorted(
+            k for k in done["deleted"] if data.by_key[k].id != restored_id
+        )
+        for move in done["moved"]:
+            issue = Issue.objects.get(jira_id=int(move["id"]))  # one row, followed by id
+            assert issue.key == move["to"] and issue.project.key == move["to"].split("-")[0]
+            assert issue.status_changes.exists()  # history kept
+        assert Issue.objects.get(jira_id=restored_id).deleted_at is None
+        assert AuditLog.objects.filter(action="soft_delete").count() == 3
+        sync_instance(instance.pk, RunOptions())  # the moves also changed the issues: pick up their new state
+        assert_database_equals_truth(server, instance)
+
+
+def test_a_re_appearing_soft_deleted_issue_is_restored(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=22) as server:
+        instance = register(server, "instance_1")
+        sync_instance(instance.pk, RunOptions(full=True))
+        gone = server.sim.data.advance(minutes=1, delete=1)["deleted"][0]
+        sync_instance(instance.pk, RunOptions(census=True))
+        assert Issue.objects.get(key=gone).deleted_at is not None
+        server.sim.data.restore(server.sim.data.by_key[gone].id)
+        sync_instance(instance.pk, RunOptions(census=True))
+        assert Issue.objects.get(key=gone).deleted_at is None
+        assert AuditLog.objects.filter(action="restore", object_repr=gone).exists()
+
+
+def test_the_guard_stops_a_census_when_the_account_loses_access_to_a_projects_issues(reference_mappings):
+    with running_sim(flavour="cloud", projects=2, issues=30, seed=23) as server:
+        instance = register(server, "instance_1")
+        sync_instance(instance.pk, RunOptions(full=True))
+        # An issue security level now hides every OPS issue from the account.
+        requests.post(f"{server.url}/_sim/access", json={"project": "OPS", "issues_visible": False}, timeout=10)
+        census = sync_instance(instance.pk, RunOptions(census=True))
+        assert census.status == SyncRun.Status.PARTIAL
+        refused = census.children.get(project__key="OPS")
+        assert refused.status == SyncRun.Status.FAILED
+        assert "30 of 30 stored issues are gone" in refused.error and "nothing was deleted" in refused.error
+        assert not Issue.objects.filter(deleted_at__isnull=False).exists()
+        assert census.children.get(project__key="SHOOT").status == SyncRun.Status.SUCCEEDED
+
+
+def test_a_full_sync_ends_with_a_census_whose_counts_are_kept_per_project_and_cost_one_page(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=300, seed=24) as server:
+        instance = register(server, "instance_1")
+        server.sim.data.advance(minutes=1, delete=0)
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        census = run.children.get(kind=SyncRun.Kind.CENSUS)
+        assert census.status == SyncRun.Status.SUCCEEDED and census.fetched == 300
+        assert census.requests == 1  # 300 ids fit in one page (Cloud: up to 5,000)
+        project = Project.objects.get(instance=instance)
+        assert (project.census_count, project.stored_count) == (300, 300)
+        assert project.last_census_at is not None
+
+
+def test_sync_jira_census_runs_from_the_command_line(reference_mappings):
+    with running_sim(flavour="datacenter", projects=1, issues=15, seed=25) as server:
+        instance = register(server, "instance_2")
+        sync_instance(instance.pk, RunOptions(full=True))
+        server.sim.data.advance(minutes=1, delete=2)
+        out = io.StringIO()
+        call_command("sync_jira", instance.slug, "--census", stdout=out)
+        assert "census" in out.getvalue()
+        assert Issue.objects.filter(deleted_at__isnull=False).count() == 2
