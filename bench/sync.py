@@ -122,6 +122,8 @@ def worker(mode: str, sim_url: str, extra: list[str]) -> None:
         print(json.dumps(fetch_pages(instance, Path(extra[0]))))
     elif mode == "yardstick":
         print(json.dumps(yardstick(Path(extra[0]))))
+    elif mode == "remap":
+        print(json.dumps(measure_remap(instance)))
 
 
 def measure_syncs(instance, sim_url: str) -> dict:
@@ -152,6 +154,32 @@ def measure_syncs(instance, sim_url: str) -> dict:
         }
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
+
+
+def measure_remap(instance) -> dict:
+    """Sync, change two mappings (a type and a new field), then re-map every stored issue from its raw JSON."""
+    from audit.services import COMMAND
+    from config.mapping_file import parse_mapping_text
+    from config.services import mappings_apply
+    from syncing.remap import issues_remap
+    from syncing.runner import RunOptions, sync_instance
+
+    run = sync_instance(instance.pk, RunOptions(full=True))
+    data = json.loads((ROOT / "config" / "field_mappings.json").read_text())
+    shoot = next(group for group in data["field_groups"] if group["name"] == "Shoot")
+    next(field for field in shoot["fields"] if field["name"] == "rooms")["type"] = "decimal"
+    shoot["fields"].append(
+        {"name": "listing_domain", "type": "string", "instances": {"*": {"field_id": "customfield_10039"}}}
+    )
+    mappings_apply(document=parse_mapping_text(json.dumps(data)), actor=COMMAND)
+    result = issues_remap(actor=COMMAND)
+    return {
+        "synced": run.fetched,
+        "checked": result.checked,
+        "changed": result.changed,
+        "seconds": result.seconds,
+        "issues_per_s": result.checked / result.seconds,
+    }
 
 
 def fetch_pages(instance, target: Path) -> dict:

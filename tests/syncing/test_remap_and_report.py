@@ -103,3 +103,20 @@ def test_build_report_view_command_lists_its_columns(cloud_site, reference_mappi
     out = io.StringIO()
     call_command("build_report_view", stdout=out)
     assert "order_number" in out.getvalue() and "closed_seconds" in out.getvalue()
+
+
+def test_the_readmes_sample_query_runs_on_the_view(cloud_site, reference_mappings):
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    readme = Path(settings.BASE_DIR, "README.md").read_text()
+    query = re.search(r"```sql\n(.*?)```", readme, re.S).group(1).strip().rstrip(";")
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True))
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        rows = cursor.fetchall()
+    houses = Issue.objects.filter(fields__property_type="House")
+    assert sum(row[1] for row in rows) == houses.count() > 0
