@@ -43,6 +43,27 @@ class JiraInstance(models.Model):
     time_zone = models.CharField(
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )
+    incremental_every_minutes = models.PositiveIntegerField(
+        default=15, help_text="Incremental sync interval; 0 turns the schedule off."
+    )
+    full_every_minutes = models.PositiveIntegerField(
+        default=0, help_text="Full sync (followed by a census) interval; 0 uses the cron below instead."
+    )
+    full_cron = models.CharField(
+        max_length=100,
+        blank=True,
+        default="30 3 * * 0",
+        help_text="Cron for the full sync when no interval is set (default: Sundays 03:30 UTC); blank: never.",
+    )
+    census_every_minutes = models.PositiveIntegerField(
+        default=360, help_text="Census interval (deleted and moved issues); 0 turns it off."
+    )
+    schedule_ids = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The django-q2 Schedule rows kept for this instance, by purpose.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

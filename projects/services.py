@@ -11,7 +11,7 @@ SECRET_FIELDS = frozenset({"token_encrypted"})
 
 def instance_snapshot(instance: JiraInstance) -> dict:
     """The instance's audited fields; the token only as whether it is set (masked by the audit)."""
-    values = model_to_dict(instance, exclude=["id"])
+    values = model_to_dict(instance, exclude=["id", "schedule_ids"])
     values["token_encrypted"] = instance.token_encrypted
     return {key: value for key, value in values.items() if key not in {"created_at", "updated_at"}}
 
@@ -29,6 +29,9 @@ def instance_save(*, instance: JiraInstance, actor: Actor, token: str | None = N
         created = not instance.pk
         instance.save()
         changes = changes_between(before, instance_snapshot(instance), SECRET_FIELDS)
+        from syncing.schedules import instance_schedules_ensure  # syncing builds on projects, not the reverse
+
+        instance_schedules_ensure(instance)
         if created or changes:
             audit_object_change(
                 actor=actor,
@@ -42,7 +45,10 @@ def instance_save(*, instance: JiraInstance, actor: Actor, token: str | None = N
 
 
 def instance_delete(*, instance: JiraInstance, actor: Actor) -> None:
+    from django_q.models import Schedule
+
     with transaction.atomic():
+        Schedule.objects.filter(pk__in=list(instance.schedule_ids.values())).delete()
         audit_object_change(
             actor=actor,
             obj=instance,

@@ -47,6 +47,9 @@ class SyncRun(models.Model):
     incomplete_histories = models.PositiveIntegerField(default=0, help_text="Issues whose history stayed short.")
     deleted = models.PositiveIntegerField(default=0, help_text="Issues a census found gone (soft-deleted).")
     pages = models.PositiveIntegerField(default=0)
+    expected_children = models.PositiveIntegerField(
+        default=0, help_text="Project runs fanned out to queue workers; the last to finish closes this run."
+    )
     error = models.TextField(blank=True, help_text="Why it failed (secrets removed).")
     watermark_before = models.DateTimeField(null=True, blank=True)
     watermark_after = models.DateTimeField(null=True, blank=True)

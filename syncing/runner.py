@@ -96,21 +96,13 @@ def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> li
     return found
 
 
-def sync_instance(instance_id: int, options: RunOptions) -> SyncRun:
-    """Discover projects and sync the enabled ones; the returned parent run sums its children."""
-    instance = JiraInstance.objects.get(pk=instance_id)
-    run = _start_run(instance, None, options, None)
-    counters = RequestCounters()
-    try:
-        client = client_for(instance, counters)
-        site = _record_site(instance, client)
-        instance_discover_projects(instance, client)
-    except (JiraError, ValueError) as exc:
-        return _finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
-    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
-    if options.project_keys:
-        projects = projects.filter(key__in=options.project_keys)
-    project_ids = list(projects.values_list("id", flat=True))
+def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = None) -> SyncRun:
+    """Discover projects and sync the enabled ones in this process; the returned parent run sums its children."""
+    started = _instance_start(instance_id, options, run_id)
+    if isinstance(started, SyncRun):
+        return started
+    run, counters, site, project_ids = started
+    instance = run.instance
     children: list[SyncRun] = []
     if not options.census:
         with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
@@ -126,25 +118,15 @@ def sync_instance(instance_id: int, options: RunOptions) -> SyncRun:
         ]
     )
     children += [census_project_run(pk, options, run.pk, site) for pk in census_ids]
-    failed = [child for child in children if child.status == SyncRun.Status.FAILED]
-    # The children of the run's own kind add up; the censuses that follow full syncs add their deletions.
-    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in _SUMMED})
-    sums["deleted"] = SyncRun.objects.filter(parent=run).aggregate(total=Sum("deleted"))["total"]
-    for name in _SUMMED:
-        discovery = getattr(counters, name, 0) if name in ("requests", "retries", "rate_limited") else 0
-        setattr(run, name, (sums[name] or 0) + discovery)
-    if failed and len(failed) == len(children):
-        status = SyncRun.Status.FAILED
-    elif failed or any(child.status == SyncRun.Status.PARTIAL for child in children):
-        status = SyncRun.Status.PARTIAL
-    else:
-        status = SyncRun.Status.SUCCEEDED
-    error = "; ".join(f"{child.project.key} ({child.kind}): {child.error}" for child in children if child.error)
-    return _finish(run, status, None, error=error)
+    return _close_parent(run, children, counters)
 
 
 def sync_project(
-    project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
+    project_id: int,
+    options: RunOptions,
+    parent_id: int | None = None,
+    site: SiteInfo | None = None,
+    run_id: int | None = None,
 ) -> SyncRun:
     """Sync one project, page by page, under a claim; the run records counts, rates and why it failed.
 
@@ -152,7 +134,7 @@ def sync_project(
     """
     project = Project.objects.select_related("instance").get(pk=project_id)
     instance = project.instance
-    run = _start_run(instance, project, options, parent_id)
+    run = _adopt_or_start(run_id, instance, project, options, parent_id)
     owner = new_owner()
     if options.dry_run is False and not project_claim(project.pk, owner):
         holder = project_claim_holder(project.pk)
@@ -226,6 +208,113 @@ def sync_project(
         project_claim_release(project.pk, owner)
 
 
+def _instance_start(
+    instance_id: int, options: RunOptions, run_id: int | None
+) -> SyncRun | tuple[SyncRun, RequestCounters, SiteInfo, list[int]]:
+    """Start (or adopt a queued) instance run, learn the site and discover projects.
+
+    Returns the finished run when discovery failed, else (run, counters, site, ids of the projects to sync).
+    """
+    instance = JiraInstance.objects.get(pk=instance_id)
+    run = _adopt_or_start(run_id, instance, None, options, None)
+    counters = RequestCounters()
+    try:
+        client = client_for(instance, counters)
+        site = _record_site(instance, client)
+        instance_discover_projects(instance, client)
+    except (JiraError, ValueError) as exc:
+        return _finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
+    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+    if options.project_keys:
+        projects = projects.filter(key__in=options.project_keys)
+    SyncRun.objects.filter(pk=run.pk).update(**_counts(None, counters))
+    return run, counters, site, list(projects.values_list("id", flat=True))
+
+
+def sync_instance_fan_out(
+    instance_id: int, options: RunOptions, run_id: int | None = None
+) -> tuple[SyncRun, list[int]]:
+    """The first half of an instance run spread over queue workers: discover, then name the projects to sync.
+
+    Each project is then synced by its own task (sync_project with this run as parent); the last one
+    to finish closes this run (and, after a full sync, takes the census of every project in turn).
+    """
+    started = _instance_start(instance_id, options, run_id)
+    if isinstance(started, SyncRun):
+        return started, []
+    run, counters, site, project_ids = started
+    if not project_ids:
+        return _finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
+    if options.census:
+        children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
+        return _close_parent(run, children, counters), []
+    SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
+    return run, project_ids
+
+
+def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
+    """Close a fanned-out run when its last project run finished; None while others are still going."""
+    parent = SyncRun.objects.get(pk=parent_id)
+    children = list(SyncRun.objects.filter(parent_id=parent_id).exclude(kind=SyncRun.Kind.CENSUS))
+    done = [c for c in children if c.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)]
+    if len(done) < parent.expected_children:
+        return None
+    # Only one child closes it: the conditional update decides which.
+    if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
+        return None
+    if options.full and not options.dry_run:
+        done += [
+            census_project_run(c.project_id, options, parent_id) for c in done if c.status == SyncRun.Status.SUCCEEDED
+        ]
+    return _close_parent(parent, done, None)
+
+
+def _close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounters | None) -> SyncRun:
+    """Sum the children into the parent and give it the status they add up to."""
+    failed = [child for child in children if child.status == SyncRun.Status.FAILED]
+    # The children of the run's own kind add up; the censuses that follow full syncs add their deletions.
+    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in _SUMMED})
+    sums["deleted"] = SyncRun.objects.filter(parent=run).aggregate(total=Sum("deleted"))["total"]
+    discovery = SyncRun.objects.filter(pk=run.pk).values("requests", "retries", "rate_limited").first() or {}
+    for name in _SUMMED:
+        own = (
+            (getattr(counters, name, 0) if counters else discovery.get(name, 0))
+            if name in ("requests", "retries", "rate_limited")
+            else 0
+        )
+        setattr(run, name, (sums[name] or 0) + own)
+    if failed and len(failed) == len(children):
+        status = SyncRun.Status.FAILED
+    elif failed or any(child.status == SyncRun.Status.PARTIAL for child in children):
+        status = SyncRun.Status.PARTIAL
+    else:
+        status = SyncRun.Status.SUCCEEDED
+    error = "; ".join(f"{child.project.key} ({child.kind}): {child.error}" for child in children if child.error)
+    return _finish(run, status, None, error=error)
+
+
+def run_queue(instance: JiraInstance, project: Project | None, options: RunOptions) -> SyncRun:
+    """A run recorded as queued before its task starts, so the operator can follow it from the start."""
+    kind = SyncRun.Kind.CENSUS if options.census else SyncRun.Kind.FULL if options.full else SyncRun.Kind.INCREMENTAL
+    return SyncRun.objects.create(
+        instance=instance, project=project, kind=kind, trigger=options.trigger, status=SyncRun.Status.QUEUED
+    )
+
+
+def _adopt_or_start(
+    run_id: int | None, instance: JiraInstance, project: Project | None, options: RunOptions, parent_id: int | None
+) -> SyncRun:
+    if run_id and SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.RUNNING,
+        started_at=timezone.now(),
+        watermark_before=project.sync_watermark if project else None,
+    ):
+        run = SyncRun.objects.get(pk=run_id)
+        _audit_start(run, instance, project)
+        return run
+    return _start_run(instance, project, options, parent_id)
+
+
 def census_project_run(
     project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
 ) -> SyncRun:
@@ -280,20 +369,24 @@ def _start_run(
         watermark_before=project.sync_watermark if project else None,
     )
     if parent_id is None:
-        scope = project.key if project else "all enabled projects"
-        audit_record(
-            actor=SYNC,
-            change=Change(
-                "sync_start",
-                "syncing.syncrun",
-                str(run.pk),
-                str(run),
-                f"{run.get_kind_display()} sync of {scope} started",
-                instance_slug=instance.slug,
-            ),
-            sync_run_id=run.pk,
-        )
+        _audit_start(run, instance, project)
     return run
+
+
+def _audit_start(run: SyncRun, instance: JiraInstance, project: Project | None) -> None:
+    scope = project.key if project else "all enabled projects"
+    audit_record(
+        actor=SYNC,
+        change=Change(
+            "sync_start",
+            "syncing.syncrun",
+            str(run.pk),
+            str(run),
+            f"{run.get_kind_display()} sync of {scope} started",
+            instance_slug=instance.slug,
+        ),
+        sync_run_id=run.pk,
+    )
 
 
 def _accumulate(totals: PageResult, page: PageResult) -> None:

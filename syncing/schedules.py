@@ -1,0 +1,93 @@
+"""Each instance's django-q2 Schedules, created or updated idempotently from its settings.
+
+Schedule names are not unique in django-q2, so the ids are kept on the instance (`schedule_ids`).
+A disabled instance's schedules are paused (repeats = 0), not deleted.
+"""
+
+from django.db import transaction
+from django_q.models import Schedule
+
+from projects.models import JiraInstance
+
+TASK = "syncing.tasks.sync_instance_task"
+
+
+def _wanted(instance: JiraInstance) -> dict[str, dict | None]:
+    """The schedules the instance's settings ask for, by purpose (None: that one is off)."""
+    wanted: dict[str, dict | None] = {}
+    args = lambda kind: f"{instance.pk}, {kind!r}, 'schedule'"  # noqa: E731 - django-q2 stores args as text
+    wanted["incremental"] = (
+        {
+            "schedule_type": Schedule.MINUTES,
+            "minutes": instance.incremental_every_minutes,
+            "cron": None,
+            "args": args("incremental"),
+        }
+        if instance.incremental_every_minutes
+        else None
+    )
+    if instance.full_every_minutes:
+        wanted["full"] = {
+            "schedule_type": Schedule.MINUTES,
+            "minutes": instance.full_every_minutes,
+            "cron": None,
+            "args": args("full"),
+        }
+    elif instance.full_cron:
+        wanted["full"] = {
+            "schedule_type": Schedule.CRON,
+            "minutes": None,
+            "cron": instance.full_cron,
+            "args": args("full"),
+        }
+    else:
+        wanted["full"] = None
+    wanted["census"] = (
+        {
+            "schedule_type": Schedule.MINUTES,
+            "minutes": instance.census_every_minutes,
+            "cron": None,
+            "args": args("census"),
+        }
+        if instance.census_every_minutes
+        else None
+    )
+    return wanted
+
+
+def instance_schedules_ensure(instance: JiraInstance) -> dict[str, int]:
+    """Create, update, pause or remove the instance's schedules so they match its settings; return their ids."""
+    kept: dict[str, int] = {}
+    with transaction.atomic():
+        for purpose, spec in _wanted(instance).items():
+            schedule = Schedule.objects.filter(pk=instance.schedule_ids.get(purpose)).first()
+            if spec is None:
+                if schedule:
+                    schedule.delete()
+                continue
+            values = {
+                **spec,
+                "func": TASK,
+                "name": f"jirasync {instance.slug} {purpose}",
+                "repeats": -1 if instance.enabled else 0,
+            }
+            if schedule is None:
+                schedule = Schedule.objects.create(**values)
+            else:
+                changed = {k: v for k, v in values.items() if getattr(schedule, k) != v}
+                if changed:
+                    for key, value in changed.items():
+                        setattr(schedule, key, value)
+                    schedule.save()
+            kept[purpose] = schedule.pk
+        if kept != instance.schedule_ids:
+            JiraInstance.objects.filter(pk=instance.pk).update(schedule_ids=kept)
+            instance.schedule_ids = kept
+    return kept
+
+
+def schedules_ensure_all() -> int:
+    count = 0
+    for instance in JiraInstance.objects.all():
+        count += len(instance_schedules_ensure(instance))
+    return count

@@ -1,0 +1,65 @@
+"""django-q2 entry points: thin, taking ids, calling the runner. Enqueued after commit.
+
+An instance task fans out one task per project, so several qcluster workers (on one machine or many,
+with Redis as the broker) share an instance's work; the project claim keeps a project from running
+twice and the request budget holds across workers.
+"""
+
+from django.db import transaction
+from django_q.tasks import async_task
+
+from audit.services import Actor
+from syncing.models import SyncRun
+from syncing.remap import issues_remap
+from syncing.runner import RunOptions, child_finished, sync_instance_fan_out, sync_project
+
+
+def _options(kind: str, trigger: str) -> RunOptions:
+    return RunOptions(full=kind == SyncRun.Kind.FULL, census=kind == SyncRun.Kind.CENSUS, trigger=trigger)
+
+
+def sync_instance_task(
+    instance_id: int, kind: str = "incremental", trigger: str = "schedule", run_id: int | None = None
+) -> int:
+    """Discover the instance's projects and enqueue one sync_project_task each; returns the instance run's id."""
+    options = _options(kind, trigger)
+    run, project_ids = sync_instance_fan_out(instance_id, options, run_id)
+    for project_id in project_ids:
+        async_task(
+            "syncing.tasks.sync_project_task",
+            project_id,
+            kind,
+            trigger,
+            run.pk,
+            task_name=f"sync {kind} project {project_id}",
+            group=f"jirasync-run-{run.pk}",
+        )
+    return run.pk
+
+
+def sync_project_task(
+    project_id: int,
+    kind: str = "incremental",
+    trigger: str = "schedule",
+    parent_id: int | None = None,
+    run_id: int | None = None,
+) -> int:
+    options = _options(kind, trigger)
+    run = sync_project(project_id, options, parent_id=parent_id, run_id=run_id)
+    if parent_id:
+        child_finished(parent_id, options)
+    return run.pk
+
+
+def census_instance_task(instance_id: int, trigger: str = "schedule", run_id: int | None = None) -> int:
+    return sync_instance_task(instance_id, SyncRun.Kind.CENSUS, trigger, run_id)
+
+
+def remap_task(instance_slug: str | None = None, actor: str = "admin") -> dict:
+    result = issues_remap(actor=Actor(actor), instance_slug=instance_slug)
+    return {"version": result.version, "checked": result.checked, "changed": result.changed}
+
+
+def enqueue(func: str, *args, **kwargs) -> None:
+    """Queue a task once the current transaction commits (the ORM and Redis brokers then behave alike)."""
+    transaction.on_commit(lambda: async_task(func, *args, **kwargs))

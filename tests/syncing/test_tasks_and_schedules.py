@@ -1,0 +1,102 @@
+"""Background work: django-q2 tasks that fan out per project, schedules kept in step with each instance."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django_q.models import Schedule
+
+from audit.services import COMMAND
+from issues.models import Issue
+from jirasim.testing import running_sim
+from projects.services import instance_delete, instance_save
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, run_queue
+from tests.syncing.conftest import register
+from tests.syncing.test_resilience import subprocess_env
+from tests.syncing.truth import assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_saving_an_instance_keeps_its_schedules_in_step_idempotently(db):
+    with running_sim(flavour="cloud", projects=1, issues=2) as server:
+        instance = register(server, "instance_1")
+    ids = dict(instance.schedule_ids)
+    assert set(ids) == {"incremental", "full", "census"}
+    incremental = Schedule.objects.get(pk=ids["incremental"])
+    assert (incremental.func, incremental.minutes, incremental.repeats) == ("syncing.tasks.sync_instance_task", 15, -1)
+    assert incremental.args == f"{instance.pk}, 'incremental', 'schedule'"
+    assert Schedule.objects.get(pk=ids["full"]).cron == "30 3 * * 0"
+    instance_save(instance=instance, actor=COMMAND)
+    call_command("ensure_schedules", stdout=io.StringIO())
+    assert Schedule.objects.count() == 3 and instance.schedule_ids == ids  # nothing doubled
+    instance.enabled = False
+    instance.incremental_every_minutes = 5
+    instance.census_every_minutes = 0
+    instance_save(instance=instance, actor=COMMAND)
+    paused = Schedule.objects.get(pk=ids["incremental"])
+    assert (paused.minutes, paused.repeats) == (5, 0)
+    assert not Schedule.objects.filter(pk=ids["census"]).exists()
+    instance_delete(instance=instance, actor=COMMAND)
+    assert Schedule.objects.count() == 0
+
+
+def test_an_instance_task_fans_out_one_task_per_project_and_the_last_closes_the_run(
+    cloud_site, reference_mappings, monkeypatch
+):
+    from syncing import tasks
+
+    enqueued = []
+    monkeypatch.setattr(tasks, "async_task", lambda func, *args, **kwargs: enqueued.append((func, args)))
+    instance = register(cloud_site, "instance_1")
+    queued = run_queue(instance, None, RunOptions(full=True, trigger=SyncRun.Trigger.ADMIN))
+    run_id = tasks.sync_instance_task(instance.pk, "full", "admin", queued.pk)
+    assert run_id == queued.pk
+    assert [func for func, _ in enqueued] == ["syncing.tasks.sync_project_task"] * 2
+    assert SyncRun.objects.get(pk=run_id).status == SyncRun.Status.RUNNING
+    for _func, args in enqueued:  # as two workers would, one after the other
+        tasks.sync_project_task(*args)
+    run = SyncRun.objects.get(pk=run_id)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.fetched == 120
+    assert run.children.filter(kind=SyncRun.Kind.CENSUS).count() == 2  # full syncs end with a census
+    assert_database_equals_truth(cloud_site, instance)
+
+
+def test_a_real_qcluster_process_picks_up_a_queued_sync(cloud_site, reference_mappings):
+    from django_q.tasks import async_task
+
+    instance = register(cloud_site, "instance_1")
+    queued = run_queue(instance, None, RunOptions(trigger=SyncRun.Trigger.ADMIN))
+    async_task("syncing.tasks.sync_instance_task", instance.pk, "incremental", "admin", queued.pk)
+    env = {**subprocess_env(), "Q_WORKERS": "2", "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            run = SyncRun.objects.get(pk=queued.pk)
+            if run.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
+                break
+            time.sleep(0.3)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert Issue.objects.count() == 120
