@@ -59,21 +59,29 @@ def _copy_then_insert(
     batch = list(rows)
     if not batch:
         return 0
-    # One staging table per (table, column set): the columns typed as the target's, without its constraints.
-    staging = connection.ops.quote_name(f"staging_{model._meta.db_table}_{len(columns)}")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
-            f"SELECT {_columns(columns)} FROM {_table(model)} WITH NO DATA"
-        )
-        cursor.execute(f"TRUNCATE {staging}")
-        with cursor.cursor.copy(f"COPY {staging} ({_columns(columns)}) FROM STDIN") as copy:
-            for row in batch:
-                copy.write_row(row)
+        staging = _copy_to_staging(cursor, model, columns, batch, "insert")
         cursor.execute(
             f"INSERT INTO {_table(model)} ({_columns(columns)}) SELECT {_columns(columns)} FROM {staging} {on_conflict}"
         )
         return max(cursor.rowcount, 0)
+
+
+def _copy_to_staging(cursor, model: type[Model], columns: Sequence[str], batch: list, purpose: str) -> str:
+    """COPY the rows into a temporary table shaped like the target's columns (no constraints); return its name.
+
+    One staging table per (table, purpose, column set), emptied before use and at commit.
+    """
+    staging = connection.ops.quote_name(f"staging_{purpose}_{model._meta.db_table}_{len(columns)}")
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+        f"SELECT {_columns(columns)} FROM {_table(model)} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {staging}")
+    with cursor.cursor.copy(f"COPY {staging} ({_columns(columns)}) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row(row)
+    return staging
 
 
 def _executemany(sql: str, rows: Iterable[Sequence[Any]], datetimes: list[int]) -> int:
@@ -98,17 +106,8 @@ def rows_update(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
         return 0
     pk = model._meta.pk.column
     if connection.vendor == "postgresql":
-        staging = connection.ops.quote_name(f"staging_update_{model._meta.db_table}_{len(columns)}")
-        names = [pk, *columns]
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
-                f"SELECT {_columns(names)} FROM {_table(model)} WITH NO DATA"
-            )
-            cursor.execute(f"TRUNCATE {staging}")
-            with cursor.cursor.copy(f"COPY {staging} ({_columns(names)}) FROM STDIN") as copy:
-                for row in batch:
-                    copy.write_row(row)
+            staging = _copy_to_staging(cursor, model, [pk, *columns], batch, "update")
             assignments = ", ".join(
                 f"{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in columns
             )

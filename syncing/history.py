@@ -13,6 +13,18 @@ from syncing.fields.convert import user_identity
 from syncing.fields.timestamps import parse_jira_datetime
 
 INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was created in
+# In the order of Transition's fields, after the issue.
+_STATUS_CHANGE_COLUMNS = [
+    "issue_id",
+    "history_id",
+    "changed_at",
+    "from_status_id",
+    "from_status",
+    "to_status_id",
+    "to_status",
+    "author",
+    "author_id",
+]
 
 
 def _history_time(value: str | int | float) -> datetime:
@@ -92,17 +104,7 @@ def status_changes_replace(histories_by_issue: dict[int, list[Transition]]) -> i
     StatusChange.objects.filter(issue_id__in=list(histories_by_issue), history_id=INITIAL_HISTORY_ID).delete()
     inserted = rows_insert_new(
         StatusChange,
-        [
-            "issue_id",
-            "history_id",
-            "changed_at",
-            "from_status_id",
-            "from_status",
-            "to_status_id",
-            "to_status",
-            "author",
-            "author_id",
-        ],
+        _STATUS_CHANGE_COLUMNS,
         (
             (
                 issue_id,
@@ -151,17 +153,7 @@ def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
     rows = (
         StatusChange.objects.filter(issue_id__in=issue_ids)
         .order_by("changed_at", "history_id")
-        .values_list(
-            "issue_id",
-            "history_id",
-            "changed_at",
-            "from_status_id",
-            "from_status",
-            "to_status_id",
-            "to_status",
-            "author",
-            "author_id",
-        )
+        .values_list(*_STATUS_CHANGE_COLUMNS)
     )
     for issue_id, *values in rows:
         by_issue[issue_id].append(Transition(*values))
