@@ -100,6 +100,12 @@ class MilestoneRule:
         return status_id in self.status_ids or status_name.casefold() in self.status_names
 
 
+def milestones_digest(rules: list["MilestoneRule"]) -> str:
+    """A digest of an instance's milestone rules: equal digests derive equal milestones."""
+    text = repr(sorted((r.name, r.order, sorted(r.status_names), sorted(r.status_ids)) for r in rules))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def milestone_rules_for_instance(slug: str, document: MappingDocument | None = None) -> list[MilestoneRule]:
     rules = []
     for milestone in (document or mapping_document()).milestones:

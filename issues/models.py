@@ -32,6 +32,9 @@ class Issue(models.Model):
     changelog_total = models.PositiveIntegerField(default=0, help_text="History entries Jira reports.")
     changelog_complete = models.BooleanField(default=True)
     raw_hash = models.CharField(max_length=32, blank=True, help_text="Digest of the raw JSON, to skip unchanged.")
+    milestones_digest = models.CharField(
+        max_length=16, blank=True, help_text="Digest of the milestone rules its milestones were derived with."
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from config.models import StatusMilestone
 from config.selectors import MilestoneRule
@@ -131,15 +132,28 @@ class Reached:
     times: int
 
 
+@lru_cache(maxsize=64)
+def _milestones_by_status(rules: tuple[MilestoneRule, ...]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The milestones each status id, and each case-folded status name, means."""
+    by_id: dict[str, list[str]] = defaultdict(list)
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for rule in rules:
+        for status_id in rule.status_ids:
+            by_id[status_id].append(rule.name)
+        for name in rule.status_names:
+            by_name[name].append(rule.name)
+    return dict(by_id), dict(by_name)
+
+
 def milestones_reached(history: list[Transition], rules: list[MilestoneRule]) -> dict[str, Reached]:
     """For each milestone: first and last time the issue entered one of its statuses, and how often."""
+    by_id, by_name = _milestones_by_status(tuple(rules))
     reached: dict[str, Reached] = {}
     for transition in history:
-        for rule in rules:
-            if not rule.matches(transition.to_id, transition.to_name):
-                continue
-            before = reached.get(rule.name)
-            reached[rule.name] = (
+        names = set(by_id.get(transition.to_id, ())) | set(by_name.get(transition.to_name.casefold(), ()))
+        for name in names:
+            before = reached.get(name)
+            reached[name] = (
                 Reached(transition.changed_at, transition.changed_at, 1)
                 if before is None
                 else Reached(before.first, transition.changed_at, before.times + 1)
@@ -161,17 +175,31 @@ def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
 
 
 def milestones_replace(histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule]) -> int:
-    """Replace the milestones of these issues with what their status histories say."""
+    """Make the stored milestones of these issues what their status histories say; return rows rewritten.
+
+    Issues whose milestones come out as stored are left alone (a re-map usually changes none).
+    """
     if not histories_by_issue:
         return 0
     milestone_ids = dict(StatusMilestone.objects.values_list("name", "id"))
-    rows = [
-        (issue_id, milestone_ids[name], reached.first, reached.last, reached.times)
+    wanted: dict[int, set[tuple]] = {
+        issue_id: {
+            (milestone_ids[name], reached.first, reached.last, reached.times)
+            for name, reached in milestones_reached(history, rules).items()
+            if name in milestone_ids
+        }
         for issue_id, history in histories_by_issue.items()
-        for name, reached in milestones_reached(history, rules).items()
-        if name in milestone_ids
-    ]
-    IssueMilestone.objects.filter(issue_id__in=list(histories_by_issue)).delete()
+    }
+    stored: dict[int, set[tuple]] = defaultdict(set)
+    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(
+        "issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"
+    ):
+        stored[issue_id].add(tuple(values))
+    differing = [issue_id for issue_id, rows in wanted.items() if rows != stored.get(issue_id, set())]
+    if not differing:
+        return 0
+    IssueMilestone.objects.filter(issue_id__in=differing).delete()
+    rows = [(issue_id, *row) for issue_id in differing for row in wanted[issue_id]]
     rows_insert_new(
         IssueMilestone, ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"], rows
     )

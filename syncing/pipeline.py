@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import SYNC, Change, audit_record_many
-from config.selectors import MilestoneRule
+from config.selectors import MilestoneRule, milestones_digest
 from projects.models import Project
 from syncing.fields import CompiledMapping
 from syncing.fields.core import CORE_FIELD_IDS
@@ -108,7 +108,12 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
     now = timezone.now()
     with transaction.atomic():
         upserted = issues_upsert(
-            instance=project.instance, project=project, prepared=changed, complete=complete, synced_at=now
+            instance=project.instance,
+            project=project,
+            prepared=changed,
+            complete=complete,
+            synced_at=now,
+            milestones_digest=milestones_digest(plan.rules),
         )
         clock = _lap(result, "store", clock)
         result.inserted, result.updated = upserted.inserted, upserted.updated

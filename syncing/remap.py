@@ -1,16 +1,23 @@
 """Re-mapping from the stored raw JSON: the current mappings and milestones applied without asking Jira."""
 
+import time
 from dataclasses import dataclass
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
 
 from audit.services import Actor, Change, audit_record
-from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
+from config.selectors import (
+    field_specs_for_instance,
+    mapping_document,
+    mapping_version,
+    milestone_rules_for_instance,
+    milestones_digest,
+)
 from issues.models import Issue
-from projects.models import JiraInstance
+from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_update
-from syncing.fields import compile_mapping, process_issue
+from syncing.fields import CompiledMapping, compile_mapping, process_issue
 from syncing.history import milestones_replace, stored_histories
 
 
@@ -19,6 +26,7 @@ class RemapResult:
     version: str
     checked: int = 0
     changed: int = 0
+    milestones_recomputed: int = 0
     seconds: float = 0.0
 
 
@@ -32,10 +40,10 @@ def issues_remap(
 ) -> RemapResult:
     """Re-apply the current mappings (and milestones) to every stored issue's raw JSON, in batches.
 
+    Milestones are recomputed from the stored status histories of the issues whose milestones were
+    derived with other rules than the current ones (each issue keeps the digest of its rules).
     Returns how many issues were checked and how many had their mapped values (or errors) change.
     """
-    import time
-
     began = time.perf_counter()
     document = mapping_document()
     result = RemapResult(version=mapping_version(document))
@@ -45,41 +53,27 @@ def issues_remap(
     for instance in instances:
         mapping = compile_mapping(field_specs_for_instance(instance.slug, document), result.version)
         rules = milestone_rules_for_instance(instance.slug, document)
-        issues = Issue.objects.filter(instance=instance)
+        digest = milestones_digest(rules)
+        project_id = None
         if project_key:
-            issues = issues.filter(project__key=project_key)
+            project_id = Project.objects.filter(instance=instance, key=project_key).values_list("id", flat=True).first()
+            if project_id is None:
+                continue
         last_id = 0
-        while True:
-            batch = list(
-                issues.filter(id__gt=last_id)
-                .order_by("id")
-                .values_list("id", "fields", "field_errors", "raw__body")[:batch_size]
-            )
-            if not batch:
-                break
+        while batch := _stored_batch(instance.pk, project_id, last_id, batch_size):
             last_id = batch[-1][0]
-            changed = []
-            for issue_id, fields, errors, body in batch:
-                if body is None:
-                    continue
-                processed = process_issue(orjson.loads(bytes(body)), mapping)
-                new_errors = [error.as_dict() for error in processed.errors]
-                if processed.values != fields or new_errors != errors:
-                    changed.append(
-                        (
-                            issue_id,
-                            orjson.dumps(processed.values).decode(),
-                            orjson.dumps(new_errors).decode(),
-                            bool(new_errors),
-                        )
-                    )
+            changed = _remapped(batch, mapping)
             result.checked += len(batch)
             result.changed += len(changed)
             if dry_run:
                 continue
+            # Milestones only where they were derived with other rules than the current ones.
+            stale = [row[0] for row in batch if row[4] != digest]
             with transaction.atomic():
                 rows_update(Issue, ["fields", "field_errors", "has_field_errors"], changed)
-                milestones_replace(stored_histories([row[0] for row in batch]), rules)
+                milestones_replace(stored_histories(stale), rules)
+                rows_update(Issue, ["milestones_digest"], [(issue_id, digest) for issue_id in stale])
+            result.milestones_recomputed += len(stale)
     result.seconds = time.perf_counter() - began
     if not dry_run:
         scope = " ".join(filter(None, [instance_slug, project_key])) or "every instance"
@@ -97,3 +91,35 @@ def issues_remap(
             ),
         )
     return result
+
+
+def _stored_batch(instance_id: int, project_id: int | None, after_id: int, size: int) -> list[tuple]:
+    """(id, fields JSON text, field errors JSON text, raw bytes, milestones digest) of the next issues, by id.
+
+    Raw SQL: the JSON columns come back as text for orjson, not through Django's stdlib decoding.
+    """
+    text = "::text" if connection.vendor == "postgresql" else ""
+    where = "i.instance_id = %s AND i.id > %s" + (" AND i.project_id = %s" if project_id else "")
+    params = [instance_id, after_id, *([project_id] if project_id else []), size]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.id, i.fields{text}, i.field_errors{text}, r.body, i.milestones_digest FROM issues_issue i "
+            f"LEFT JOIN issues_issueraw r ON r.issue_id = i.id WHERE {where} ORDER BY i.id LIMIT %s",
+            params,
+        )
+        return cursor.fetchall()
+
+
+def _remapped(batch: list[tuple], mapping: CompiledMapping) -> list[tuple]:
+    """(id, fields, errors, has errors) for every issue whose values or errors differ under mapping."""
+    changed = []
+    for issue_id, fields_text, errors_text, body, _digest in batch:
+        if body is None:
+            continue
+        processed = process_issue(orjson.loads(bytes(body)), mapping)
+        new_errors = [error.as_dict() for error in processed.errors]
+        if processed.values != orjson.loads(fields_text) or new_errors != orjson.loads(errors_text):
+            changed.append(
+                (issue_id, orjson.dumps(processed.values).decode(), orjson.dumps(new_errors).decode(), bool(new_errors))
+            )
+    return changed

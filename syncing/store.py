@@ -56,8 +56,10 @@ def issues_upsert(
     prepared: list[PreparedIssue],
     complete: set[int],
     synced_at: datetime,
+    milestones_digest: str = "",
 ) -> UpsertResult:
-    """Insert or update the prepared issues (the last of duplicates wins); complete: ids whose history is whole.
+    """Insert or update the prepared issues (the last of duplicates wins); complete: ids whose history is whole;
+    milestones_digest: the milestone rules the caller derives their milestones with.
 
     Runs inside the caller's transaction. A batch that fails is retried row by row in savepoints, so one
     bad issue costs one row, named in the result with why.
@@ -70,7 +72,9 @@ def issues_upsert(
             "jira_id", "id", "fields"
         )
     }
-    rows = [_row(instance, project, item, item.jira_id in complete, synced_at) for item in by_id.values()]
+    rows = [
+        _row(instance, project, item, item.jira_id in complete, synced_at, milestones_digest) for item in by_id.values()
+    ]
     try:
         with transaction.atomic():
             rows_upsert(Issue, _COLUMNS, rows, conflict=_CONFLICT, update=_UPDATE)
@@ -130,6 +134,7 @@ _UPDATE = [
     "changelog_total",
     "changelog_complete",
     "raw_hash",
+    "milestones_digest",
     "deleted_at",
     "synced_at",
 ]
@@ -140,7 +145,9 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _row(instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime) -> tuple:
+def _row(
+    instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime, digest: str
+) -> tuple:
     columns = item.columns
     return (
         instance.pk,
@@ -154,6 +161,7 @@ def _row(instance: JiraInstance, project: Project, item: PreparedIssue, complete
         item.changelog_total,
         complete,
         item.raw_hash,
+        digest,
         None,
         synced_at,
     )

@@ -56,13 +56,15 @@ def test_changing_a_mapping_and_remapping_changes_stored_values_with_no_request_
     assert listing == issue.fields["listing_domain"] and float(rooms_value) == issue.fields["rooms"]
 
 
-def test_remapping_reapplies_changed_milestones(cloud_site, reference_mappings):
-    from config.models import MilestoneStatuses
-
+def test_remapping_reapplies_changed_milestones(cloud_site, reference_mappings, tmp_path):
     instance = register(cloud_site, "instance_1")
     sync_instance(instance.pk, RunOptions(full=True))
+    call_command("remap_issues", stdout=io.StringIO())  # milestones as they are: recorded as applied
     before = IssueMilestone.objects.filter(milestone__name="closed").count()
-    MilestoneStatuses.objects.filter(milestone__name="closed").update(status_names=["Final Review"])
+    data = json.loads(REFERENCE_MAPPINGS.read_text())
+    next(m for m in data["milestones"] if m["name"] == "closed")["instances"] = {"*": {"statuses": ["Final Review"]}}
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    call_command("load_field_mappings", str(tmp_path / "m.json"), stdout=io.StringIO())
     call_command("remap_issues", stdout=io.StringIO())
     after = IssueMilestone.objects.filter(milestone__name="closed").count()
     review = IssueMilestone.objects.filter(milestone__name="final_review").count()
