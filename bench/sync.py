@@ -172,6 +172,11 @@ def measure_remap(instance) -> dict:
         {"name": "listing_domain", "type": "string", "instances": {"*": {"field_id": "customfield_10039"}}}
     )
     mappings_apply(document=parse_mapping_text(json.dumps(data)), actor=COMMAND)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # settle the freshly loaded tables, as autovacuum would by then
+            cursor.execute("VACUUM ANALYZE")
     result = issues_remap(actor=COMMAND)
     return {
         "synced": run.fetched,

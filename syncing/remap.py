@@ -1,6 +1,7 @@
 """Re-mapping from the stored raw JSON: the current mappings and milestones applied without asking Jira."""
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -19,6 +20,7 @@ from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_update
 from syncing.fields import CompiledMapping, compile_mapping, process_issue
 from syncing.history import milestones_replace, stored_histories
+from syncing.prefetch import prefetched
 
 
 @dataclass
@@ -59,10 +61,8 @@ def issues_remap(
             project_id = Project.objects.filter(instance=instance, key=project_key).values_list("id", flat=True).first()
             if project_id is None:
                 continue
-        last_id = 0
-        while batch := _stored_batch(instance.pk, project_id, last_id, batch_size):
-            last_id = batch[-1][0]
-            changed = _remapped(batch, mapping)
+        # Reading and re-mapping the next batch (a thread of its own) overlaps writing this one.
+        for batch, changed in prefetched(_remapped_batches(instance.pk, project_id, batch_size, mapping)):
             result.checked += len(batch)
             result.changed += len(changed)
             if dry_run:
@@ -91,6 +91,19 @@ def issues_remap(
             ),
         )
     return result
+
+
+def _remapped_batches(
+    instance_id: int, project_id: int | None, size: int, mapping: CompiledMapping
+) -> Iterator[tuple[list[tuple], list[tuple]]]:
+    """Yield (stored batch, its changed rows) until every issue was read."""
+    last_id = 0
+    try:
+        while batch := _stored_batch(instance_id, project_id, last_id, size):
+            last_id = batch[-1][0]
+            yield batch, _remapped(batch, mapping)
+    finally:
+        connection.close()  # this runs in the prefetching thread, on that thread's own connection
 
 
 def _stored_batch(instance_id: int, project_id: int | None, after_id: int, size: int) -> list[tuple]:
