@@ -1,10 +1,13 @@
 from django.contrib import admin
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest
 
 from audit.services import Actor
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
 from projects.services import instance_delete, instance_save
+from syncing import admin_actions
+from syncing.models import SyncRun
 
 
 class ProjectInline(admin.TabularInline):
@@ -28,6 +31,27 @@ class JiraInstanceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("detected_flavour", "time_zone", "created_at", "updated_at")
     inlines = [ProjectInline]
+    actions = ["test_connection", "discover_projects", "sync_incremental", "sync_full", "census"]
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request: HttpRequest, queryset) -> None:
+        admin_actions.instances_test_connection(request, queryset)
+
+    @admin.action(description="Discover projects")
+    def discover_projects(self, request: HttpRequest, queryset) -> None:
+        admin_actions.instances_discover_projects(request, queryset)
+
+    @admin.action(description="Sync now (incremental)")
+    def sync_incremental(self, request: HttpRequest, queryset) -> None:
+        admin_actions.instances_sync_now(request, queryset, "incremental")
+
+    @admin.action(description="Sync now (full, then census)")
+    def sync_full(self, request: HttpRequest, queryset) -> None:
+        admin_actions.instances_sync_now(request, queryset, "full")
+
+    @admin.action(description="Census now (deleted and moved issues)")
+    def census(self, request: HttpRequest, queryset) -> None:
+        admin_actions.instances_sync_now(request, queryset, "census")
 
     @admin.display(description="Flavour")
     def effective_flavour(self, obj: JiraInstance) -> str:
@@ -42,11 +66,64 @@ class JiraInstanceAdmin(admin.ModelAdmin):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "instance", "enabled", "sync_watermark", "last_full_sync_at", "last_census_at")
+    list_display = (
+        "key",
+        "name",
+        "instance",
+        "enabled",
+        "issues_stored",
+        "census_count",
+        "sync_watermark",
+        "last_run",
+        "last_full_sync_at",
+        "last_census_at",
+    )
     list_filter = ("enabled", "instance")
     list_select_related = ("instance",)
     search_fields = ("key", "name")
     list_editable = ("enabled",)
+    actions = ["enable", "disable", "sync_incremental", "sync_full"]
+
+    def get_queryset(self, request: HttpRequest):
+        last = SyncRun.objects.filter(project=OuterRef("pk")).exclude(kind=SyncRun.Kind.CENSUS).order_by("-created_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                live_issues=Count("issues", filter=Q(issues__deleted_at__isnull=True)),
+                last_status=Subquery(last.values("status")[:1]),
+                last_at=Subquery(last.values("created_at")[:1]),
+            )
+        )
+
+    @admin.display(description="Issues", ordering="live_issues")
+    def issues_stored(self, obj: Project) -> int:
+        return obj.live_issues
+
+    @admin.display(description="Last run")
+    def last_run(self, obj: Project) -> str:
+        if not obj.last_status:
+            return "never"
+        from django.utils.timesince import timesince
+
+        return f"{obj.last_status}, {timesince(obj.last_at)} ago"
+
+    @admin.action(description="Enable the selected projects")
+    def enable(self, request: HttpRequest, queryset) -> None:
+        self.message_user(request, f"{queryset.update(enabled=True)} projects enabled")
+
+    @admin.action(description="Disable the selected projects")
+    def disable(self, request: HttpRequest, queryset) -> None:
+        self.message_user(request, f"{queryset.update(enabled=False)} projects disabled")
+
+    @admin.action(description="Sync now (incremental)")
+    def sync_incremental(self, request: HttpRequest, queryset) -> None:
+        admin_actions.projects_sync_now(request, queryset, "incremental")
+
+    @admin.action(description="Sync now (full)")
+    def sync_full(self, request: HttpRequest, queryset) -> None:
+        admin_actions.projects_sync_now(request, queryset, "full")
+
     readonly_fields = (
         "instance",
         "jira_id",

@@ -45,6 +45,25 @@ def rows_insert_new(model: type[Model], columns: Sequence[str], rows: Iterable[S
     return _insert(model, columns, rows, "ON CONFLICT DO NOTHING")
 
 
+def rows_insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """INSERT rows that cannot clash (e.g. children of issues created in this transaction); return the count.
+
+    PostgreSQL: COPY straight into the table, the fastest way in (PERFORMANCE.md: ~140,000 rows/s).
+    """
+    if connection.vendor != "postgresql":
+        sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        return _executemany(sql, rows, _datetime_positions(model, columns))
+    count = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {_table(model)} ({_columns(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
 def _insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str) -> int:
     if connection.vendor == "postgresql":
         return _copy_then_insert(model, columns, rows, on_conflict)

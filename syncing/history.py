@@ -9,12 +9,13 @@ from functools import lru_cache
 from config.models import StatusMilestone
 from config.selectors import MilestoneRule
 from issues.models import IssueMilestone, StatusChange, TimeInStatus
-from syncing.bulk_sql import rows_insert_new
+from syncing.bulk_sql import rows_insert, rows_insert_new
 from syncing.fields.convert import user_identity
 from syncing.fields.timestamps import parse_jira_datetime
 
 INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was created in
 # In the order of Transition's fields, after the issue.
+_MILESTONE_COLUMNS = ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"]
 _STATUS_CHANGE_COLUMNS = [
     "issue_id",
     "history_id",
@@ -78,7 +79,9 @@ def status_transitions(histories: Iterable[dict]) -> list[Transition]:
                     identity["id"],
                 )
             )
-    return sorted(transitions, key=lambda t: (t.changed_at, t.history_id))
+    # One entry per (history, from, to): a history seen twice (inline and completed) counts once.
+    unique = {(t.history_id, t.from_id, t.to_id): t for t in transitions}
+    return sorted(unique.values(), key=lambda t: (t.changed_at, t.history_id))
 
 
 def status_history(
@@ -94,16 +97,18 @@ def status_history(
     return [initial, *transitions]
 
 
-def status_changes_replace(histories_by_issue: dict[int, list[Transition]]) -> int:
+def status_changes_replace(histories_by_issue: dict[int, list[Transition]], *, fresh: bool = False) -> int:
     """Store each issue's status history: new entries added once each, the initial entry kept current.
 
+    fresh: the issues were created in this transaction, so nothing of theirs is stored yet.
     Returns how many transitions were new (initial entries not counted).
     """
     if not histories_by_issue:
         return 0
-    # The initial entry may change when a truncated history is completed; the others never do.
-    StatusChange.objects.filter(issue_id__in=list(histories_by_issue), history_id=INITIAL_HISTORY_ID).delete()
-    inserted = rows_insert_new(
+    if not fresh:
+        # The initial entry may change when a truncated history is completed; the others never do.
+        StatusChange.objects.filter(issue_id__in=list(histories_by_issue), history_id=INITIAL_HISTORY_ID).delete()
+    inserted = (rows_insert if fresh else rows_insert_new)(
         StatusChange,
         _STATUS_CHANGE_COLUMNS,
         (
@@ -174,10 +179,13 @@ def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
     return by_issue
 
 
-def milestones_replace(histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule]) -> int:
+def milestones_replace(
+    histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule], *, fresh: bool = False
+) -> int:
     """Make the stored milestones of these issues what their status histories say; return rows rewritten.
 
-    Issues whose milestones come out as stored are left alone (a re-map usually changes none).
+    Issues whose milestones come out as stored are left alone (a re-map usually changes none);
+    fresh: the issues were created in this transaction, so none are stored yet.
     """
     if not histories_by_issue:
         return 0
@@ -191,9 +199,11 @@ def milestones_replace(histories_by_issue: dict[int, list[Transition]], rules: l
         for issue_id, history in histories_by_issue.items()
     }
     stored: dict[int, set[tuple]] = defaultdict(set)
-    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(
-        "issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"
-    ):
+    if fresh:
+        return rows_insert(
+            IssueMilestone, _MILESTONE_COLUMNS, [(i, *row) for i, rows in wanted.items() for row in rows]
+        )
+    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(*_MILESTONE_COLUMNS):
         stored[issue_id].add(tuple(values))
     differing = [issue_id for issue_id, rows in wanted.items() if rows != stored.get(issue_id, set())]
     if not differing:
@@ -248,8 +258,10 @@ def time_in_status(history: list[Transition], as_of: datetime) -> list[StatusTim
     ]
 
 
-def time_in_status_replace(histories_by_issue: dict[int, list[Transition]], as_of: datetime) -> int:
-    """Replace the time-in-status rows of these issues, counting current visits up to as_of."""
+def time_in_status_replace(
+    histories_by_issue: dict[int, list[Transition]], as_of: datetime, *, fresh: bool = False
+) -> int:
+    """Replace the time-in-status rows of these issues, counting current visits up to as_of (fresh: none stored)."""
     if not histories_by_issue:
         return 0
     rows = [
@@ -267,8 +279,9 @@ def time_in_status_replace(histories_by_issue: dict[int, list[Transition]], as_o
         for issue_id, history in histories_by_issue.items()
         for item in time_in_status(history, as_of)
     ]
-    TimeInStatus.objects.filter(issue_id__in=list(histories_by_issue)).delete()
-    rows_insert_new(
+    if not fresh:
+        TimeInStatus.objects.filter(issue_id__in=list(histories_by_issue)).delete()
+    (rows_insert if fresh else rows_insert_new)(
         TimeInStatus,
         ["issue_id", "status", "status_id", "seconds", "visits", "first_entered", "last_entered", "current", "as_of"],
         rows,

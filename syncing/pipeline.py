@@ -127,12 +127,14 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
             )
             for stored in upserted.stored
         }
-        result.status_changes = status_changes_replace(histories)
+        # Issues first stored by this page have nothing stored to replace: plain inserts will do.
+        fresh = all(stored.created for stored in upserted.stored)
+        result.status_changes = status_changes_replace(histories, fresh=fresh)
         # Issues whose history stayed short may have more stored from earlier runs than this page holds.
         short = [stored.pk for stored in upserted.stored if stored.prepared.jira_id not in complete]
         histories.update(stored_histories(short))
-        milestones_replace(histories, plan.rules)
-        time_in_status_replace(histories, now)
+        milestones_replace(histories, plan.rules, fresh=fresh)
+        time_in_status_replace(histories, now, fresh=fresh)
         audit_record_many(
             actor=SYNC, changes=_audit_changes(project, upserted.stored, upserted.failed), sync_run_id=run_id
         )

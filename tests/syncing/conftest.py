@@ -15,16 +15,17 @@ def quick_retries(settings):
 
 def register(server, slug: str, **fields) -> JiraInstance:
     """An instance pointed at a running simulator, with every discovered project enabled."""
-    instance = JiraInstance(
-        name=slug.replace("_", " ").title(),
-        slug=slug,
-        base_url=server.url,
-        auth_kind="basic",
-        username=USER,
-        enable_new_projects=True,
-        request_budget=1000,
+    values = {
+        "name": slug.replace("_", " ").title(),
+        "slug": slug,
+        "base_url": server.url,
+        "auth_kind": "basic",
+        "username": USER,
+        "enable_new_projects": True,
+        "request_budget": 1000,
         **fields,
-    )
+    }
+    instance = JiraInstance(**values)
     return instance_save(instance=instance, actor=COMMAND, token=TOKEN)
 
 

@@ -1,0 +1,50 @@
+"""What the admin's buttons do: thin adapters from selected rows to the runner and the task queue."""
+
+from django.contrib import messages
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from config.selectors import field_specs_for_instance
+from syncing.checks import instance_check
+from syncing.jira.errors import JiraError
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, client_for, instance_discover_projects, run_queue
+from syncing.tasks import enqueue
+
+
+def instances_test_connection(request: HttpRequest, instances) -> None:
+    for instance in instances:
+        report = instance_check(instance, field_specs_for_instance(instance.slug))
+        level = messages.SUCCESS if report.ok else messages.ERROR
+        messages.add_message(request, level, f"{instance.name}: " + " · ".join(report.lines()))
+
+
+def instances_discover_projects(request: HttpRequest, instances) -> None:
+    for instance in instances:
+        try:
+            found = instance_discover_projects(instance, client_for(instance))
+        except JiraError as exc:
+            messages.error(request, f"{instance.name}: {exc}")
+            continue
+        enabled = sum(1 for project in found if project.enabled)
+        messages.success(request, f"{instance.name}: {len(found)} projects visible, {enabled} enabled")
+
+
+def _run_link(run: SyncRun) -> str:
+    return format_html('<a href="{}">run #{}</a>', reverse("admin:syncing_syncrun_change", args=[run.pk]), run.pk)
+
+
+def instances_sync_now(request: HttpRequest, instances, kind: str) -> None:
+    for instance in instances:
+        options = RunOptions(full=kind == "full", census=kind == "census", trigger=SyncRun.Trigger.ADMIN)
+        run = run_queue(instance, None, options)
+        enqueue("syncing.tasks.sync_instance_task", instance.pk, kind, SyncRun.Trigger.ADMIN, run.pk)
+        messages.success(request, format_html("{}: {} sync queued — {}", instance.name, kind, _run_link(run)))
+
+
+def projects_sync_now(request: HttpRequest, projects, kind: str) -> None:
+    for project in projects.select_related("instance"):
+        run = run_queue(project.instance, project, RunOptions(full=kind == "full", trigger=SyncRun.Trigger.ADMIN))
+        enqueue("syncing.tasks.sync_project_task", project.pk, kind, SyncRun.Trigger.ADMIN, None, run.pk)
+        messages.success(request, format_html("{}: {} sync queued — {}", project, kind, _run_link(run)))
