@@ -20,6 +20,7 @@ from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_update
 from syncing.fields import CompiledMapping, compile_mapping, process_issue
 from syncing.history import milestones_replace, stored_histories
+from syncing.memory import free_memory_release
 from syncing.prefetch import prefetched
 
 
@@ -74,6 +75,7 @@ def issues_remap(
                 milestones_replace(stored_histories(stale), rules)
                 rows_update(Issue, ["milestones_digest"], [(issue_id, digest) for issue_id in stale])
             result.milestones_recomputed += len(stale)
+            free_memory_release()
     result.seconds = time.perf_counter() - began
     if not dry_run:
         scope = " ".join(filter(None, [instance_slug, project_key])) or "every instance"

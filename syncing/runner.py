@@ -26,6 +26,7 @@ from syncing.fields import compile_mapping
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraError
+from syncing.memory import free_memory_release
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync, project_pages, watermark_advance
 from syncing.prefetch import prefetched
@@ -172,6 +173,7 @@ def sync_project(
                 project_claim_renew(project.pk, owner)
             _accumulate(totals, result)
             _save_progress(run, totals, counters)
+            free_memory_release()
             if options.stage_seconds is not None:
                 for stage, seconds in result.seconds.items():
                     options.stage_seconds[stage] = options.stage_seconds.get(stage, 0.0) + seconds
