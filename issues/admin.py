@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from issues.models import Issue, IssueMilestone, StatusChange
+from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,3 +65,16 @@ class IssueMilestoneAdmin(ReadOnlyAdmin):
     list_select_related = ("issue", "milestone")
     raw_id_fields = ("issue",)
     show_full_result_count = False
+
+
+@admin.register(TimeInStatus)
+class TimeInStatusAdmin(ReadOnlyAdmin):
+    list_display = ("issue", "status", "hours", "visits", "first_entered", "last_entered", "current")
+    list_filter = ("current", "status")
+    list_select_related = ("issue",)
+    raw_id_fields = ("issue",)
+    show_full_result_count = False
+
+    @admin.display(description="Hours", ordering="seconds")
+    def hours(self, obj: TimeInStatus) -> str:
+        return f"{obj.seconds / 3600:,.1f}"
