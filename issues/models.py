@@ -42,6 +42,7 @@ class Issue(models.Model):
         ordering = ["-updated", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["instance", "jira_id"], name="issue_unique_jira_id"),
+            models.CheckConstraint(condition=models.Q(jira_id__gt=0), name="issue_jira_id_positive"),
         ]
         indexes = [
             models.Index(fields=["key"], name="issue_key"),

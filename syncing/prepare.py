@@ -32,12 +32,27 @@ class PreparedIssue:
         return self.changelog_total > len(self.histories)
 
 
+def without_nul(value: Any) -> Any:
+    """The value with NUL characters removed from every string: PostgreSQL stores none, in text or JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
 def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIssue:
     """Raise UnstorableIssue (with the key when there is one) when the issue cannot become a row."""
+    if b"\\u0000" in orjson.dumps(issue):
+        issue = without_nul(issue)
     try:
         columns = core_columns(issue)
     except (KeyError, TypeError, ValueError) as exc:
         raise UnstorableIssue(f"{issue.get('key') or issue.get('id') or '?'}: {type(exc).__name__}: {exc}") from None
+    if not -(2**63) <= columns["jira_id"] < 2**63:
+        raise UnstorableIssue(f"{columns['key'] or issue.get('id')}: id {issue.get('id')} is not a 64-bit number")
     processed = process_issue(issue, mapping)
     changelog = issue.get("changelog") or {}
     # The raw JSON is kept without its changelog: histories are stored as status changes, and the

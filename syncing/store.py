@@ -79,14 +79,14 @@ def issues_upsert(
         with transaction.atomic():
             rows_upsert(Issue, _COLUMNS, rows, conflict=_CONFLICT, update=_UPDATE)
         written = list(by_id.values())
-    except DatabaseError:
+    except (DatabaseError, OverflowError):  # OverflowError: a number SQLite's driver cannot even send
         written = []
         for row, item in zip(rows, by_id.values(), strict=True):
             try:
                 with transaction.atomic():
                     rows_upsert(Issue, _COLUMNS, [row], conflict=_CONFLICT, update=_UPDATE)
                 written.append(item)
-            except DatabaseError as exc:
+            except (DatabaseError, OverflowError) as exc:
                 result.failed.append((item.key, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
     if not written:
         return result

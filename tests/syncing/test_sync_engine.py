@@ -190,3 +190,45 @@ def test_two_workers_started_together_on_one_project_one_syncs_and_one_skips(clo
         thread.join()
     assert sorted(outcomes) == [SyncRun.Status.SKIPPED, SyncRun.Status.SUCCEEDED]
     assert Issue.objects.filter(project=project).count() == 60
+
+
+def test_nul_characters_from_jira_are_dropped_not_fatal(cloud_site, reference_mappings):
+    instance = register(cloud_site, "instance_1")
+    record = cloud_site.sim.data.by_id[min(cloud_site.sim.data.by_id)]
+    record.edits = {"customfield_10501": "NDPU\x00-7", "customfield_10700": "gate\x00code"}
+    run = sync_instance(instance.pk, RunOptions(full=True))
+    assert run.status == SyncRun.Status.SUCCEEDED and run.failed_rows == 0
+    issue = Issue.objects.get(jira_id=record.id)
+    assert issue.fields["order_number"] == "NDPU-7" and issue.fields["access_instructions"] == "gatecode"
+
+
+def test_a_row_the_database_refuses_costs_one_row_and_leaves_a_recorded_error(reference_mappings, tmp_path):
+    import json
+
+    with running_sim(flavour="cloud", projects=1, issues=5, seed=41) as donor:
+        good = donor.sim.r.issue(donor.sim.data.by_id[min(donor.sim.data.by_id)], "3", None, {"changelog"}, 40)
+    bad = json.loads(json.dumps(good))
+    bad["id"], bad["key"] = "-5", "OPS-900"  # Jira ids are positive: the table's check constraint refuses it
+    (tmp_path / "bad.json").write_text(json.dumps({"issues": [bad]}))
+    with running_sim(flavour="cloud", projects=1, issues=8, seed=41, replay=[str(tmp_path / "bad.json")]) as server:
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL
+        assert run.failed_rows == 1 and "OPS-900" in run.error
+        assert Issue.objects.count() == 8  # every other issue of the batch stored
+        entry = AuditLog.objects.get(action="sync_row_failed")
+        assert entry.object_repr == "OPS-900" and "could not be stored" in entry.summary
+
+
+def test_an_issue_id_beyond_64_bits_is_an_unstorable_issue_not_a_crash(reference_mappings, tmp_path):
+    import json
+
+    with running_sim(flavour="cloud", projects=1, issues=3, seed=42) as donor:
+        good = donor.sim.r.issue(donor.sim.data.by_id[min(donor.sim.data.by_id)], "3", None, {"changelog"}, 40)
+    bad = {**good, "id": "99999999999999999999", "key": "OPS-901"}
+    (tmp_path / "bad.json").write_text(json.dumps({"issues": [bad]}))
+    with running_sim(flavour="cloud", projects=1, issues=3, seed=42, replay=[str(tmp_path / "bad.json")]) as server:
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.failed_rows == 1 and "not a 64-bit number" in run.error
+        assert Issue.objects.count() == 3
