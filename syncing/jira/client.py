@@ -240,7 +240,7 @@ class JiraClient:
             body: dict[str, Any] = {
                 "issueIdsOrKeys": issue_ids[start : start + 1000],
                 "fieldIds": field_ids,
-                "maxResults": 10000,
+                "maxResults": 2000,  # bounded pages: a few long histories must not balloon memory
             }
             while True:
                 page = self.request("POST", "/rest/api/3/changelog/bulkfetch", body=body)
