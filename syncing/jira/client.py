@@ -240,7 +240,7 @@ class JiraClient:
             body: dict[str, Any] = {
                 "issueIdsOrKeys": issue_ids[start : start + 1000],
                 "fieldIds": field_ids,
-                "maxResults": 2000,  # bounded pages: a few long histories must not balloon memory
+                "maxResults": 10000,
             }
             while True:
                 page = self.request("POST", "/rest/api/3/changelog/bulkfetch", body=body)
