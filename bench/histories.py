@@ -8,8 +8,6 @@ GET /rest/api/3/issue/{id}/changelog (100 a page); the bulk way pages POST /rest
 """
 
 import argparse
-import re
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +15,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sync import start_sim  # noqa: E402
 
 from syncing.jira.budget import LocalBudget  # noqa: E402
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters  # noqa: E402
@@ -26,34 +28,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issues", type=int, default=10_000)
     args = parser.parse_args()
-    sim = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jirasim",
-            "--flavour",
-            "cloud",
-            "--projects",
-            "1",
-            "--issues",
-            str(args.issues),
-            "--long-histories",
-            "1.0",
-            "--port",
-            "0",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = re.search(r"at (http\S+)", sim.stdout.readline()).group(1)
+    sim, url = start_sim(args.issues, 1, "--long-histories", "1.0")
     try:
         settings = ConnectionSettings(
             name="bench",
             base_url=url,
             auth_kind="basic",
-            username="demo@example.com",
-            token="demo-token",
+            username="bench@example.com",
+            token="bench-token",
             flavour="cloud",
         )
         ids = [str(10_000 + n) for n in range(args.issues)]

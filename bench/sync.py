@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
-def start_sim(issues: int, projects: int) -> tuple[subprocess.Popen, str]:
+def start_sim(issues: int, projects: int, *extra: str) -> tuple[subprocess.Popen, str]:
+    """A Cloud simulator in its own process; extra: more `python -m jirasim` options."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -45,6 +46,7 @@ def start_sim(issues: int, projects: int) -> tuple[subprocess.Popen, str]:
             "bench-token",
             "--user",
             "bench@example.com",
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

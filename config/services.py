@@ -91,17 +91,23 @@ def mappings_apply(*, document: MappingDocument, actor: Actor, dry_run: bool = F
     return report
 
 
+def _mapping_values(item: FieldDoc) -> dict:
+    """A field mapping's own columns, as the document has them."""
+    return {
+        "field_type": item.field_type,
+        "group": item.group,
+        "label": item.label,
+        "required": item.required,
+        "default": item.default,
+        "description": item.description,
+        "position": item.position,
+    }
+
+
 def _flat(item: FieldDoc | MilestoneDoc) -> dict:
     if isinstance(item, FieldDoc):
-        values = {
-            "type": item.field_type,
-            "group": item.group,
-            "label": item.label,
-            "required": item.required,
-            "default": item.default,
-            "description": item.description,
-            "position": item.position,
-        }
+        values = _mapping_values(item)
+        values["type"] = values.pop("field_type")
         for slug, source in item.sources:
             values[f"sources[{slug}]"] = {
                 "paths": list(source.paths),
@@ -120,18 +126,7 @@ def _replace_configuration(document: MappingDocument) -> None:
     FieldMapping.objects.exclude(name__in=[f.name for f in document.fields]).delete()
     StatusMilestone.objects.exclude(name__in=[m.name for m in document.milestones]).delete()
     for item in document.fields:
-        mapping, _ = FieldMapping.objects.update_or_create(
-            name=item.name,
-            defaults={
-                "field_type": item.field_type,
-                "group": item.group,
-                "label": item.label,
-                "required": item.required,
-                "default": item.default,
-                "description": item.description,
-                "position": item.position,
-            },
-        )
+        mapping, _ = FieldMapping.objects.update_or_create(name=item.name, defaults=_mapping_values(item))
         mapping.sources.all().delete()
         FieldSource.objects.bulk_create(
             FieldSource(
