@@ -7,6 +7,8 @@ from audit.services import COMMAND
 from config.services import mappings_load_file
 from projects.models import JiraInstance
 
+pytest_plugins = ["jirasim.pytest_plugin"]
+
 REFERENCE_MAPPINGS = Path(settings.BASE_DIR) / "config" / "field_mappings.json"
 
 

@@ -239,3 +239,13 @@ def test_no_issue_is_updated_after_the_simulated_clock():
     data = Dataset(SimConfig(projects=2, issues=5000, long_history_share=0.2))
     assert max(record.updated_ms for record in data.by_id.values()) <= data.now_ms
     assert all(record.created_ms <= record.updated_ms for record in data.by_id.values())
+
+
+def test_the_pytest_fixtures_start_simulators_on_ephemeral_ports_with_counters(jirasim_server, jirasim_factory):
+    dc = jirasim_factory(flavour="datacenter", projects=1, issues=3)
+    assert jirasim_server.port != dc.port
+    assert requests.get(f"{dc.url}/rest/api/2/serverInfo", auth=(USER, TOKEN), timeout=5).json()["deploymentType"] == (
+        "Server"
+    )
+    assert request_counts(dc) == {"GET /rest/api/2/serverInfo": {"200": 1}}
+    assert len(jirasim_server.sim.data.truth()) == 40
