@@ -498,9 +498,9 @@ class JiraSim:
         ids = self.matching_ids(str(request.param("jql", "") or ""), bounded=False)
         wanted = self.wanted_fields(request.param("fields"), "*navigable")
         inline = None if not self.config.cloud else CLOUD_ISSUE_HISTORIES
-        issues = self.page(ids[start : start + size], version, wanted, self.expand(request), inline)
-        body = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues}
         expand = self.expand(request)
+        issues = self.page(ids[start : start + size], version, wanted, expand, inline)
+        body = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues}
         if "names" in expand:
             body["names"] = self.r.names()
         if "schema" in expand:

@@ -7,7 +7,7 @@ highest `updated` committed. A crash at any moment resumes from the last committ
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -238,6 +238,3 @@ def watermark_advance(project: Project, moment: datetime | None) -> bool:
     if moved:
         project.sync_watermark = moment
     return bool(moved)
-
-
-StopCheck = Callable[[], bool]

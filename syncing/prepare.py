@@ -43,10 +43,18 @@ def without_nul(value: Any) -> Any:
     return value
 
 
+def _raw_json(issue: dict[str, Any]) -> bytes:
+    """The issue as kept, without its changelog: histories are stored as status changes, and the
+    digest of the rest recognises an issue that did not change."""
+    return orjson.dumps({key: value for key, value in issue.items() if key != "changelog"})
+
+
 def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIssue:
     """Raise UnstorableIssue (with the key when there is one) when the issue cannot become a row."""
-    if b"\\u0000" in orjson.dumps(issue):
+    raw = _raw_json(issue)
+    if b"\\u0000" in raw or b"\\u0000" in orjson.dumps(issue.get("changelog")):
         issue = without_nul(issue)
+        raw = _raw_json(issue)
     try:
         columns = core_columns(issue)
     except (KeyError, TypeError, ValueError) as exc:
@@ -55,9 +63,6 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
         raise UnstorableIssue(f"{columns['key'] or issue.get('id')}: id {issue.get('id')} is not a 64-bit number")
     processed = process_issue(issue, mapping)
     changelog = issue.get("changelog") or {}
-    # The raw JSON is kept without its changelog: histories are stored as status changes, and the
-    # hash of the rest recognises an issue that did not change.
-    raw = orjson.dumps({key: value for key, value in issue.items() if key != "changelog"})
     project = (issue.get("fields") or {}).get("project") or {}
     return PreparedIssue(
         jira_id=columns["jira_id"],

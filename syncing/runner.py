@@ -48,6 +48,7 @@ _SUMMED = (
     "pages",
     "deleted",
 )
+_OWN = ("requests", "retries", "rate_limited")
 
 
 @dataclass
@@ -61,6 +62,12 @@ class RunOptions:
     progress: Progress | None = None
     # When given, filled with seconds per stage (fetch, parse, process, store, derive), summed over projects.
     stage_seconds: dict[str, float] | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.census:
+            return SyncRun.Kind.CENSUS
+        return SyncRun.Kind.FULL if self.full else SyncRun.Kind.INCREMENTAL
 
 
 def connection_settings(instance: JiraInstance) -> ConnectionSettings:
@@ -108,18 +115,25 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
     if not options.census:
         with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
             children = list(pool.map(lambda pk: _in_thread(sync_project, pk, options, run.pk, site), project_ids))
-    # Censuses run one project at a time, after the syncs: a moved issue is seen by two projects' censuses.
-    census_ids = (
-        project_ids
-        if options.census
-        else [
-            child.project_id
-            for child in children
-            if options.full and not options.dry_run and child.status == SyncRun.Status.SUCCEEDED
-        ]
-    )
-    children += [census_project_run(pk, options, run.pk, site) for pk in census_ids]
+    if options.census:
+        children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
+    else:
+        children += _censuses_after_full_sync(children, options, run.pk, site)
     return _close_parent(run, children, counters)
+
+
+def _censuses_after_full_sync(
+    children: list[SyncRun], options: RunOptions, parent_id: int, site: SiteInfo | None = None
+) -> list[SyncRun]:
+    """A census of each project whose full sync succeeded, one project at a time, after all the syncs:
+    a moved issue is seen by two projects' censuses, and parallel ones deadlock on it."""
+    if not options.full or options.dry_run:
+        return []
+    return [
+        census_project_run(child.project_id, options, parent_id, site)
+        for child in children
+        if child.status == SyncRun.Status.SUCCEEDED
+    ]
 
 
 def sync_project(
@@ -160,7 +174,6 @@ def sync_project(
             page_size=settings.JIRASYNC_PAGE_SIZE,
             dry_run=options.dry_run,
         )
-        SyncRun.objects.filter(pk=run.pk).update(watermark_before=project.sync_watermark)
         stopped = False
         # The search pages come from a background thread; histories are completed on a second
         # client (its own session), sharing this run's counters and the instance's budget.
@@ -264,11 +277,7 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     # Only one child closes it: the conditional update decides which.
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
-    if options.full and not options.dry_run:
-        done += [
-            census_project_run(c.project_id, options, parent_id) for c in done if c.status == SyncRun.Status.SUCCEEDED
-        ]
-    return _close_parent(parent, done, None)
+    return _close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
 
 
 def _close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounters | None) -> SyncRun:
@@ -277,14 +286,14 @@ def _close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounte
     # The children of the run's own kind add up; the censuses that follow full syncs add their deletions.
     sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in _SUMMED})
     sums["deleted"] = SyncRun.objects.filter(parent=run).aggregate(total=Sum("deleted"))["total"]
-    discovery = SyncRun.objects.filter(pk=run.pk).values("requests", "retries", "rate_limited").first() or {}
+    # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
+    own = (
+        {name: getattr(counters, name) for name in _OWN}
+        if counters
+        else (SyncRun.objects.filter(pk=run.pk).values(*_OWN).first() or {})
+    )
     for name in _SUMMED:
-        own = (
-            (getattr(counters, name, 0) if counters else discovery.get(name, 0))
-            if name in ("requests", "retries", "rate_limited")
-            else 0
-        )
-        setattr(run, name, (sums[name] or 0) + own)
+        setattr(run, name, (sums[name] or 0) + own.get(name, 0))
     if failed and len(failed) == len(children):
         status = SyncRun.Status.FAILED
     elif failed or any(child.status == SyncRun.Status.PARTIAL for child in children):
@@ -297,9 +306,8 @@ def _close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounte
 
 def run_queue(instance: JiraInstance, project: Project | None, options: RunOptions) -> SyncRun:
     """A run recorded as queued before its task starts, so the operator can follow it from the start."""
-    kind = SyncRun.Kind.CENSUS if options.census else SyncRun.Kind.FULL if options.full else SyncRun.Kind.INCREMENTAL
     return SyncRun.objects.create(
-        instance=instance, project=project, kind=kind, trigger=options.trigger, status=SyncRun.Status.QUEUED
+        instance=instance, project=project, kind=options.kind, trigger=options.trigger, status=SyncRun.Status.QUEUED
     )
 
 
@@ -357,14 +365,11 @@ def _start_run(
     instance: JiraInstance, project: Project | None, options: RunOptions, parent_id: int | None, kind: str = ""
 ) -> SyncRun:
     close_old_connections()
-    if not kind:
-        kind = SyncRun.Kind.FULL if options.full else SyncRun.Kind.INCREMENTAL
-        kind = SyncRun.Kind.CENSUS if options.census else kind
     run = SyncRun.objects.create(
         instance=instance,
         project=project,
         parent_id=parent_id,
-        kind=kind,
+        kind=kind or options.kind,
         trigger=options.trigger,
         status=SyncRun.Status.RUNNING,
         started_at=timezone.now(),
