@@ -1,7 +1,16 @@
-from django.contrib import admin
-from django.http import HttpRequest
+import re
 
+from django.contrib import admin
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, StatusCategoryFilter, StatusFilter
 from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
+from issues.selectors import issue_detail
+from jirasync_site.pagination import CappedCountPaginator
+
+ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,37 +26,93 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class StatusChangeInline(admin.TabularInline):
-    model = StatusChange
-    fields = ("changed_at", "from_status", "to_status", "author")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class IssueMilestoneInline(admin.TabularInline):
-    model = IssueMilestone
-    fields = ("milestone", "first_reached", "last_reached", "times_reached")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
 @admin.register(Issue)
 class IssueAdmin(ReadOnlyAdmin):
-    list_display = ("key", "summary", "status", "project", "instance", "updated")
-    list_filter = ("instance", "status_category", "has_field_errors")
+    list_display = ("jira_key", "summary", "status", "project_key", "instance", "updated", "milestones_reached")
+    list_display_links = ("summary",)
+    list_filter = (
+        "instance",
+        ProjectFilter,
+        StatusFilter,
+        StatusCategoryFilter,
+        MilestoneFilter,
+        "has_field_errors",
+        "changelog_complete",
+        DeletedFilter,
+    )
     list_select_related = ("project", "instance")
-    search_fields = ("=key",)
+    search_fields = ("key", "summary")
+    search_help_text = "An issue key (exact, e.g. ABC-123) or words of the summary."
     show_full_result_count = False
-    exclude = ()
-    inlines = [StatusChangeInline, IssueMilestoneInline]
+    paginator = CappedCountPaginator
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("instance", "project"),
+                    ("key", "jira_id", "issue_type"),
+                    "summary",
+                    ("status", "status_category", "resolution"),
+                    ("priority", "assignee", "reporter"),
+                    ("created", "updated", "resolved"),
+                    "labels",
+                )
+            },
+        ),
+        ("Sync", {"fields": (("changelog_total", "changelog_complete"), ("synced_at", "deleted_at"))}),
+    )
+    change_form_template = "admin/issues/issue/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        reached = IssueMilestone.objects.select_related("milestone").order_by("milestone__order")
+        return super().get_queryset(request).prefetch_related(Prefetch("milestones", queryset=reached))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if ISSUE_KEY.match(term):  # a key: one probe of the key index
+            return queryset.filter(key=term.upper()), False
+        # Words of the summary: on PostgreSQL a trigram index answers the contains.
+        for word in term.split():
+            queryset = queryset.filter(summary__icontains=word)
+        return queryset, False
+
+    @admin.display(description="Key", ordering="key")
+    def jira_key(self, obj: Issue) -> str:
+        return format_html(
+            '<a href="{}/browse/{}" target="_blank" rel="noopener" title="Open in Jira">{} ↗</a>',
+            obj.instance.base_url.rstrip("/"),
+            obj.key,
+            obj.key,
+        )
+
+    @admin.display(description="Project", ordering="project__key")
+    def project_key(self, obj: Issue) -> str:
+        return obj.project.key  # not str(project), which would fetch the project's instance per row
+
+    @admin.display(description="Milestones reached")
+    def milestones_reached(self, obj: Issue) -> str:
+        return ", ".join(m.milestone.label or m.milestone.name for m in obj.milestones.all()) or "–"
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        cached = getattr(request, "_issue", None)
+        if cached is not None and str(cached.pk) == str(object_id):
+            return cached
+        try:
+            request._issue = Issue.objects.select_related("instance", "project__instance").get(pk=int(object_id))
+        except (ValueError, Issue.DoesNotExist):
+            return None
+        return request._issue
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        issue = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if issue is not None:
+            extra_context["detail"] = issue_detail(issue)
+            extra_context["jira_url"] = f"{issue.instance.base_url.rstrip('/')}/browse/{issue.key}"
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(StatusChange)
@@ -56,6 +121,7 @@ class StatusChangeAdmin(ReadOnlyAdmin):
     list_select_related = ("issue",)
     raw_id_fields = ("issue",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 @admin.register(IssueMilestone)
@@ -65,15 +131,17 @@ class IssueMilestoneAdmin(ReadOnlyAdmin):
     list_select_related = ("issue", "milestone")
     raw_id_fields = ("issue",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 @admin.register(TimeInStatus)
 class TimeInStatusAdmin(ReadOnlyAdmin):
     list_display = ("issue", "status", "hours", "visits", "first_entered", "last_entered", "current")
-    list_filter = ("current", "status")
+    list_filter = ("current",)
     list_select_related = ("issue",)
     raw_id_fields = ("issue",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     @admin.display(description="Hours", ordering="seconds")
     def hours(self, obj: TimeInStatus) -> str:

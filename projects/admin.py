@@ -1,13 +1,21 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from audit.services import Actor
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
 from projects.services import instance_delete, instance_save
 from syncing import admin_actions
+from syncing.field_discovery import instance_fields_discover
+from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
+
+# Actions offered on the list (for the selected rows) and on each object's own page.
+BOTH = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
 
 class ProjectInline(admin.TabularInline):
@@ -31,27 +39,54 @@ class JiraInstanceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("detected_flavour", "time_zone", "created_at", "updated_at")
     inlines = [ProjectInline]
-    actions = ["test_connection", "discover_projects", "sync_incremental", "sync_full", "census"]
+    actions = ["test_connection", "discover_projects", "discover_fields", "sync_incremental", "sync_full", "census"]
 
-    @admin.action(description="Test connection")
+    @admin.action(description="Test connection", location=BOTH)
     def test_connection(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_test_connection(request, queryset)
 
-    @admin.action(description="Discover projects")
+    @admin.action(description="Discover projects", location=BOTH)
     def discover_projects(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_discover_projects(request, queryset)
 
-    @admin.action(description="Sync now (incremental)")
+    @admin.action(description="Discover fields", location=BOTH)
+    def discover_fields(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        if queryset.count() != 1:
+            messages.warning(request, "Discover fields looks at one instance at a time: select exactly one.")
+            return None
+        return HttpResponseRedirect(reverse("admin:projects_jirainstance_fields", args=[queryset.get().pk]))
+
+    @admin.action(description="Sync now (incremental)", location=BOTH)
     def sync_incremental(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "incremental")
 
-    @admin.action(description="Sync now (full, then census)")
+    @admin.action(description="Sync now (full, then census)", location=BOTH)
     def sync_full(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "full")
 
-    @admin.action(description="Census now (deleted and moved issues)")
+    @admin.action(description="Census now (deleted and moved issues)", location=BOTH)
     def census(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "census")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.fields_view)
+        return [path("<int:pk>/fields/", view, name="projects_jirainstance_fields"), *super().get_urls()]
+
+    def fields_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        instance = JiraInstance.objects.filter(pk=pk).first()
+        if instance is None or not self.has_view_permission(request, instance):
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": instance,
+            "title": f"Fields of {instance.name}",
+        }
+        try:
+            context["catalogue"] = instance_fields_discover(instance)
+        except JiraError as exc:
+            context["problem"] = str(exc)
+        return TemplateResponse(request, "admin/projects/jirainstance/fields.html", context)
 
     @admin.display(description="Flavour")
     def effective_flavour(self, obj: JiraInstance) -> str:
@@ -116,11 +151,11 @@ class ProjectAdmin(admin.ModelAdmin):
     def disable(self, request: HttpRequest, queryset) -> None:
         self.message_user(request, f"{queryset.update(enabled=False)} projects disabled")
 
-    @admin.action(description="Sync now (incremental)")
+    @admin.action(description="Sync now (incremental)", location=BOTH)
     def sync_incremental(self, request: HttpRequest, queryset) -> None:
         admin_actions.projects_sync_now(request, queryset, "incremental")
 
-    @admin.action(description="Sync now (full)")
+    @admin.action(description="Sync now (full)", location=BOTH)
     def sync_full(self, request: HttpRequest, queryset) -> None:
         admin_actions.projects_sync_now(request, queryset, "full")
 

@@ -1,0 +1,75 @@
+"""Reading synced issues for people: an issue's page, and the cheap lists the admin filters need."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from django.core.cache import cache
+from django.db import connection
+
+from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
+
+
+@dataclass
+class TimelineEntry:
+    change: StatusChange
+    seconds_in_previous: float | None  # how long the issue stayed in the status it left
+
+
+@dataclass
+class IssueDetail:
+    fields: list[tuple[str, object]]
+    timeline: list[TimelineEntry]
+    time_in_status: list[TimeInStatus]
+    milestones: list[IssueMilestone]
+    raw_json: str
+
+
+def issue_detail(issue: Issue) -> IssueDetail:
+    """Return what an issue's page shows besides its columns: four queries whatever the history's length."""
+    changes = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
+    timeline = []
+    previous_at: datetime | None = None
+    for change in changes:
+        seconds = (change.changed_at - previous_at).total_seconds() if previous_at else None
+        timeline.append(TimelineEntry(change, seconds))
+        previous_at = change.changed_at
+    raw = IssueRaw.objects.filter(issue=issue).values_list("body", flat=True).first()
+    raw_json = orjson.dumps(orjson.loads(bytes(raw)), option=orjson.OPT_INDENT_2).decode() if raw else ""
+    return IssueDetail(
+        fields=sorted((issue.fields or {}).items()),
+        timeline=timeline,
+        time_in_status=list(TimeInStatus.objects.filter(issue=issue).order_by("-seconds")),
+        milestones=list(
+            IssueMilestone.objects.filter(issue=issue).select_related("milestone").order_by("milestone__order")
+        ),
+        raw_json=raw_json,
+    )
+
+
+def distinct_issue_statuses() -> list[str]:
+    """Return the status names stored issues have, cached for a minute.
+
+    On PostgreSQL a recursive skip scan over the status index costs one index probe per distinct
+    status, not a pass over every issue — the difference between 1 ms and a second at a million.
+    """
+    cached = cache.get("jirasync:issue-statuses")
+    if cached is not None:
+        return cached
+    table = Issue._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = f"""
+            WITH RECURSIVE s(status) AS (
+                (SELECT status FROM {table} ORDER BY status LIMIT 1)
+                UNION ALL
+                SELECT (SELECT status FROM {table} WHERE status > s.status ORDER BY status LIMIT 1)
+                FROM s WHERE s.status IS NOT NULL
+            )
+            SELECT status FROM s WHERE status IS NOT NULL"""
+    else:
+        sql = f"SELECT DISTINCT status FROM {table} ORDER BY status"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        statuses = [row[0] for row in cursor.fetchall() if row[0]]
+    cache.set("jirasync:issue-statuses", statuses, 60)
+    return statuses

@@ -1,0 +1,166 @@
+"""What the admin dashboard shows: per instance health, recent runs as charts, the queue, the database."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Failure, Schedule
+
+from issues.models import Issue
+from jirasync_site.db_stats import TableRows, database_size_bytes, table_rows
+from jirasync_site.svg_chart import Bar, bar_chart
+from projects.models import JiraInstance, Project
+from syncing.models import SyncRun
+
+CHART_RUNS = 30
+STATUS_COLOURS = {
+    SyncRun.Status.SUCCEEDED: "#2e7d32",
+    SyncRun.Status.PARTIAL: "#ef6c00",
+    SyncRun.Status.FAILED: "#c62828",
+    SyncRun.Status.RUNNING: "#1565c0",
+}
+
+
+@dataclass
+class InstanceHealth:
+    instance: JiraInstance
+    last_success: datetime | None = None
+    last_run_status: str = ""
+    failing_projects: list[str] = field(default_factory=list)
+    next_run: datetime | None = None
+    issues: int = 0
+    issues_deleted: int = 0
+    issues_by_category: dict[str, int] = field(default_factory=dict)
+    projects_enabled: int = 0
+    projects_synced: int = 0
+    rate_limited_24h: int = 0
+    failed_runs_24h: int = 0
+    failed_rows_24h: int = 0
+    rate_chart: str = ""  # SVG markup
+    duration_chart: str = ""
+
+    @property
+    def state(self) -> str:
+        """ok, warning or failing: what the colour on the dashboard says."""
+        if not self.instance.enabled:
+            return "disabled"
+        if self.failing_projects or self.last_run_status == SyncRun.Status.FAILED:
+            return "failing"
+        if self.last_success is None or self.failed_runs_24h or self.last_run_status == SyncRun.Status.PARTIAL:
+            return "warning"
+        return "ok"
+
+
+@dataclass
+class QueueDepth:
+    queued: int | None
+    in_progress: int | None
+    runs_running: int
+    runs_queued: int
+    failed_tasks_24h: int
+
+
+@dataclass
+class Dashboard:
+    instances: list[InstanceHealth]
+    queue: QueueDepth
+    database_bytes: int
+    tables: list[TableRows]
+
+
+def dashboard(now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    since = now - timedelta(hours=24)
+    health = {i.pk: InstanceHealth(i) for i in JiraInstance.objects.order_by("name")}
+    top_level = SyncRun.objects.filter(parent__isnull=True)
+
+    for row in (
+        top_level.filter(created_at__gte=since)
+        .values("instance_id")
+        .annotate(
+            limited=Sum("rate_limited"),
+            failed=Count("id", filter=Q(status__in=[SyncRun.Status.FAILED, SyncRun.Status.PARTIAL])),
+            failed_rows=Sum("failed_rows"),
+        )
+    ):
+        item = health[row["instance_id"]]
+        item.rate_limited_24h, item.failed_runs_24h, item.failed_rows_24h = (
+            row["limited"] or 0,
+            row["failed"],
+            row["failed_rows"] or 0,
+        )
+    for row in top_level.filter(status=SyncRun.Status.SUCCEEDED).values("instance_id").annotate(at=Max("finished_at")):
+        health[row["instance_id"]].last_success = row["at"]
+    for row in Issue.objects.values("instance_id", "status_category").annotate(n=Count("id")):
+        item = health[row["instance_id"]]
+        item.issues_by_category[row["status_category"] or "unknown"] = row["n"]
+        item.issues += row["n"]
+    for row in Issue.objects.filter(deleted_at__isnull=False).values("instance_id").annotate(n=Count("id")):
+        health[row["instance_id"]].issues_deleted = row["n"]
+        health[row["instance_id"]].issues -= row["n"]
+
+    last_project_run = SyncRun.objects.filter(project=OuterRef("pk")).exclude(kind=SyncRun.Kind.CENSUS)
+    for project in Project.objects.filter(enabled=True).annotate(
+        last_status=Subquery(last_project_run.order_by("-created_at").values("status")[:1])
+    ):
+        item = health[project.instance_id]
+        item.projects_enabled += 1
+        item.projects_synced += project.sync_watermark is not None
+        if project.last_status == SyncRun.Status.FAILED:
+            item.failing_projects.append(project.key)
+
+    schedule_owner = {sid: item for item in health.values() for sid in (item.instance.schedule_ids or {}).values()}
+    active = Schedule.objects.filter(pk__in=schedule_owner).exclude(repeats=0)
+    for schedule_id, next_run in active.values_list("pk", "next_run"):
+        item = schedule_owner[schedule_id]
+        if next_run and (item.next_run is None or next_run < item.next_run):
+            item.next_run = next_run
+
+    for item in health.values():
+        runs = list(
+            top_level.filter(instance=item.instance)
+            .exclude(kind=SyncRun.Kind.CENSUS)
+            .exclude(started_at__isnull=True)
+            .order_by("-created_at")[:CHART_RUNS]
+        )[::-1]
+        if runs:
+            item.last_run_status = runs[-1].status
+        item.rate_chart = bar_chart(
+            [_bar(run, (run.fetched / run.duration_seconds) if run.duration_seconds else 0.0) for run in runs],
+            title="Issues/s",
+            unit="issues/s",
+        )
+        item.duration_chart = bar_chart(
+            [_bar(run, run.duration_seconds or 0.0) for run in runs], title="Run duration", unit="s"
+        )
+    return Dashboard(
+        instances=list(health.values()),
+        queue=queue_depth(since),
+        database_bytes=database_size_bytes(),
+        tables=table_rows(),
+    )
+
+
+def _bar(run: SyncRun, value: float) -> Bar:
+    started = timezone.localtime(run.started_at).strftime("%Y-%m-%d %H:%M") if run.started_at else "?"
+    return Bar(value, f"#{run.pk} {run.kind} {run.status} {started}", STATUS_COLOURS.get(run.status, "#6d6d6d"))
+
+
+def queue_depth(since: datetime) -> QueueDepth:
+    """Tasks waiting in the broker and taken by workers (None where the broker cannot say), runs in flight."""
+    broker = get_broker()
+    try:
+        queued, in_progress = broker.queue_size(), broker.lock_size()
+    except Exception:  # a broker that is down must not take the dashboard with it
+        queued = in_progress = None
+    runs = SyncRun.objects.filter(status__in=[SyncRun.Status.RUNNING, SyncRun.Status.QUEUED]).values("status")
+    counts = {row["status"]: row["n"] for row in runs.annotate(n=Count("id"))}
+    return QueueDepth(
+        queued=queued,
+        in_progress=in_progress,
+        runs_running=counts.get(SyncRun.Status.RUNNING, 0),
+        runs_queued=counts.get(SyncRun.Status.QUEUED, 0),
+        failed_tasks_24h=Failure.objects.filter(stopped__gte=since).count(),
+    )

@@ -1,0 +1,12 @@
+import pytest
+from django.core.cache import cache
+
+from tests.syncing.conftest import cloud_site, dc_site, quick_retries  # noqa: F401 - the same simulated sites
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Cached lookups (the issue statuses) must not leak from one test's data into the next."""
+    cache.clear()
+    yield
+    cache.clear()
