@@ -45,3 +45,19 @@ prepare_venv() {
         touch "$stamp"
     fi
 }
+
+# The admin's browser tests drive Debian's chromium (never a downloaded browser). Install it when
+# missing and this user may; otherwise those tests skip and say why (CI requires them).
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] && return 0
+    command -v apt-get >/dev/null 2>&1 || return 0
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        sudo -n true 2>/dev/null || { echo "chromium is missing and apt needs root: browser tests will skip" >&2; return 0; }
+        sudo="sudo -n"
+    fi
+    echo "Installing Debian's chromium for the browser tests..." >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+        || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } \
+        || echo "could not install chromium: browser tests will skip" >&2
+}

@@ -18,11 +18,27 @@ class TimelineEntry:
 
 @dataclass
 class IssueDetail:
-    fields: list[tuple[str, object]]
+    fields: list[tuple[str, str | None]]
     timeline: list[TimelineEntry]
     time_in_status: list[TimeInStatus]
     milestones: list[IssueMilestone]
     raw_json: str
+
+
+def _shown(value: object) -> str | None:
+    """A mapped value as people read it: lists joined, users and options by their name, else JSON."""
+    if value is None or value == [] or value == "":
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(_shown(item)) for item in value)
+    if isinstance(value, dict):
+        for key in ("displayName", "name", "value"):
+            if value.get(key):
+                return str(value[key])
+        return orjson.dumps(value).decode()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def issue_detail(issue: Issue) -> IssueDetail:
@@ -37,7 +53,7 @@ def issue_detail(issue: Issue) -> IssueDetail:
     raw = IssueRaw.objects.filter(issue=issue).values_list("body", flat=True).first()
     raw_json = orjson.dumps(orjson.loads(bytes(raw)), option=orjson.OPT_INDENT_2).decode() if raw else ""
     return IssueDetail(
-        fields=sorted((issue.fields or {}).items()),
+        fields=[(name, _shown(value)) for name, value in sorted((issue.fields or {}).items())],
         timeline=timeline,
         time_in_status=list(TimeInStatus.objects.filter(issue=issue).order_by("-seconds")),
         milestones=list(

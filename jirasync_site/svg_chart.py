@@ -18,7 +18,7 @@ def bar_chart(bars: list[Bar], *, title: str, unit: str, width: int = 360, heigh
     if not bars:
         return mark_safe(f'<p class="quiet">{escape(title)}: no runs yet</p>')
     top = max(bar.value for bar in bars) or 1.0
-    slot = width / len(bars)
+    slot = min(width / len(bars), 24.0)  # a few runs make narrow bars, not one wide block
     gap = min(2.0, slot * 0.2)
     parts = [
         f'<svg class="js-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height + 16}" '

@@ -1,0 +1,73 @@
+"""Headless Debian chromium driven by Playwright's Python client: never a downloaded browser."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.syncing.conftest import quick_retries  # noqa: F401
+from tests.syncing.test_resilience import subprocess_env
+
+CHROMIUM = os.environ.get("JIRASYNC_CHROMIUM", "/usr/bin/chromium")
+ARTEFACTS = Path(os.environ.get("JIRASYNC_ARTEFACTS_DIR", Path(settings.BASE_DIR) / "var" / "artefacts"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("JIRASYNC_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    folder = ARTEFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def qcluster() -> Iterator[subprocess.Popen]:
+    """A real queue worker process on the test database."""
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env={**subprocess_env(), "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "50"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    yield worker
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
