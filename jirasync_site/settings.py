@@ -196,3 +196,15 @@ JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)
 # stops instead: a lost permission looks exactly like mass deletion.
 JIRASYNC_CENSUS_MAX_DELETE_SHARE = env.float("JIRASYNC_CENSUS_MAX_DELETE_SHARE", default=0.2)
 JIRASYNC_CENSUS_GUARD_MIN = env.int("JIRASYNC_CENSUS_GUARD_MIN", default=5)
+
+# --- Operations ---------------------------------------------------------------
+# /metrics answers a bearer token or an allowed address (IPs or networks); with neither set it is closed.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# /readyz wants a qcluster heartbeat (a task every minute) at most this old.
+READYZ_WORKER_MAX_AGE = env.int("READYZ_WORKER_MAX_AGE", default=180)
+# `manage.py prune` (also daily on the queue): what is older than this goes. Configuration audit
+# entries are kept at least 365 days whatever RETENTION_AUDIT_DAYS says.
+RETENTION_SYNC_RUN_DAYS = env.int("RETENTION_SYNC_RUN_DAYS", default=90)
+RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=365)
+RETENTION_TASK_RESULT_DAYS = env.int("RETENTION_TASK_RESULT_DAYS", default=14)

@@ -76,3 +76,41 @@ class SyncRun(models.Model):
 
             end = timezone.now()
         return (end - self.started_at).total_seconds()
+
+
+class RunTotals(models.Model):
+    """What pruned sync runs added up to, per instance, kind and result, so metrics counters never go back."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=SyncRun.Kind.choices)
+    status = models.CharField(max_length=16, choices=SyncRun.Status.choices)
+    runs = models.PositiveBigIntegerField(default=0)
+    requests = models.PositiveBigIntegerField(default=0)
+    retries = models.PositiveBigIntegerField(default=0)
+    rate_limited = models.PositiveBigIntegerField(default=0)
+    failed_rows = models.PositiveBigIntegerField(default=0)
+    fetched = models.PositiveBigIntegerField(default=0)
+    deleted = models.PositiveBigIntegerField(default=0)
+    timed_runs = models.PositiveBigIntegerField(default=0)
+    duration_seconds = models.FloatField(default=0.0)
+    duration_buckets = models.JSONField(default=list, help_text="Cumulative run counts per duration bucket.")
+
+    class Meta:
+        verbose_name_plural = "run totals"
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "kind", "status"], name="runtotals_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instance_id} {self.kind} {self.status}: {self.runs} runs"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a qcluster worker on a host ran the heartbeat task; /readyz reads it."""
+
+    host = models.CharField(max_length=255, unique=True)
+    pid = models.PositiveIntegerField(default=0)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.host} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

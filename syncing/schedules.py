@@ -86,8 +86,28 @@ def instance_schedules_ensure(instance: JiraInstance) -> dict[str, int]:
     return kept
 
 
+# Schedules of the whole site, one each, found by their task (instance schedules have their ids kept).
+HOUSEKEEPING = {
+    "syncing.tasks.heartbeat_task": {"schedule_type": Schedule.MINUTES, "minutes": 1, "name": "queue heartbeat"},
+    "syncing.tasks.prune_task": {"schedule_type": Schedule.DAILY, "minutes": None, "name": "prune old runs and logs"},
+}
+
+
+def housekeeping_schedules_ensure() -> int:
+    for func, values in HOUSEKEEPING.items():
+        with transaction.atomic():
+            existing = list(Schedule.objects.select_for_update().filter(func=func).order_by("pk"))
+            for extra in existing[1:]:
+                extra.delete()
+            if existing:
+                Schedule.objects.filter(pk=existing[0].pk).update(repeats=-1, **values)
+            else:
+                Schedule.objects.create(func=func, repeats=-1, **values)
+    return len(HOUSEKEEPING)
+
+
 def schedules_ensure_all() -> int:
-    count = 0
+    count = housekeeping_schedules_ensure()
     for instance in JiraInstance.objects.all():
         count += len(instance_schedules_ensure(instance))
     return count

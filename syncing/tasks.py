@@ -60,6 +60,26 @@ def remap_task(instance_slug: str | None = None, actor: str = "admin") -> dict:
     return {"version": result.version, "checked": result.checked, "changed": result.changed}
 
 
+def heartbeat_task() -> str:
+    """Runs every minute on the queue: /readyz knows a worker is alive by it."""
+    import os
+    import socket
+
+    from django.utils import timezone
+
+    from syncing.models import WorkerHeartbeat
+
+    host = socket.gethostname()
+    WorkerHeartbeat.objects.update_or_create(host=host, defaults={"pid": os.getpid(), "seen_at": timezone.now()})
+    return host
+
+
+def prune_task() -> dict:
+    from syncing.retention import prune
+
+    return prune().deleted
+
+
 def enqueue(func: str, *args, **kwargs) -> None:
     """Queue a task once the current transaction commits (the ORM and Redis brokers then behave alike)."""
     transaction.on_commit(lambda: async_task(func, *args, **kwargs))

@@ -1,0 +1,230 @@
+"""Prometheus metrics read from the database at scrape time.
+
+Work done by any qcluster worker on any machine lands in the database, so numbers read there are true
+whichever process did the work; process-local counters would only know their own process. Counts
+that must only grow (requests, 429s, runs) are sums over the sync runs kept plus the totals of runs
+already pruned (`RunTotals`), so pruning never makes a counter go backwards.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.db import DatabaseError
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.utils import timezone
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from issues.models import Issue
+from jirasync_site.db_stats import database_size_bytes, table_rows
+from projects.models import JiraInstance, Project
+from syncing.models import RunTotals, SyncRun
+
+log = logging.getLogger(__name__)
+
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+FINISHED = [SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.PARTIAL, SyncRun.Status.SKIPPED]
+# Summed run columns exported as counters: (column, metric name, help).
+RUN_COUNTERS = (
+    ("requests", "jirasync_jira_requests_total", "Requests made to Jira."),
+    ("retries", "jirasync_jira_retries_total", "Requests to Jira retried (429, 5xx, resets, broken bodies)."),
+    ("rate_limited", "jirasync_jira_rate_limited_total", "429 responses from Jira."),
+    ("failed_rows", "jirasync_rows_failed_total", "Issues that could not be stored (each left an audit entry)."),
+    ("fetched", "jirasync_issues_fetched_total", "Issues read from Jira by syncs."),
+    ("deleted", "jirasync_issues_deleted_by_census_total", "Issues a census found deleted in Jira."),
+)
+
+
+class DatabaseCollector(Collector):
+    """Yields every jirasync_* metric; a scrape with the database down yields jirasync_database_up 0."""
+
+    def collect(self) -> Iterator:
+        began = time.perf_counter()
+        up = GaugeMetricFamily("jirasync_database_up", "1 when the metrics could be read from the database.")
+        try:
+            families = list(self._families())
+        except DatabaseError as exc:
+            log.warning("metrics: database unavailable: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+        took = GaugeMetricFamily("jirasync_metrics_collect_seconds", "Time spent reading these metrics.")
+        took.add_metric([], time.perf_counter() - began)
+        yield took
+
+    def describe(self) -> Iterator:
+        return iter(())  # read at scrape time only, never at registration
+
+    def _families(self) -> Iterator:
+        yield from _issue_families()
+        yield from _project_families()
+        yield from _run_families()
+        yield from _queue_families()
+        yield from _database_families()
+
+
+def _issue_families() -> Iterator:
+    stored = GaugeMetricFamily("jirasync_issues", "Live issues stored.", labels=["instance", "project"])
+    by_category = GaugeMetricFamily(
+        "jirasync_issues_by_status_category", "Live issues by Jira status category.", labels=["instance", "category"]
+    )
+    deleted = GaugeMetricFamily(
+        "jirasync_issues_deleted", "Issues deleted in Jira (kept, soft-deleted).", labels=["instance"]
+    )
+    incomplete = GaugeMetricFamily(
+        "jirasync_issues_changelog_incomplete",
+        "Live issues whose Jira history could not be read whole.",
+        labels=["instance"],
+    )
+    errors = GaugeMetricFamily(
+        "jirasync_issues_field_errors", "Live issues with mapped-field errors.", labels=["instance"]
+    )
+    # Totals by COUNT(*) over indexed columns (index-only scans), minus the few deleted ones.
+    projects = {p.pk: (p.instance.slug, p.key) for p in Project.objects.select_related("instance")}
+    slugs = {i.pk: i.slug for i in JiraInstance.objects.all()}
+    gone = Issue.objects.filter(deleted_at__isnull=False)
+    deleted_by_project = {r["project_id"]: r["n"] for r in gone.values("project_id").annotate(n=Count("*"))}
+    for row in Issue.objects.values("project_id").annotate(n=Count("*")):
+        stored.add_metric(list(projects[row["project_id"]]), row["n"] - deleted_by_project.get(row["project_id"], 0))
+    deleted_by_category = {
+        (r["instance_id"], r["status_category"]): r["n"]
+        for r in gone.values("instance_id", "status_category").annotate(n=Count("*"))
+    }
+    for row in Issue.objects.values("instance_id", "status_category").annotate(n=Count("*")):
+        key = (row["instance_id"], row["status_category"])
+        by_category.add_metric([slugs[key[0]], key[1] or "unknown"], row["n"] - deleted_by_category.get(key, 0))
+    live = Issue.objects.filter(deleted_at__isnull=True)
+    for family, queryset in (
+        (deleted, gone),
+        (incomplete, live.filter(changelog_complete=False)),
+        (errors, live.filter(has_field_errors=True)),
+    ):
+        for row in queryset.values("instance_id").annotate(n=Count("*")):
+            family.add_metric([slugs[row["instance_id"]]], row["n"])
+    yield from (stored, by_category, deleted, incomplete, errors)
+
+
+def _project_families() -> Iterator:
+    now = timezone.now()
+    labels = ["instance", "project"]
+    enabled = GaugeMetricFamily("jirasync_project_enabled", "1 when the project is synced.", labels=labels)
+    lag = GaugeMetricFamily(
+        "jirasync_sync_lag_seconds", "Now minus the project's watermark (newest Jira update stored).", labels=labels
+    )
+    census = GaugeMetricFamily("jirasync_census_jira_issues", "Issues Jira listed at the last census.", labels=labels)
+    census_stored = GaugeMetricFamily(
+        "jirasync_census_stored_issues", "Live issues stored right after the last census.", labels=labels
+    )
+    last_success = GaugeMetricFamily(
+        "jirasync_last_success_timestamp_seconds", "When the project's last successful sync finished.", labels=labels
+    )
+    successes = {
+        row["project_id"]: row["at"]
+        for row in SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED, project__isnull=False)
+        .exclude(kind=SyncRun.Kind.CENSUS)
+        .values("project_id")
+        .annotate(at=Max("finished_at"))
+    }
+    for project in Project.objects.select_related("instance"):
+        key = [project.instance.slug, project.key]
+        enabled.add_metric(key, int(project.enabled))
+        if project.sync_watermark:
+            lag.add_metric(key, (now - project.sync_watermark).total_seconds())
+        if project.census_count is not None:
+            census.add_metric(key, project.census_count)
+            census_stored.add_metric(key, project.stored_count or 0)
+        if successes.get(project.pk):
+            last_success.add_metric(key, successes[project.pk].timestamp())
+    yield from (enabled, lag, census, census_stored, last_success)
+
+
+def _run_families() -> Iterator:
+    """Counters and the duration histogram over finished top-level runs (they sum their project runs)."""
+    finished = SyncRun.objects.filter(parent__isnull=True, status__in=FINISHED)
+    runs = CounterMetricFamily("jirasync_sync_runs", "Finished sync runs.", labels=["instance", "kind", "status"])
+    counts: dict[tuple, float] = {}
+    sums: dict[str, dict[str, float]] = {name: {} for name, _, _ in RUN_COUNTERS}
+    for row in finished.values("instance__slug", "kind", "status").annotate(
+        n=Count("id"), **{name: Sum(name) for name, _, _ in RUN_COUNTERS}
+    ):
+        counts[(row["instance__slug"], row["kind"], row["status"])] = row["n"]
+        for name, _, _ in RUN_COUNTERS:
+            sums[name][row["instance__slug"]] = sums[name].get(row["instance__slug"], 0) + (row[name] or 0)
+    for total in RunTotals.objects.select_related("instance"):
+        key = (total.instance.slug, total.kind, total.status)
+        counts[key] = counts.get(key, 0) + total.runs
+        for name, _, _ in RUN_COUNTERS:
+            sums[name][total.instance.slug] = sums[name].get(total.instance.slug, 0) + getattr(total, name)
+    for key, value in sorted(counts.items()):
+        runs.add_metric(list(key), value)
+    yield runs
+    for name, metric, help_text in RUN_COUNTERS:
+        family = CounterMetricFamily(metric.removesuffix("_total"), help_text, labels=["instance"])
+        for slug, value in sorted(sums[name].items()):
+            family.add_metric([slug], value)
+        yield family
+
+    timed = finished.filter(started_at__isnull=False, finished_at__isnull=False).annotate(
+        took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    )
+    buckets = {
+        f"le_{i}": Count("id", filter=Q(took__lte=timedelta(seconds=le))) for i, le in enumerate(DURATION_BUCKETS)
+    }
+    histogram = HistogramMetricFamily(
+        "jirasync_sync_run_duration_seconds", "How long finished sync runs took.", labels=["instance", "kind"]
+    )
+    pruned: dict[tuple[str, str], list[float]] = {}  # (instance, kind) -> [count, seconds, *bucket counts]
+    for total in RunTotals.objects.select_related("instance"):
+        into = pruned.setdefault((total.instance.slug, total.kind), [0.0] * (2 + len(DURATION_BUCKETS)))
+        into[0] += total.timed_runs
+        into[1] += total.duration_seconds
+        for i, n in enumerate(total.duration_buckets[: len(DURATION_BUCKETS)]):
+            into[2 + i] += n
+    for row in timed.values("instance__slug", "kind").annotate(n=Count("id"), total=Sum("took"), **buckets):
+        key = (row["instance__slug"], row["kind"])
+        old = pruned.pop(key, [0.0] * (2 + len(DURATION_BUCKETS)))
+        seconds = (row["total"].total_seconds() if row["total"] else 0.0) + old[1]
+        cumulative = [(str(float(le)), row[f"le_{i}"] + old[2 + i]) for i, le in enumerate(DURATION_BUCKETS)]
+        histogram.add_metric(list(key), [*cumulative, ("+Inf", row["n"] + old[0])], seconds)
+    for key, old in pruned.items():  # only pruned runs left for these
+        cumulative = [(str(float(le)), old[2 + i]) for i, le in enumerate(DURATION_BUCKETS)]
+        histogram.add_metric(list(key), [*cumulative, ("+Inf", old[0])], old[1])
+    yield histogram
+
+    running = GaugeMetricFamily(
+        "jirasync_sync_runs_active", "Runs queued or running now.", labels=["instance", "status"]
+    )
+    active = SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING])
+    for row in active.values("instance__slug", "status").annotate(n=Count("id")):
+        running.add_metric([row["instance__slug"], row["status"]], row["n"])
+    yield running
+
+
+def _queue_families() -> Iterator:
+    from syncing.dashboard import queue_depth
+
+    depth = queue_depth(timezone.now() - timedelta(hours=24))
+    tasks = GaugeMetricFamily("jirasync_queue_tasks", "Tasks in the django-q2 broker.", labels=["state"])
+    if depth.queued is not None:
+        tasks.add_metric(["waiting"], depth.queued)
+    if depth.in_progress is not None:
+        tasks.add_metric(["taken"], depth.in_progress)
+    yield tasks
+    failed = GaugeMetricFamily("jirasync_queue_failed_tasks", "Tasks that failed in the last 24 hours.")
+    failed.add_metric([], depth.failed_tasks_24h)
+    yield failed
+
+
+def _database_families() -> Iterator:
+    size = GaugeMetricFamily("jirasync_database_size_bytes", "Size of the database.")
+    size.add_metric([], database_size_bytes())
+    yield size
+    rows = GaugeMetricFamily("jirasync_table_rows", "Rows per table (PostgreSQL: planner estimate).", labels=["table"])
+    for table in table_rows():
+        rows.add_metric([table.table], table.rows)
+    yield rows
