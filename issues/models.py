@@ -52,7 +52,9 @@ class Issue(models.Model):
             models.Index(fields=["instance", "status_category"], name="issue_instance_category"),
             # Few issues are deleted: a partial index finds them without reading the live ones.
             models.Index(fields=["instance"], condition=models.Q(deleted_at__isnull=False), name="issue_deleted"),
-            models.Index(fields=["-updated", "-id"], condition=models.Q(has_field_errors=True), name="issue_field_errors"),
+            models.Index(
+                fields=["-updated", "-id"], condition=models.Q(has_field_errors=True), name="issue_field_errors"
+            ),
             models.Index(
                 fields=["instance"], condition=models.Q(changelog_complete=False), name="issue_changelog_incomplete"
             ),

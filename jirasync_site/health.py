@@ -23,7 +23,8 @@ def _migrations_applied() -> bool:
     """True when no migration is pending; remembered for a minute (the check reads every migration file)."""
     applied = cache.get("jirasync:migrations-applied")
     if applied is None:
-        applied = not MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        executor = MigrationExecutor(connection)
+        applied = not executor.migration_plan(executor.loader.graph.leaf_nodes())
         cache.set("jirasync:migrations-applied", applied, 60)
     return applied
 
