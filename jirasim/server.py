@@ -21,6 +21,7 @@ from jirasim.jql import JqlError, Row, parse_jql, sort_value
 from jirasim.ratelimit import RateLimiter
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
 from jirasim.replay import RawEvent, load_replay_files
+from jirasim.webhooks import Registration, WebhookSender
 
 try:
     import orjson
@@ -120,6 +121,7 @@ class JiraSim:
         for issue in load_replay_files(replay or []):
             self.data.add_replayed(issue)
         self.renderer: Renderer | None = None
+        self.webhooks = WebhookSender(cloud=config.cloud)
         self.snapshots: OrderedDict[str, list[int]] = OrderedDict()
         self.snapshot_lock = threading.Lock()
         self.search_cache: OrderedDict[str, list[int]] = OrderedDict()
@@ -157,6 +159,7 @@ class JiraSim:
         self._route("POST", "/_sim/history", self.sim_history)
         self._route("POST", "/_sim/access", self.sim_access)
         self._route("POST", "/_sim/faults", self.sim_faults)
+        self._route("GET|POST|DELETE", "/_sim/webhooks", self.sim_webhooks)
 
     def resolve(self, method: str, path: str) -> tuple[str, re.Match, Callable] | None:
         for route_method, pattern, template, handler in self.routes:
@@ -601,8 +604,54 @@ class JiraSim:
             )
         except (TypeError, ValueError) as exc:
             raise HttpError(400, f"bad advance request: {exc}") from None
+        self._send_webhooks(done)
         done["now"] = self.r.timestamp(done["now"])
         return 200, done
+
+    def _send_webhooks(self, done: dict[str, Any]) -> None:
+        """What Jira would send for the changes of an advance: created, updated (moves too), deleted."""
+        if not self.webhooks.registrations:
+            return
+        changes = [("jira:issue_created", key) for key in done["created"]]
+        changes += [("jira:issue_updated", key) for key in done["updated"]]
+        changes += [("jira:issue_updated", move["to"]) for move in done["moved"]]
+        changes += [("jira:issue_deleted", key) for key in done["deleted"]]
+        for event, key in changes:
+            record = self.data.find(key)
+            if record is None:
+                continue
+            with self.data.lock:
+                issue = self.r.issue(record, "2", self.wanted_fields(None, "*all"), set(), None)
+                events = self.data.history(record)
+                payload: dict[str, Any] = {
+                    "timestamp": self.data.now_ms,
+                    "webhookEvent": event,
+                    "user": self.r.user(0, "2"),
+                    "issue": issue,
+                }
+                if event != "jira:issue_deleted":
+                    payload["issue_event_type_name"] = "issue_created" if event.endswith("created") else "issue_updated"
+                if event == "jira:issue_updated" and events:
+                    last = self.r.history(events[-1], "2")
+                    payload["changelog"] = {"id": last["id"], "items": last["items"]}
+            self.webhooks.send(event, key, payload)
+
+    def sim_webhooks(self, request: Request) -> tuple[int, Any]:
+        """POST {url, secret?, events?} registers a receiver; DELETE removes all; GET lists deliveries."""
+        if request.method == "POST":
+            body = request.body if isinstance(request.body, dict) else {}
+            if not body.get("url"):
+                raise HttpError(400, "a webhook needs a url")
+            events = tuple(body.get("events") or Registration.events)
+            self.webhooks.register(Registration(str(body["url"]), str(body.get("secret") or ""), events))
+        elif request.method == "DELETE":
+            self.webhooks.clear()
+        elif request.param("wait"):
+            self.webhooks.wait_idle(float(request.param("wait")))
+        return 200, {
+            "registrations": [r.url for r in self.webhooks.registrations],
+            "deliveries": [vars(d) for d in self.webhooks.deliveries],
+        }
 
     def sim_truth(self, request: Request) -> tuple[int, Any]:
         rows = self.data.truth()
@@ -660,6 +709,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self.dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self.dispatch("DELETE")
 
     def dispatch(self, method: str) -> None:
         sim = self.sim

@@ -4,6 +4,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from audit.services import Actor
 from projects.forms import JiraInstanceForm
@@ -37,7 +38,7 @@ class JiraInstanceAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "flavour", "auth_kind")
     search_fields = ("name", "slug", "base_url")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("detected_flavour", "time_zone", "created_at", "updated_at")
+    readonly_fields = ("detected_flavour", "time_zone", "webhook_url", "created_at", "updated_at")
     inlines = [ProjectInline]
     actions = ["test_connection", "discover_projects", "discover_fields", "sync_incremental", "sync_full", "census"]
 
@@ -88,12 +89,30 @@ class JiraInstanceAdmin(admin.ModelAdmin):
             context["problem"] = str(exc)
         return TemplateResponse(request, "admin/projects/jirainstance/fields.html", context)
 
+    @admin.display(description="Webhook URL")
+    def webhook_url(self, obj: JiraInstance) -> str:
+        if not obj.pk:
+            return "–"
+        path = reverse("jira_webhook", args=[obj.slug])
+        state = "enabled" if obj.webhook_secret_encrypted else "disabled until a webhook secret is set"
+        return format_html(
+            "<code>https://&lt;this host&gt;{}</code> — Cloud: set the secret on the webhook; "
+            "Data Center: append <code>?token=&lt;the webhook secret&gt;</code>. Webhooks are {}.",
+            path,
+            state,
+        )
+
     @admin.display(description="Flavour")
     def effective_flavour(self, obj: JiraInstance) -> str:
         return obj.get_flavour_display() if obj.flavour != "auto" else f"auto ({obj.detected_flavour or '?'})"
 
     def save_model(self, request: HttpRequest, obj: JiraInstance, form: JiraInstanceForm, change: bool) -> None:
-        instance_save(instance=obj, actor=Actor.of_user(request.user), token=form.cleaned_data.get("token") or None)
+        instance_save(
+            instance=obj,
+            actor=Actor.of_user(request.user),
+            token=form.cleaned_data.get("token") or None,
+            webhook_secret=form.cleaned_data.get("webhook_secret") or None,
+        )
 
     def delete_model(self, request: HttpRequest, obj: JiraInstance) -> None:
         instance_delete(instance=obj, actor=Actor.of_user(request.user))

@@ -13,6 +13,15 @@ class JiraInstanceForm(forms.ModelForm):
         help_text="API token (Cloud) or personal access token (Data Center). Leave blank to keep the stored one.",
     )
 
+    webhook_secret = forms.CharField(
+        required=False,
+        strip=True,
+        min_length=16,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Enables webhooks: the secret of the Jira Cloud webhook (it signs each delivery), or the "
+        "token= in the Data Center webhook's URL. At least 16 characters. Leave blank to keep the stored one.",
+    )
+
     class Meta:
         model = JiraInstance
         fields = [
@@ -28,6 +37,7 @@ class JiraInstanceForm(forms.ModelForm):
             "max_parallel_projects",
             "jql_filter",
             "enable_new_projects",
+            "webhook_secret",
         ]
 
     def clean(self) -> dict:

@@ -29,6 +29,9 @@ class JiraInstance(models.Model):
     auth_kind = models.CharField(max_length=16, choices=AuthKind.choices, default=AuthKind.BASIC)
     username = models.CharField(max_length=200, blank=True, help_text="Account email (Cloud) or username.")
     token_encrypted = models.TextField(blank=True, editable=False)
+    webhook_secret_encrypted = models.TextField(
+        blank=True, editable=False, help_text="Signs Cloud webhooks (HMAC) or goes in Data Center's webhook URL."
+    )
     enabled = models.BooleanField(default=True)
     request_budget = models.FloatField(
         default=10.0,
@@ -90,6 +93,12 @@ class JiraInstance(models.Model):
 
     def get_token(self) -> str:
         return decrypt_token(self.token_encrypted) if self.token_encrypted else ""
+
+    def set_webhook_secret(self, clear: str) -> None:
+        self.webhook_secret_encrypted = encrypt_token(clear) if clear else ""
+
+    def get_webhook_secret(self) -> str:
+        return decrypt_token(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
 
     @property
     def effective_flavour(self) -> str:

@@ -6,17 +6,20 @@ from django.forms.models import model_to_dict
 from audit.services import Actor, audit_object_change, changes_between
 from projects.models import JiraInstance
 
-SECRET_FIELDS = frozenset({"token_encrypted"})
+SECRET_FIELDS = frozenset({"token_encrypted", "webhook_secret_encrypted"})
 
 
 def instance_snapshot(instance: JiraInstance) -> dict:
     """The instance's audited fields; the token only as whether it is set (masked by the audit)."""
     values = model_to_dict(instance, exclude=["id", "schedule_ids"])
     values["token_encrypted"] = instance.token_encrypted
+    values["webhook_secret_encrypted"] = instance.webhook_secret_encrypted
     return {key: value for key, value in values.items() if key not in {"created_at", "updated_at"}}
 
 
-def instance_save(*, instance: JiraInstance, actor: Actor, token: str | None = None) -> JiraInstance:
+def instance_save(
+    *, instance: JiraInstance, actor: Actor, token: str | None = None, webhook_secret: str | None = None
+) -> JiraInstance:
     """Create or update instance (and its token when one is given), with an audit entry of what changed."""
     before = {}
     if instance.pk:
@@ -24,6 +27,8 @@ def instance_save(*, instance: JiraInstance, actor: Actor, token: str | None = N
         before = instance_snapshot(stored) if stored else {}
     if token:
         instance.set_token(token)
+    if webhook_secret:
+        instance.set_webhook_secret(webhook_secret)
     with transaction.atomic():
         instance.full_clean()
         created = not instance.pk

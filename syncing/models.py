@@ -114,3 +114,36 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookDelivery(models.Model):
+    """A webhook Jira delivered, kept to refuse replays (by Jira's delivery id, or the body's digest)."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
+    identifier = models.CharField(max_length=128)
+    event = models.CharField(max_length=64)
+    issue_jira_id = models.BigIntegerField()
+    issue_key = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["instance", "identifier"], name="webhookdelivery_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.issue_key or self.issue_jira_id}"
+
+
+class PendingRefresh(models.Model):
+    """An issue a webhook asked to refresh: one row however many events arrive before the task runs."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
+    issue_jira_id = models.BigIntegerField()
+    events = models.PositiveIntegerField(default=1)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "issue_jira_id"], name="pendingrefresh_unique")]
+
+    def __str__(self) -> str:
+        return f"refresh {self.issue_jira_id} ({self.events} events)"

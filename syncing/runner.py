@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -83,6 +83,23 @@ def connection_settings(instance: JiraInstance) -> ConnectionSettings:
     )
 
 
+def project_plan(project: Project, options: RunOptions, upper_bound: datetime) -> ProjectSyncPlan:
+    """How to sync one project now: the instance's current mappings and milestone rules compiled."""
+    instance = project.instance
+    document = mapping_document()
+    return ProjectSyncPlan(
+        project=project,
+        mapping=compile_mapping(field_specs_for_instance(instance.slug, document), mapping_version(document)),
+        rules=milestone_rules_for_instance(instance.slug, document),
+        full=options.full,
+        upper_bound=upper_bound,
+        overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
+        jql_filter=instance.jql_filter,
+        page_size=settings.JIRASYNC_PAGE_SIZE,
+        dry_run=options.dry_run,
+    )
+
+
 def client_for(instance: JiraInstance, counters: RequestCounters | None = None) -> JiraClient:
     budget = budget_for(instance.slug, instance.request_budget, settings.REDIS_URL)
     return JiraClient(connection_settings(instance), budget=budget, counters=counters)
@@ -153,7 +170,7 @@ def sync_project(
     owner = new_owner()
     if options.dry_run is False and not project_claim(project.pk, owner):
         holder = project_claim_holder(project.pk)
-        return _finish(run, SyncRun.Status.SKIPPED, None, error=f"already being synced by {holder}")
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=f"already being synced by {holder}")
     counters = RequestCounters()
     totals = PageResult()
     try:
@@ -162,18 +179,7 @@ def sync_project(
             site = _record_site(instance, client)
         else:
             client.flavour = site.flavour
-        document = mapping_document()
-        plan = ProjectSyncPlan(
-            project=project,
-            mapping=compile_mapping(field_specs_for_instance(instance.slug, document), mapping_version(document)),
-            rules=milestone_rules_for_instance(instance.slug, document),
-            full=options.full,
-            upper_bound=site.server_time,
-            overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
-            jql_filter=instance.jql_filter,
-            page_size=settings.JIRASYNC_PAGE_SIZE,
-            dry_run=options.dry_run,
-        )
+        plan = project_plan(project, options, site.server_time)
         stopped = False
         # The search pages come from a background thread; histories are completed on a second
         # client (its own session), sharing this run's counters and the instance's budget.
@@ -199,7 +205,7 @@ def sync_project(
             options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
             options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
         if stopped:
-            return _finish(
+            return run_finish(
                 run,
                 SyncRun.Status.PARTIAL,
                 counters,
@@ -213,12 +219,12 @@ def sync_project(
                 census_project_run(project.pk, options, None, site)
         status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
         error = "; ".join(f"{key}: {why}" for key, why in totals.failed[:10])
-        return _finish(run, status, counters, totals, error=error)
+        return run_finish(run, status, counters, totals, error=error)
     except JiraError as exc:
-        return _finish(run, SyncRun.Status.FAILED, counters, totals, error=str(exc))
+        return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=str(exc))
     except Exception as exc:  # the run must say why whatever went wrong
         log.exception("sync of %s failed", project)
-        return _finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
+        return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
     finally:
         project_claim_release(project.pk, owner)
 
@@ -238,7 +244,7 @@ def _instance_start(
         site = _record_site(instance, client)
         instance_discover_projects(instance, client)
     except (JiraError, ValueError) as exc:
-        return _finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
+        return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
     projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
     if options.project_keys:
         projects = projects.filter(key__in=options.project_keys)
@@ -259,7 +265,7 @@ def sync_instance_fan_out(
         return started, []
     run, counters, site, project_ids = started
     if not project_ids:
-        return _finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
+        return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
     if options.census:
         children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
         return _close_parent(run, children, counters), []
@@ -301,7 +307,7 @@ def _close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounte
     else:
         status = SyncRun.Status.SUCCEEDED
     error = "; ".join(f"{child.project.key} ({child.kind}): {child.error}" for child in children if child.error)
-    return _finish(run, status, None, error=error)
+    return run_finish(run, status, None, error=error)
 
 
 def run_queue(instance: JiraInstance, project: Project | None, options: RunOptions) -> SyncRun:
@@ -337,14 +343,14 @@ def census_project_run(
         client.flavour = site.flavour if site else ""
         result = census_project(project, client, run_id=run.pk)
     except (JiraError, CensusRefused) as exc:
-        return _finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
+        return run_finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
     except Exception as exc:  # the run must say why whatever went wrong
         log.exception("census of %s failed", project)
-        return _finish(run, SyncRun.Status.FAILED, counters, error=f"{type(exc).__name__}: {exc}")
+        return run_finish(run, SyncRun.Status.FAILED, counters, error=f"{type(exc).__name__}: {exc}")
     SyncRun.objects.filter(pk=run.pk).update(
         fetched=result.listed, updated=len(result.moved) + len(result.restored), deleted=len(result.deleted)
     )
-    return _finish(run, SyncRun.Status.SUCCEEDED, counters)
+    return run_finish(run, SyncRun.Status.SUCCEEDED, counters)
 
 
 def _in_thread(function, *args):
@@ -434,7 +440,7 @@ def _save_progress(run: SyncRun, totals: PageResult, counters: RequestCounters) 
         setattr(run, name, value)
 
 
-def _finish(
+def run_finish(
     run: SyncRun, status: str, counters: RequestCounters | None, totals: PageResult | None = None, *, error: str = ""
 ) -> SyncRun:
     values = _counts(totals, counters)

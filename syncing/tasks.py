@@ -60,6 +60,14 @@ def remap_task(instance_slug: str | None = None, actor: str = "admin") -> dict:
     return {"version": result.version, "checked": result.checked, "changed": result.changed}
 
 
+def refresh_issue_task(instance_id: int, issue_jira_id: int) -> int | None:
+    """Fetch one issue a webhook named and store what Jira says; returns the run's id."""
+    from syncing.refresh import issue_refresh
+
+    run = issue_refresh(instance_id, issue_jira_id)
+    return run.pk if run else None
+
+
 def heartbeat_task() -> str:
     """Runs every minute on the queue: /readyz knows a worker is alive by it."""
     import os

@@ -1,3 +1,8 @@
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +36,25 @@ def instance(db) -> JiraInstance:
     jira.set_token("s3cr3t-token-value")
     jira.save()
     return jira
+
+
+@pytest.fixture
+def qcluster() -> Iterator[subprocess.Popen]:
+    """A real queue worker process on the test database."""
+    from tests.syncing.test_resilience import subprocess_env
+
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env={**subprocess_env(), "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "50"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    yield worker
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)

@@ -2,17 +2,12 @@
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests.syncing.conftest import quick_retries  # noqa: F401
-from tests.syncing.test_resilience import subprocess_env
 
 CHROMIUM = os.environ.get("JIRASYNC_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS = Path(os.environ.get("JIRASYNC_ARTEFACTS_DIR", Path(settings.BASE_DIR) / "var" / "artefacts"))
@@ -51,23 +46,3 @@ def screenshots() -> Path:
     folder = ARTEFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture
-def qcluster() -> Iterator[subprocess.Popen]:
-    """A real queue worker process on the test database."""
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env={**subprocess_env(), "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "50"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    yield worker
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)

@@ -1,0 +1,86 @@
+"""Refreshing one issue from Jira, as a webhook asked: fetched, upserted with history and milestones,
+or soft-deleted when Jira no longer has it."""
+
+import logging
+
+from django.utils import timezone
+
+from audit.services import SYNC, Change, audit_record
+from issues.models import Issue
+from projects.models import JiraInstance, Project
+from syncing.jira.client import RequestCounters
+from syncing.jira.errors import JiraError, JiraNotFoundError
+from syncing.models import PendingRefresh, SyncRun
+from syncing.pipeline import page_sync
+from syncing.runner import RunOptions, client_for, project_plan, run_finish
+
+log = logging.getLogger(__name__)
+
+
+def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
+    """Fetch the issue now and store what Jira says; None when its project is not synced here."""
+    instance = JiraInstance.objects.get(pk=instance_id)
+    # Events arriving from now on ask for a new refresh: they may describe changes this fetch misses.
+    PendingRefresh.objects.filter(instance=instance, issue_jira_id=jira_id).delete()
+    counters = RequestCounters()
+    client = client_for(instance, counters)
+    run = SyncRun.objects.create(
+        instance=instance,
+        kind=SyncRun.Kind.WEBHOOK,
+        trigger=SyncRun.Trigger.WEBHOOK,
+        status=SyncRun.Status.RUNNING,
+        started_at=timezone.now(),
+    )
+    try:
+        site = client.site_info()
+        try:
+            probe = client.issue(str(jira_id), fields=["project"])
+        except JiraNotFoundError:
+            return _gone(run, instance, jira_id, counters)
+        project = _synced_project(instance, probe)
+        if project is None:
+            SyncRun.objects.filter(pk=run.pk).delete()
+            return None
+        SyncRun.objects.filter(pk=run.pk).update(project=project)
+        run.project = project
+        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK), site.server_time)
+        issue = client.issue(str(jira_id), fields=plan.fields(), expand="changelog")
+        result = page_sync(client, plan, [issue], run_id=run.pk)
+        Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
+        status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
+        error = "; ".join(f"{key}: {why}" for key, why in result.failed)
+        return run_finish(run, status, counters, result, error=error)
+    except JiraError as exc:
+        return run_finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
+    finally:
+        client.close()
+
+
+def _synced_project(instance: JiraInstance, issue: dict) -> Project | None:
+    project_id = str(((issue.get("fields") or {}).get("project") or {}).get("id") or "")
+    project = Project.objects.filter(instance=instance, jira_id=project_id, enabled=True).first()
+    if project is None:
+        log.info("webhook for issue %s of project %s, which is not synced: ignored", issue.get("key"), project_id)
+    return project
+
+
+def _gone(run: SyncRun, instance: JiraInstance, jira_id: int, counters: RequestCounters) -> SyncRun:
+    """Jira answers 404: deleted (or no longer visible to the account) — kept, marked deleted."""
+    issue = Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=True).first()
+    if issue is not None:
+        Issue.objects.filter(pk=issue.pk).update(deleted_at=timezone.now())
+        SyncRun.objects.filter(pk=run.pk).update(project_id=issue.project_id, deleted=1)
+        run.refresh_from_db()
+        audit_record(
+            actor=SYNC,
+            change=Change(
+                "delete",
+                "issues.issue",
+                str(issue.pk),
+                issue.key,
+                f"{issue.key} deleted in Jira (webhook)",
+                instance_slug=instance.slug,
+            ),
+            sync_run_id=run.pk,
+        )
+    return run_finish(run, SyncRun.Status.SUCCEEDED, counters)
