@@ -453,6 +453,20 @@ def run_finish(
         values.update({name: getattr(run, name) for name in _SUMMED})
     SyncRun.objects.filter(pk=run.pk).update(**values)
     run.refresh_from_db()
+    log.log(
+        logging.WARNING if status in (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL) else logging.INFO,
+        "%s %s: %d fetched, %d inserted, %d updated, %d failed, %d requests, %d retries, %d × 429%s",
+        run,
+        status,
+        run.fetched,
+        run.inserted,
+        run.updated,
+        run.failed_rows,
+        run.requests,
+        run.retries,
+        run.rate_limited,
+        f" — {run.error}" if run.error else "",
+    )
     if run.parent_id is None:
         audit_record(
             actor=SYNC,

@@ -3,6 +3,7 @@
 It knows no database and nothing of mappings: it takes connection settings and yields what Jira said.
 """
 
+import logging
 import random
 import threading
 import time
@@ -26,6 +27,8 @@ from syncing.jira.errors import (
     JiraPermissionError,
     JiraUnavailableError,
 )
+
+log = logging.getLogger(__name__)
 
 CLOUD, DATACENTER = "cloud", "datacenter"
 DC_RESULT_WINDOW = 10_000  # Data Center refuses startAt + maxResults beyond this
@@ -137,6 +140,14 @@ class JiraClient:
                 self._back_off(attempt)
                 continue
             status = response.status_code
+            log.debug(
+                "%s %s -> %s in %.0f ms (attempt %d)",
+                method,
+                where,
+                status,
+                (time.perf_counter() - began) * 1000,
+                attempt + 1,
+            )
             if status == 429:
                 self.counters.add(rate_limited=1)
                 last_problem = "rate limited (429)"

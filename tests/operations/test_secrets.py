@@ -1,0 +1,125 @@
+"""Secrets stay secret: key rotation, and a known token searched for everywhere after real use."""
+
+import contextlib
+import io
+import logging
+
+import pytest
+from django.contrib import admin
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+from django.urls import NoReverseMatch, reverse
+from django_q.models import OrmQ, Schedule, Task
+from django_q.signing import SignedPackage
+
+from audit.models import AuditLog
+from audit.services import COMMAND
+from jirasim.testing import running_sim
+from jirasync_site.log_redaction import RedactSecretsFilter
+from projects.crypto import generate_key
+from projects.models import JiraInstance
+from projects.services import instance_save
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.projects.test_token_encryption import database_bytes
+from tests.syncing.conftest import register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TOKEN = "tok-Known-5e1f9a7c3d-never-shown"
+WEBHOOK_SECRET = "whs-Known-8b2d6e0a4c-never-shown"
+
+
+def all_database_text() -> bytes:
+    if connection.vendor == "sqlite":
+        return database_bytes()
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT row_to_json(t)::text FROM "{table}" t')
+            chunks.extend(row[0] for row in cursor.fetchall())
+    return "\n".join(chunks).encode()
+
+
+def test_rotation_reencrypts_every_secret_and_a_missing_key_changes_nothing(settings, instance):
+    instance_save(instance=instance, actor=COMMAND, webhook_secret=WEBHOOK_SECRET)
+    old_keys = list(settings.JIRASYNC_ENCRYPTION_KEYS)
+    new_key = generate_key()
+    with override_settings(JIRASYNC_ENCRYPTION_KEYS=[new_key, *old_keys]):
+        call_command("rotate_encryption_keys", stdout=io.StringIO())
+    with override_settings(JIRASYNC_ENCRYPTION_KEYS=[new_key]):  # the old key removed: all still readable
+        stored = JiraInstance.objects.get(pk=instance.pk)
+        assert stored.get_token() == "s3cr3t-token-value" and stored.get_webhook_secret() == WEBHOOK_SECRET
+    assert AuditLog.objects.filter(action="rotate_keys").exists()
+    before = JiraInstance.objects.values_list("token_encrypted", "webhook_secret_encrypted").get()
+    wrong = override_settings(JIRASYNC_ENCRYPTION_KEYS=[generate_key()])  # a wrong key: a clear error
+    with wrong, pytest.raises(CommandError, match="instance_1: token_encrypted cannot be decrypted") as failure:
+        call_command("rotate_encryption_keys")
+    assert "s3cr3t" not in str(failure.value)
+    assert JiraInstance.objects.values_list("token_encrypted", "webhook_secret_encrypted").get() == before
+
+
+def test_a_known_token_appears_nowhere_after_syncs_failures_webhooks_tasks_and_admin(
+    admin_client, reference_mappings, tmp_path, monkeypatch
+):
+    log_file = tmp_path / "all.log"
+    handler = logging.FileHandler(log_file)  # as the configured handlers are: with the redacting filter
+    handler.setLevel(logging.DEBUG)
+    handler.addFilter(RedactSecretsFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        with running_sim(flavour="cloud", projects=2, issues=20, seed=5) as server:
+            server.sim.token = TOKEN
+            instance = register(server, "instance_1")
+            instance.set_token(TOKEN)
+            instance_save(instance=instance, actor=COMMAND, token=TOKEN, webhook_secret=WEBHOOK_SECRET)
+            assert sync_instance(instance.pk, RunOptions(full=True)).status == "succeeded"
+            server.sim.token = "rotated-on-the-jira-side"  # the stored token stops working: a failed run
+            failed = sync_instance(instance.pk, RunOptions())
+            assert failed.status == "failed" and failed.error
+            # Queue a sync from admin, as an operator would: the task's arguments are ids.
+            admin_client.post(
+                reverse("admin:projects_jirainstance_changelist"),
+                {"action": "sync_incremental", "_selected_action": [instance.pk]},
+            )
+            admin_client.post(
+                reverse("admin:projects_jirainstance_changelist"),
+                {"action": "test_connection", "_selected_action": [instance.pk]},
+            )
+            webhook = reverse("jira_webhook", args=[instance.slug])
+            admin_client.post(f"{webhook}?token=wrong", b"{}", content_type="application/json")
+            pages = [reverse("admin:index"), reverse("admin:projects_jirainstance_fields", args=[instance.pk])]
+            for model in admin.site._registry:
+                opts = model._meta
+                pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+                first = model.objects.first()
+                if first is not None:
+                    with contextlib.suppress(NoReverseMatch):
+                        pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
+            html = "".join(admin_client.get(page).content.decode() for page in pages)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+
+    queued = [SignedPackage.loads(item.payload) for item in OrmQ.objects.all()]
+    assert queued, "the admin's sync should have queued a task"
+    places = {
+        "admin pages": html,
+        "logs": log_file.read_text(),
+        "audit entries": "".join(f"{e.summary} {e.changes} {e.object_repr}" for e in AuditLog.objects.all()),
+        "sync run errors": "".join(SyncRun.objects.values_list("error", flat=True)),
+        "queued task arguments": repr([(task["args"], task["kwargs"]) for task in queued]),
+        "task results": repr(list(Task.objects.values_list("args", "kwargs", "result"))),
+        "schedules": repr(list(Schedule.objects.values_list("args", "kwargs"))),
+    }
+    assert "s3cr3t" not in html
+    for secret in (TOKEN, WEBHOOK_SECRET):
+        for place, text in places.items():
+            assert secret not in text, f"{secret} found in {place}"
+        assert secret.encode() not in all_database_text(), f"{secret} found in the database"
+    assert len(places["logs"]) > 1000  # the logs did record the work
