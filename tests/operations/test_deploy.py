@@ -1,0 +1,144 @@
+"""deploy/: the systemd units verify and their web command serves; log rotation parses; a backup restores."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from issues.models import Issue
+from syncing.runner import RunOptions, sync_instance
+from tests.jirasync_site.test_production_settings import production_env
+from tests.syncing.conftest import register
+
+DEPLOY = Path(settings.BASE_DIR) / "deploy"
+
+
+def installed(unit: Path, into: Path) -> Path:
+    """The unit as it would be installed here: /opt/jirasync is this checkout."""
+    text = unit.read_text().replace("/opt/jirasync", str(settings.BASE_DIR))
+    text = text.replace("/etc/jirasync/jirasync.env", str(into / "jirasync.env"))
+    target = into / unit.name
+    target.write_text(text)
+    (into / "jirasync.env").write_text("\n".join(f"{k}={v}" for k, v in production_env().items()))
+    return target
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("name", ["jirasync-web.service", "jirasync-qcluster.service"])
+def test_the_systemd_units_verify(tmp_path, name):
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(installed(DEPLOY / "systemd" / name, tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    problems = [line for line in result.stderr.splitlines() if name in line and "Unknown user" not in line]
+    assert not problems, result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path):
+    unit = (DEPLOY / "systemd" / "jirasync-web.service").read_text()
+    command = unit.split("ExecStart=", 1)[1].split("\nExecReload")[0].replace("\\\n", " ")
+    port = free_port()
+    args = command.replace("/opt/jirasync", str(settings.BASE_DIR)).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "JIRASYNC_ENCRYPTION_KEYS")}
+    env |= production_env() | {"DJANGO_SETTINGS_MODULE": "jirasync_site.settings_production"}
+    subprocess.run(
+        [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "migrate", "--verbosity", "0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    server = subprocess.Popen(
+        args.split(), cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                health = requests.get(f"{base}/healthz", headers={"Host": "jirasync.example.com"}, timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.time() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json() == {"status": "ok"}  # no redirect for probes
+        plain = requests.get(
+            f"{base}/admin/login/", headers={"Host": "jirasync.example.com"}, allow_redirects=False, timeout=5
+        )
+        assert plain.status_code == 301 and plain.headers["Location"].startswith("https://jirasync.example.com/")
+        secure = requests.get(
+            f"{base}/admin/login/",
+            headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"},
+            timeout=5,
+        )
+        assert secure.status_code == 200 and "max-age=31536000" in secure.headers["Strict-Transport-Security"]
+        assert "secure" in secure.headers.get("Set-Cookie", "").lower()
+        assert (
+            requests.get(
+                f"{base}/metrics", headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"}, timeout=5
+            ).status_code
+            == 401
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.mark.skipif(not shutil.which("logrotate"), reason="logrotate is not installed")
+def test_the_logrotate_file_parses(tmp_path):
+    text = (DEPLOY / "logrotate" / "jirasync").read_text()
+    text = text.replace("/var/log/jirasync", str(tmp_path)).replace("su jirasync jirasync", "")
+    (tmp_path / "app.log").write_text("x\n")
+    config = tmp_path / "jirasync.conf"
+    config.write_text(text)
+    result = subprocess.run(
+        ["logrotate", "-d", "-s", str(tmp_path / "state"), str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and "error" not in result.stderr.lower(), result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_restores_into_a_scratch_database_with_equal_counts(tmp_path, cloud_site, reference_mappings):
+    if connection.vendor != "postgresql":
+        pytest.skip("backups are of PostgreSQL (run the suite with DATABASE_URL=postgres://…)")
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True))
+    assert Issue.objects.count() == 120
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    backup = subprocess.run(
+        [str(DEPLOY / "backup" / "backup.sh"), url, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert backup.returncode == 0, backup.stderr
+    dump = backup.stdout.strip()
+    check = subprocess.run(
+        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, "jirasync_restore_check_test"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "every row count equal" in check.stdout
+    Issue.objects.filter(pk=Issue.objects.first().pk).delete()  # the source moves on: the check must notice
+    check = subprocess.run(
+        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, "jirasync_restore_check_test"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert check.returncode != 0 and "issues_issue" in check.stderr
