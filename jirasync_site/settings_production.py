@@ -13,8 +13,8 @@ if not os.environ.get("ALLOWED_HOSTS", "").strip():
 if os.environ.get("DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
     raise ImproperlyConfigured("DEBUG must be off in production")
 
-from jirasync_site.settings import *  # noqa: E402,F403
-from jirasync_site.settings import env  # noqa: E402
+from jirasync_site.settings import *  # noqa: F403
+from jirasync_site.settings import env
 
 DEBUG = False
 # The proxy terminates TLS and says so; trust only that header, only from it.

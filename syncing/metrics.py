@@ -104,8 +104,10 @@ def _issue_families() -> Iterator:
         (incomplete, live.filter(changelog_complete=False)),
         (errors, live.filter(has_field_errors=True)),
     ):
-        for row in queryset.values("instance_id").annotate(n=Count("*")):
-            family.add_metric([slugs[row["instance_id"]]], row["n"])
+        # Every instance gets a sample, zero included: a series that vanishes cannot be alerted on.
+        counted = {row["instance_id"]: row["n"] for row in queryset.values("instance_id").annotate(n=Count("*"))}
+        for instance_id, slug in sorted(slugs.items()):
+            family.add_metric([slug], counted.get(instance_id, 0))
     yield from (stored, by_category, deleted, incomplete, errors)
 
 
@@ -163,10 +165,11 @@ def _run_families() -> Iterator:
     for key, value in sorted(counts.items()):
         runs.add_metric(list(key), value)
     yield runs
+    every = list(JiraInstance.objects.values_list("slug", flat=True))
     for name, metric, help_text in RUN_COUNTERS:
         family = CounterMetricFamily(metric.removesuffix("_total"), help_text, labels=["instance"])
-        for slug, value in sorted(sums[name].items()):
-            family.add_metric([slug], value)
+        for slug in sorted(every):
+            family.add_metric([slug], sums[name].get(slug, 0))
         yield family
 
     timed = finished.filter(started_at__isnull=False, finished_at__isnull=False).annotate(
@@ -200,8 +203,13 @@ def _run_families() -> Iterator:
         "jirasync_sync_runs_active", "Runs queued or running now.", labels=["instance", "status"]
     )
     active = SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING])
-    for row in active.values("instance__slug", "status").annotate(n=Count("id")):
-        running.add_metric([row["instance__slug"], row["status"]], row["n"])
+    counted = {
+        (r["instance__slug"], r["status"]): r["n"]
+        for r in active.values("instance__slug", "status").annotate(n=Count("id"))
+    }
+    for slug in sorted(every):
+        for status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
+            running.add_metric([slug, status], counted.get((slug, status), 0))
     yield running
 
 
