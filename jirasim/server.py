@@ -73,10 +73,18 @@ class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.per_second: dict[int, int] = defaultdict(int)  # Jira requests by wall-clock second
 
     def count(self, endpoint: str, status: int) -> None:
         with self.lock:
             self.counts[endpoint][str(status)] += 1
+            if "/_sim/" not in endpoint:
+                self.per_second[int(time.time())] += 1
+
+    def busiest_second(self) -> int:
+        """The most Jira requests seen within one wall-clock second: the rate clients really made."""
+        with self.lock:
+            return max(self.per_second.values(), default=0)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self.lock:
@@ -89,6 +97,7 @@ class Stats:
     def reset(self) -> None:
         with self.lock:
             self.counts.clear()
+            self.per_second.clear()
 
 
 class JiraSim:
@@ -660,7 +669,7 @@ class JiraSim:
         return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
 
     def sim_stats(self, request: Request) -> tuple[int, Any]:
-        return 200, {"requests": self.stats.snapshot()}
+        return 200, {"requests": self.stats.snapshot(), "busiest_second": self.stats.busiest_second()}
 
     def sim_reset_stats(self, request: Request) -> tuple[int, Any]:
         self.stats.reset()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -83,6 +83,16 @@ def connection_settings(instance: JiraInstance) -> ConnectionSettings:
     )
 
 
+def _after_reconnect[T](write: Callable[[], T]) -> T:
+    """Run a bookkeeping write; if the database connection was cut (a restart, pg_terminate_backend),
+    open a fresh one and write again, so a run can still say how it ended."""
+    try:
+        return write()
+    except (OperationalError, InterfaceError):
+        connection.close()
+        return write()
+
+
 def project_plan(project: Project, options: RunOptions, upper_bound: datetime) -> ProjectSyncPlan:
     """How to sync one project now: the instance's current mappings and milestone rules compiled."""
     instance = project.instance
@@ -136,7 +146,7 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
         children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
     else:
         children += _censuses_after_full_sync(children, options, run.pk, site)
-    return _close_parent(run, children, counters)
+    return _after_reconnect(lambda: _close_parent(run, children, counters))
 
 
 def _censuses_after_full_sync(
@@ -226,7 +236,7 @@ def sync_project(
         log.exception("sync of %s failed", project)
         return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
     finally:
-        project_claim_release(project.pk, owner)
+        _after_reconnect(lambda: project_claim_release(project.pk, owner))
 
 
 def _instance_start(
@@ -441,6 +451,13 @@ def _save_progress(run: SyncRun, totals: PageResult, counters: RequestCounters) 
 
 
 def run_finish(
+    run: SyncRun, status: str, counters: RequestCounters | None, totals: PageResult | None = None, *, error: str = ""
+) -> SyncRun:
+    """Record how a run ended (counts, status, the sanitized error), audit it, log it; return it refreshed."""
+    return _after_reconnect(lambda: _run_finish(run, status, counters, totals, error=error))
+
+
+def _run_finish(
     run: SyncRun, status: str, counters: RequestCounters | None, totals: PageResult | None = None, *, error: str = ""
 ) -> SyncRun:
     values = _counts(totals, counters)

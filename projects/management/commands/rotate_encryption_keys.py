@@ -17,7 +17,8 @@ class Command(BaseCommand):
         report = secrets_rotate(actor=COMMAND, dry_run=dry_run)
         if report.problems:
             raise CommandError(
-                "nothing was re-encrypted:\n  " + "\n  ".join(report.problems)
+                "nothing was re-encrypted:\n  "
+                + "\n  ".join(report.problems)
                 + "\nAdd the key that encrypted them to JIRASYNC_ENCRYPTION_KEYS (after the new one) and run again."
             )
         verb = "would re-encrypt" if dry_run else "re-encrypted"

@@ -1,0 +1,72 @@
+"""The database connection killed mid-run: that run fails and says why, the next completes, nothing lost."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from issues.models import Issue
+from jirasim.faults import FaultPlan
+from jirasim.testing import running_sim
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.syncing.conftest import register
+from tests.syncing.test_resilience import subprocess_env
+from tests.syncing.truth import assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def other_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_pg_terminate_backend_mid_run_then_the_next_run_completes(reference_mappings):
+    if connection.vendor != "postgresql":
+        pytest.skip("kills PostgreSQL backends (run the suite with DATABASE_URL=postgres://…)")
+    with running_sim(flavour="cloud", projects=2, issues=400, seed=31, faults=FaultPlan(latency_ms=40)) as server:
+        instance = register(server, "instance_1")
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+            cwd=settings.BASE_DIR,
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        # Wait until the sync has written some pages, then cut every connection it holds.
+        deadline = time.time() + 60
+        while Issue.objects.count() < 40:
+            assert time.time() < deadline and worker.poll() is None, "the sync did not get going"
+            time.sleep(0.05)
+        killed = 0
+        with connection.cursor() as cursor:
+            for pid in other_backends():
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                killed += cursor.fetchone()[0]
+        output, _ = worker.communicate(timeout=120)
+        assert killed >= 1
+        stored_after_kill = Issue.objects.count()
+        assert 40 <= stored_after_kill < 800, stored_after_kill
+        interrupted = SyncRun.objects.filter(parent__isnull=True).order_by("pk").last()
+        # The cut run still says how it ended: failed, and why.
+        assert worker.returncode != 0, output
+        assert interrupted.status == SyncRun.Status.FAILED, (interrupted.status, output[-2000:])
+        assert "terminating connection" in interrupted.error
+        # The next run picks up from the last committed page and completes.
+        final = sync_instance(instance.pk, RunOptions(full=True))
+        assert final.status == SyncRun.Status.SUCCEEDED, final.error
+        assert_database_equals_truth(server, instance)
+        stored = list(Issue.objects.values_list("instance_id", "jira_id"))
+        assert len(stored) == len(set(stored)) == 800
+        print(
+            f"\nkilled {killed} backend(s) with {stored_after_kill} of 800 issues stored; the cut run ended "
+            f"{interrupted.status} ({interrupted.error[:120]}); the next run completed"
+        )
