@@ -1,0 +1,108 @@
+"""Two qcluster processes sharing Redis as the broker, with overlapping schedules for one instance:
+no project is synced twice at once, the request budget holds across all workers, and the database
+converges to the truth."""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import redis
+import requests
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import Schedule
+
+from jirasim.testing import running_sim
+from syncing.models import SyncRun
+from tests.syncing.conftest import register
+from tests.syncing.test_resilience import subprocess_env
+from tests.syncing.truth import assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_URL = os.environ.get("JIRASYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+BUDGET = 8.0  # requests per second for the instance, shared by every worker through Redis
+
+
+def start_cluster(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=5)  # the Redis broker's blocking read keeps a cluster from stopping at once
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def test_two_clusters_on_redis_never_sync_a_project_twice_at_once(reference_mappings):
+    try:
+        broker = redis.Redis.from_url(REDIS_URL)
+        broker.flushdb()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    with running_sim(flavour="cloud", projects=4, issues=80, seed=41) as server:
+        instance = register(server, "instance_1", request_budget=BUDGET, max_parallel_projects=4)
+        Schedule.objects.all().delete()  # only the overlapping ones below
+        due = timezone.now() - timedelta(seconds=1)
+        for kind in ("full", "incremental", "incremental"):
+            Schedule.objects.create(
+                func="syncing.tasks.sync_instance_task",
+                args=f"{instance.pk}, {kind!r}, 'schedule'",
+                schedule_type=Schedule.MINUTES,
+                minutes=60,
+                repeats=1,
+                next_run=due,
+            )
+        env = {**subprocess_env(), "REDIS_URL": REDIS_URL, "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "20"}
+        requests.post(f"{server.url}/_sim/reset-stats", timeout=5)
+        started = time.time()
+        clusters = [start_cluster(env), start_cluster(env)]
+        try:
+            deadline = time.time() + 150
+            while True:
+                runs = list(SyncRun.objects.filter(parent__isnull=True))
+                finished = [r for r in runs if r.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)]
+                if len(runs) == 3 and len(finished) == 3:
+                    break
+                assert time.time() < deadline, [(r.pk, r.kind, r.status) for r in runs]
+                time.sleep(0.5)
+            converged = time.time() - started
+        finally:
+            stop_all(clusters)
+        busiest = requests.get(f"{server.url}/_sim/stats", timeout=5).json()["busiest_second"]
+        assert_database_equals_truth(server, instance)
+
+    project_runs = SyncRun.objects.filter(project__isnull=False).exclude(kind="census")
+    worked = [r for r in project_runs if r.status != SyncRun.Status.SKIPPED and r.started_at]
+    skipped = project_runs.filter(status=SyncRun.Status.SKIPPED).count()
+    by_project: dict[int, list[SyncRun]] = {}
+    for run in worked:
+        by_project.setdefault(run.project_id, []).append(run)
+    for project_runs_of_one in by_project.values():
+        ordered = sorted(project_runs_of_one, key=lambda r: r.started_at)
+        for earlier, later in itertools.pairwise(ordered):
+            assert earlier.finished_at <= later.started_at, f"runs {earlier.pk} and {later.pk} overlapped"
+    # A token bucket of BUDGET/s holding BUDGET tokens admits at most about twice BUDGET in one wall-clock second.
+    print(
+        f"\ntwo clusters × 2 workers: {len(worked)} project runs, {skipped} skipped (claimed elsewhere), "
+        f"busiest second at jirasim {busiest} requests (budget {BUDGET:.0f}/s); all done {converged:.0f} s after start"
+    )
+    assert busiest <= 2 * BUDGET + 1, busiest
+    assert SyncRun.objects.filter(parent__isnull=True, status=SyncRun.Status.SUCCEEDED).count() >= 1
