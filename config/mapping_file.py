@@ -138,7 +138,7 @@ class _Reader:
         if "name" in item and (not isinstance(name, str) or not _IDENTIFIER.match(name)):
             self.problem(f"{path}.name", f"{json.dumps(name)} is not a valid target name (a-z, 0-9, _)")
             valid = False
-        if "type" in item and field_type not in FieldType.values:
+        if "type" in item and (not isinstance(field_type, str) or field_type not in FieldType.values):
             self.problem(
                 f"{path}.type",
                 f"unknown type {json.dumps(field_type)} (expected one of: {', '.join(FieldType.values)})",
@@ -210,7 +210,8 @@ class _Reader:
             return None
         if not self.typed(separator, str, f"{path}.separator", "text"):
             return None
-        if combine == CombineMode.JOIN and len(located) > 1 and field_type not in JOINABLE_TYPES:
+        joinable = isinstance(field_type, str) and field_type in JOINABLE_TYPES
+        if combine == CombineMode.JOIN and len(located) > 1 and not joinable:
             self.problem(f"{path}.combine", f'type {field_type} cannot join several sources; use "first"')
             return None
         names = tuple(n for _, n in located)

@@ -59,9 +59,13 @@ def load_replay_files(paths: list[str | Path]) -> list[dict[str, Any]]:
 
 
 def epoch_ms(timestamp: str | None, default: int) -> int:
+    """A recorded timestamp in epoch ms; the default when it is missing or not a date (hostile test data)."""
     if not timestamp:
         return default
-    return int(datetime.fromisoformat(timestamp).timestamp() * 1000)
+    try:
+        return int(datetime.fromisoformat(str(timestamp)).timestamp() * 1000)
+    except ValueError:
+        return default
 
 
 def raw_events(issue: dict[str, Any]) -> list[RawEvent]:

@@ -93,7 +93,8 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
         try:
             prepared.append(prepare_issue(issue, plan.mapping))
         except UnstorableIssue as exc:
-            result.failed.append((str(issue.get("key") or issue.get("id") or "?"), str(exc)))
+            key = str(issue.get("key") or issue.get("id") or "?")
+            result.failed.append((key, str(exc).removeprefix(f"{key}: ")))
     project = plan.project
     same = unchanged_ids(project.instance, project, prepared)
     result.unchanged = len(same)
@@ -103,8 +104,13 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
     if prepared:
         result.watermark = max((item.columns["updated"] for item in prepared if item.columns["updated"]), default=None)
     clock = _lap(result, "process", clock)
-    if plan.dry_run or not changed:
+    if plan.dry_run:
         return result
+    if not changed:
+        if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
+            audit_record_many(actor=SYNC, changes=_audit_changes(project, [], result.failed), sync_run_id=run_id)
+        return result
+    unpreparable = list(result.failed)
     now = timezone.now()
     with transaction.atomic():
         upserted = issues_upsert(
@@ -136,7 +142,9 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
         milestones_replace(histories, plan.rules, fresh=fresh)
         time_in_status_replace(histories, now, fresh=fresh)
         audit_record_many(
-            actor=SYNC, changes=_audit_changes(project, upserted.stored, upserted.failed), sync_run_id=run_id
+            actor=SYNC,
+            changes=_audit_changes(project, upserted.stored, unpreparable + upserted.failed),
+            sync_run_id=run_id,
         )
     _lap(result, "derive", clock)  # histories, milestones, audit and the commit
     return result
