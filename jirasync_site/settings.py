@@ -114,6 +114,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://jirasync")}
+# django-prometheus' wrappers count cache hits and misses (its Redis one needs django-redis: left as is).
+_PROMETHEUS_CACHES = {
+    f"django.core.cache.backends.{name}": f"django_prometheus.cache.backends.{name}"
+    for name in ("locmem.LocMemCache", "filebased.FileBasedCache", "memcached.PyMemcacheCache")
+}
+CACHES["default"]["BACKEND"] = _PROMETHEUS_CACHES.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

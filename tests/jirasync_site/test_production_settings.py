@@ -11,7 +11,15 @@ from projects.crypto import generate_key
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    dropped = ("DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "SECRET_KEY", "JIRASYNC_ENCRYPTION_KEYS")  # tests set some
+    # Tests set some of these in their own environment.
+    dropped = (
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "JIRASYNC_ENCRYPTION_KEYS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
@@ -84,7 +85,13 @@ def test_metrics_tell_what_the_database_holds(client, settings, cloud_site, refe
     assert value(samples, "jirasync_census_jira_issues", instance="instance_1", project=project.key) == 60
     assert value(samples, "jirasync_table_rows", table="issues_issue") >= 0
     assert value(samples, "jirasync_database_size_bytes") > 0
-    assert "process_cpu_seconds_total" in samples or "python_info" in samples  # the client library's own
+    assert "process_cpu_seconds_total" in samples and "python_info" in samples  # the client library's own
+    # django-prometheus as wired: middleware, database engine and cache backend all counted.
+    cache.get("jirasync:anything")
+    samples = scrape(client)
+    assert "django_http_requests_total_by_method_total" in samples
+    assert "django_db_execute_total" in samples
+    assert "django_cache_get_total" in samples
 
 
 def test_healthz_is_always_up_and_readyz_wants_a_recent_worker(client, settings):
