@@ -1,7 +1,4 @@
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +8,7 @@ from django.conf import settings
 from audit.services import COMMAND
 from config.services import mappings_load_file
 from projects.models import JiraInstance
+from tests.processes import processes_stop, qcluster_start
 
 pytest_plugins = ["jirasim.pytest_plugin"]
 
@@ -43,18 +41,6 @@ def qcluster() -> Iterator[subprocess.Popen]:
     """A real queue worker process on the test database."""
     from tests.syncing.test_resilience import subprocess_env
 
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env={**subprocess_env(), "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "50"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    worker = qcluster_start({**subprocess_env(), "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "50"})
     yield worker
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
+    processes_stop([worker])

@@ -4,21 +4,18 @@ converges to the truth."""
 
 import itertools
 import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
 import pytest
 import redis
 import requests
-from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
+from tests.processes import processes_stop, qcluster_start
 from tests.syncing.conftest import register
 from tests.syncing.test_resilience import subprocess_env
 from tests.syncing.truth import assert_database_equals_truth
@@ -27,28 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIS_URL = os.environ.get("JIRASYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 BUDGET = 8.0  # requests per second for the instance, shared by every worker through Redis
-
-
-def start_cluster(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def stop_all(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=5)  # the Redis broker's blocking read keeps a cluster from stopping at once
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def test_two_clusters_on_redis_never_sync_a_project_twice_at_once(reference_mappings):
@@ -73,7 +48,7 @@ def test_two_clusters_on_redis_never_sync_a_project_twice_at_once(reference_mapp
         env = {**subprocess_env(), "REDIS_URL": REDIS_URL, "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "20"}
         requests.post(f"{server.url}/_sim/reset-stats", timeout=5)
         started = time.time()
-        clusters = [start_cluster(env), start_cluster(env)]
+        clusters = [qcluster_start(env), qcluster_start(env)]
         try:
             deadline = time.time() + 150
             while True:
@@ -85,7 +60,7 @@ def test_two_clusters_on_redis_never_sync_a_project_twice_at_once(reference_mapp
                 time.sleep(0.5)
             converged = time.time() - started
         finally:
-            stop_all(clusters)
+            processes_stop(clusters, grace=5)  # the Redis broker's blocking read delays a clean stop
         busiest = requests.get(f"{server.url}/_sim/stats", timeout=5).json()["busiest_second"]
         assert_database_equals_truth(server, instance)
 

@@ -1,14 +1,9 @@
 """Background work: django-q2 tasks that fan out per project, schedules kept in step with each instance."""
 
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django_q.models import Schedule
 
@@ -18,6 +13,7 @@ from jirasim.testing import running_sim
 from projects.services import instance_delete, instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, run_queue
+from tests.processes import processes_stop, qcluster_start
 from tests.syncing.conftest import register
 from tests.syncing.test_resilience import subprocess_env
 from tests.syncing.truth import assert_database_equals_truth
@@ -77,14 +73,7 @@ def test_a_real_qcluster_process_picks_up_a_queued_sync(cloud_site, reference_ma
     queued = run_queue(instance, None, RunOptions(trigger=SyncRun.Trigger.ADMIN))
     async_task("syncing.tasks.sync_instance_task", instance.pk, "incremental", "admin", queued.pk)
     env = {**subprocess_env(), "Q_WORKERS": "2", "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    worker = qcluster_start(env)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -93,11 +82,6 @@ def test_a_real_qcluster_process_picks_up_a_queued_sync(cloud_site, reference_ma
                 break
             time.sleep(0.3)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
+        processes_stop([worker])
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert Issue.objects.count() == 120
