@@ -1,4 +1,5 @@
-"""Pruning what grows without end — sync runs, audit entries, queue task results — past its retention.
+"""Pruning what grows without end — sync runs, audit entries, queue task results, webhook deliveries —
+past its retention.
 
 Nothing younger than its kind's retention is removed, whatever is asked; audit entries of
 configuration changes are kept at least a year. Deletion goes in batches so no transaction holds
@@ -17,7 +18,7 @@ from django_q.models import Failure, Success
 
 from audit.models import AuditLog
 from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS
-from syncing.models import RunTotals, SyncRun
+from syncing.models import RunTotals, SyncRun, WebhookDelivery
 
 CONFIGURATION_AUDIT_FLOOR_DAYS = 365
 # Entries about the configuration: what was mapped how, who changed an instance.
@@ -43,6 +44,8 @@ def retention_days() -> dict[str, int]:
         "audit entries": settings.RETENTION_AUDIT_DAYS,
         "configuration audit entries": max(settings.RETENTION_AUDIT_DAYS, CONFIGURATION_AUDIT_FLOOR_DAYS),
         "task results": settings.RETENTION_TASK_RESULT_DAYS,
+        # Kept to refuse replays; Jira retries a delivery for minutes, not days.
+        "webhook deliveries": settings.RETENTION_TASK_RESULT_DAYS,
     }
 
 
@@ -63,6 +66,7 @@ def prune(*, older_than_days: int | None = None, dry_run: bool = False, now: dat
             at__lt=report.cutoffs["configuration audit entries"], object_type__in=CONFIGURATION_TYPES
         ),
         "task results": Success.objects.filter(stopped__lt=report.cutoffs["task results"]),
+        "webhook deliveries": WebhookDelivery.objects.filter(received_at__lt=report.cutoffs["webhook deliveries"]),
     }
     failures = Failure.objects.filter(stopped__lt=report.cutoffs["task results"])
     for kind, queryset in targets.items():

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from audit.models import AuditLog
 from issues.models import Issue
-from syncing.models import RunTotals, SyncRun, WorkerHeartbeat
+from syncing.models import RunTotals, SyncRun, WebhookDelivery, WorkerHeartbeat
 from syncing.retention import prune
 from syncing.runner import RunOptions, sync_instance
 from syncing.schedules import schedules_ensure_all
@@ -147,6 +147,9 @@ def test_prune_removes_only_what_is_past_retention_and_keeps_counters_whole(clie
     AuditLog.objects.filter(pk__in=[audit_old.pk, config_old.pk]).update(at=now - timedelta(days=200))
     AuditLog.objects.filter(pk=config_ancient.pk).update(at=now - timedelta(days=400))
 
+    old_delivery = WebhookDelivery.objects.create(instance=instance, identifier="old", event="e", issue_jira_id=1)
+    new_delivery = WebhookDelivery.objects.create(instance=instance, identifier="new", event="e", issue_jira_id=1)
+    WebhookDelivery.objects.filter(pk=old_delivery.pk).update(received_at=now - timedelta(days=20))
     dry = prune(dry_run=True)
     assert dry.deleted["sync runs"] == 3 and SyncRun.objects.count() == 5
     call_command("prune", "--older-than", "5")  # asking for less than the retention changes nothing more
@@ -155,6 +158,7 @@ def test_prune_removes_only_what_is_past_retention_and_keeps_counters_whole(clie
     remaining = set(AuditLog.objects.values_list("pk", flat=True))
     assert audit_old.pk not in remaining and config_ancient.pk not in remaining
     assert config_old.pk in remaining  # a configuration change younger than a year stays
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [new_delivery.pk]
     totals = RunTotals.objects.get()
     assert (totals.runs, totals.requests, totals.rate_limited, totals.timed_runs) == (3, 9, 3, 3)
     after = scrape(client)
