@@ -31,8 +31,8 @@ def wait_for(predicate, seconds: float = 60, what: str = "condition"):
 def run_action(page, label: str) -> None:
     """Pick an action in the change form's action bar and run it."""
     page.select_option('select[name="CHANGE_FORM-action"]', label=label)
-    page.click('.actions button[type="submit"]')
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click('.actions button[type="submit"]')
 
 
 def test_an_operator_configures_syncs_and_remaps_from_the_browser(
@@ -57,7 +57,8 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         page.fill("#id_username", USER)
         page.fill("#id_token", TOKEN)
         page.check("#id_enable_new_projects")
-        page.click('input[name="_continue"]')
+        with page.expect_navigation():
+            page.click('input[name="_continue"]')
         page.wait_for_selector(".messagelist .success")
         assert TOKEN not in page.content()
 
@@ -69,7 +70,8 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
 
         # Sync now: the message links to the queued run, which a real qcluster process runs.
         run_action(page, "Sync now (full, then census)")
-        page.click(".messagelist a:has-text('run #')")
+        with page.expect_navigation():
+            page.click(".messagelist a:has-text('run #')")
         page.wait_for_url(re.compile(r"/admin/syncing/syncrun/\d+/change/"))
         assert "Full sync of instance_1" in page.content()
         run = wait_for(
@@ -85,7 +87,9 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         assert page.locator("#result_list tbody tr").count() == 80
         busiest = max(Issue.objects.all(), key=lambda issue: issue.status_changes.count())
         page.fill("#searchbar", busiest.key)
-        page.press("#searchbar", "Enter")
+        with page.expect_navigation():
+            page.press("#searchbar", "Enter")
+        page.wait_for_selector("#result_list tbody tr")
         assert page.locator("#result_list tbody tr").count() == 1
         page.click("#result_list tbody tr .field-summary a")
         page.wait_for_selector("#timeline")
@@ -110,10 +114,12 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         assert FieldMapping.objects.get(name="order_number").sources.get(instance_slug="instance_1").paths != [
             "summary"
         ]
-        page.click('input[name="_save"]')
+        with page.expect_navigation():
+            page.click('input[name="_save"]')
         page.click(".messagelist a:has-text('Re-map stored issues now')")
         page.select_option("#id_instance", "instance_1")
-        page.click('input[name="_remap"]')
+        with page.expect_navigation():
+            page.click('input[name="_remap"]')
         assert "queued" in page.inner_text(".messagelist")
         wait_for(lambda: AuditLog.objects.filter(action="remap").exists(), 60, "the re-map")
         for issue in Issue.objects.filter(instance__slug="instance_1")[:10]:
