@@ -202,6 +202,8 @@ JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)
 # stops instead: a lost permission looks exactly like mass deletion.
 JIRASYNC_CENSUS_MAX_DELETE_SHARE = env.float("JIRASYNC_CENSUS_MAX_DELETE_SHARE", default=0.2)
 JIRASYNC_CENSUS_GUARD_MIN = env.int("JIRASYNC_CENSUS_GUARD_MIN", default=5)
+# glibc malloc arenas per process (as MALLOC_ARENA_MAX); 0 leaves glibc's default (8 × cores).
+JIRASYNC_MALLOC_ARENAS = env.int("JIRASYNC_MALLOC_ARENAS", default=2)
 
 # --- Operations ---------------------------------------------------------------
 # /metrics answers a bearer token or an allowed address (IPs or networks); with neither set it is closed.

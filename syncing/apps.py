@@ -6,7 +6,13 @@ class SyncingConfig(AppConfig):
     verbose_name = "Sync engine"
 
     def ready(self) -> None:
+        from django.conf import settings
         from prometheus_client import REGISTRY
+
+        from syncing.memory import malloc_arenas_limit
+
+        # Early, before sync threads exist: their per-thread malloc arenas are what made RSS creep.
+        malloc_arenas_limit(settings.JIRASYNC_MALLOC_ARENAS)
 
         from syncing.metrics import DatabaseCollector
 
