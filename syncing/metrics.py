@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.db import DatabaseError
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -35,6 +35,18 @@ RUN_COUNTERS = (
     ("fetched", "jirasync_issues_fetched_total", "Issues read from Jira by syncs."),
     ("deleted", "jirasync_issues_deleted_by_census_total", "Issues a census found deleted in Jira."),
 )
+
+
+def run_durations(runs: QuerySet, *group_by: str) -> QuerySet:
+    """Per group of the timed runs: their count `n`, summed duration `total`, and cumulative counts
+    `le_0`, `le_1`, … of runs no longer than each of DURATION_BUCKETS (for the histogram and RunTotals)."""
+    timed = runs.filter(started_at__isnull=False, finished_at__isnull=False).annotate(
+        took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    )
+    buckets = {
+        f"le_{i}": Count("id", filter=Q(took__lte=timedelta(seconds=le))) for i, le in enumerate(DURATION_BUCKETS)
+    }
+    return timed.values(*group_by).annotate(n=Count("id"), total=Sum("took"), **buckets)
 
 
 class DatabaseCollector(Collector):
@@ -172,12 +184,6 @@ def _run_families() -> Iterator:
             family.add_metric([slug], sums[name].get(slug, 0))
         yield family
 
-    timed = finished.filter(started_at__isnull=False, finished_at__isnull=False).annotate(
-        took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    )
-    buckets = {
-        f"le_{i}": Count("id", filter=Q(took__lte=timedelta(seconds=le))) for i, le in enumerate(DURATION_BUCKETS)
-    }
     histogram = HistogramMetricFamily(
         "jirasync_sync_run_duration_seconds", "How long finished sync runs took.", labels=["instance", "kind"]
     )
@@ -188,7 +194,7 @@ def _run_families() -> Iterator:
         into[1] += total.duration_seconds
         for i, n in enumerate(total.duration_buckets[: len(DURATION_BUCKETS)]):
             into[2 + i] += n
-    for row in timed.values("instance__slug", "kind").annotate(n=Count("id"), total=Sum("took"), **buckets):
+    for row in run_durations(finished, "instance__slug", "kind"):
         key = (row["instance__slug"], row["kind"])
         old = pruned.pop(key, [0.0] * (2 + len(DURATION_BUCKETS)))
         seconds = (row["total"].total_seconds() if row["total"] else 0.0) + old[1]

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.models import Failure, Success
 
 from audit.models import AuditLog
-from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS
+from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS, run_durations
 from syncing.models import RunTotals, SyncRun, WebhookDelivery
 
 CONFIGURATION_AUDIT_FLOOR_DAYS = 365
@@ -93,15 +93,9 @@ def _delete_in_batches(queryset: QuerySet, is_runs: bool) -> int:
 def _runs_into_totals(run_ids: list) -> None:
     """Add what these runs counted to RunTotals before they go."""
     runs = SyncRun.objects.filter(pk__in=run_ids)
-    timed = runs.filter(started_at__isnull=False, finished_at__isnull=False).annotate(
-        took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    )
-    buckets = {
-        f"le_{i}": Count("id", filter=Q(took__lte=timedelta(seconds=le))) for i, le in enumerate(DURATION_BUCKETS)
-    }
     durations = {
         (row["instance_id"], row["kind"], row["status"]): row
-        for row in timed.values("instance_id", "kind", "status").annotate(n=Count("id"), total=Sum("took"), **buckets)
+        for row in run_durations(runs, "instance_id", "kind", "status")
     }
     sums = {name: Coalesce(Sum(name), 0) for name, _, _ in RUN_COUNTERS}
     for row in runs.values("instance_id", "kind", "status").annotate(n=Count("id"), **sums):
