@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Failure, Schedule
 
-from issues.models import Issue
+from issues.selectors import issue_counts
 from jirasync_site.db_stats import TableRows, database_size_bytes, table_rows
 from jirasync_site.svg_chart import Bar, bar_chart
 from projects.models import JiraInstance, Project
@@ -93,14 +93,11 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         )
     for row in top_level.filter(status=SyncRun.Status.SUCCEEDED).values("instance_id").annotate(at=Max("finished_at")):
         health[row["instance_id"]].last_success = row["at"]
-    # COUNT(*) over (instance, status_category): an index-only scan, where COUNT(id) would read every row.
-    for row in Issue.objects.values("instance_id", "status_category").annotate(n=Count("*")):
-        item = health[row["instance_id"]]
-        item.issues_by_category[row["status_category"] or "unknown"] = row["n"]
-        item.issues += row["n"]
-    for row in Issue.objects.filter(deleted_at__isnull=False).values("instance_id").annotate(n=Count("id")):
-        health[row["instance_id"]].issues_deleted = row["n"]
-        health[row["instance_id"]].issues -= row["n"]
+    for (instance_id, category), n in issue_counts("instance_id", "status_category").items():
+        health[instance_id].issues_by_category[category or "unknown"] = n
+        health[instance_id].issues += n
+    for (instance_id,), n in issue_counts("instance_id", deleted=True).items():
+        health[instance_id].issues_deleted = n
 
     last_project_run = SyncRun.objects.filter(project=OuterRef("pk")).exclude(kind=SyncRun.Kind.CENSUS)
     for project in Project.objects.filter(enabled=True).annotate(

@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from issues.models import Issue
+from issues.selectors import issue_counts
 from jirasync_site.db_stats import database_size_bytes, table_rows
 from projects.models import JiraInstance, Project
 from syncing.models import RunTotals, SyncRun
@@ -96,23 +97,15 @@ def _issue_families() -> Iterator:
     errors = GaugeMetricFamily(
         "jirasync_issues_field_errors", "Live issues with mapped-field errors.", labels=["instance"]
     )
-    # Totals by COUNT(*) over indexed columns (index-only scans), minus the few deleted ones.
     projects = {p.pk: (p.instance.slug, p.key) for p in Project.objects.select_related("instance")}
     slugs = {i.pk: i.slug for i in JiraInstance.objects.all()}
-    gone = Issue.objects.filter(deleted_at__isnull=False)
-    deleted_by_project = {r["project_id"]: r["n"] for r in gone.values("project_id").annotate(n=Count("*"))}
-    for row in Issue.objects.values("project_id").annotate(n=Count("*")):
-        stored.add_metric(list(projects[row["project_id"]]), row["n"] - deleted_by_project.get(row["project_id"], 0))
-    deleted_by_category = {
-        (r["instance_id"], r["status_category"]): r["n"]
-        for r in gone.values("instance_id", "status_category").annotate(n=Count("*"))
-    }
-    for row in Issue.objects.values("instance_id", "status_category").annotate(n=Count("*")):
-        key = (row["instance_id"], row["status_category"])
-        by_category.add_metric([slugs[key[0]], key[1] or "unknown"], row["n"] - deleted_by_category.get(key, 0))
+    for (project_id,), n in issue_counts("project_id").items():
+        stored.add_metric(list(projects[project_id]), n)
+    for (instance_id, category), n in issue_counts("instance_id", "status_category").items():
+        by_category.add_metric([slugs[instance_id], category or "unknown"], n)
     live = Issue.objects.filter(deleted_at__isnull=True)
     for family, queryset in (
-        (deleted, gone),
+        (deleted, Issue.objects.filter(deleted_at__isnull=False)),
         (incomplete, live.filter(changelog_complete=False)),
         (errors, live.filter(has_field_errors=True)),
     ):
