@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from issues.admin import ReadOnlyAdmin
+from syncing.dashboard import STATUS_COLOURS
 from syncing.models import SyncRun
 
 
@@ -35,15 +36,8 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: SyncRun) -> str:
-        colours = {
-            "succeeded": "#2e7d32",
-            "failed": "#c62828",
-            "partial": "#ef6c00",
-            "running": "#1565c0",
-            "queued": "#6d6d6d",
-            "skipped": "#6d6d6d",
-        }
-        return format_html('<b style="color:{}">{}</b>', colours.get(obj.status, "#000"), obj.get_status_display())
+        colour = STATUS_COLOURS.get(obj.status, "#000")
+        return format_html('<b style="color:{}">{}</b>', colour, obj.get_status_display())
 
     @admin.display(description="Duration")
     def duration(self, obj: SyncRun) -> str:

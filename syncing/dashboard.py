@@ -15,11 +15,14 @@ from projects.models import JiraInstance, Project
 from syncing.models import SyncRun
 
 CHART_RUNS = 30
+# A run's result as a colour: the dashboard's bars and the sync-run list's badges.
 STATUS_COLOURS = {
     SyncRun.Status.SUCCEEDED: "#2e7d32",
     SyncRun.Status.PARTIAL: "#ef6c00",
     SyncRun.Status.FAILED: "#c62828",
     SyncRun.Status.RUNNING: "#1565c0",
+    SyncRun.Status.QUEUED: "#6d6d6d",
+    SyncRun.Status.SKIPPED: "#6d6d6d",
 }
 
 
