@@ -113,9 +113,8 @@ class FieldMappingAdmin(AuditedConfigurationAdmin):
             return form_class
 
         def clean(form):
-            cleaned = form_class.clean(form)
+            form_class.clean(form)  # the fields' own validation, so the preview sees clean values
             raise ValidationError(PREVIEW_NOTE, code="preview")
-            return cleaned  # pragma: no cover
 
         return type(form_class.__name__, (form_class,), {"clean": clean})
 
