@@ -14,45 +14,23 @@ TASK = "syncing.tasks.sync_instance_task"
 
 def _wanted(instance: JiraInstance) -> dict[str, dict | None]:
     """The schedules the instance's settings ask for, by purpose (None: that one is off)."""
-    wanted: dict[str, dict | None] = {}
-    args = lambda kind: f"{instance.pk}, {kind!r}, 'schedule'"  # noqa: E731 - django-q2 stores args as text
-    wanted["incremental"] = (
-        {
-            "schedule_type": Schedule.MINUTES,
-            "minutes": instance.incremental_every_minutes,
-            "cron": None,
-            "args": args("incremental"),
-        }
-        if instance.incremental_every_minutes
-        else None
-    )
-    if instance.full_every_minutes:
-        wanted["full"] = {
-            "schedule_type": Schedule.MINUTES,
-            "minutes": instance.full_every_minutes,
-            "cron": None,
-            "args": args("full"),
-        }
-    elif instance.full_cron:
-        wanted["full"] = {
-            "schedule_type": Schedule.CRON,
-            "minutes": None,
-            "cron": instance.full_cron,
-            "args": args("full"),
-        }
-    else:
-        wanted["full"] = None
-    wanted["census"] = (
-        {
-            "schedule_type": Schedule.MINUTES,
-            "minutes": instance.census_every_minutes,
-            "cron": None,
-            "args": args("census"),
-        }
-        if instance.census_every_minutes
-        else None
-    )
-    return wanted
+
+    def every(minutes: int, kind: str) -> dict | None:
+        if not minutes:
+            return None
+        return {"schedule_type": Schedule.MINUTES, "minutes": minutes, "cron": None, "args": args(kind)}
+
+    def args(kind: str) -> str:
+        return f"{instance.pk}, {kind!r}, 'schedule'"  # django-q2 stores args as text
+
+    full = every(instance.full_every_minutes, "full")
+    if full is None and instance.full_cron:
+        full = {"schedule_type": Schedule.CRON, "minutes": None, "cron": instance.full_cron, "args": args("full")}
+    return {
+        "incremental": every(instance.incremental_every_minutes, "incremental"),
+        "full": full,
+        "census": every(instance.census_every_minutes, "census"),
+    }
 
 
 def instance_schedules_ensure(instance: JiraInstance) -> dict[str, int]:
