@@ -5,7 +5,8 @@ from typing import Any
 
 import orjson
 
-from config.models import ANY_INSTANCE
+from config.mapping_file import FieldDoc, MappingDocument, SourceDoc
+from config.selectors import field_specs_for_instance, source_for_instance
 from issues.models import Issue
 from projects.models import JiraInstance
 from syncing.fields import FieldSpec, compile_mapping, process_issue
@@ -39,21 +40,34 @@ class Preview:
         return sum(row.changed for row in self.rows)
 
 
-def spec_for_instance(name: str, field_type: str, required: bool, default: Any, sources: dict[str, dict], slug: str):
-    """Return (the slug of the source used, the FieldSpec) for one instance, or None when nothing maps it there."""
-    used = slug if slug in sources else ANY_INSTANCE if ANY_INSTANCE in sources else None
-    if used is None:
-        return None
-    source = sources[used]
-    return used, FieldSpec(
+def spec_for_instance(
+    name: str, field_type: str, required: bool, default: Any, sources: dict[str, dict], slug: str
+) -> tuple[str, FieldSpec] | None:
+    """The spec an edited (unsaved) mapping gives one instance, and the slug of the source it uses —
+    chosen as for saved mappings; None when nothing maps it there. `sources`: slug -> form row."""
+    doc = FieldDoc(
         name=name,
         field_type=field_type,
-        paths=tuple(source["paths"]),
         required=required,
         default=default,
-        combine=source.get("combine") or "join",
-        separator=source.get("separator", " "),
+        sources=tuple(
+            sorted(
+                (
+                    source_slug,
+                    SourceDoc(
+                        paths=tuple(row["paths"]),
+                        combine=row.get("combine") or "join",
+                        separator=row.get("separator", " "),
+                    ),
+                )
+                for source_slug, row in sources.items()
+            )
+        ),
     )
+    entry = source_for_instance(doc.sources, slug)
+    if entry is None:
+        return None
+    return entry[0], field_specs_for_instance(slug, MappingDocument((doc,), ()))[0]
 
 
 def mapping_preview(

@@ -60,7 +60,8 @@ def mapping_version(document: MappingDocument | None = None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def _for_instance(entries: tuple, slug: str):
+def source_for_instance(entries: tuple, slug: str):
+    """The (slug, …) entry that applies to an instance: its own, else the "*" one, else None."""
     by_slug = {entry[0]: entry for entry in entries}
     return by_slug.get(slug) or by_slug.get(ANY_INSTANCE)
 
@@ -69,7 +70,7 @@ def field_specs_for_instance(slug: str, document: MappingDocument | None = None)
     """Return the specs of the fields that have a source on this instance (or on every instance)."""
     specs = []
     for item in (document or mapping_document()).fields:
-        entry = _for_instance(item.sources, slug)
+        entry = source_for_instance(item.sources, slug)
         if entry is None:
             continue
         source: SourceDoc = entry[1]
@@ -109,7 +110,7 @@ def milestones_digest(rules: list["MilestoneRule"]) -> str:
 def milestone_rules_for_instance(slug: str, document: MappingDocument | None = None) -> list[MilestoneRule]:
     rules = []
     for milestone in (document or mapping_document()).milestones:
-        entry = _for_instance(milestone.statuses, slug)
+        entry = source_for_instance(milestone.statuses, slug)
         if entry is None:
             continue
         _, names, ids = entry
