@@ -74,8 +74,12 @@ class ProjectSyncPlan:
         return " AND ".join(clauses)
 
     def fields(self) -> list[str]:
-        """Only what the core columns and the mappings read, never *all."""
-        return sorted(set(CORE_FIELD_IDS) | set(self.mapping.jira_field_ids))
+        return requested_fields(self.mapping)
+
+
+def requested_fields(mapping: CompiledMapping) -> list[str]:
+    """The Jira fields to ask for: only what the core columns and the mappings read, never *all."""
+    return sorted(set(CORE_FIELD_IDS) | set(mapping.jira_field_ids))
 
 
 def project_pages(client: JiraClient, plan: ProjectSyncPlan) -> Iterator[list[dict]]:

@@ -6,12 +6,14 @@ import logging
 from django.utils import timezone
 
 from audit.services import SYNC, Change, audit_record
+from config.selectors import field_specs_for_instance
 from issues.models import Issue
 from projects.models import JiraInstance, Project
+from syncing.fields import compile_mapping
 from syncing.jira.client import RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
-from syncing.pipeline import page_sync
+from syncing.pipeline import page_sync, requested_fields
 from syncing.runner import RunOptions, client_for, project_plan, run_finish
 
 log = logging.getLogger(__name__)
@@ -31,20 +33,23 @@ def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
         status=SyncRun.Status.RUNNING,
         started_at=timezone.now(),
     )
+    if instance.effective_flavour in (JiraInstance.Flavour.CLOUD, JiraInstance.Flavour.DATACENTER):
+        client.flavour = instance.effective_flavour  # known from earlier syncs: no serverInfo request
     try:
-        site = client.site_info()
+        # One request: the fields any project of the instance maps (mappings are per instance), with history.
+        fields = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
         try:
-            probe = client.issue(str(jira_id), fields=["project"])
+            issue = client.issue(str(jira_id), fields=fields, expand="changelog")
         except JiraNotFoundError:
             return _gone(run, instance, jira_id, counters)
-        project = _synced_project(instance, probe)
+        project = _synced_project(instance, issue)
         if project is None:
             SyncRun.objects.filter(pk=run.pk).delete()
             return None
         SyncRun.objects.filter(pk=run.pk).update(project=project)
         run.project = project
-        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK), site.server_time)
-        issue = client.issue(str(jira_id), fields=plan.fields(), expand="changelog")
+        # The plan's upper bound only shapes search JQL, which a single fetched issue does not use.
+        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK), timezone.now())
         result = page_sync(client, plan, [issue], run_id=run.pk)
         Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
         status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
