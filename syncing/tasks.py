@@ -60,7 +60,7 @@ def remap_task(instance_slug: str | None = None, actor: str = "admin") -> dict:
     return {"version": result.version, "checked": result.checked, "changed": result.changed}
 
 
-def refresh_issue_task(instance_id: int, issue_jira_id: int) -> int | None:
+def refresh_issue(instance_id: int, issue_jira_id: int) -> int | None:
     """Fetch one issue a webhook named and store what Jira says; returns the run's id."""
     from syncing.refresh import issue_refresh
 

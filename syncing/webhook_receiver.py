@@ -98,5 +98,5 @@ def webhook_accept(
     if created:
         from syncing.tasks import enqueue
 
-        enqueue("syncing.tasks.refresh_issue_task", instance.pk, jira_id, task_name=f"refresh issue {jira_id}")
+        enqueue("syncing.tasks.refresh_issue", instance.pk, jira_id, task_name=f"refresh issue {jira_id}")
     return Accepted(event, jira_id, key, queued=created)

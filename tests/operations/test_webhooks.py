@@ -16,7 +16,7 @@ from issues.models import Issue
 from projects.services import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery
 from syncing.runner import RunOptions, sync_instance
-from syncing.tasks import refresh_issue_task
+from syncing.tasks import refresh_issue
 from tests.reference import recorded
 from tests.syncing.conftest import register
 from tests.syncing.truth import assert_database_equals_truth
@@ -116,9 +116,9 @@ def test_refresh_fetches_the_issue_and_soft_deletes_what_jira_no_longer_has(clou
     done = cloud_site.sim.data.advance(minutes=5, update=0.05, delete=1)
     for key in done["updated"]:
         record = cloud_site.sim.data.find(key)
-        refresh_issue_task(instance.pk, record.id)
+        refresh_issue(instance.pk, record.id)
     gone = Issue.objects.get(instance=instance, key=done["deleted"][0])
-    refresh_issue_task(instance.pk, gone.jira_id)
+    refresh_issue(instance.pk, gone.jira_id)
     gone.refresh_from_db()
     assert gone.deleted_at is not None
     live = {int(row["id"]) for row in cloud_site.sim.data.truth()}
