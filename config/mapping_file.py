@@ -9,13 +9,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from config.models import ANY_INSTANCE, CombineMode, FieldType
+from config.models import ANY_INSTANCE, CombineMode, FieldMapping, FieldSource, FieldType, StatusMilestone
 from syncing.fields.compiler import JOINABLE_TYPES
 from syncing.fields.convert import CONVERTERS, ConversionError
 
 FORMAT_VERSION = 1
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _SLUG = re.compile(r"^(\*|[-a-zA-Z0-9_]+)$")
+# What the database columns hold: a longer value must be a problem in the file, not an error at save.
+_MAX_NAME = FieldMapping._meta.get_field("name").max_length
+_MAX_LABEL = FieldMapping._meta.get_field("label").max_length
+_MAX_GROUP = FieldMapping._meta.get_field("group").max_length
+_MAX_SLUG = FieldSource._meta.get_field("instance_slug").max_length
+_MAX_SEPARATOR = FieldSource._meta.get_field("separator").max_length
+_MAX_MILESTONE_LABEL = StatusMilestone._meta.get_field("label").max_length
+_MAX_ORDER = 2**31 - 1  # PositiveIntegerField's range on every database
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
@@ -95,6 +103,13 @@ class _Reader:
             self.problem(path, f"expected {what}, got {json.dumps(value)[:60]}")
         return ok
 
+    def fits(self, value: Any, path: str, limit: int) -> bool:
+        """True unless value is text longer than limit (other types are typed()'s business)."""
+        if isinstance(value, str) and len(value) > limit:
+            self.problem(path, f"longer than {limit} characters ({len(value)})")
+            return False
+        return True
+
     def document(self, data: Any) -> MappingDocument:
         if not self.typed(data, dict, "$", "an object"):
             return MappingDocument((), ())
@@ -112,6 +127,7 @@ class _Reader:
                 self.keys(group, gpath, {"name", "fields"}, {"description"})
                 group_name = group.get("name", "")
                 self.typed(group_name, str, f"{gpath}.name", "text")
+                self.fits(group_name, f"{gpath}.name", _MAX_GROUP)
                 items = group.get("fields", [])
                 if not self.typed(items, list, f"{gpath}.fields", "a list"):
                     continue
@@ -136,8 +152,9 @@ class _Reader:
         name, field_type = item.get("name"), item.get("type")
         valid = complete
         if "name" in item and (not isinstance(name, str) or not _IDENTIFIER.match(name)):
-            self.problem(f"{path}.name", f"{json.dumps(name)} is not a valid target name (a-z, 0-9, _)")
+            self.problem(f"{path}.name", f"{json.dumps(name)[:80]} is not a valid target name (a-z, 0-9, _)")
             valid = False
+        valid &= self.fits(name, f"{path}.name", _MAX_NAME)
         if "type" in item and (not isinstance(field_type, str) or field_type not in FieldType.values):
             self.problem(
                 f"{path}.type",
@@ -148,6 +165,7 @@ class _Reader:
         valid &= self.typed(required, bool, f"{path}.required", "true or false")
         for key in ("label", "description"):
             valid &= self.typed(item.get(key, ""), str, f"{path}.{key}", "text")
+        valid &= self.fits(item.get("label", ""), f"{path}.label", _MAX_LABEL)
         default = item.get("default")
         if valid and default is not None:
             try:
@@ -178,7 +196,10 @@ class _Reader:
         for slug, spec in sorted(instances.items()):
             spath = f"{path}.{slug}"
             if not _SLUG.match(slug):
-                self.problem(spath, f'{slug!r} is not an instance slug (or "{ANY_INSTANCE}")')
+                self.problem(spath, f'{slug[:80]!r} is not an instance slug (or "{ANY_INSTANCE}")')
+                ok = False
+                continue
+            if not self.fits(slug, spath, _MAX_SLUG):
                 ok = False
                 continue
             source = self.source(spec, spath, field_type)
@@ -208,7 +229,9 @@ class _Reader:
         if combine not in CombineMode.values:
             self.problem(f"{path}.combine", f"expected one of: {', '.join(CombineMode.values)}")
             return None
-        if not self.typed(separator, str, f"{path}.separator", "text"):
+        if not self.typed(separator, str, f"{path}.separator", "text") or not self.fits(
+            separator, f"{path}.separator", _MAX_SEPARATOR
+        ):
             return None
         joinable = isinstance(field_type, str) and field_type in JOINABLE_TYPES
         if combine == CombineMode.JOIN and len(located) > 1 and not joinable:
@@ -254,7 +277,14 @@ class _Reader:
             self.keys(item, path, {"name", "instances"}, {"label", "order", "description"})
             name = item.get("name")
             if not isinstance(name, str) or not _IDENTIFIER.match(name):
-                self.problem(f"{path}.name", f"{json.dumps(name)} is not a valid milestone name (a-z, 0-9, _)")
+                self.problem(f"{path}.name", f"{json.dumps(name)[:80]} is not a valid milestone name (a-z, 0-9, _)")
+                continue
+            label = item.get("label", "")
+            if not (
+                self.fits(name, f"{path}.name", _MAX_NAME)
+                and self.typed(label, str, f"{path}.label", "text")
+                and self.fits(label, f"{path}.label", _MAX_MILESTONE_LABEL)
+            ):
                 continue
             if name in seen:
                 self.problem(f"{path}.name", f"duplicate milestone {name!r}")
@@ -263,6 +293,9 @@ class _Reader:
             order = item.get("order", m + 1)
             if not self.typed(order, int, f"{path}.order", "a whole number"):
                 continue
+            if not 0 <= order <= _MAX_ORDER:
+                self.problem(f"{path}.order", f"expected 0 to {_MAX_ORDER}, got {order}")
+                continue
             statuses = self.milestone_statuses(item.get("instances", {}), f"{path}.instances")
             if statuses is None:
                 continue
@@ -270,7 +303,7 @@ class _Reader:
                 MilestoneDoc(
                     name=name,
                     order=order,
-                    label=str(item.get("label", "")),
+                    label=label,
                     description=str(item.get("description", "")),
                     statuses=statuses,
                 )
@@ -284,7 +317,9 @@ class _Reader:
         for slug, spec in sorted(instances.items()):
             spath = f"{path}.{slug}"
             if not _SLUG.match(slug):
-                self.problem(spath, f"{slug!r} is not an instance slug")
+                self.problem(spath, f"{slug[:80]!r} is not an instance slug")
+                return None
+            if not self.fits(slug, spath, _MAX_SLUG):
                 return None
             if not self.typed(spec, dict, spath, "an object"):
                 return None

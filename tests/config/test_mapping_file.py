@@ -117,6 +117,21 @@ BAD_FILES = {
         {"version": 1, "field_groups": [], "milestones": [{"name": "closed", "instances": {"*": {}}}]},
         "$.milestones[0].instances.*: needs at least one status name or id",
     ),
+    "label longer than its column": (
+        {
+            "version": 1,
+            "field_groups": [{"name": "g", "fields": [{"name": "x", "type": "string", "label": "L" * 201}]}],
+        },
+        "$.field_groups[0].fields[0].label: longer than 200 characters (201)",
+    ),
+    "milestone order out of range": (
+        {
+            "version": 1,
+            "field_groups": [],
+            "milestones": [{"name": "closed", "order": -1, "instances": {"*": {"statuses": ["Closed"]}}}],
+        },
+        "$.milestones[0].order: expected 0 to 2147483647, got -1",
+    ),
     "typo in a key": (
         {"version": 1, "field_groups": [{"name": "g", "fields": [{"name": "x", "type": "string", "requird": True}]}]},
         "$.field_groups[0].fields[0].requird: unknown key",
