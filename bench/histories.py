@@ -42,14 +42,14 @@ def main() -> None:
 
         bulk = JiraClient(settings, counters=RequestCounters(), budget=LocalBudget(10_000))
         began = time.perf_counter()
-        histories = bulk.bulk_status_histories(ids, ["status"])
+        histories = bulk.bulk_histories(ids, ["status"])
         bulk_seconds = time.perf_counter() - began
         status_entries = sum(len(found) for found in histories.values())
 
         single = JiraClient(settings, counters=RequestCounters(), budget=LocalBudget(10_000))
         began = time.perf_counter()
         with ThreadPoolExecutor(max_workers=4) as pool:
-            entries = sum(pool.map(lambda issue_id: len(single.changelog(issue_id)), ids))
+            entries = sum(pool.map(lambda issue_id: len(single.changelog(issue_id).histories), ids))
         single_seconds = time.perf_counter() - began
     finally:
         sim.terminate()

@@ -201,7 +201,7 @@ def fetch_pages(instance, target: Path) -> dict:
     pages = 0
     with target.open("wb") as out:
         for project in instance_discover_projects(instance, client):
-            for page in client.search_pages(f"project = {project.jira_id}", "updated ASC, key ASC", fields):
+            for page in client.search_pages(f"project = {project.jira_id}", fields):
                 import orjson
 
                 out.write(orjson.dumps(page) + b"\n")

@@ -78,7 +78,8 @@ class IssueRaw(models.Model):
 
 
 class StatusChange(models.Model):
-    """One status transition; the issue's initial status is stored with history_id 0, dated at creation."""
+    """One status transition; the issue's initial status is stored with history_id 0, dated at creation, and a
+    move to its current status that the changelog does not hold with history_id -1, dated at its last update."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="status_changes")
     history_id = models.BigIntegerField()
@@ -101,6 +102,16 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_initial(self) -> bool:
+        """The status the issue was created in (history id 0, dated at creation)."""
+        return self.history_id == 0
+
+    @property
+    def is_inferred(self) -> bool:
+        """A move to the issue's current status that Jira's changelog does not hold (history id -1)."""
+        return self.history_id == -1
 
 
 class IssueMilestone(models.Model):

@@ -1,6 +1,11 @@
-"""The census: which issues Jira still has, by id; vanished ones soft-deleted (or followed when moved),
-re-appearing ones restored. A census that would delete too much at once stops and reports instead,
-since a lost permission looks exactly like a deletion."""
+"""The census: which issues Jira has, by id, reconciled with what is stored, in both directions.
+
+Stored but no longer listed: soft-deleted when Jira answers 404, followed when it moved to another project.
+Listed but not stored here: stored elsewhere or soft-deleted → moved in or restored; never stored at all →
+fetched whole (fields and history) and stored, so the stored count agrees with Jira's after every census.
+A census that would delete too much at once stops and reports instead, since a lost permission looks
+exactly like a deletion. Every question to Jira is asked before the one transaction that writes.
+"""
 
 from dataclasses import dataclass, field
 
@@ -13,6 +18,9 @@ from issues.models import Issue
 from projects.models import Project
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraNotFoundError
+from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync
+
+FETCH_BATCH = 100  # ids per `id in (…)` search when fetching listed issues that are not stored
 
 
 class CensusRefused(Exception):
@@ -26,18 +34,30 @@ class CensusResult:
     deleted: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)  # listed, never stored: fetched and stored now
+    unrecovered: list[tuple[str, str]] = field(default_factory=list)  # (key, why) of those that could not be
+    stored_pages: PageResult = field(default_factory=PageResult)  # what storing the recovered did
 
 
-def census_project(project: Project, client: JiraClient, *, run_id: int | None = None) -> CensusResult:
-    """List the project's issue ids (the largest pages Jira allows) and reconcile the stored issues with them."""
+def listed_issue_ids(client: JiraClient, project: Project) -> dict[int, str]:
+    """Every issue id Jira lists in the project, with its key; ids only, the largest pages Jira allows."""
     listed: dict[int, str] = {}
-    # Ids only (plus `updated`, which Data Center's moving window needs): up to 5,000 a page on Cloud.
-    for page in client.search_pages(
-        f"project = {project.jira_id}", "updated ASC, key ASC", ["updated"], changelog=False, page_size=5000
-    ):
+    for page in client.search_pages(f"project = {project.jira_id}", ["updated"], changelog=False, page_size=5000):
         for issue in page:
-            listed[int(issue["id"])] = issue["key"]
+            listed[int(issue["id"])] = str(issue.get("key") or "")
+    return listed
+
+
+def census_project(
+    project: Project, client: JiraClient, plan: ProjectSyncPlan, *, run_id: int | None = None
+) -> CensusResult:
+    """List the project's issue ids and reconcile the stored issues with them, both ways.
+
+    plan: how issues of this project are synced (fields, mapping, milestones), for the ones fetched here.
+    Raises CensusRefused (nothing changed) when too many stored issues are gone; JiraError when Jira fails.
+    """
     instance = project.instance
+    listed = listed_issue_ids(client, project)
     stored = dict(
         Issue.objects.filter(instance=instance, project=project, deleted_at__isnull=True).values_list("jira_id", "key")
     )
@@ -50,64 +70,158 @@ def census_project(project: Project, client: JiraClient, *, run_id: int | None =
             f"(more than {share:.0%}); nothing was deleted. A lost permission looks like this: check the "
             "account's access, or raise JIRASYNC_CENSUS_MAX_DELETE_SHARE if the deletions are real."
         )
-    changes: list[Change] = []
+    unlisted = set(listed) - set(stored)
+    elsewhere = list(
+        Issue.objects.filter(instance=instance, jira_id__in=unlisted).only("pk", "jira_id", "key", "deleted_at")
+    )
+    missing = sorted(unlisted - {issue.jira_id for issue in elsewhere})
+    # Jira first, outside any transaction: where did the vanished issues go, and the missing ones, whole.
+    now_in = {jira_id: _current(client, jira_id) for jira_id in vanished}
+    _recover(client, plan, {jira_id: listed[jira_id] for jira_id in missing}, result, run_id)
+    changes: list[Change] = [
+        Change(
+            "census_recover",
+            "issues.issue",
+            "",
+            key,
+            f"{key} is in Jira but was not stored: fetched and stored by the census",
+            {},
+            instance.slug,
+        )
+        for key in result.recovered
+    ]
     now = timezone.now()
     with transaction.atomic():
-        # Listed here but stored elsewhere or soft-deleted: moved in, or re-appeared.
-        for issue in Issue.objects.filter(instance=instance, jira_id__in=set(listed) - set(stored)):
+        for issue in elsewhere:
             key = listed[issue.jira_id]
-            kind = "restore" if issue.deleted_at else "move"
-            (result.restored if kind == "restore" else result.moved).append(key)
+            restored = issue.deleted_at is not None
+            (result.restored if restored else result.moved).append(key)
             changes.append(
                 Change(
-                    kind,
+                    "restore" if restored else "move",
                     "issues.issue",
                     str(issue.pk),
                     key,
-                    f"{issue.key} {'re-appeared' if kind == 'restore' else 'moved'} as {key} in {project.key}",
+                    f"{issue.key} {'re-appeared' if restored else 'moved'} as {key} in {project.key}",
                     {"key": [issue.key, key]},
                     instance.slug,
                 )
             )
             Issue.objects.filter(pk=issue.pk).update(project=project, key=key, deleted_at=None)
         for jira_id in vanished:
-            # 404 means deleted *or* not visible; a 200 means the issue lives on, in another project.
-            try:
-                current = client.issue(str(jira_id), fields=["project"])
-            except JiraNotFoundError:
-                result.deleted.append(stored[jira_id])
-                changes.append(
-                    Change(
-                        "soft_delete",
-                        "issues.issue",
-                        "",
-                        stored[jira_id],
-                        f"{stored[jira_id]} is gone from Jira (404): marked deleted",
-                        {},
-                        instance.slug,
-                    )
-                )
-                Issue.objects.filter(instance=instance, jira_id=jira_id).update(deleted_at=now)
-                continue
-            target = _project_of(project, current)
-            if target.pk != project.pk:
-                result.moved.append(current["key"])
-                changes.append(
-                    Change(
-                        "move",
-                        "issues.issue",
-                        "",
-                        current["key"],
-                        f"{stored[jira_id]} moved to {target.key} as {current['key']}",
-                        {"key": [stored[jira_id], current["key"]]},
-                        instance.slug,
-                    )
-                )
-                Issue.objects.filter(instance=instance, jira_id=jira_id).update(project=target, key=current["key"])
+            _follow(project, jira_id, stored[jira_id], now_in[jira_id], result, changes, now)
         live = Issue.objects.filter(project=project, deleted_at__isnull=True).count()
         Project.objects.filter(pk=project.pk).update(last_census_at=now, census_count=len(listed), stored_count=live)
         audit_record_many(actor=SYNC, changes=changes, sync_run_id=run_id)
     return result
+
+
+def _current(client: JiraClient, jira_id: int) -> dict | None:
+    """The issue's project and key now (404 means deleted *or* not visible: None)."""
+    try:
+        return client.issue(str(jira_id), fields=["project"])
+    except JiraNotFoundError:
+        return None
+
+
+def _recover(
+    client: JiraClient, plan: ProjectSyncPlan, missing: dict[int, str], result: CensusResult, run_id: int | None
+) -> None:
+    """Fetch the listed issues that were never stored (fields and history) and store them like a sync would."""
+    wanted = dict(missing)
+    ids = list(missing)
+    for start in range(0, len(ids), FETCH_BATCH):
+        batch = ", ".join(str(jira_id) for jira_id in ids[start : start + FETCH_BATCH])
+        jql = f"project = {plan.project.jira_id} AND id in ({batch})"
+        for page in client.search_pages(jql, plan.fields(), changelog=True, page_size=plan.page_size):
+            # A Jira that ignores the id clause answers with more: only the missing ones are stored here.
+            _store(client, plan, [issue for issue in page if _id(issue) in wanted], wanted, result, run_id)
+    for jira_id in list(wanted):  # not in the search's answer: asked one by one
+        try:
+            issue = client.issue(str(jira_id), fields=plan.fields(), expand="changelog")
+        except JiraNotFoundError:
+            result.unrecovered.append((wanted.pop(jira_id), "listed by the census, then gone from Jira (404)"))
+            continue
+        _store(client, plan, [issue], wanted, result, run_id)
+    for jira_id, key in wanted.items():
+        result.unrecovered.append((key, f"listed by the census, but Jira did not return issue {jira_id}"))
+
+
+def _store(
+    client: JiraClient,
+    plan: ProjectSyncPlan,
+    issues: list[dict],
+    wanted: dict[int, str],
+    result: CensusResult,
+    run_id: int | None,
+) -> None:
+    if not issues:
+        return
+    page = page_sync(client, plan, issues, run_id=run_id)
+    failed = dict(page.failed)
+    for issue in issues:
+        key = wanted.pop(_id(issue), None) or str(issue.get("key") or issue.get("id"))
+        if key in failed:
+            result.unrecovered.append((key, failed[key]))
+        else:
+            result.recovered.append(key)
+    totals = result.stored_pages
+    totals.fetched += page.fetched
+    totals.inserted += page.inserted
+    totals.updated += page.updated
+    totals.status_changes += page.status_changes
+    totals.incomplete_histories += page.incomplete_histories
+    totals.failed += page.failed
+
+
+def _id(issue: dict) -> int | None:
+    try:
+        return int(issue.get("id"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _follow(
+    project: Project,
+    jira_id: int,
+    key: str,
+    current: dict | None,
+    result: CensusResult,
+    changes: list[Change],
+    now,
+) -> None:
+    """Record what became of a stored issue the listing no longer holds: deleted, or moved elsewhere."""
+    instance = project.instance
+    if current is None:
+        result.deleted.append(key)
+        changes.append(
+            Change(
+                "soft_delete",
+                "issues.issue",
+                "",
+                key,
+                f"{key} is gone from Jira (404): marked deleted",
+                {},
+                instance.slug,
+            )
+        )
+        Issue.objects.filter(instance=instance, jira_id=jira_id).update(deleted_at=now)
+        return
+    target = _project_of(project, current)
+    if target.pk != project.pk:
+        result.moved.append(current["key"])
+        changes.append(
+            Change(
+                "move",
+                "issues.issue",
+                "",
+                current["key"],
+                f"{key} moved to {target.key} as {current['key']}",
+                {"key": [key, current["key"]]},
+                instance.slug,
+            )
+        )
+        Issue.objects.filter(instance=instance, jira_id=jira_id).update(project=target, key=current["key"])
 
 
 def _project_of(current_project: Project, issue: dict) -> Project:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from django.db.models import Q
+
 from config.models import StatusMilestone
 from config.selectors import MilestoneRule
 from issues.models import IssueMilestone, StatusChange, TimeInStatus
@@ -14,6 +16,10 @@ from syncing.fields.convert import user_identity
 from syncing.fields.timestamps import parse_jira_datetime
 
 INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was created in
+# The synthetic entry for a move to the issue's current status that its changelog does not hold (history
+# imported from another tracker, a workflow migration): dated at the issue's last update, marked by this id.
+INFERRED_HISTORY_ID = -1
+SYNTHETIC_HISTORY_IDS = (INITIAL_HISTORY_ID, INFERRED_HISTORY_ID)
 # In the order of Transition's fields, after the issue.
 _MILESTONE_COLUMNS = ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"]
 _STATUS_CHANGE_COLUMNS = [
@@ -50,11 +56,15 @@ class Transition:
 
 
 def is_status_item(item: dict) -> bool:
-    """Match on fieldId; Data Center (and some Cloud items) have none, and `field` varies in case."""
+    """Whether a changelog item changes the workflow status (the system field), not a field named like it.
+
+    Cloud: `fieldId == "status"`. Data Center sends no fieldId: `fieldtype == "jira"` (a system field) and
+    `field == "status"`; a custom field whose display name is "Status" has fieldtype "custom".
+    """
     field_id = item.get("fieldId")
     if field_id:
         return field_id == "status"
-    return str(item.get("field", "")).lower() == "status"
+    return item.get("fieldtype") == "jira" and str(item.get("field", "")).lower() == "status"
 
 
 def status_transitions(histories: Iterable[dict]) -> list[Transition]:
@@ -67,16 +77,17 @@ def status_transitions(histories: Iterable[dict]) -> list[Transition]:
         changed_at = _history_time(history["created"])
         identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
         for item in items:
+            # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
             transitions.append(
                 Transition(
                     int(history["id"]),
                     changed_at,
-                    str(item.get("from") or ""),
-                    str(item.get("fromString") or ""),
-                    str(item.get("to") or ""),
-                    str(item.get("toString") or ""),
-                    identity["name"],
-                    identity["id"],
+                    str(item.get("from") or "")[:32],
+                    str(item.get("fromString") or "")[:255],
+                    str(item.get("to") or "")[:32],
+                    str(item.get("toString") or "")[:255],
+                    identity["name"][:255],
+                    identity["id"][:128],
                 )
             )
     # One entry per (history, from, to): a history seen twice (inline and completed) counts once.
@@ -97,37 +108,76 @@ def status_history(
     return [initial, *transitions]
 
 
-def status_changes_replace(histories_by_issue: dict[int, list[Transition]], *, fresh: bool = False) -> int:
-    """Store each issue's status history: new entries added once each, the initial entry kept current.
+def same_status(transition: Transition, status_id: str, status_name: str) -> bool:
+    """Whether a transition ends in this status: by id when both have one, else by case-folded name."""
+    if transition.to_id and status_id:
+        return transition.to_id == status_id
+    return transition.to_name.casefold() == status_name.casefold()
 
-    fresh: the issues were created in this transaction, so nothing of theirs is stored yet.
-    Returns how many transitions were new (initial entries not counted).
+
+def history_reconciled(
+    history: list[Transition], current_id: str, current_name: str, updated: datetime | None
+) -> list[Transition]:
+    """The history made to end in the issue's current status.
+
+    When the changelog ends elsewhere (history imported from another tracker, a status changed outside the
+    workflow), the move Jira did not record is added as an inferred entry (INFERRED_HISTORY_ID), dated at the
+    issue's last update (never before the last recorded entry), so status history, time in status and
+    milestones agree with the issue's `status`. history starts with the initial entry; synthetic entries in
+    it are dropped first.
     """
-    if not histories_by_issue:
-        return 0
-    if not fresh:
-        # The initial entry may change when a truncated history is completed; the others never do.
-        StatusChange.objects.filter(issue_id__in=list(histories_by_issue), history_id=INITIAL_HISTORY_ID).delete()
-    inserted = (rows_insert if fresh else rows_insert_new)(
-        StatusChange,
-        _STATUS_CHANGE_COLUMNS,
-        (
-            (
-                issue_id,
-                t.history_id,
-                t.changed_at,
-                t.from_id,
-                t.from_name[:255],
-                t.to_id,
-                t.to_name[:255],
-                t.author[:255],
-                t.author_id[:128],
-            )
-            for issue_id, transitions in histories_by_issue.items()
-            for t in transitions
-        ),
+    recorded = [t for t in history if t.history_id != INFERRED_HISTORY_ID]
+    if not recorded or not (current_id or current_name) or same_status(recorded[-1], current_id, current_name):
+        return recorded
+    last = recorded[-1]
+    moment = max(last.changed_at, updated) if updated else last.changed_at
+    inferred = Transition(
+        INFERRED_HISTORY_ID, moment, last.to_id, last.to_name, current_id[:32], current_name[:255], "", ""
     )
-    return inserted - len(histories_by_issue)  # every issue's initial entry was re-inserted
+    return [*recorded, inferred]
+
+
+def status_changes_replace(
+    wanted: dict[int, list[Transition]], stored: dict[int, list[Transition]], *, fresh: bool = False
+) -> int:
+    """Make each issue's stored status history exactly `wanted`: stale rows deleted, missing ones inserted.
+
+    stored: what is stored now for these issues (stored_histories); fresh: the issues were created in this
+    transaction, so nothing of theirs is stored. Returns how many recorded transitions were new (synthetic
+    entries not counted).
+    """
+    if not wanted:
+        return 0
+    stale = Q()
+    rows = []
+    new = 0
+    for issue_id, history in wanted.items():
+        before = set() if fresh else set(stored.get(issue_id, ()))
+        known = {(t.history_id, t.from_id, t.to_id) for t in before}
+        for t in before.difference(history):
+            stale |= Q(issue_id=issue_id, history_id=t.history_id, from_status_id=t.from_id, to_status_id=t.to_id)
+        for t in history:
+            if t not in before:
+                rows.append(_status_change_row(issue_id, t))
+                new += t.history_id not in SYNTHETIC_HISTORY_IDS and (t.history_id, t.from_id, t.to_id) not in known
+    if stale:
+        StatusChange.objects.filter(stale).delete()
+    (rows_insert if fresh else rows_insert_new)(StatusChange, _STATUS_CHANGE_COLUMNS, rows)
+    return new
+
+
+def _status_change_row(issue_id: int, t: Transition) -> tuple:
+    return (
+        issue_id,
+        t.history_id,
+        t.changed_at,
+        t.from_id,
+        t.from_name[:255],
+        t.to_id,
+        t.to_name[:255],
+        t.author[:255],
+        t.author_id[:128],
+    )
 
 
 @dataclass(frozen=True)

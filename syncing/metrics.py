@@ -35,6 +35,7 @@ RUN_COUNTERS = (
     ("failed_rows", "jirasync_rows_failed_total", "Issues that could not be stored (each left an audit entry)."),
     ("fetched", "jirasync_issues_fetched_total", "Issues read from Jira by syncs."),
     ("deleted", "jirasync_issues_deleted_by_census_total", "Issues a census found deleted in Jira."),
+    ("recovered", "jirasync_issues_recovered_by_census_total", "Issues a census found missing here and stored."),
 )
 
 

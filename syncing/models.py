@@ -46,6 +46,9 @@ class SyncRun(models.Model):
     rate_limited = models.PositiveIntegerField(default=0, help_text="429 responses received.")
     incomplete_histories = models.PositiveIntegerField(default=0, help_text="Issues whose history stayed short.")
     deleted = models.PositiveIntegerField(default=0, help_text="Issues a census found gone (soft-deleted).")
+    recovered = models.PositiveIntegerField(
+        default=0, help_text="Issues a census found in Jira but not stored, then fetched and stored."
+    )
     pages = models.PositiveIntegerField(default=0)
     expected_children = models.PositiveIntegerField(
         default=0, help_text="Project runs fanned out to queue workers; the last to finish closes this run."
@@ -91,6 +94,7 @@ class RunTotals(models.Model):
     failed_rows = models.PositiveBigIntegerField(default=0)
     fetched = models.PositiveBigIntegerField(default=0)
     deleted = models.PositiveBigIntegerField(default=0)
+    recovered = models.PositiveBigIntegerField(default=0)
     timed_runs = models.PositiveBigIntegerField(default=0)
     duration_seconds = models.FloatField(default=0.0)
     duration_buckets = models.JSONField(default=list, help_text="Cumulative run counts per duration bucket.")

@@ -1,14 +1,15 @@
 """One project's sync: client → processor → store → derive, committed page by page.
 
-For each page: prepare every issue; skip the unchanged; complete truncated histories; upsert;
-write status changes; recompute milestones; audit; commit; then advance the watermark to the
-highest `updated` committed. A crash at any moment resumes from the last committed page.
+For each page: prepare every issue (an answer without its fields costs its row); look up what is stored;
+skip the unchanged; complete truncated histories through the client; then in one transaction upsert,
+write status changes, recompute milestones and time in status, audit; commit; then advance the watermark
+to the highest `updated` committed. Pages arrive oldest `updated` first (seek paging), so a crash at any
+moment resumes from the last committed page.
 """
 
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +23,10 @@ from projects.models import Project
 from syncing.fields import CompiledMapping
 from syncing.fields.core import CORE_FIELD_IDS
 from syncing.history import (
+    INITIAL_HISTORY_ID,
+    SYNTHETIC_HISTORY_IDS,
+    Transition,
+    history_reconciled,
     milestones_replace,
     status_changes_replace,
     status_history,
@@ -29,10 +34,9 @@ from syncing.history import (
     stored_histories,
     time_in_status_replace,
 )
-from syncing.jira.client import CLOUD, JiraClient
-from syncing.jira.errors import JiraError
+from syncing.jira.client import JiraClient
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
-from syncing.store import issues_upsert, unchanged_ids
+from syncing.store import issue_unchanged, issues_upsert, stored_issues
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +60,26 @@ class ProjectSyncPlan:
     mapping: CompiledMapping
     rules: list[MilestoneRule]
     full: bool
-    upper_bound: datetime  # Jira's clock when the run began: the end of this run's window
     overlap: timedelta
     jql_filter: str = ""
     page_size: int = 100
     dry_run: bool = False
+    milestones_digest: str = ""  # of `rules`, fixed for the run
+
+    def __post_init__(self) -> None:
+        self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)
 
     def jql(self) -> str:
+        """The project's issues (changed since the watermark, less the overlap, for an incremental run).
+
+        No upper bound: issues changed while the run reads come round again at the end of the seek, so the
+        run reads every issue that matched when it began, as it is when read.
+        """
         clauses = [f"project = {self.project.jira_id}"]
         if not self.full and self.project.sync_watermark:
             since = self.project.sync_watermark - self.overlap
             # Unquoted epoch milliseconds: immune to the account's time zone and to minute rounding.
             clauses.append(f"updated >= {int(since.timestamp() * 1000)}")
-        clauses.append(f"updated <= {int(self.upper_bound.timestamp() * 1000)}")
         if self.jql_filter:
             clauses.append(f"({self.jql_filter})")
         return " AND ".join(clauses)
@@ -83,13 +94,14 @@ def requested_fields(mapping: CompiledMapping) -> list[str]:
 
 
 def project_pages(client: JiraClient, plan: ProjectSyncPlan) -> Iterator[list[dict]]:
-    return client.search_pages(
-        plan.jql(), "updated ASC, key ASC", plan.fields(), changelog=True, page_size=plan.page_size
-    )
+    return client.search_pages(plan.jql(), plan.fields(), changelog=True, page_size=plan.page_size)
 
 
 def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None) -> PageResult:
-    """Process, store and derive one page in one transaction; return what it did and where the time went."""
+    """Process, store and derive one page in one transaction; return what it did and where the time went.
+
+    Jira is asked nothing inside the transaction: histories are completed before it begins.
+    """
     result = PageResult(fetched=len(page))
     clock = time.perf_counter()
     prepared: list[PreparedIssue] = []
@@ -100,19 +112,25 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
             key = str(issue.get("key") or issue.get("id") or "?")
             result.failed.append((key, str(exc).removeprefix(f"{key}: ")))
     project = plan.project
-    same = unchanged_ids(project.instance, project, prepared)
-    result.unchanged = len(same)
-    changed = [item for item in prepared if item.jira_id not in same]
-    complete = _complete_histories(client, changed)
-    result.incomplete_histories = len(changed) - len(complete)
+    stored = stored_issues(project.instance, [item.jira_id for item in prepared])
+    changed = [item for item in prepared if not issue_unchanged(item, stored.get(item.jira_id), project)]
+    result.unchanged = len(prepared) - len(changed)
+    clock = _lap(result, "process", clock)
+    complete = histories_completed(client, changed)
+    clock = _lap(result, "histories", clock)
+    incomplete = [item for item in changed if item.jira_id not in complete]
+    result.incomplete_histories = len(incomplete)
+    for item in changed:
+        if item.changelog_total is None:  # no changelog and none fetched: keep the total stored, if any
+            before = stored.get(item.jira_id)
+            item.changelog_total = before.changelog_total if before else len(item.histories)
     if prepared:
         result.watermark = max((item.columns["updated"] for item in prepared if item.columns["updated"]), default=None)
-    clock = _lap(result, "process", clock)
     if plan.dry_run:
         return result
     if not changed:
         if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
-            audit_record_many(actor=SYNC, changes=_audit_changes(project, [], result.failed), sync_run_id=run_id)
+            audit_record_many(actor=SYNC, changes=_audit_changes(project, [], result.failed, []), sync_run_id=run_id)
         return result
     unpreparable = list(result.failed)
     now = timezone.now()
@@ -121,37 +139,57 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
             instance=project.instance,
             project=project,
             prepared=changed,
+            stored=stored,
             complete=complete,
             synced_at=now,
-            milestones_digest=milestones_digest(plan.rules),
+            milestones_digest=plan.milestones_digest,
         )
         clock = _lap(result, "store", clock)
         result.inserted, result.updated = upserted.inserted, upserted.updated
         result.failed += upserted.failed
-        histories = {
-            stored.pk: status_history(
-                stored.prepared.columns["created"] or now,
-                stored.prepared.columns["status_id"],
-                stored.prepared.columns["status"],
-                status_transitions(stored.prepared.histories),
-            )
-            for stored in upserted.stored
+        # Issues first stored by this page have nothing stored to compare with: plain inserts will do.
+        fresh = all(item.created for item in upserted.stored)
+        before = {} if fresh else stored_histories([item.pk for item in upserted.stored if not item.created])
+        wanted = {
+            item.pk: wanted_history(item.prepared, before.get(item.pk, []), whole=item.prepared.jira_id in complete)
+            for item in upserted.stored
         }
-        # Issues first stored by this page have nothing stored to replace: plain inserts will do.
-        fresh = all(stored.created for stored in upserted.stored)
-        result.status_changes = status_changes_replace(histories, fresh=fresh)
-        # Issues whose history stayed short may have more stored from earlier runs than this page holds.
-        short = [stored.pk for stored in upserted.stored if stored.prepared.jira_id not in complete]
-        histories.update(stored_histories(short))
-        milestones_replace(histories, plan.rules, fresh=fresh)
-        time_in_status_replace(histories, now, fresh=fresh)
+        result.status_changes = status_changes_replace(wanted, before, fresh=fresh)
+        milestones_replace(wanted, plan.rules, fresh=fresh)
+        time_in_status_replace(wanted, now, fresh=fresh)
+        written = {item.prepared.jira_id for item in upserted.stored}
         audit_record_many(
             actor=SYNC,
-            changes=_audit_changes(project, upserted.stored, unpreparable + upserted.failed),
+            changes=_audit_changes(
+                project,
+                upserted.stored,
+                unpreparable + upserted.failed,
+                [item for item in incomplete if item.jira_id in written],
+            ),
             sync_run_id=run_id,
         )
     _lap(result, "derive", clock)  # histories, milestones, audit and the commit
     return result
+
+
+def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool) -> list[Transition]:
+    """The status history to keep for an issue: from its whole changelog when it has one; else the stored
+    history with what this answer adds (a partial answer never replaces what is stored); made to end in the
+    issue's current status either way."""
+    columns = item.columns
+    created = columns["created"]
+    transitions = status_transitions(item.histories)
+    if whole or not stored:
+        history = status_history(created, columns["status_id"], columns["status"], transitions)
+    else:
+        recorded = {(t.history_id, t.from_id, t.to_id): t for t in stored if t.history_id not in SYNTHETIC_HISTORY_IDS}
+        recorded.update({(t.history_id, t.from_id, t.to_id): t for t in transitions})
+        merged = sorted(recorded.values(), key=lambda t: (t.changed_at, t.history_id))
+        initial = next((t for t in stored if t.history_id == INITIAL_HISTORY_ID), None)
+        history = status_history(created, columns["status_id"], columns["status"], merged)
+        if initial is not None:
+            history[0] = initial
+    return history_reconciled(history, columns["status_id"], columns["status"], columns["updated"])
 
 
 def _lap(result: PageResult, stage: str, since: float) -> float:
@@ -160,48 +198,40 @@ def _lap(result: PageResult, stage: str, since: float) -> float:
     return now
 
 
-def _complete_histories(client: JiraClient, items: list[PreparedIssue]) -> set[int]:
-    """Jira ids of the issues whose history is whole, fetching what search truncated.
+def histories_completed(client: JiraClient, items: list[PreparedIssue]) -> set[int]:
+    """Jira ids of the issues whose history is whole: the entries held equal the total Jira reports.
 
-    Cloud: every truncated issue of the page in as few bulkfetch calls as possible (1,000 issues a call),
-    only the status items. Data Center: the per-issue changelog endpoint, a few issues in parallel.
+    What the answer truncated (or left out) is fetched through the client, which hides how each flavour
+    does it; an issue still short afterwards stays incomplete (flagged, counted, retried next run).
     """
     truncated = [item for item in items if item.changelog_truncated]
     complete = {item.jira_id for item in items if not item.changelog_truncated}
     if not truncated:
         return complete
-    if client.flavour == CLOUD:
-        try:
-            bulk = client.bulk_status_histories([str(item.jira_id) for item in truncated], ["status"])
-        except JiraError as exc:
-            log.warning("histories of %d issues stay incomplete: %s", len(truncated), exc)
-            return complete
-        for item in truncated:
-            known = {history.get("id") for history in item.histories}
-            item.histories += [h for h in bulk.get(str(item.jira_id), []) if h.get("id") not in known]
+    fetched = client.histories(
+        [str(item.jira_id) for item in truncated],
+        totals_needed={str(item.jira_id) for item in truncated if item.changelog_missing},
+    )
+    for item in truncated:
+        answer = fetched.get(str(item.jira_id))
+        if answer is None:
+            continue
+        held = {str(history.get("id")): history for history in item.histories}
+        for history in answer.histories:
+            held.setdefault(str(history.get("id")), history)
+        item.histories = list(held.values())
+        totals = [total for total in (item.changelog_total, answer.total) if total is not None]
+        if not totals:
+            continue  # nothing says how many there are: not known to be whole
+        item.changelog_total = max(totals)
+        if len(item.histories) >= item.changelog_total:
             complete.add(item.jira_id)
-        return complete
-    # A few at a time: the waits overlap, and the instance's budget still paces the requests.
-    with ThreadPoolExecutor(max_workers=min(4, len(truncated))) as pool:
-        for item, whole in zip(truncated, pool.map(lambda i: _complete_history(client, i), truncated), strict=True):
-            if whole:
-                complete.add(item.jira_id)
     return complete
 
 
-def _complete_history(client: JiraClient, item: PreparedIssue) -> bool:
-    """Fetch the whole history when search sent only part of it; False when that failed."""
-    if not item.changelog_truncated:
-        return True
-    try:
-        item.histories = client.changelog(str(item.jira_id))
-    except JiraError as exc:
-        log.warning("history of %s stays incomplete: %s", item.key, exc)
-        return False
-    return len(item.histories) >= item.changelog_total
-
-
-def _audit_changes(project: Project, stored: list, failed: list[tuple[str, str]]) -> list[Change]:
+def _audit_changes(
+    project: Project, stored: list, failed: list[tuple[str, str]], incomplete: list[PreparedIssue]
+) -> list[Change]:
     changes = []
     for item in stored:
         if item.created:
@@ -223,6 +253,21 @@ def _audit_changes(project: Project, stored: list, failed: list[tuple[str, str]]
                     project.instance.slug,
                 )
             )
+    for item in incomplete:
+        held, total = len(item.histories), item.changelog_total
+        why = "Jira answered without its changelog" if held == 0 and not total else f"{held} of {total} entries"
+        changes.append(
+            Change(
+                "history_incomplete",
+                "issues.issue",
+                "",
+                item.key,
+                f"the history of {item.key} is incomplete ({why}): the stored history is kept, flagged, "
+                "and completed on a later run",
+                {},
+                project.instance.slug,
+            )
+        )
     for key, why in failed:
         changes.append(
             Change(

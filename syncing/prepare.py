@@ -11,7 +11,13 @@ from syncing.fields.core import core_columns
 
 
 class UnstorableIssue(ValueError):
-    """The issue lacks what every row needs (a numeric id, readable timestamps)."""
+    """The issue lacks what every row needs (a numeric id, its fields, readable timestamps): storing it would
+    replace what is stored with less, so it costs its row instead."""
+
+
+# The system fields every Jira issue has and every sync asks for: an answer without one of them holds less
+# than was asked for (Jira sends `"fields": null`, drops `fields`, or omits fields that failed to load).
+REQUIRED_FIELDS = ("summary", "status", "issuetype", "project", "created", "updated")
 
 
 @dataclass
@@ -25,11 +31,16 @@ class PreparedIssue:
     raw: bytes
     raw_hash: str
     histories: list[dict[str, Any]] = field(default_factory=list)
-    changelog_total: int = 0
+    changelog_total: int | None = 0  # None: the answer carried no changelog, so the total is unknown
+
+    @property
+    def changelog_missing(self) -> bool:
+        return self.changelog_total is None
 
     @property
     def changelog_truncated(self) -> bool:
-        return self.changelog_total > len(self.histories)
+        """The answer holds less history than Jira has (or none at all, when the changelog was left out)."""
+        return self.changelog_total is None or self.changelog_total > len(self.histories)
 
 
 def without_nul(value: Any) -> Any:
@@ -49,20 +60,52 @@ def _raw_json(issue: dict[str, Any]) -> bytes:
     return orjson.dumps({key: value for key, value in issue.items() if key != "changelog"})
 
 
+def _missing_fields(issue: dict[str, Any]) -> str:
+    """Why the answer holds less than a whole issue, or "" when it holds what every sync asks for."""
+    fields = issue.get("fields")
+    if "fields" not in issue:
+        return "Jira answered without its fields"
+    if not isinstance(fields, dict):
+        return f"Jira answered with fields {orjson.dumps(fields).decode()[:20]}"
+    absent = [name for name in REQUIRED_FIELDS if fields.get(name) is None or fields[name] == {}]
+    return f"Jira answered without {', '.join(absent)}" if absent else ""
+
+
+def _changelog(issue: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+    """The histories the answer holds and Jira's total; (…, None) when it holds no usable changelog."""
+    changelog = issue.get("changelog")
+    if not isinstance(changelog, dict) or not isinstance(changelog.get("histories"), list):
+        return [], None
+    histories = [history for history in changelog["histories"] if isinstance(history, dict)]
+    total = changelog.get("total")
+    if isinstance(total, bool) or not isinstance(total, int) or total < len(histories):
+        total = len(histories)
+    return histories, total
+
+
 def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIssue:
-    """Raise UnstorableIssue (with the key when there is one) when the issue cannot become a row."""
+    """Raise UnstorableIssue (with the key when there is one) when the issue cannot become a row: no
+    numeric id, no fields or not the core ones, unreadable timestamps.
+
+    An answer without its changelog (asked for by every caller) is an issue whose history is truncated to
+    nothing: changelog_total is None, and the caller completes the history or keeps the stored one.
+    """
     raw = _raw_json(issue)
     if b"\\u0000" in raw or b"\\u0000" in orjson.dumps(issue.get("changelog")):
         issue = without_nul(issue)
         raw = _raw_json(issue)
+    label = str(issue.get("key") or issue.get("id") or "?")
+    missing = _missing_fields(issue)
+    if missing:
+        raise UnstorableIssue(f"{label}: {missing}")
     try:
         columns = core_columns(issue)
     except (KeyError, TypeError, ValueError) as exc:
-        raise UnstorableIssue(f"{issue.get('key') or issue.get('id') or '?'}: {type(exc).__name__}: {exc}") from None
+        raise UnstorableIssue(f"{label}: {type(exc).__name__}: {exc}") from None
     if not -(2**63) <= columns["jira_id"] < 2**63:
         raise UnstorableIssue(f"{columns['key'] or issue.get('id')}: id {issue.get('id')} is not a 64-bit number")
     processed = process_issue(issue, mapping)
-    changelog = issue.get("changelog") or {}
+    histories, total = _changelog(issue)
     project = (issue.get("fields") or {}).get("project") or {}
     return PreparedIssue(
         jira_id=columns["jira_id"],
@@ -73,6 +116,6 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
         errors=[error.as_dict() for error in processed.errors],
         raw=raw,
         raw_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
-        histories=list(changelog.get("histories") or []),
-        changelog_total=int(changelog.get("total") or len(changelog.get("histories") or [])),
+        histories=histories,
+        changelog_total=total,
     )

@@ -48,8 +48,7 @@ def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
             return None
         SyncRun.objects.filter(pk=run.pk).update(project=project)
         run.project = project
-        # The plan's upper bound only shapes search JQL, which a single fetched issue does not use.
-        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK), timezone.now())
+        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK))
         result = page_sync(client, plan, [issue], run_id=run.pk)
         Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
         status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED

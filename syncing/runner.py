@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
@@ -47,6 +47,7 @@ _SUMMED = (
     "incomplete_histories",
     "pages",
     "deleted",
+    "recovered",
 )
 _OWN = ("requests", "retries", "rate_limited")
 
@@ -93,7 +94,7 @@ def _after_reconnect[T](write: Callable[[], T]) -> T:
         return write()
 
 
-def project_plan(project: Project, options: RunOptions, upper_bound: datetime) -> ProjectSyncPlan:
+def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
     """How to sync one project now: the instance's current mappings and milestone rules compiled."""
     instance = project.instance
     document = mapping_document()
@@ -102,7 +103,6 @@ def project_plan(project: Project, options: RunOptions, upper_bound: datetime) -
         mapping=compile_mapping(field_specs_for_instance(instance.slug, document), mapping_version(document)),
         rules=milestone_rules_for_instance(instance.slug, document),
         full=options.full,
-        upper_bound=upper_bound,
         overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
         jql_filter=instance.jql_filter,
         page_size=settings.JIRASYNC_PAGE_SIZE,
@@ -189,7 +189,7 @@ def sync_project(
             site = _record_site(instance, client)
         else:
             client.flavour = site.flavour
-        plan = project_plan(project, options, site.server_time)
+        plan = project_plan(project, options)
         stopped = False
         # The search pages come from a background thread; histories are completed on a second
         # client (its own session), sharing this run's counters and the instance's budget.
@@ -299,9 +299,10 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
 def _close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounters | None) -> SyncRun:
     """Sum the children into the parent and give it the status they add up to."""
     failed = [child for child in children if child.status == SyncRun.Status.FAILED]
-    # The children of the run's own kind add up; the censuses that follow full syncs add their deletions.
+    # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
+    # and recovered.
     sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in _SUMMED})
-    sums["deleted"] = SyncRun.objects.filter(parent=run).aggregate(total=Sum("deleted"))["total"]
+    sums.update(SyncRun.objects.filter(parent=run).aggregate(deleted=Sum("deleted"), recovered=Sum("recovered")))
     # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
     own = (
         {name: getattr(counters, name) for name in _OWN}
@@ -344,22 +345,34 @@ def _adopt_or_start(
 def census_project_run(
     project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
 ) -> SyncRun:
-    """A census of one project as its own SyncRun (kind census): listed, moved/restored, deleted."""
+    """A census of one project as its own SyncRun (kind census): listed, moved/restored, deleted, and the
+    listed issues never stored fetched and stored (`recovered`; any that could not be make it partial)."""
     project = Project.objects.select_related("instance").get(pk=project_id)
     run = _start_run(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS)
     counters = RequestCounters()
     try:
         client = client_for(project.instance, counters)
         client.flavour = site.flavour if site else ""
-        result = census_project(project, client, run_id=run.pk)
+        result = census_project(project, client, project_plan(project, options), run_id=run.pk)
     except (JiraError, CensusRefused) as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
     except Exception as exc:  # the run must say why whatever went wrong
         log.exception("census of %s failed", project)
         return run_finish(run, SyncRun.Status.FAILED, counters, error=f"{type(exc).__name__}: {exc}")
+    stored = result.stored_pages
     SyncRun.objects.filter(pk=run.pk).update(
-        fetched=result.listed, updated=len(result.moved) + len(result.restored), deleted=len(result.deleted)
+        fetched=result.listed,
+        inserted=stored.inserted,
+        updated=len(result.moved) + len(result.restored) + stored.updated,
+        status_changes=stored.status_changes,
+        incomplete_histories=stored.incomplete_histories,
+        deleted=len(result.deleted),
+        recovered=len(result.recovered),
+        failed_rows=len(result.unrecovered),
     )
+    if result.unrecovered:
+        error = "; ".join(f"{key}: {why}" for key, why in result.unrecovered[:10])
+        return run_finish(run, SyncRun.Status.PARTIAL, counters, error=f"not stored: {error}")
     return run_finish(run, SyncRun.Status.SUCCEEDED, counters)
 
 

@@ -13,6 +13,19 @@ from syncing.bulk_sql import rows_upsert
 from syncing.prepare import PreparedIssue
 
 
+@dataclass(frozen=True)
+class StoredState:
+    """What is stored of an issue that a page's answer is compared with."""
+
+    pk: int
+    project_id: int
+    raw_hash: str
+    deleted: bool
+    complete: bool
+    changelog_total: int
+    fields: dict[str, Any]
+
+
 @dataclass
 class StoredIssue:
     pk: int
@@ -24,7 +37,6 @@ class StoredIssue:
 @dataclass
 class UpsertResult:
     stored: list[StoredIssue] = field(default_factory=list)
-    unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
 
     @property
@@ -36,17 +48,26 @@ class UpsertResult:
         return sum(1 for item in self.stored if not item.created)
 
 
-def unchanged_ids(instance: JiraInstance, project: Project, prepared: list[PreparedIssue]) -> set[int]:
-    """Jira ids of issues stored exactly as they are now (same raw digest, same project, live, complete)."""
-    stored = Issue.objects.filter(instance=instance, jira_id__in=[p.jira_id for p in prepared]).values_list(
-        "jira_id", "raw_hash", "project_id", "deleted_at", "changelog_complete"
+def stored_issues(instance: JiraInstance, jira_ids: list[int]) -> dict[int, StoredState]:
+    """The stored state of these issues of the instance, by Jira id (absent: never stored). One query."""
+    rows = Issue.objects.filter(instance=instance, jira_id__in=jira_ids).values_list(
+        "jira_id", "id", "project_id", "raw_hash", "deleted_at", "changelog_complete", "changelog_total", "fields"
     )
-    digests = {p.jira_id: p.raw_hash for p in prepared}
     return {
-        jira_id
-        for jira_id, digest, project_id, deleted_at, complete in stored
-        if digest == digests[jira_id] and project_id == project.pk and deleted_at is None and complete
+        jira_id: StoredState(pk, project_id, digest, deleted_at is not None, complete, total, values)
+        for jira_id, pk, project_id, digest, deleted_at, complete, total, values in rows
     }
+
+
+def issue_unchanged(item: PreparedIssue, stored: StoredState | None, project: Project) -> bool:
+    """Stored exactly as it is now: same raw digest, same project, live, with its whole history."""
+    return (
+        stored is not None
+        and stored.raw_hash == item.raw_hash
+        and stored.project_id == project.pk
+        and not stored.deleted
+        and stored.complete
+    )
 
 
 def issues_upsert(
@@ -54,24 +75,19 @@ def issues_upsert(
     instance: JiraInstance,
     project: Project,
     prepared: list[PreparedIssue],
+    stored: dict[int, StoredState],
     complete: set[int],
     synced_at: datetime,
     milestones_digest: str = "",
 ) -> UpsertResult:
-    """Insert or update the prepared issues (the last of duplicates wins); complete: ids whose history is whole;
-    milestones_digest: the milestone rules the caller derives their milestones with.
+    """Insert or update the prepared issues (the last of duplicates wins); stored: stored_issues() of them;
+    complete: ids whose history is whole; milestones_digest: the milestone rules the caller derives with.
 
     Runs inside the caller's transaction. A batch that fails is retried row by row in savepoints, so one
     bad issue costs one row, named in the result with why.
     """
     by_id = {item.jira_id: item for item in prepared}
     result = UpsertResult()
-    previous = {
-        jira_id: (pk, values)
-        for jira_id, pk, values in Issue.objects.filter(instance=instance, jira_id__in=list(by_id)).values_list(
-            "jira_id", "id", "fields"
-        )
-    }
     rows = [
         _row(instance, project, item, item.jira_id in complete, synced_at, milestones_digest) for item in by_id.values()
     ]
@@ -90,9 +106,10 @@ def issues_upsert(
                 result.failed.append((item.key, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
     if not written:
         return result
-    pks = dict(
-        Issue.objects.filter(instance=instance, jira_id__in=[i.jira_id for i in written]).values_list("jira_id", "id")
-    )
+    pks = {jira_id: state.pk for jira_id, state in stored.items()}
+    new_ids = [item.jira_id for item in written if item.jira_id not in pks]
+    if new_ids:
+        pks.update(Issue.objects.filter(instance=instance, jira_id__in=new_ids).values_list("jira_id", "id"))
     rows_upsert(
         IssueRaw,
         ["issue_id", "body"],
@@ -101,8 +118,8 @@ def issues_upsert(
         update=["body"],
     )
     for item in written:
-        before = previous.get(item.jira_id)
-        result.stored.append(StoredIssue(pks[item.jira_id], item, before is None, before[1] if before else {}))
+        before = stored.get(item.jira_id)
+        result.stored.append(StoredIssue(pks[item.jira_id], item, before is None, before.fields if before else {}))
     return result
 
 

@@ -7,7 +7,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,13 +26,15 @@ from syncing.jira.errors import (
     JiraError,
     JiraNotFoundError,
     JiraPermissionError,
+    JiraResponseError,
     JiraUnavailableError,
 )
+from syncing.jira.paging import ORDER_BY, PageGuard, SearchPage, seek_pages
 
 log = logging.getLogger(__name__)
 
 CLOUD, DATACENTER = "cloud", "datacenter"
-DC_RESULT_WINDOW = 10_000  # Data Center refuses startAt + maxResults beyond this
+DC_MAX_RESULTS = 1000  # Data Center's default jira.search.views.default.max; it echoes a smaller one if set lower
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,14 @@ class RequestCounters:
             self.rate_limited += rate_limited
             self.fetch_seconds += fetch
             self.parse_seconds += parse
+
+
+@dataclass(frozen=True)
+class FetchedHistories:
+    """An issue's histories as an endpoint gave them, oldest first, and the total it reported (None: none)."""
+
+    histories: list[dict[str, Any]]
+    total: int | None
 
 
 @dataclass(frozen=True)
@@ -197,142 +208,243 @@ class JiraClient:
     def site_info(self) -> SiteInfo:
         """Flavour (serverInfo.deploymentType), Jira's clock, and the account's time zone (myself)."""
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-server-info/
-        info = self.request("GET", "/rest/api/2/serverInfo")
+        info = _object(self.request("GET", "/rest/api/2/serverInfo"), self._where("GET", "/rest/api/2/serverInfo"))
         detected = CLOUD if info.get("deploymentType") == "Cloud" else DATACENTER
         if not self.flavour:
             self.flavour = detected
         server_time = _parse_time(info.get("serverTime")) or datetime.now(UTC)
-        me = self.request("GET", f"{self.api}/myself")
+        me = _object(self.request("GET", f"{self.api}/myself"), self._where("GET", f"{self.api}/myself"))
         return SiteInfo(detected, server_time, str(me.get("timeZone") or "UTC"), str(info.get("version", "")))
 
     def projects(self) -> list[dict[str, Any]]:
-        """Every project the account can see: Cloud pages project/search, Data Center lists them all."""
+        """Every project the account can see: Cloud pages project/search, Data Center lists them all.
+
+        Each project is a dict with at least `id` and `key`; raises JiraResponseError otherwise.
+        """
         self._ensure_flavour()
         if self.flavour != CLOUD:
-            return list(self.request("GET", "/rest/api/2/project"))
-        found, start = [], 0
+            # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getAllProjects
+            found = _list_of_objects(self.request("GET", "/rest/api/2/project"), self._where("GET", "/project"))
+            return [_project(project, self._where("GET", "/project")) for project in found]
+        where = self._where("GET", "/rest/api/3/project/search")
+        guard = PageGuard(where)
+        found: list[dict[str, Any]] = []
         while True:
             # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-projects/#api-rest-api-3-project-search-get
-            page = self.request("GET", "/rest/api/3/project/search", params={"startAt": start, "maxResults": 100})
-            found += page.get("values", [])
-            if page.get("isLast", True) or not page.get("values"):
+            page = _object(
+                self.request("GET", "/rest/api/3/project/search", params={"startAt": len(found), "maxResults": 100}),
+                where,
+            )
+            values = [_project(project, where) for project in _list_of_objects(page.get("values", []), where)]
+            more = page.get("isLast") is False
+            guard.page((project["id"] for project in values), more=more)
+            found += values
+            if not more:
                 return found
-            start += len(page["values"])
 
     def fields(self) -> list[dict[str, Any]]:
+        """Every field of the site (system and custom), each a dict with an `id`."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-fields/#api-rest-api-3-field-get
         self._ensure_flavour()
-        return list(self.request("GET", f"{self.api}/field"))
+        where = self._where("GET", f"{self.api}/field")
+        found = _list_of_objects(self.request("GET", f"{self.api}/field"), where)
+        if any(not isinstance(item.get("id"), str) for item in found):
+            raise JiraResponseError(f"{where}: a field without an id")
+        return found
 
     def issue(self, issue_id: str, *, fields: list[str] | None = None, expand: str = "") -> dict[str, Any]:
+        """The issue as Jira sends it (a dict with an `id`); raises JiraResponseError on another shape."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get
         self._ensure_flavour()
         params = {"fields": ",".join(fields) if fields else "*all"}
         if expand:
             params["expand"] = expand
-        return self.request("GET", f"{self.api}/issue/{issue_id}", params=params)
+        where = self._where("GET", f"{self.api}/issue/{{id}}")
+        answer = _object(self.request("GET", f"{self.api}/issue/{issue_id}", params=params), where)
+        if "id" not in answer:
+            raise JiraResponseError(f"{where}: an issue without an id")
+        return answer
 
-    def changelog(self, issue_id: str) -> list[dict[str, Any]]:
-        """Every history of an issue, oldest first, from the per-issue changelog endpoint."""
+    def changelog(self, issue_id: str) -> FetchedHistories:
+        """Every history of an issue, oldest first, from the per-issue changelog endpoint, with Jira's total."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-changelog-get
         self._ensure_flavour()
+        path = f"{self.api}/issue/{issue_id}/changelog"
+        where = self._where("GET", f"{self.api}/issue/{{id}}/changelog")
+        guard = PageGuard(where)
         histories: list[dict[str, Any]] = []
+        total = 0
         while True:
-            page = self.request(
-                "GET", f"{self.api}/issue/{issue_id}/changelog", params={"startAt": len(histories), "maxResults": 100}
+            page = _object(self.request("GET", path, params={"startAt": len(histories), "maxResults": 100}), where)
+            values = _list_of_objects(page.get("values", []), where)
+            total = _count(page.get("total", len(histories) + len(values)), where)
+            more = page.get("isLast") is False or (
+                "isLast" not in page and bool(values) and len(histories) + len(values) < total
             )
-            values = page.get("values") or []
+            guard.page((history.get("id") for history in values), more=more)
             histories += values
-            if page.get("isLast", True) or not values or len(histories) >= page.get("total", 0):
-                return histories
+            if not more:
+                return FetchedHistories(histories, total)
 
-    def bulk_status_histories(self, issue_ids: list[str], field_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Cloud: the histories of up to 1,000 issues per call, only the items of field_ids, oldest first."""
+    def histories(self, issue_ids: list[str], *, totals_needed: Collection[str] = ()) -> dict[str, FetchedHistories]:
+        """The whole history of each issue, as far as Jira gives it, the flavour hidden.
+
+        Cloud: changelog/bulkfetch, up to 1,000 issues a call, every field's items (so the entries can be
+        counted against the issue's total); it reports no totals, so the issues in totals_needed (those whose
+        total is unknown) are read from the per-issue endpoint. Data Center: the per-issue endpoint, a few
+        issues at a time. An issue whose history could not be read, or that Jira left out, is absent.
+        """
+        self._ensure_flavour()
+        wanted = list(dict.fromkeys(issue_ids))
+        found: dict[str, FetchedHistories] = {}
+        singles = wanted
+        if self.flavour == CLOUD:
+            singles = [issue_id for issue_id in wanted if issue_id in totals_needed]
+            bulk = [issue_id for issue_id in wanted if issue_id not in totals_needed]
+            if bulk:
+                try:
+                    found.update(
+                        (issue_id, FetchedHistories(histories, None))
+                        for issue_id, histories in self.bulk_histories(bulk).items()
+                    )
+                except JiraError as exc:
+                    log.warning("histories of %d issues stay incomplete: %s", len(bulk), exc)
+        if singles:
+            with ThreadPoolExecutor(max_workers=min(4, len(singles))) as pool:
+                for issue_id, fetched in zip(singles, pool.map(self._changelog_or_none, singles), strict=True):
+                    if fetched is not None:
+                        found[issue_id] = fetched
+        return found
+
+    def _changelog_or_none(self, issue_id: str) -> "FetchedHistories | None":
+        try:
+            return self.changelog(issue_id)
+        except JiraError as exc:
+            log.warning("history of issue %s stays incomplete: %s", issue_id, exc)
+            return None
+
+    def bulk_histories(
+        self, issue_ids: list[str], field_ids: list[str] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Cloud: the histories of the issues Jira answers for, oldest first, only field_ids' items when given.
+
+        Issues Jira leaves out (not found, no permission, or simply missing) are absent from the answer.
+        """
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-changelog-bulkfetch-post
-        found: dict[str, list[dict[str, Any]]] = {issue_id: [] for issue_id in issue_ids}
+        where = self._where("POST", "/rest/api/3/changelog/bulkfetch")
+        found: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(issue_ids), 1000):
-            body: dict[str, Any] = {
-                "issueIdsOrKeys": issue_ids[start : start + 1000],
-                "fieldIds": field_ids,
-                "maxResults": 10000,
-            }
+            body: dict[str, Any] = {"issueIdsOrKeys": issue_ids[start : start + 1000], "maxResults": 10000}
+            if field_ids:
+                body["fieldIds"] = field_ids
+            guard = PageGuard(where)
             while True:
-                page = self.request("POST", "/rest/api/3/changelog/bulkfetch", body=body)
-                for log in page.get("issueChangeLogs") or []:
-                    found.setdefault(str(log.get("issueId")), []).extend(log.get("changeHistories") or [])
-                token = page.get("nextPageToken")
-                if not token:
+                page = _object(self.request("POST", "/rest/api/3/changelog/bulkfetch", body=body), where)
+                logs = _list_of_objects(page.get("issueChangeLogs") or [], where)
+                token = page.get("nextPageToken") or None
+                entries = []
+                for entry in logs:
+                    issue_id = str(entry.get("issueId"))
+                    histories = _list_of_objects(entry.get("changeHistories") or [], where)
+                    entries += [(issue_id, history.get("id")) for history in histories]
+                    found.setdefault(issue_id, []).extend(histories)
+                guard.page(entries, more=token is not None, token=token)
+                if token is None:
                     break
                 body["nextPageToken"] = token
         return found
 
     def search_pages(
-        self, jql: str, order_by: str, fields: list[str], *, changelog: bool = True, page_size: int = 100
+        self, jql: str, fields: list[str], *, changelog: bool = True, page_size: int = 100
     ) -> Iterator[list[dict[str, Any]]]:
-        """Yield the issues matching jql page by page as they arrive; never the whole result at once."""
+        """Yield every issue matching jql, page by page as they arrive, oldest `updated` first; never the
+        whole result at once. Seek paging on `updated` (see paging.py): nothing is skipped when issues
+        change between two requests. Raises JiraPagingError when Jira's paging does not advance."""
         self._ensure_flavour()
+        wanted = sorted({*fields, "updated"})  # the cursor is read from `updated`
         if self.flavour == CLOUD:
-            yield from self._cloud_pages(jql, order_by, fields, changelog, page_size)
+            path, largest, fetch = "/rest/api/3/search/jql", 5000, self._cloud_page
         else:
-            yield from self._datacenter_pages(jql, order_by, fields, changelog, page_size)
+            path, largest, fetch = "/rest/api/2/search", DC_MAX_RESULTS, self._datacenter_page
+        yield from seek_pages(
+            lambda query, size, start, token: fetch(query, wanted, changelog, size, start, token),
+            jql,
+            page_size=page_size,
+            largest_page=largest,
+            token_paging=self.flavour == CLOUD,
+            where=self._where("POST", path),
+        )
 
-    def _cloud_pages(
-        self, jql: str, order_by: str, fields: list[str], changelog: bool, page_size: int
-    ) -> Iterator[list[dict[str, Any]]]:
+    def _cloud_page(
+        self, jql: str, fields: list[str], changelog: bool, size: int, start: int, token: str | None
+    ) -> SearchPage:
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-jql-post
-        body: dict[str, Any] = {"jql": f"{jql} ORDER BY {order_by}", "fields": fields, "maxResults": page_size}
+        body: dict[str, Any] = {"jql": f"{jql} ORDER BY {ORDER_BY}", "fields": fields, "maxResults": size}
         if changelog:
             body["expand"] = "changelog"  # a comma string even in the POST body
-        while True:
-            page = self.request("POST", "/rest/api/3/search/jql", body=body)
-            issues = page.get("issues") or []
-            if issues:
-                yield issues
-            token = page.get("nextPageToken")
-            if page.get("isLast", not token) or not token:
-                return
+        if token:
             body["nextPageToken"] = token
+        where = self._where("POST", "/rest/api/3/search/jql")
+        page = _object(self.request("POST", "/rest/api/3/search/jql", body=body), where)
+        issues = _list_of_objects(page.get("issues") or [], where)
+        next_token = page.get("nextPageToken") or None
+        if next_token is not None and not isinstance(next_token, str):
+            raise JiraResponseError(f"{where}: nextPageToken is not a string")
+        more = page.get("isLast") is False or ("isLast" not in page and next_token is not None)
+        return SearchPage(issues, more, token=next_token)
 
-    def _datacenter_pages(
-        self, jql: str, order_by: str, fields: list[str], changelog: bool, page_size: int
-    ) -> Iterator[list[dict[str, Any]]]:
-        """startAt paging inside a moving window: Data Center refuses offsets past 10,000, so the query
-        restarts from the last `updated` seen (order_by must start with `updated ASC`), skipping the ids
-        already yielded at that instant."""
+    def _datacenter_page(
+        self, jql: str, fields: list[str], changelog: bool, size: int, start: int, token: str | None
+    ) -> SearchPage:
         # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/search-searchUsingSearchRequest
-        window_jql, start = jql, 0
-        last_updated: str | None = None
-        seen_at_last: set[str] = set()
-        while True:
-            body: dict[str, Any] = {
-                "jql": f"{window_jql} ORDER BY {order_by}",
-                "startAt": start,
-                "maxResults": page_size,
-                "fields": fields,
-            }
-            if changelog:
-                body["expand"] = ["changelog"]  # an array in the Data Center POST body
-            page = self.request("POST", "/rest/api/2/search", body=body)
-            issues = page.get("issues") or []
-            fresh = [issue for issue in issues if issue.get("id") not in seen_at_last]
-            if fresh:
-                yield fresh
-            for issue in issues:
-                updated = (issue.get("fields") or {}).get("updated")
-                if updated != last_updated:
-                    last_updated, seen_at_last = updated, set()
-                seen_at_last.add(issue.get("id"))
-            effective = int(page.get("maxResults") or page_size) or page_size
-            start += len(issues)
-            if not issues or start >= int(page.get("total", 0)):
-                return
-            if start + effective > DC_RESULT_WINDOW:
-                moment = _parse_time(last_updated)
-                if moment is None:
-                    raise JiraError(f"{self.settings.name}: cannot move the search window without `updated`")
-                window_jql = f"({jql}) AND updated >= {int(moment.timestamp() * 1000)}"
-                start = 0
+        body: dict[str, Any] = {
+            "jql": f"{jql} ORDER BY {ORDER_BY}",
+            "startAt": start,
+            "maxResults": size,
+            "fields": fields,
+        }
+        if changelog:
+            body["expand"] = ["changelog"]  # an array in the Data Center POST body
+        where = self._where("POST", "/rest/api/2/search")
+        page = _object(self.request("POST", "/rest/api/2/search", body=body), where)
+        issues = _list_of_objects(page.get("issues") or [], where)
+        echoed = _count(page.get("startAt", start), where)
+        if "total" in page:
+            more = echoed + len(issues) < _count(page["total"], where)
+        else:  # no total: only a full page may have a successor
+            more = len(issues) >= _count(page.get("maxResults", size), where)
+        return SearchPage(issues, more, start=echoed)
+
+    def _where(self, method: str, path: str) -> str:
+        return f"{self.settings.name}: {method} {path}"
 
     def _ensure_flavour(self) -> None:
         if not self.flavour:
             self.site_info()
+
+
+def _object(answer: Any, where: str) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise JiraResponseError(f"{where}: expected a JSON object, got {type(answer).__name__}")
+    return answer
+
+
+def _list_of_objects(value: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or any(not isinstance(item, dict) for item in value):
+        raise JiraResponseError(f"{where}: expected a list of JSON objects, got {type(value).__name__}")
+    return value
+
+
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise JiraResponseError(f"{where}: expected a count, got {value!r}")
+    return value
+
+
+def _project(project: dict[str, Any], where: str) -> dict[str, Any]:
+    if not project.get("id") or not isinstance(project.get("key"), str) or not project["key"]:
+        raise JiraResponseError(f"{where}: a project without an id or key")
+    return project
 
 
 def _jira_text(content: bytes) -> str:

@@ -35,3 +35,12 @@ class JiraUnavailableError(JiraError):
     """Connection failures, 5xx, 429 and broken bodies that outlasted every retry."""
 
     retryable = True
+
+
+class JiraResponseError(JiraError):
+    """A 2xx answer of the wrong shape (not the JSON object the endpoint documents); nothing of it is used."""
+
+
+class JiraPagingError(JiraResponseError):
+    """A paged endpoint did not advance: a repeated page token, an ignored startAt, the same page again, or an
+    empty page that says more follow. Raised instead of looping; what was read before stays as it was."""

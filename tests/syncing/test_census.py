@@ -94,3 +94,24 @@ def test_sync_jira_census_runs_from_the_command_line(reference_mappings):
         call_command("sync_jira", instance.slug, "--census", stdout=out)
         assert "census" in out.getvalue()
         assert Issue.objects.filter(deleted_at__isnull=False).count() == 2
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_census_fetches_and_stores_the_issues_jira_lists_and_the_database_lacks(flavour, reference_mappings):
+    with running_sim(flavour=flavour, projects=2, issues=40, seed=26, long_history_share=0.1) as server:
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        sync_instance(instance.pk, RunOptions(full=True))
+        # Issues a sync missed, whatever the reason: here removed from the database behind its back.
+        missed = list(Issue.objects.filter(instance=instance).order_by("?").values_list("jira_id", "key")[:7])
+        Issue.objects.filter(instance=instance, jira_id__in=[jira_id for jira_id, _ in missed]).delete()
+        census = sync_instance(instance.pk, RunOptions(census=True))
+        assert census.status == SyncRun.Status.SUCCEEDED, census.error
+        assert census.recovered == 7 and census.deleted == 0
+        assert sum(census.children.values_list("recovered", flat=True)) == 7
+        assert_database_equals_truth(server, instance)  # fields, whole histories and milestones included
+        recovered = set(AuditLog.objects.filter(action="census_recover").values_list("object_repr", flat=True))
+        assert recovered == {key for _, key in missed}
+        for project in Project.objects.filter(instance=instance):
+            assert project.census_count == project.stored_count == project.issues.filter(deleted_at=None).count()
+        again = sync_instance(instance.pk, RunOptions(census=True))
+        assert again.recovered == 0 and again.status == SyncRun.Status.SUCCEEDED
