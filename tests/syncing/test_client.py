@@ -6,7 +6,6 @@ import pytest
 
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import TOKEN, USER, running_sim
-from syncing.jira import client as client_module
 from syncing.jira.budget import LocalBudget
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters
 from syncing.jira.errors import (

@@ -72,7 +72,8 @@ class Command(BaseCommand):
         if failed:
             raise CommandError("; ".join(f"{run.instance.name}: {run.error}" for run in failed))
         partial = [run for run in runs if run.status == SyncRun.Status.PARTIAL]
-        if partial and not stop.is_set():  # some issues could not be stored: not a success, and scripts can tell it from a failure
+        # Some issues could not be stored: not a success, and a script can tell it from a failure.
+        if partial and not stop.is_set():
             raise CommandError("; ".join(f"{run.instance.name}: {run.error}" for run in partial), returncode=2)
 
     def _instances(self, names: list[str], everything: bool) -> list[JiraInstance]:
