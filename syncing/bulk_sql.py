@@ -54,7 +54,10 @@ def rows_insert(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
         sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
         return _executemany(sql, rows, _datetime_positions(model, columns))
     count = 0
+    # The raw driver's COPY is outside Django's error translation: wrap it, so a value a column refuses is
+    # a DatabaseError like any other (one bad row is then isolated by the caller's row-by-row retry).
     with (
+        connection.wrap_database_errors,
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {_table(model)} ({_columns(columns)}) FROM STDIN") as copy,
     ):
@@ -97,7 +100,10 @@ def _copy_to_staging(cursor, model: type[Model], columns: Sequence[str], batch: 
         f"SELECT {_columns(columns)} FROM {_table(model)} WITH NO DATA"
     )
     cursor.execute(f"TRUNCATE {staging}")
-    with cursor.cursor.copy(f"COPY {staging} ({_columns(columns)}) FROM STDIN") as copy:
+    with (
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {staging} ({_columns(columns)}) FROM STDIN") as copy,
+    ):
         for row in batch:
             copy.write_row(row)
     return staging

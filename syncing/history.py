@@ -83,9 +83,9 @@ def status_transitions(histories: Iterable[dict]) -> list[Transition]:
                     int(history["id"]),
                     changed_at,
                     str(item.get("from") or "")[:32],
-                    str(item.get("fromString") or "")[:255],
+                    str(item.get("fromString") or "").replace("\x00", "")[:255],
                     str(item.get("to") or "")[:32],
-                    str(item.get("toString") or "")[:255],
+                    str(item.get("toString") or "").replace("\x00", "")[:255],
                     identity["name"][:255],
                     identity["id"][:128],
                 )

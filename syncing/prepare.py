@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.db.models import CharField
 
+from issues.models import Issue
 from syncing.fields import CompiledMapping, process_issue
-from syncing.fields.core import core_columns
+from syncing.fields.core import CORE_COLUMN_NAMES, core_columns
 
 
 class UnstorableIssue(ValueError):
@@ -28,6 +30,7 @@ class PreparedIssue:
     columns: dict[str, Any]
     fields: dict[str, Any]
     errors: list[dict[str, str]]
+    encoded: tuple[str, str, str]  # labels, fields and errors as JSON text, as the store writes them
     raw: bytes
     raw_hash: str
     histories: list[dict[str, Any]] = field(default_factory=list)
@@ -52,6 +55,19 @@ def without_nul(value: Any) -> Any:
     if isinstance(value, dict):
         return {without_nul(key): without_nul(item) for key, item in value.items()}
     return value
+
+
+# Core text columns and their lengths: a longer value costs its row on both databases (PostgreSQL would
+# refuse it, SQLite would store it), never a page.
+_COLUMN_LIMITS = {
+    field.name: field.max_length
+    for field in Issue._meta.concrete_fields
+    if isinstance(field, CharField) and field.name in CORE_COLUMN_NAMES
+}
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _raw_json(issue: dict[str, Any]) -> bytes:
@@ -90,11 +106,14 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
     An answer without its changelog (asked for by every caller) is an issue whose history is truncated to
     nothing: changelog_total is None, and the caller completes the history or keeps the stored one.
     """
-    raw = _raw_json(issue)
-    if b"\\u0000" in raw or b"\\u0000" in orjson.dumps(issue.get("changelog")):
-        issue = without_nul(issue)
-        raw = _raw_json(issue)
     label = str(issue.get("key") or issue.get("id") or "?")
+    try:
+        raw = _raw_json(issue)
+        if b"\\u0000" in raw:
+            issue = without_nul(issue)
+            raw = _raw_json(issue)
+    except TypeError as exc:  # orjson: a lone surrogate (an emoji cut in half), nesting past 254 levels
+        raise UnstorableIssue(f"{label}: cannot be kept as JSON ({exc})") from None
     missing = _missing_fields(issue)
     if missing:
         raise UnstorableIssue(f"{label}: {missing}")
@@ -104,7 +123,17 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
         raise UnstorableIssue(f"{label}: {type(exc).__name__}: {exc}") from None
     if not -(2**63) <= columns["jira_id"] < 2**63:
         raise UnstorableIssue(f"{columns['key'] or issue.get('id')}: id {issue.get('id')} is not a 64-bit number")
+    too_long = [name for name, limit in _COLUMN_LIMITS.items() if len(columns[name]) > limit]
+    if too_long:
+        raise UnstorableIssue(
+            f"{label}: {', '.join(f'{name} longer than {_COLUMN_LIMITS[name]} characters' for name in too_long)}"
+        )
     processed = process_issue(issue, mapping)
+    errors = [error.as_dict() for error in processed.errors]
+    try:
+        encoded = (_json(columns["labels"]), _json(processed.values), _json(errors))
+    except TypeError as exc:
+        raise UnstorableIssue(f"{label}: a mapped value cannot be kept as JSON ({exc})") from None
     histories, total = _changelog(issue)
     project = (issue.get("fields") or {}).get("project") or {}
     return PreparedIssue(
@@ -113,7 +142,8 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
         project_jira_id=str(project.get("id") or "") if isinstance(project, dict) else "",
         columns=columns,
         fields=processed.values,
-        errors=[error.as_dict() for error in processed.errors],
+        errors=errors,
+        encoded=encoded,
         raw=raw,
         raw_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
         histories=histories,

@@ -4,12 +4,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from django.db import DatabaseError, transaction
 
 from issues.models import Issue, IssueRaw
 from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_upsert
+from syncing.fields.core import CORE_COLUMN_NAMES
 from syncing.prepare import PreparedIssue
 
 
@@ -124,23 +124,7 @@ def issues_upsert(
 
 
 _CONFLICT = ["instance_id", "jira_id"]
-_CORE = [
-    "key",
-    "summary",
-    "issue_type",
-    "status",
-    "status_id",
-    "status_category",
-    "priority",
-    "assignee",
-    "assignee_id",
-    "reporter",
-    "reporter_id",
-    "created",
-    "updated",
-    "resolved",
-    "resolution",
-]
+_CORE = [name for name in CORE_COLUMN_NAMES if name not in ("jira_id", "labels")]
 _UPDATE = [
     "project_id",
     *_CORE,
@@ -158,10 +142,6 @@ _UPDATE = [
 _COLUMNS = [*_CONFLICT, *_UPDATE]
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 def _row(
     instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime, digest: str
 ) -> tuple:
@@ -171,9 +151,7 @@ def _row(
         item.jira_id,
         project.pk,
         *(columns[name] for name in _CORE),
-        _json(columns["labels"]),
-        _json(item.fields),
-        _json(item.errors),
+        *item.encoded,
         bool(item.errors),
         item.changelog_total,
         complete,

@@ -49,6 +49,27 @@ def core_columns(issue: dict) -> dict[str, Any]:
     }
 
 
+# The columns core_columns returns, in its order.
+CORE_COLUMN_NAMES = (
+    "jira_id",
+    "key",
+    "summary",
+    "issue_type",
+    "status",
+    "status_id",
+    "status_category",
+    "priority",
+    "assignee",
+    "assignee_id",
+    "reporter",
+    "reporter_id",
+    "created",
+    "updated",
+    "resolved",
+    "resolution",
+    "labels",
+)
+
 # The system fields core_columns reads; the client asks Jira for these plus the mapped ones.
 CORE_FIELD_IDS = (
     "summary",

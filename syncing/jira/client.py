@@ -3,6 +3,7 @@
 It knows no database and nothing of mappings: it takes connection settings and yields what Jira said.
 """
 
+import json
 import logging
 import random
 import threading
@@ -172,10 +173,10 @@ class JiraClient:
                 raise _error_for(status, where, _jira_text(content))
             fetched = time.perf_counter()
             try:
-                parsed = orjson.loads(content) if content else None
+                parsed = _parsed(content)
                 self.counters.add(fetch=fetched - began, parse=time.perf_counter() - fetched)
                 return parsed
-            except orjson.JSONDecodeError:
+            except ValueError:
                 last_problem = "the response body was not valid JSON (truncated or malformed)"
                 self._back_off(attempt)
         raise JiraUnavailableError(f"{where} failed after {self.settings.max_retries + 1} attempts: {last_problem}")
@@ -421,6 +422,24 @@ class JiraClient:
     def _ensure_flavour(self) -> None:
         if not self.flavour:
             self.site_info()
+
+
+def _parsed(content: bytes) -> Any:
+    """The JSON body; ValueError when it is not JSON (truncated, malformed).
+
+    orjson refuses some valid JSON that Jira can send: a lone surrogate escape (an emoji cut in half,
+    "\\ud83d") and nesting deeper than its limit. The standard library reads those, so one bad issue
+    reaches the pipeline, where it costs its own row, instead of making the whole page unreadable.
+    """
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(content)
+        except (RecursionError, UnicodeDecodeError) as exc:
+            raise ValueError(str(exc)) from None
 
 
 def _object(answer: Any, where: str) -> dict[str, Any]:
