@@ -198,6 +198,13 @@ LOGGING = {
 JIRASYNC_PAGE_SIZE = env.int("JIRASYNC_PAGE_SIZE", default=100)
 JIRASYNC_BACKOFF_BASE = env.float("JIRASYNC_BACKOFF_BASE", default=2.0)
 JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)
+# One request's whole answer must arrive within this (a Jira that trickles its body is cut off and retried),
+# and may be at most this large (a larger one is not read: an oversized issue costs its own row).
+JIRASYNC_REQUEST_DEADLINE_SECONDS = env.float("JIRASYNC_REQUEST_DEADLINE_SECONDS", default=180.0)
+JIRASYNC_MAX_RESPONSE_MB = env.float("JIRASYNC_MAX_RESPONSE_MB", default=64.0)
+# A project's claim is a lease its holder renews every quarter of it; another worker may take the project
+# only after it expired, and a run whose lease ran out is ended as abandoned.
+JIRASYNC_CLAIM_LEASE_SECONDS = env.int("JIRASYNC_CLAIM_LEASE_SECONDS", default=120)
 # A census that would soft-delete more than this share of a project (and more than GUARD_MIN issues)
 # stops instead: a lost permission looks exactly like mass deletion.
 JIRASYNC_CENSUS_MAX_DELETE_SHARE = env.float("JIRASYNC_CENSUS_MAX_DELETE_SHARE", default=0.2)

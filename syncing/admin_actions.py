@@ -23,7 +23,7 @@ def instances_test_connection(request: HttpRequest, instances) -> None:
 def instances_discover_projects(request: HttpRequest, instances) -> None:
     for instance in instances:
         try:
-            found = instance_discover_projects(instance, client_for(instance))
+            found = instance_discover_projects(instance, client_for(instance, interactive=True))
         except JiraError as exc:
             messages.error(request, f"{instance.name}: {exc}")
             continue

@@ -38,7 +38,7 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     from syncing.runner import client_for  # the runner builds clients the same way for every door
 
     report = InstanceReport()
-    client = client_for(instance)
+    client = client_for(instance, interactive=True)
     try:
         site = client.site_info()
         report.flavour, report.version, report.time_zone = site.flavour, site.version, site.time_zone

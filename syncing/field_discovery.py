@@ -61,7 +61,7 @@ def instance_fields_discover(instance: JiraInstance) -> FieldCatalogue:
     """Ask Jira for the instance's fields; raises JiraError when it cannot."""
     from syncing.runner import client_for
 
-    client = client_for(instance)
+    client = client_for(instance, interactive=True)
     try:
         return instance_field_catalogue(instance, client.fields())
     finally:

@@ -10,6 +10,7 @@ from django.db.models import CharField
 from issues.models import Issue
 from syncing.fields import CompiledMapping, process_issue
 from syncing.fields.core import CORE_COLUMN_NAMES, core_columns
+from syncing.jira.paging import UNREADABLE
 
 
 class UnstorableIssue(ValueError):
@@ -107,6 +108,8 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
     nothing: changelog_total is None, and the caller completes the history or keeps the stored one.
     """
     label = str(issue.get("key") or issue.get("id") or "?")
+    if UNREADABLE in issue:
+        raise UnstorableIssue(f"{label}: {issue[UNREADABLE]}")
     try:
         raw = _raw_json(issue)
         if b"\\u0000" in raw:

@@ -6,6 +6,7 @@ claimed so no other worker syncs it at the same time, with a SyncRun row updated
 """
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,16 +72,27 @@ class RunOptions:
         return SyncRun.Kind.FULL if self.full else SyncRun.Kind.INCREMENTAL
 
 
-def connection_settings(instance: JiraInstance) -> ConnectionSettings:
+def connection_settings(instance: JiraInstance, *, interactive: bool = False) -> ConnectionSettings:
+    """How to reach the instance. interactive: for a person waiting (Test connection, Discover): short
+    timeouts and no retries, so the answer, good or bad, comes within 10 seconds."""
+    common = {
+        "name": instance.name,
+        "base_url": instance.base_url,
+        "auth_kind": instance.auth_kind,
+        "username": instance.username,
+        "token": instance.get_token(),
+        "flavour": instance.flavour,
+        "max_response_bytes": int(settings.JIRASYNC_MAX_RESPONSE_MB * 1024 * 1024),
+    }
+    if interactive:
+        return ConnectionSettings(
+            **common, connect_timeout=4.0, read_timeout=8.0, total_timeout=9.0, max_retries=0, max_wait=0.0
+        )
     return ConnectionSettings(
-        name=instance.name,
-        base_url=instance.base_url,
-        auth_kind=instance.auth_kind,
-        username=instance.username,
-        token=instance.get_token(),
-        flavour=instance.flavour,
+        **common,
         backoff_base=settings.JIRASYNC_BACKOFF_BASE,
         max_retries=settings.JIRASYNC_MAX_RETRIES,
+        total_timeout=settings.JIRASYNC_REQUEST_DEADLINE_SECONDS,
     )
 
 
@@ -110,9 +122,18 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
     )
 
 
-def client_for(instance: JiraInstance, counters: RequestCounters | None = None) -> JiraClient:
+def client_for(
+    instance: JiraInstance,
+    counters: RequestCounters | None = None,
+    *,
+    interactive: bool = False,
+    stop: threading.Event | None = None,
+) -> JiraClient:
+    """A client for the instance within its request budget; see connection_settings for interactive."""
     budget = budget_for(instance.slug, instance.request_budget, settings.REDIS_URL)
-    return JiraClient(connection_settings(instance), budget=budget, counters=counters)
+    return JiraClient(
+        connection_settings(instance, interactive=interactive), budget=budget, counters=counters, stop=stop
+    )
 
 
 def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> list[Project]:

@@ -17,17 +17,20 @@ from typing import Any
 
 import orjson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from syncing.jira.budget import LocalBudget, RequestBudget
 from syncing.jira.errors import (
     JiraAuthenticationError,
     JiraBadRequestError,
+    JiraCancelledError,
     JiraEndpointRemovedError,
     JiraError,
     JiraNotFoundError,
     JiraPermissionError,
     JiraResponseError,
+    JiraResponseTooLargeError,
     JiraUnavailableError,
 )
 from syncing.jira.paging import ORDER_BY, PageGuard, SearchPage, seek_pages
@@ -47,7 +50,9 @@ class ConnectionSettings:
     token: str = field(repr=False)
     flavour: str = "auto"  # auto | cloud | datacenter
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # between two reads of the answer
+    total_timeout: float = 180.0  # for the whole answer, however slowly it trickles in
+    max_response_bytes: int = 64 * 1024 * 1024
     max_retries: int = 5
     backoff_base: float = 2.0  # seconds; doubles per retry, jitter ×0.7–1.3 (Atlassian's advice)
     backoff_cap: float = 30.0
@@ -99,12 +104,16 @@ class JiraClient:
         *,
         budget: RequestBudget | None = None,
         counters: RequestCounters | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """stop: set it to make every request of this client end within a second (JiraCancelledError)."""
         self.settings = settings
         self.budget = budget or LocalBudget(1000)
         self.counters = counters or RequestCounters()
-        self.sleep = sleep
+        self.stop = stop
+        # Waits end early when a stop is asked for: the next request then raises JiraCancelledError.
+        self.sleep = sleep or (stop.wait if stop is not None else time.sleep)
         self.flavour = settings.flavour if settings.flavour in (CLOUD, DATACENTER) else ""
         self.session = requests.Session()
         self.session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
@@ -124,14 +133,17 @@ class JiraClient:
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
         """Send one request (retrying what may be retried) and return its parsed JSON.
 
-        1. Wait for the instance's budget.  2. Send.  3. On a connection error, 5xx, 429 or a broken
-        body, wait (Retry-After / X-RateLimit-Reset, else exponential backoff with jitter) and retry,
-        up to max_retries.  4. Any other error status raises its typed JiraError.
+        1. Wait for the instance's budget.  2. Send, and read the body within the request's total
+        deadline and size cap.  3. On a connection error, a deadline passed, 5xx, 429 or a broken body,
+        wait (Retry-After / X-RateLimit-Reset, else exponential backoff with jitter) and retry, up to
+        max_retries.  4. Any other error status raises its typed JiraError; an answer larger than the cap
+        raises JiraResponseTooLargeError; a stop asked for raises JiraCancelledError within a second.
         """
         url = f"{self.settings.base_url.rstrip('/')}{path}"
         where = f"{self.settings.name}: {method} {path}"
         last_problem = ""
         for attempt in range(self.settings.max_retries + 1):
+            self._check_stop(where)
             if attempt:
                 self.counters.add(retries=1)
             self.budget.acquire()
@@ -145,10 +157,19 @@ class JiraClient:
                     data=orjson.dumps(body) if body is not None else None,
                     headers={"Content-Type": "application/json"} if body is not None else None,
                     timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    stream=True,
+                    allow_redirects=False,  # a redirect is reported (a login page, http → https), not followed
                 )
-                content = response.content
-            except requests.RequestException as exc:
-                last_problem = f"connection failed ({type(exc).__name__})"
+                try:
+                    content = self._body(response, began, where)
+                finally:
+                    response.close()
+            except (requests.RequestException, urllib3.exceptions.HTTPError, _DeadlinePassed) as exc:
+                last_problem = (
+                    str(exc) if isinstance(exc, _DeadlinePassed) else f"connection failed ({type(exc).__name__})"
+                )
+                if self.settings.max_retries == 0 and not isinstance(exc, _DeadlinePassed):
+                    last_problem = f"connection failed: {_connection_problem(exc)}"
                 self._back_off(attempt)
                 continue
             status = response.status_code
@@ -171,6 +192,11 @@ class JiraClient:
                 continue
             if status >= 400:
                 raise _error_for(status, where, _jira_text(content))
+            if 300 <= status < 400:
+                raise JiraResponseError(
+                    f"{where} → {status}: redirected to {response.headers.get('Location', '?')} — not a Jira REST "
+                    "answer (a login page or a proxy?); check the base URL"
+                )
             fetched = time.perf_counter()
             try:
                 parsed = _parsed(content)
@@ -178,10 +204,43 @@ class JiraClient:
                 return parsed
             except ValueError:
                 last_problem = "the response body was not valid JSON (truncated or malformed)"
+                if _looks_like_html(content):
+                    raise JiraResponseError(
+                        f"{where} → {status}: answered with an HTML page, not JSON — this is not a Jira REST root "
+                        "(a login page, a proxy, another site?); check the base URL"
+                    ) from None
                 self._back_off(attempt)
         raise JiraUnavailableError(f"{where} failed after {self.settings.max_retries + 1} attempts: {last_problem}")
 
+    def _body(self, response: requests.Response, began: float, where: str) -> bytes:
+        """The whole body, read as it arrives; raises _DeadlinePassed past the request's total deadline
+        (a Jira that trickles its answer), JiraResponseTooLargeError past the size cap, JiraCancelledError
+        when a stop was asked for."""
+        deadline = began + self.settings.total_timeout
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.settings.max_response_bytes:
+            raise JiraResponseTooLargeError(_too_large(where, self.settings.max_response_bytes))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = response.raw.read1(65536, decode_content=True) if response.raw is not None else b""
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.settings.max_response_bytes:
+                raise JiraResponseTooLargeError(_too_large(where, self.settings.max_response_bytes))
+            chunks.append(chunk)
+            if time.perf_counter() > deadline:
+                raise _DeadlinePassed(f"the answer took longer than {self.settings.total_timeout:.0f} s")
+            self._check_stop(where)
+
+    def _check_stop(self, where: str) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise JiraCancelledError(f"{where}: stopped on request")
+
     def _back_off(self, attempt: int, at_least: float = 0.0) -> None:
+        if self.settings.max_retries == 0:
+            return  # an interactive check answers now rather than waiting for a retry it will not make
         delay = min(self.settings.backoff_cap, self.settings.backoff_base * 2**attempt) * random.uniform(0.7, 1.3)
         self.sleep(max(delay, at_least))
 
@@ -209,7 +268,16 @@ class JiraClient:
     def site_info(self) -> SiteInfo:
         """Flavour (serverInfo.deploymentType), Jira's clock, and the account's time zone (myself)."""
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-server-info/
-        info = _object(self.request("GET", "/rest/api/2/serverInfo"), self._where("GET", "/rest/api/2/serverInfo"))
+        where = self._where("GET", "/rest/api/2/serverInfo")
+        try:
+            info = _object(self.request("GET", "/rest/api/2/serverInfo"), where)
+        except JiraNotFoundError:
+            raise JiraResponseError(
+                f"{where} → 404: this is not a Jira REST root; the base URL should be the site's root "
+                "(e.g. https://acme.atlassian.net or https://jira.example.com)"
+            ) from None
+        if not isinstance(info.get("deploymentType", ""), str) or ("serverTime" not in info and "version" not in info):
+            raise JiraResponseError(f"{where}: the answer is not Jira's serverInfo (no version, no serverTime)")
         detected = CLOUD if info.get("deploymentType") == "Cloud" else DATACENTER
         if not self.flavour:
             self.flavour = detected
@@ -374,6 +442,7 @@ class JiraClient:
             largest_page=largest,
             token_paging=self.flavour == CLOUD,
             where=self._where("POST", path),
+            probe=lambda query, size, start, token: fetch(query, ["updated"], False, size, start, token),
         )
 
     def _cloud_page(
@@ -422,6 +491,36 @@ class JiraClient:
     def _ensure_flavour(self) -> None:
         if not self.flavour:
             self.site_info()
+
+
+class _DeadlinePassed(Exception):
+    """The answer did not arrive whole within the request's total deadline (retried like a reset)."""
+
+
+def _too_large(where: str, limit: int) -> str:
+    return f"{where}: the answer is larger than {limit / 1024 / 1024:.0f} MB (JIRASYNC_MAX_RESPONSE_MB); not read"
+
+
+def _looks_like_html(content: bytes) -> bool:
+    start = content[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in start
+
+
+def _connection_problem(exc: Exception) -> str:
+    """A short reason for an interactive check: refused, name not found, timed out, TLS."""
+    text = str(exc)
+    for needle, reason in (
+        ("Name or service not known", "the host name does not resolve"),
+        ("nodename nor servname", "the host name does not resolve"),
+        ("Temporary failure in name resolution", "the host name does not resolve"),
+        ("Connection refused", "the connection was refused (nothing listens there)"),
+        ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted"),
+    ):
+        if needle in text:
+            return reason
+    if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
+        return "no answer in time"
+    return type(exc).__name__
 
 
 def _parsed(content: bytes) -> Any:

@@ -44,3 +44,11 @@ class JiraResponseError(JiraError):
 class JiraPagingError(JiraResponseError):
     """A paged endpoint did not advance: a repeated page token, an ignored startAt, the same page again, or an
     empty page that says more follow. Raised instead of looping; what was read before stays as it was."""
+
+
+class JiraResponseTooLargeError(JiraResponseError):
+    """The answer is larger than the configured cap: not read (an oversized issue costs its row)."""
+
+
+class JiraCancelledError(JiraError):
+    """A stop was asked for (SIGTERM, Ctrl-C, Cancel in admin): the request was abandoned."""

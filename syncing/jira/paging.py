@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from syncing.jira.errors import JiraPagingError
+from syncing.jira.errors import JiraPagingError, JiraResponseTooLargeError
 
+# Set on an issue whose whole answer was larger than the client's cap; the value says why. It costs its row.
+UNREADABLE = "jirasync:unreadable"
 STALE_PAGES_ALLOWED = 2  # pages in a row that bring nothing new before the loop is called stuck
 ORDER_BY = "updated ASC, key ASC"
 
@@ -78,14 +80,40 @@ class _Seen:
         self.entries = {key: moment for key, moment in self.entries.items() if moment is None or moment >= cursor}
 
 
+def _page_within_cap(fetch: FetchPage, probe: FetchPage, query: str, size: int, start: int, token: str | None):
+    """The page, asked again with half as many issues while the answer is larger than the client's cap; when
+    one issue alone is too large, it comes from `probe` (ids and `updated` only), marked UNREADABLE with why,
+    so it costs its own row and the seek moves past it."""
+    while True:
+        try:
+            return fetch(query, size, start, token)
+        except JiraResponseTooLargeError as exc:
+            if size > 1:
+                size //= 2
+                continue
+            page = probe(query, 1, start, token)
+            for issue in page.issues:
+                issue[UNREADABLE] = str(exc)
+            return page
+
+
 def seek_pages(
-    fetch: FetchPage, jql: str, *, page_size: int, largest_page: int, token_paging: bool, where: str
+    fetch: FetchPage,
+    jql: str,
+    *,
+    page_size: int,
+    largest_page: int,
+    token_paging: bool,
+    where: str,
+    probe: FetchPage | None = None,
 ) -> Iterator[list]:
     """Yield every issue matching jql once per (id, updated), oldest `updated` first, page by page.
 
     token_paging: the endpoint pages a query by nextPageToken (Cloud), else by startAt (Data Center).
+    probe: like fetch, but asking for ids and `updated` only (for an issue too large to read whole).
     where: "<instance>: <METHOD> <path>", named in errors. Raises JiraPagingError when Jira's paging stalls.
     """
+    probe = probe or fetch
     seen = _Seen()
     cursor: int | None = None
     within: tuple[int, str | None] | None = None  # (offset, token) paging on inside the current seek query
@@ -93,9 +121,8 @@ def seek_pages(
     stale = pages = 0
     while True:
         query = jql if cursor is None else f"({jql}) AND updated >= {cursor}"
-        size = min(largest_page, page_size + seen.at(cursor))
         start, token = within or (0, None)
-        page = fetch(query, size, start, token)
+        page = _page_within_cap(fetch, probe, query, min(largest_page, page_size + seen.at(cursor)), start, token)
         pages += 1
         if not token_paging and page.start != start:
             raise JiraPagingError(
