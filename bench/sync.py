@@ -192,9 +192,9 @@ def measure_remap(instance) -> dict:
 def fetch_pages(instance, target: Path) -> dict:
     """Save the pages the sync would read (same fields, changelog expanded) for the yardstick."""
     from config.selectors import field_specs_for_instance
+    from syncing.clients import client_for, instance_discover_projects
     from syncing.fields import compile_mapping
     from syncing.fields.core import CORE_FIELD_IDS
-    from syncing.runner import client_for, instance_discover_projects
 
     client = client_for(instance)
     fields = sorted(set(CORE_FIELD_IDS) | compile_mapping(field_specs_for_instance("instance_1")).jira_field_ids)

@@ -7,9 +7,10 @@ from django.utils.html import format_html
 
 from config.selectors import field_specs_for_instance
 from syncing.checks import instance_check
+from syncing.clients import client_for, instance_discover_projects
 from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, client_for, instance_discover_projects, run_queue
+from syncing.runs import options_for, run_queue
 from syncing.tasks import enqueue
 
 
@@ -37,14 +38,13 @@ def _run_link(run: SyncRun) -> str:
 
 def instances_sync_now(request: HttpRequest, instances, kind: str) -> None:
     for instance in instances:
-        options = RunOptions(full=kind == "full", census=kind == "census", trigger=SyncRun.Trigger.ADMIN)
-        run = run_queue(instance, None, options)
+        run = run_queue(instance, None, options_for(kind, SyncRun.Trigger.ADMIN))
         enqueue("syncing.tasks.sync_instance_task", instance.pk, kind, SyncRun.Trigger.ADMIN, run.pk)
         messages.success(request, format_html("{}: {} sync queued — {}", instance.name, kind, _run_link(run)))
 
 
 def projects_sync_now(request: HttpRequest, projects, kind: str) -> None:
     for project in projects.select_related("instance"):
-        run = run_queue(project.instance, project, RunOptions(full=kind == "full", trigger=SyncRun.Trigger.ADMIN))
+        run = run_queue(project.instance, project, options_for(kind, SyncRun.Trigger.ADMIN))
         enqueue("syncing.tasks.sync_project_task", project.pk, kind, SyncRun.Trigger.ADMIN, None, run.pk)
         messages.success(request, format_html("{}: {} sync queued — {}", project, kind, _run_link(run)))

@@ -35,7 +35,7 @@ class InstanceReport:
 
 
 def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceReport:
-    from syncing.runner import client_for  # the runner builds clients the same way for every door
+    from syncing.clients import client_for  # clients are built the same way for every door
 
     report = InstanceReport()
     client = client_for(instance, interactive=True)

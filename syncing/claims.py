@@ -1,7 +1,10 @@
-"""A project is never synced by two workers at once: a claim taken and renewed with conditional updates.
+"""A project is never synced by two workers at once: a claim is a lease, taken and renewed with conditional
+updates.
 
-A claim holds until `claimed_until` unless renewed; a claim whose owner process on this host is gone
-is taken over at once (a worker killed with -9 does not block the project for the whole lease).
+The holder renews the lease (every quarter of JIRASYNC_CLAIM_LEASE_SECONDS, see runs.RunKeeper); nobody
+else may take the project before it expires — whatever host name or process id the holder has, so two
+containers with the same host name cannot both believe they hold it — and a holder that fails to renew
+stops. A worker killed with -9 blocks its project for at most one lease.
 """
 
 import os
@@ -9,34 +12,34 @@ import socket
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from projects.models import Project
 
-LEASE = timedelta(minutes=10)
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.JIRASYNC_CLAIM_LEASE_SECONDS)
 
 
 def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A holder's name: host and process for the reader, a random part for uniqueness."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def project_claim(project_id: int, owner: str) -> bool:
-    """Take the project for owner; False when someone alive holds it."""
+    """Take the project for owner; False while another holder's lease has not expired."""
     now = timezone.now()
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by="")
-    if Project.objects.filter(pk=project_id).filter(free).update(claimed_by=owner, claimed_until=now + LEASE):
-        return True
-    holder = Project.objects.filter(pk=project_id).values_list("claimed_by", flat=True).first() or ""
-    if holder and _owner_is_dead(holder):
-        return bool(
-            Project.objects.filter(pk=project_id, claimed_by=holder).update(claimed_by=owner, claimed_until=now + LEASE)
-        )
-    return False
+    return bool(
+        Project.objects.filter(pk=project_id).filter(free).update(claimed_by=owner, claimed_until=now + _lease())
+    )
 
 
 def project_claim_renew(project_id: int, owner: str) -> bool:
-    return bool(Project.objects.filter(pk=project_id, claimed_by=owner).update(claimed_until=timezone.now() + LEASE))
+    """Extend owner's lease; False when owner no longer holds the project (it must stop)."""
+    return bool(Project.objects.filter(pk=project_id, claimed_by=owner).update(claimed_until=timezone.now() + _lease()))
 
 
 def project_claim_release(project_id: int, owner: str) -> None:
@@ -45,17 +48,3 @@ def project_claim_release(project_id: int, owner: str) -> None:
 
 def project_claim_holder(project_id: int) -> str:
     return Project.objects.filter(pk=project_id).values_list("claimed_by", flat=True).first() or ""
-
-
-def _owner_is_dead(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine's worker: only its lease can tell
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

@@ -23,6 +23,8 @@ STATUS_COLOURS = {
     SyncRun.Status.RUNNING: "#1565c0",
     SyncRun.Status.QUEUED: "#6d6d6d",
     SyncRun.Status.SKIPPED: "#6d6d6d",
+    SyncRun.Status.CANCELLED: "#6d6d6d",
+    SyncRun.Status.ABANDONED: "#8e24aa",
 }
 
 

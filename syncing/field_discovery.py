@@ -59,7 +59,7 @@ def instance_field_catalogue(instance: JiraInstance, remote_fields: list[dict]) 
 
 def instance_fields_discover(instance: JiraInstance) -> FieldCatalogue:
     """Ask Jira for the instance's fields; raises JiraError when it cannot."""
-    from syncing.runner import client_for
+    from syncing.clients import client_for
 
     client = client_for(instance, interactive=True)
     try:

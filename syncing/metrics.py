@@ -26,7 +26,7 @@ from syncing.models import RunTotals, SyncRun
 log = logging.getLogger(__name__)
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
-FINISHED = [SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.PARTIAL, SyncRun.Status.SKIPPED]
+FINISHED = [status for status in SyncRun.Status if status not in SyncRun.ACTIVE]
 # Summed run columns exported as counters: (column, metric name, help).
 RUN_COUNTERS = (
     ("requests", "jirasync_jira_requests_total", "Requests made to Jira."),

@@ -25,6 +25,8 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
         PARTIAL = "partial", "Partly failed"
         SKIPPED = "skipped", "Skipped (already running elsewhere)"
+        CANCELLED = "cancelled", "Cancelled"
+        ABANDONED = "abandoned", "Abandoned (its worker stopped)"
 
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="sync_runs")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="sync_runs")
@@ -54,6 +56,9 @@ class SyncRun(models.Model):
         default=0, help_text="Project runs fanned out to queue workers; the last to finish closes this run."
     )
     error = models.TextField(blank=True, help_text="Why it failed (secrets removed).")
+    owner = models.CharField(max_length=200, blank=True, help_text="The worker running it (host:pid:nonce).")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last renewal of its lease by its worker.")
+    cancel_requested = models.BooleanField(default=False, help_text="Cancel was asked for: it stops at its next page.")
     watermark_before = models.DateTimeField(null=True, blank=True)
     watermark_after = models.DateTimeField(null=True, blank=True)
 
@@ -68,6 +73,12 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         scope = self.project.key if self.project_id else self.instance.slug
         return f"{self.get_kind_display()} sync of {scope} #{self.pk}"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
 
     @property
     def duration_seconds(self) -> float | None:

@@ -9,12 +9,14 @@ from audit.services import SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance
 from issues.models import Issue
 from projects.models import JiraInstance, Project
+from syncing.clients import client_for
 from syncing.fields import compile_mapping
 from syncing.jira.client import RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
 from syncing.pipeline import page_sync, requested_fields
-from syncing.runner import RunOptions, client_for, project_plan, run_finish
+from syncing.runner import project_plan
+from syncing.runs import RunOptions, run_finish
 
 log = logging.getLogger(__name__)
 

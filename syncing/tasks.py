@@ -11,18 +11,15 @@ from django_q.tasks import async_task
 from audit.services import Actor
 from syncing.models import SyncRun
 from syncing.remap import issues_remap
-from syncing.runner import RunOptions, child_finished, sync_instance_fan_out, sync_project
-
-
-def _options(kind: str, trigger: str) -> RunOptions:
-    return RunOptions(full=kind == SyncRun.Kind.FULL, census=kind == SyncRun.Kind.CENSUS, trigger=trigger)
+from syncing.runner import child_finished, sync_instance_fan_out, sync_project
+from syncing.runs import options_for
 
 
 def sync_instance_task(
     instance_id: int, kind: str = "incremental", trigger: str = "schedule", run_id: int | None = None
 ) -> int:
     """Discover the instance's projects and enqueue one sync_project_task each; returns the instance run's id."""
-    options = _options(kind, trigger)
+    options = options_for(kind, trigger)
     run, project_ids = sync_instance_fan_out(instance_id, options, run_id)
     for project_id in project_ids:
         async_task(
@@ -44,7 +41,7 @@ def sync_project_task(
     parent_id: int | None = None,
     run_id: int | None = None,
 ) -> int:
-    options = _options(kind, trigger)
+    options = options_for(kind, trigger)
     run = sync_project(project_id, options, parent_id=parent_id, run_id=run_id)
     if parent_id:
         child_finished(parent_id, options)
@@ -69,16 +66,19 @@ def refresh_issue(instance_id: int, issue_jira_id: int) -> int | None:
 
 
 def heartbeat_task() -> str:
-    """Runs every minute on the queue: /readyz knows a worker is alive by it."""
+    """Runs every minute on the queue: /readyz knows a worker is alive by it, and runs whose worker died
+    (their lease expired) are ended as abandoned."""
     import os
     import socket
 
     from django.utils import timezone
 
     from syncing.models import WorkerHeartbeat
+    from syncing.runs import runs_abandoned_close
 
     host = socket.gethostname()
     WorkerHeartbeat.objects.update_or_create(host=host, defaults={"pid": os.getpid(), "seen_at": timezone.now()})
+    runs_abandoned_close()
     return host
 
 

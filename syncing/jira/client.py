@@ -502,8 +502,7 @@ def _too_large(where: str, limit: int) -> str:
 
 
 def _looks_like_html(content: bytes) -> bool:
-    start = content[:512].lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in start
+    return content[:64].lstrip().lower().startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
 def _connection_problem(exc: Exception) -> str:

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from issues.models import Issue
 from jirasim.faults import FaultPlan, FaultRule
@@ -18,6 +19,7 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
+from syncing.runs import runs_abandoned_close
 from tests.syncing.conftest import register
 from tests.syncing.truth import assert_database_equals_truth
 
@@ -82,23 +84,39 @@ def subprocess_env() -> dict[str, str]:
     }
 
 
-def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_truth(reference_mappings):
+def claims_expired(deadline_seconds: float = 60) -> None:
+    """Wait until no project is claimed by a live lease (a killed worker's lease runs out)."""
+    deadline = time.time() + deadline_seconds
+    while Project.objects.filter(claimed_until__gte=timezone.now()).exclude(claimed_by="").exists():
+        assert time.time() < deadline, "a killed worker's claim never expired"
+        time.sleep(0.2)
+
+
+def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_truth(reference_mappings, settings):
+    settings.JIRASYNC_CLAIM_LEASE_SECONDS = 2  # a killed worker blocks its projects for one lease
     rng = random.Random(42)
     faults = FaultPlan(latency_ms=40)  # slow enough that most runs are still going when the kill comes
     with running_sim(flavour="cloud", projects=2, issues=50, seed=8, faults=faults) as server:
         instance = register(server, "instance_1")
-        env = subprocess_env()
+        env = {**subprocess_env(), "JIRASYNC_CLAIM_LEASE_SECONDS": "2"}
         kills = 0
         for attempt in range(10):
+            claims_expired()
             if attempt % 3 == 1:
                 server.sim.data.advance(minutes=10, update=0.1, create=3, delete=1)
             command = [sys.executable, "manage.py", "sync_jira", instance.slug]
             if attempt % 2 == 0:
                 command.append("--full")
+            newest = SyncRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             process = subprocess.Popen(
                 command, cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            time.sleep(rng.uniform(0.3, 1.8))
+            # Kill it at a random moment of its work, not of its start-up (slow on a busy machine).
+            deadline = time.time() + 120
+            while process.poll() is None and not SyncRun.objects.filter(pk__gt=newest).exists():
+                assert time.time() < deadline, "sync_jira never started a run"
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 1.5))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -106,15 +124,23 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
             stored = list(Issue.objects.values_list("instance_id", "jira_id"))
             assert len(stored) == len(set(stored))
         assert kills >= 5
+        claims_expired()
         final = sync_instance(instance.pk, RunOptions())
         assert final.status == SyncRun.Status.SUCCEEDED, final.error
+        # The killed runs' leases ran out: none is left "running", each says why it ended.
+        deadline = time.time() + 60
+        while runs_abandoned_close() or SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists():
+            assert time.time() < deadline, "a killed run is still 'running' a minute after its lease ran out"
+            time.sleep(0.2)
+        abandoned = SyncRun.objects.filter(status=SyncRun.Status.ABANDONED)
+        assert abandoned.exists() and all("stopped renewing its lease" in run.error for run in abandoned)
         # Deleted issues are the census's work (a later issue): compare live issues that Jira still has.
         live = {int(row["id"]) for row in server.sim.data.truth()}
         Issue.objects.filter(instance=instance).exclude(jira_id__in=live).delete()
         assert_database_equals_truth(server, instance)
 
 
-def test_sigterm_finishes_the_current_page_and_stops_cleanly(reference_mappings):
+def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappings):
     with running_sim(flavour="cloud", projects=1, issues=80, seed=12, faults=FaultPlan(latency_ms=30)) as server:
         instance = register(server, "instance_1")
         process = subprocess.Popen(
@@ -129,9 +155,12 @@ def test_sigterm_finishes_the_current_page_and_stops_cleanly(reference_mappings)
         while time.time() < deadline and not Issue.objects.exists():
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        began = time.monotonic()
+        out, err = process.communicate(timeout=60)
+        assert time.monotonic() - began < 15, "SIGTERM must stop the command within seconds"
         assert process.returncode == 0, err
         run = SyncRun.objects.filter(project__isnull=False).get()
-        assert run.status == SyncRun.Status.PARTIAL and "stopped on request" in run.error
-        assert 0 < Issue.objects.count() < 80 and Issue.objects.count() % 5 == 0
-        assert "partial" in out
+        assert run.status == SyncRun.Status.CANCELLED and "stopped on request" in run.error
+        assert 0 < Issue.objects.count() < 80 and Issue.objects.count() % 5 == 0  # whole pages only
+        assert "cancelled" in out
+        assert not Project.objects.exclude(claimed_by="").exists()  # the claim was released

@@ -12,7 +12,7 @@ from issues.models import Issue
 from jirasim.testing import running_sim
 from projects.services import instance_delete, instance_save
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, run_queue
+from syncing.runs import RunOptions, run_queue
 from tests.processes import processes_stop, qcluster_start
 from tests.syncing.conftest import register
 from tests.syncing.test_resilience import subprocess_env

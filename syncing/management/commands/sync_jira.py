@@ -7,13 +7,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from projects.models import JiraInstance
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult
-from syncing.runner import RunOptions, sync_instance
+from syncing.runner import sync_instance
+from syncing.runs import RunOptions
 
 
 class Command(BaseCommand):
     help = (
         "Sync Jira instances into the database: incremental by default, --full to re-read everything. "
-        "SIGTERM finishes the current page and stops cleanly; the next run resumes from there."
+        "SIGTERM or Ctrl-C stops within seconds, ending the runs as cancelled; the next run resumes from the "
+        "last committed page. Exits 1 when a run failed, 2 when one ended partial."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -41,7 +43,7 @@ class Command(BaseCommand):
     ) -> None:
         targets = self._instances(instances, all)
         stop = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
         tty = sys.stdout.isatty()
         runs = []
         try:
@@ -56,7 +58,7 @@ class Command(BaseCommand):
                         dry_run=dry_run,
                         census=census,
                         project_keys=tuple(key.upper() for key in project),
-                        should_stop=stop.is_set,
+                        stop=stop,
                         progress=lambda run, page, tty=tty: self._progress(run, page, tty),
                     ),
                 )
@@ -66,7 +68,8 @@ class Command(BaseCommand):
                 if stop.is_set():
                     break
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self._summary(runs)
         failed = [run for run in runs if run.status == SyncRun.Status.FAILED]
         if failed:

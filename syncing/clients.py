@@ -1,0 +1,82 @@
+"""Jira clients for an instance, built one way for every door, and what a client learns of a site.
+
+The flavour is set once, at construction (from what the instance last learnt, or asked of serverInfo).
+"""
+
+import threading
+
+from django.conf import settings
+
+from projects.models import JiraInstance, Project
+from syncing.jira.budget import budget_for
+from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
+
+
+def connection_settings(instance: JiraInstance, *, interactive: bool = False) -> ConnectionSettings:
+    """How to reach the instance. interactive: for a person waiting (Test connection, Discover): short
+    timeouts and no retries, so the answer, good or bad, comes within 10 seconds."""
+    common = {
+        "name": instance.name,
+        "base_url": instance.base_url,
+        "auth_kind": instance.auth_kind,
+        "username": instance.username,
+        "token": instance.get_token(),
+        "flavour": instance.flavour,
+        "max_response_bytes": int(settings.JIRASYNC_MAX_RESPONSE_MB * 1024 * 1024),
+    }
+    if interactive:
+        return ConnectionSettings(
+            **common, connect_timeout=4.0, read_timeout=8.0, total_timeout=9.0, max_retries=0, max_wait=0.0
+        )
+    return ConnectionSettings(
+        **common,
+        backoff_base=settings.JIRASYNC_BACKOFF_BASE,
+        max_retries=settings.JIRASYNC_MAX_RETRIES,
+        total_timeout=settings.JIRASYNC_REQUEST_DEADLINE_SECONDS,
+    )
+
+
+def client_for(
+    instance: JiraInstance,
+    counters: RequestCounters | None = None,
+    *,
+    interactive: bool = False,
+    stop: threading.Event | None = None,
+    site: SiteInfo | None = None,
+) -> JiraClient:
+    """A client for the instance within its request budget (see connection_settings for interactive).
+
+    stop: set it to end every request of the client within a second. site: what a run already learnt of
+    the site; its flavour is used instead of asking serverInfo again.
+    """
+    budget = budget_for(instance.slug, instance.request_budget, settings.REDIS_URL)
+    client = JiraClient(
+        connection_settings(instance, interactive=interactive), budget=budget, counters=counters, stop=stop
+    )
+    if site is not None:
+        client.flavour = site.flavour
+    return client
+
+
+def site_record(instance: JiraInstance, client: JiraClient) -> SiteInfo:
+    """Ask the site what it is (flavour, clock, the account's time zone) and keep it on the instance."""
+    site = client.site_info()
+    JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
+    instance.detected_flavour, instance.time_zone = site.flavour, site.time_zone
+    return site
+
+
+def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> list[Project]:
+    """Create or update a Project for every project the account sees; new ones enabled per the instance."""
+    found = []
+    for remote in client.projects():
+        project, created = Project.objects.get_or_create(
+            instance=instance,
+            jira_id=str(remote["id"]),
+            defaults={"key": remote["key"], "name": remote.get("name", ""), "enabled": instance.enable_new_projects},
+        )
+        if not created and (project.key != remote["key"] or project.name != remote.get("name", "")):
+            Project.objects.filter(pk=project.pk).update(key=remote["key"], name=remote.get("name", ""))
+            project.key, project.name = remote["key"], remote.get("name", "")
+        found.append(project)
+    return found

@@ -1,0 +1,455 @@
+"""Sync-run bookkeeping: a run's options from its kind, its start (or adoption from the queue), its lease
+while it runs, its progress, its end, and the parent run its children add up to.
+
+Liveness is a lease. The worker running a run renews it in the background (RunKeeper: the project's claim
+and the run's heartbeat, every quarter of JIRASYNC_CLAIM_LEASE_SECONDS) and stops the run when it cannot.
+A run whose heartbeat is older than the lease is ended as abandoned — by the next run of its project and
+by the queue's heartbeat task — so no run stays "running" after its worker died. Cancel asks a run to
+stop: it does at its next page, and any request in flight ends within a second.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from audit.services import SYNC, Actor, Change, audit_record
+from jirasync_site.log_redaction import redact
+from projects.models import JiraInstance, Project
+from syncing.claims import project_claim_renew
+from syncing.jira.client import RequestCounters
+from syncing.models import SyncRun
+from syncing.pipeline import PageResult
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[SyncRun, PageResult], None]
+# Run columns a parent run sums over its children.
+SUMMED = (
+    "fetched",
+    "inserted",
+    "updated",
+    "unchanged",
+    "failed_rows",
+    "status_changes",
+    "requests",
+    "retries",
+    "rate_limited",
+    "incomplete_histories",
+    "pages",
+    "deleted",
+    "recovered",
+)
+_OWN = ("requests", "retries", "rate_limited")  # what an instance run's own requests (discovery) cost
+
+
+class StopSignal:
+    """A stop for one run: set by Cancel or a lost lease, and by any parent signal (SIGTERM for a command).
+
+    Offers what a JiraClient needs of an Event: is_set() and an interruptible wait().
+    """
+
+    def __init__(self, *parents: "threading.Event | StopSignal | None") -> None:
+        self._own = threading.Event()
+        self._parents = [parent for parent in parents if parent is not None]
+
+    def set(self) -> None:
+        self._own.set()
+
+    def is_set(self) -> bool:
+        return self._own.is_set() or any(parent.is_set() for parent in self._parents)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            remaining = 0.25 if end is None else min(0.25, end - time.monotonic())
+            if remaining <= 0:
+                return False
+            self._own.wait(remaining)
+        return True
+
+
+@dataclass
+class RunOptions:
+    full: bool = False
+    trigger: str = SyncRun.Trigger.COMMAND
+    dry_run: bool = False
+    project_keys: tuple[str, ...] = ()
+    census: bool = False  # a census only: which issues Jira has, both ways; no sync
+    stop: threading.Event | StopSignal | None = None  # set it to stop every run of these options (SIGTERM)
+    progress: Progress | None = None
+    # When given, filled with seconds per stage (fetch, parse, process, histories, store, derive), summed.
+    stage_seconds: dict[str, float] | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.census:
+            return SyncRun.Kind.CENSUS
+        return SyncRun.Kind.FULL if self.full else SyncRun.Kind.INCREMENTAL
+
+
+def options_for(kind: str, trigger: str, **extra) -> RunOptions:
+    """The one place a run kind ("incremental", "full", "census") becomes RunOptions; ValueError otherwise."""
+    if kind not in (SyncRun.Kind.INCREMENTAL, SyncRun.Kind.FULL, SyncRun.Kind.CENSUS):
+        raise ValueError(f"unknown run kind {kind!r}")
+    return RunOptions(full=kind == SyncRun.Kind.FULL, census=kind == SyncRun.Kind.CENSUS, trigger=trigger, **extra)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.JIRASYNC_CLAIM_LEASE_SECONDS)
+
+
+def after_reconnect[T](write: Callable[[], T]) -> T:
+    """Run a bookkeeping write; if the database connection was cut (a restart, pg_terminate_backend),
+    open a fresh one and write again, so a run can still say how it ended."""
+    try:
+        return write()
+    except (OperationalError, InterfaceError):
+        connection.close()
+        return write()
+
+
+def run_queue(instance: JiraInstance, project: Project | None, options: RunOptions) -> SyncRun:
+    """A run recorded as queued before its task starts, so the operator can follow it from the start."""
+    return SyncRun.objects.create(
+        instance=instance, project=project, kind=options.kind, trigger=options.trigger, status=SyncRun.Status.QUEUED
+    )
+
+
+def run_start(
+    instance: JiraInstance,
+    project: Project | None,
+    options: RunOptions,
+    parent_id: int | None,
+    *,
+    kind: str = "",
+    owner: str = "",
+) -> SyncRun:
+    close_old_connections()
+    now = timezone.now()
+    run = SyncRun.objects.create(
+        instance=instance,
+        project=project,
+        parent_id=parent_id,
+        kind=kind or options.kind,
+        trigger=options.trigger,
+        status=SyncRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        owner=owner,
+        watermark_before=project.sync_watermark if project else None,
+    )
+    if parent_id is None:
+        _audit_start(run, instance, project)
+    return run
+
+
+def run_adopt_or_start(
+    run_id: int | None,
+    instance: JiraInstance,
+    project: Project | None,
+    options: RunOptions,
+    parent_id: int | None,
+    *,
+    owner: str = "",
+) -> SyncRun:
+    """The queued run run_id, now running (when it is still queued), else a new running run."""
+    now = timezone.now()
+    if run_id and SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        owner=owner,
+        watermark_before=project.sync_watermark if project else None,
+    ):
+        run = SyncRun.objects.get(pk=run_id)
+        _audit_start(run, instance, project)
+        return run
+    return run_start(instance, project, options, parent_id, owner=owner)
+
+
+def _audit_start(run: SyncRun, instance: JiraInstance, project: Project | None) -> None:
+    scope = project.key if project else "all enabled projects"
+    audit_record(
+        actor=SYNC,
+        change=Change(
+            "sync_start",
+            "syncing.syncrun",
+            str(run.pk),
+            str(run),
+            f"{run.get_kind_display()} sync of {scope} started",
+            instance_slug=instance.slug,
+        ),
+        sync_run_id=run.pk,
+    )
+
+
+def accumulate(totals: PageResult, page: PageResult) -> None:
+    totals.fetched += page.fetched
+    totals.inserted += page.inserted
+    totals.updated += page.updated
+    totals.unchanged += page.unchanged
+    totals.failed += page.failed
+    totals.status_changes += page.status_changes
+    totals.incomplete_histories += page.incomplete_histories
+    totals.watermark = max(filter(None, [totals.watermark, page.watermark]), default=None)
+
+
+def counts(totals: PageResult | None, counters: RequestCounters | None, pages: int | None = None) -> dict:
+    """The run columns for what totals and counters say so far."""
+    values = {}
+    if totals is not None:
+        values.update(
+            fetched=totals.fetched,
+            inserted=totals.inserted,
+            updated=totals.updated,
+            unchanged=totals.unchanged,
+            failed_rows=len(totals.failed),
+            status_changes=totals.status_changes,
+            incomplete_histories=totals.incomplete_histories,
+        )
+    if counters is not None:
+        values.update(requests=counters.requests, retries=counters.retries, rate_limited=counters.rate_limited)
+    if pages is not None:
+        values["pages"] = pages
+    return values
+
+
+def run_progress(run: SyncRun, totals: PageResult, counters: RequestCounters) -> bool:
+    """Record a page's progress on the run; False when Cancel was asked for (the run should stop now)."""
+    run.pages += 1
+    values = counts(totals, counters, run.pages)
+    written = SyncRun.objects.filter(pk=run.pk, cancel_requested=False).update(heartbeat_at=timezone.now(), **values)
+    for name, value in values.items():
+        setattr(run, name, value)
+    if not written:
+        SyncRun.objects.filter(pk=run.pk).update(**values)
+    return bool(written)
+
+
+def run_finish(
+    run: SyncRun, status: str, counters: RequestCounters | None, totals: PageResult | None = None, *, error: str = ""
+) -> SyncRun:
+    """Record how a run ended (counts, status, the sanitized error), audit it, log it; return it refreshed."""
+    return after_reconnect(lambda: _run_finish(run, status, counters, totals, error=error))
+
+
+def _run_finish(
+    run: SyncRun, status: str, counters: RequestCounters | None, totals: PageResult | None = None, *, error: str = ""
+) -> SyncRun:
+    values = counts(totals, counters)
+    values.update(status=status, finished_at=timezone.now(), error=redact(error)[:4000])
+    if run.project_id:
+        values["watermark_after"] = (
+            Project.objects.filter(pk=run.project_id).values_list("sync_watermark", flat=True).first()
+        )
+    else:
+        values.update({name: getattr(run, name) for name in SUMMED})
+    SyncRun.objects.filter(pk=run.pk).update(**values)
+    run.refresh_from_db()
+    log.log(
+        logging.INFO if status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.SKIPPED) else logging.WARNING,
+        "%s %s: %d fetched, %d inserted, %d updated, %d failed, %d requests, %d retries, %d × 429%s",
+        run,
+        status,
+        run.fetched,
+        run.inserted,
+        run.updated,
+        run.failed_rows,
+        run.requests,
+        run.retries,
+        run.rate_limited,
+        f" — {run.error}" if run.error else "",
+    )
+    if run.parent_id is None:
+        audit_record(
+            actor=SYNC,
+            change=Change(
+                "sync_end",
+                "syncing.syncrun",
+                str(run.pk),
+                str(run),
+                f"{run.get_kind_display()} sync {run.get_status_display().lower()}: {run.fetched} fetched, "
+                f"{run.inserted} inserted, {run.updated} updated, {run.failed_rows} failed"
+                + (f" — {run.error}" if run.error else ""),
+                instance_slug=run.instance.slug,
+            ),
+            sync_run_id=run.pk,
+        )
+    return run
+
+
+def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounters | None) -> SyncRun:
+    """Sum the children into the parent and give it the status they add up to."""
+    failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
+    # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
+    # and recovered.
+    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in SUMMED})
+    sums.update(SyncRun.objects.filter(parent=run).aggregate(deleted=Sum("deleted"), recovered=Sum("recovered")))
+    # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
+    own = (
+        {name: getattr(counters, name) for name in _OWN}
+        if counters
+        else (SyncRun.objects.filter(pk=run.pk).values(*_OWN).first() or {})
+    )
+    for name in SUMMED:
+        setattr(run, name, (sums[name] or 0) + own.get(name, 0))
+    if children and all(child.status == SyncRun.Status.CANCELLED for child in children):
+        status = SyncRun.Status.CANCELLED
+    elif failed and len(failed) == len(children):
+        status = SyncRun.Status.FAILED
+    elif failed or any(child.status in (SyncRun.Status.PARTIAL, SyncRun.Status.CANCELLED) for child in children):
+        status = SyncRun.Status.PARTIAL
+    else:
+        status = SyncRun.Status.SUCCEEDED
+    error = "; ".join(f"{child.project.key} ({child.kind}): {child.error}" for child in children if child.error)
+    return run_finish(run, status, None, error=error)
+
+
+class RunKeeper:
+    """Keeps a running run's lease in the background: every quarter of the lease it renews the run's
+    heartbeat (and the project's claim, for a project run) and looks for Cancel.
+
+    When the lease cannot be renewed (another worker took the project after it expired, the database is
+    gone for half a lease) or Cancel was asked for, it sets `stop`, and says why in `lost` / `cancelled`.
+    Use as a context manager around the run's work.
+    """
+
+    def __init__(self, run: SyncRun, stop: StopSignal, *, project_id: int | None = None, owner: str = "") -> None:
+        self.run_id, self.project_id, self.owner, self.stop = run.pk, project_id, owner, stop
+        self.interval = lease().total_seconds() / 4
+        self.lost = ""
+        self.cancelled = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"jirasync-lease-{run.pk}", daemon=True)
+
+    def __enter__(self) -> "RunKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        renewed = time.monotonic()
+        try:
+            while not self._done.wait(self.interval):
+                try:
+                    self._renew()
+                    renewed = time.monotonic()
+                except DatabaseError as exc:
+                    connection.close()
+                    if time.monotonic() - renewed > lease().total_seconds() / 2:
+                        self.lost = f"could not renew its lease for half of it ({type(exc).__name__})"
+                        self.stop.set()
+                if self.lost or self.cancelled:
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _renew(self) -> None:
+        kept = SyncRun.objects.filter(pk=self.run_id, status=SyncRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+        if not kept:
+            self.lost = "the run was ended by someone else (abandoned after its lease expired?)"
+        elif self.project_id is not None and not project_claim_renew(self.project_id, self.owner):
+            self.lost = "its claim on the project was taken by another worker after the lease expired"
+        elif SyncRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            self.cancelled = True
+        if self.lost or self.cancelled:
+            self.stop.set()
+
+
+def runs_abandoned_close(*, project_id: int | None = None) -> int:
+    """End as abandoned the runs whose worker stopped renewing their lease; return how many.
+
+    Running project and webhook runs: heartbeat older than the lease. Running instance runs: the same, and
+    none of their project runs still active. Queued runs: never started within the queue's retry window
+    (Q_RETRY × Q_MAX_ATTEMPTS) and a lease.
+    """
+    now = timezone.now()
+    cutoff = now - lease()
+    stale = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    if project_id is not None:
+        stale = stale.filter(project_id=project_id)
+    ended = 0
+    for run in stale.select_related("instance", "project"):
+        if run.project_id is None and run.children.filter(status__in=SyncRun.ACTIVE, heartbeat_at__gte=cutoff).exists():
+            continue  # an instance run whose project runs carry on elsewhere
+        if run.project_id is None and run.children.filter(status=SyncRun.Status.QUEUED).exists():
+            continue
+        seen = run.heartbeat_at or run.started_at
+        why = (
+            f"its worker ({run.owner or 'unknown'}) stopped renewing its lease (last seen "
+            f"{seen:%Y-%m-%d %H:%M:%S} UTC); the next run resumes from the watermark"
+        )
+        if SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.ABANDONED, finished_at=now, error=why
+        ):
+            ended += 1
+            _audit_end(run, SyncRun.Status.ABANDONED, why)
+    queue_window = timedelta(seconds=settings.Q_CLUSTER["retry"] * settings.Q_CLUSTER.get("max_attempts", 1))
+    never_started = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=cutoff - queue_window)
+    if project_id is not None:
+        never_started = never_started.filter(project_id=project_id)
+    for run in never_started.select_related("instance", "project"):
+        why = "its task never started (the queue lost it); queue the run again"
+        if SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.ABANDONED, finished_at=now, error=why
+        ):
+            ended += 1
+            _audit_end(run, SyncRun.Status.ABANDONED, why)
+    return ended
+
+
+def run_cancel(run: SyncRun, *, actor: Actor) -> int:
+    """Ask the run and its active project runs to stop; queued ones end now as cancelled. Returns how many
+    runs were asked (0 when none was active)."""
+    targets = SyncRun.objects.filter(Q(pk=run.pk) | Q(parent_id=run.pk), status__in=SyncRun.ACTIVE)
+    asked = targets.update(cancel_requested=True)
+    now = timezone.now()
+    for queued in SyncRun.objects.filter(Q(pk=run.pk) | Q(parent_id=run.pk), status=SyncRun.Status.QUEUED):
+        if SyncRun.objects.filter(pk=queued.pk, status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.CANCELLED, finished_at=now, error=f"cancelled by {actor.name} before it started"
+        ):
+            _audit_end(queued, SyncRun.Status.CANCELLED, f"cancelled by {actor.name} before it started")
+    if asked:
+        audit_record(
+            actor=actor,
+            change=Change(
+                "sync_cancel",
+                "syncing.syncrun",
+                str(run.pk),
+                str(run),
+                f"cancel asked for {run} (and {asked - 1} project runs)",
+                instance_slug=run.instance.slug,
+            ),
+            sync_run_id=run.pk,
+        )
+    return asked
+
+
+def _audit_end(run: SyncRun, status: str, why: str) -> None:
+    if run.parent_id is not None:
+        return
+    audit_record(
+        actor=SYNC,
+        change=Change(
+            "sync_end",
+            "syncing.syncrun",
+            str(run.pk),
+            str(run),
+            f"{run.get_kind_display()} sync {SyncRun.Status(status).label.lower()} — {why}",
+            instance_slug=run.instance.slug,
+        ),
+        sync_run_id=run.pk,
+    )
