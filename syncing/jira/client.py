@@ -28,6 +28,7 @@ from syncing.jira.errors import (
     JiraEndpointRemovedError,
     JiraError,
     JiraNotFoundError,
+    JiraPagingError,
     JiraPermissionError,
     JiraResponseError,
     JiraResponseTooLargeError,
@@ -376,6 +377,8 @@ class JiraClient:
                         (issue_id, FetchedHistories(histories, None))
                         for issue_id, histories in self.bulk_histories(bulk).items()
                     )
+                except (JiraPagingError, JiraCancelledError):
+                    raise  # Jira's paging is broken, or a stop was asked for: the run must end, saying why
                 except JiraError as exc:
                     log.warning("histories of %d issues stay incomplete: %s", len(bulk), exc)
         if singles:
@@ -388,6 +391,8 @@ class JiraClient:
     def _changelog_or_none(self, issue_id: str) -> "FetchedHistories | None":
         try:
             return self.changelog(issue_id)
+        except (JiraPagingError, JiraCancelledError):
+            raise
         except JiraError as exc:
             log.warning("history of issue %s stays incomplete: %s", issue_id, exc)
             return None

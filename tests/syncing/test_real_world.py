@@ -1,0 +1,332 @@
+"""Real-world Jira: each fault's whole kind, done to us by jirasim over HTTP, with the right stored values.
+
+Kinds (issue #11): paging over a result that changes while it is read; pagination that does not advance;
+less data overwriting more; histories believed complete when they are not; derived facts that disagree
+with the issue. (The census's second direction is in test_census.py; status look-alike fields, sprint
+strings and rich text in test_processor_real_world.py and test_sim_rich_data.py.)
+"""
+
+import pytest
+import requests
+
+from audit.models import AuditLog
+from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
+from jirasim.testing import running_sim
+from projects.models import Project
+from syncing.history import INFERRED_HISTORY_ID
+from syncing.metrics import DatabaseCollector
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.syncing.conftest import register
+from tests.syncing.truth import assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SLUG = {"cloud": "instance_1", "datacenter": "instance_2"}
+SEARCH = {"cloud": "POST /rest/api/3/search/jql", "datacenter": "POST /rest/api/2/search"}
+
+
+def faults(server, *rules: dict) -> None:
+    answer = requests.post(f"{server.url}/_sim/faults", json={"rules": list(rules)}, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+def inflicted(server) -> dict:
+    return requests.get(f"{server.url}/_sim/faults", timeout=30).json()["inflicted"]
+
+
+def stored_state(instance) -> dict[int, tuple]:
+    """What is stored of every issue: the row's core and mapped values, its history, milestones, time in status."""
+    state = {}
+    for issue in Issue.objects.filter(instance=instance):
+        state[issue.jira_id] = (
+            issue.key,
+            issue.summary,
+            issue.status,
+            issue.updated,
+            issue.fields,
+            sorted(StatusChange.objects.filter(issue=issue).values_list("history_id", "changed_at", "to_status")),
+            sorted(IssueMilestone.objects.filter(issue=issue).values_list("milestone__name", "first_reached")),
+            sorted(TimeInStatus.objects.filter(issue=issue).values_list("status", "visits", "current")),
+        )
+    return state
+
+
+def metric(name: str, **labels: str) -> float:
+    total = 0.0
+    for family in DatabaseCollector().collect():
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+# --- 1. paging over a result that changes while it is read ------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+@pytest.mark.parametrize("kind", ["full", "incremental"])
+def test_a_sync_reads_every_issue_although_others_are_edited_deleted_moved_and_created_between_pages(
+    flavour, kind, reference_mappings, settings
+):
+    settings.JIRASYNC_PAGE_SIZE = 5
+    with running_sim(
+        flavour=flavour, projects=2, issues=60, seed=41, cloud_tokens="live", long_history_share=0.05
+    ) as server:
+        instance = register(server, SLUG[flavour])
+        if kind == "incremental":
+            sync_instance(instance.pk, RunOptions(full=True))
+            server.sim.data.advance(minutes=30, update=0.5)  # half the issues change: a long incremental
+        at_start = {int(row["id"]): row["key"].split("-")[0] for row in server.sim.data.truth()}
+        # After every page: edit two issues already served, delete one, move one to the other project,
+        # create one — an offset reader skips issues on every page.
+        faults(
+            server,
+            {
+                "kind": "disturb",
+                "endpoint": SEARCH[flavour],
+                "listing": "full",
+                "after_page": 1,
+                "repeat": True,
+                "edit": 2,
+                "delete": 1,
+                "move": 1,
+                "create": 1,
+            },
+        )
+        run = sync_instance(instance.pk, RunOptions(full=kind == "full"))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert inflicted(server)["disturb"], "the disturbance must have happened"
+        faults(server)
+        truth = {int(row["id"]): row for row in server.sim.data.truth()}
+        stored = {issue.jira_id: issue for issue in Issue.objects.filter(instance=instance)}
+        # Every issue that matched at the start and still is in its project was read, in its latest state.
+        stayed = [
+            jira_id for jira_id, key in at_start.items() if jira_id in truth and truth[jira_id]["key"].startswith(key)
+        ]
+        missing = [truth[jira_id]["key"] for jira_id in stayed if jira_id not in stored]
+        assert not missing, f"skipped while others changed: {missing}"
+        stale = [
+            truth[jira_id]["key"]
+            for jira_id in stayed
+            if (stored[jira_id].key, stored[jira_id].status) != (truth[jira_id]["key"], truth[jira_id]["status"])
+        ]
+        assert not stale, f"read, but not as Jira has them now: {stale}"
+        census = sync_instance(instance.pk, RunOptions(census=True))  # deletions and moves are the census's
+        assert census.status == SyncRun.Status.SUCCEEDED, census.error
+        sync_instance(instance.pk, RunOptions())
+        assert_database_equals_truth(server, instance)
+
+
+# --- 3. pagination that does not advance --------------------------------------------------------------------
+
+
+PAGING_FAULTS = [
+    ("cloud", {"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql"}, "repeated its nextPageToken"),
+    ("cloud", {"kind": "repeat-page", "endpoint": "POST /rest/api/3/search/jql"}, "search/jql"),
+    ("cloud", {"kind": "empty-page", "endpoint": "POST /rest/api/3/search/jql"}, "empty but says more"),
+    ("datacenter", {"kind": "repeat-page", "endpoint": "POST /rest/api/2/search"}, "/rest/api/2/search"),
+    ("datacenter", {"kind": "empty-page", "endpoint": "POST /rest/api/2/search"}, "empty but says more"),
+    ("cloud", {"kind": "repeat-token", "endpoint": "POST /rest/api/3/changelog/bulkfetch"}, "bulkfetch"),
+    ("cloud", {"kind": "empty-page", "endpoint": "POST /rest/api/3/changelog/bulkfetch"}, "bulkfetch"),
+    (
+        "datacenter",
+        {"kind": "ignore-start-at", "endpoint": "GET /rest/api/2/issue/{issueIdOrKey}/changelog"},
+        "changelog",
+    ),
+    ("cloud", {"kind": "ignore-start-at", "endpoint": "GET /rest/api/3/project/search"}, "project/search"),
+    ("cloud", {"kind": "repeat-page", "endpoint": "GET /rest/api/3/project/search"}, "project/search"),
+]
+
+
+@pytest.mark.parametrize(
+    ("flavour", "rule", "said"),
+    PAGING_FAULTS,
+    ids=[f"{f}-{r['kind']}-{r['endpoint'].split('/')[-1]}" for f, r, _ in PAGING_FAULTS],
+)
+def test_paging_that_does_not_advance_fails_the_run_naming_the_endpoint_and_rewrites_nothing(
+    flavour, rule, said, reference_mappings, settings
+):
+    settings.JIRASYNC_PAGE_SIZE = 10
+    projects = 120 if "project/search" in rule["endpoint"] else 2
+    with running_sim(
+        flavour=flavour,
+        projects=projects,
+        issues=3 * 40 if projects == 2 else 240,
+        seed=42,
+        long_history_share=0.3,
+        cloud_tokens="live",
+    ) as server:
+        instance = register(server, SLUG[flavour])
+        if "project/search" not in rule["endpoint"]:
+            first = sync_instance(instance.pk, RunOptions(full=True))
+            assert first.status == SyncRun.Status.SUCCEEDED, first.error
+            server.sim.data.advance(minutes=10, update=0.3)
+        before = stored_state(instance)
+        updates_before = AuditLog.objects.filter(action="sync_update").count()
+        requests.post(f"{server.url}/_sim/reset-stats", timeout=30)
+        faults(server, rule)
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status in (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL), run.error
+        assert said in run.error and "stopped" in run.error, run.error
+        failed = [child for child in run.children.all() if child.status == SyncRun.Status.FAILED] or [run]
+        assert all("stopped" in child.error for child in failed)
+        total = sum(
+            requests.get(f"{server.url}/_sim/stats", timeout=30).json()["requests"].get(rule["endpoint"], {}).values()
+        )
+        assert total <= 12, f"{total} requests to {rule['endpoint']}: it looped"
+        # Nothing written twice: every issue updated at most once, none of what was stored made less.
+        after = stored_state(instance)
+        assert set(before) <= set(after)
+        updated = AuditLog.objects.filter(action="sync_update").count() - updates_before
+        assert updated <= len(after)
+        assert not Project.objects.exclude(claimed_by="").exists()
+
+
+def test_a_startat_that_data_center_ignores_on_search_is_harmless_to_seek_paging(reference_mappings, settings):
+    settings.JIRASYNC_PAGE_SIZE = 10
+    with running_sim(flavour="datacenter", projects=2, issues=60, seed=43) as server:
+        instance = register(server, "instance_2")
+        faults(server, {"kind": "ignore-start-at", "endpoint": "POST /rest/api/2/search"})
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert_database_equals_truth(server, instance)
+
+
+# --- 4. less data overwriting more -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+@pytest.mark.parametrize("kind", ["fields-null", "fields-missing", "core-fields-missing"])
+def test_an_answer_without_its_fields_costs_its_row_and_keeps_what_is_stored(flavour, kind, reference_mappings):
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=44, long_history_share=0.1) as server:
+        instance = register(server, SLUG[flavour])
+        sync_instance(instance.pk, RunOptions(full=True))
+        victims = [row["key"] for row in server.sim.data.truth()[:3]]
+        before = stored_state(instance)
+        failed_before = metric("jirasync_rows_failed_total")
+        faults(server, {"kind": kind, "keys": victims})
+        for full in (True, False):
+            run = sync_instance(instance.pk, RunOptions(full=full))
+            assert run.status == SyncRun.Status.PARTIAL, run.error
+            assert all(key in run.error for key in victims), run.error
+        after = stored_state(instance)
+        for jira_id, state in before.items():
+            if state[0] in victims:
+                assert after[jira_id] == state, f"{state[0]} was overwritten by an answer without its fields"
+        explained = AuditLog.objects.filter(action="sync_row_failed", object_repr__in=victims)
+        assert {entry.object_repr for entry in explained} == set(victims)
+        assert all("Jira answered with" in e.summary or "Jira answered without" in e.summary for e in explained)
+        assert metric("jirasync_rows_failed_total") >= failed_before + len(victims)
+        faults(server)
+        healed = sync_instance(instance.pk, RunOptions(full=True))
+        assert healed.status == SyncRun.Status.SUCCEEDED, healed.error
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_answer_without_its_changelog_keeps_the_stored_history_flagged_and_completes_it_later(
+    flavour, reference_mappings
+):
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=45) as server:
+        instance = register(server, SLUG[flavour])
+        sync_instance(instance.pk, RunOptions(full=True))
+        moved = server.sim.data.advance(minutes=20, update=0.3)["updated"]
+        victim = moved[0]
+        before = stored_state(instance)
+        victim_id = next(jira_id for jira_id, state in before.items() if state[0] == victim)
+        # The changelog is left out of every answer, and the endpoints that could complete it fail too.
+        history_endpoint = (
+            "POST /rest/api/3/changelog/bulkfetch"
+            if flavour == "cloud"
+            else "GET /rest/api/2/issue/{issueIdOrKey}/changelog"
+        )
+        rules = [{"kind": "changelog-missing", "keys": [victim]}, {"kind": "500", "endpoint": history_endpoint}]
+        if flavour == "cloud":
+            rules.append({"kind": "500", "endpoint": "GET /rest/api/3/issue/{issueIdOrKey}/changelog"})
+        faults(server, *rules)
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert run.incomplete_histories >= 1
+        issue = Issue.objects.get(instance=instance, jira_id=victim_id)
+        assert not issue.changelog_complete
+        kept = stored_state(instance)[victim_id]
+        # The row took the new fields; the history, milestones and time in status stayed as whole as they were.
+        assert {h for h in before[victim_id][5] if h[0] > 0} <= {h for h in kept[5] if h[0] > 0}
+        assert {m for m, _ in before[victim_id][6]} <= {m for m, _ in kept[6]}
+        assert AuditLog.objects.filter(action="history_incomplete", object_repr=victim).exists()
+        assert metric("jirasync_issues_changelog_incomplete") >= 1
+        faults(server)
+        sync_instance(instance.pk, RunOptions())
+        issue.refresh_from_db()
+        assert issue.changelog_complete
+        assert_database_equals_truth(server, instance)
+
+
+# --- 5. histories believed complete when they are not ----------------------------------------------------
+
+
+def test_issues_bulkfetch_leaves_out_stay_incomplete_counted_and_are_completed_next_run(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=60, seed=46, long_history_share=0.25) as server:
+        instance = register(server, "instance_1")
+        long = [row["key"] for row in server.sim.data.truth() if row["changelog_total"] > 40]
+        assert len(long) >= 4
+        left_out = long[: len(long) // 2]
+        faults(server, {"kind": "bulkfetch-omit", "keys": left_out})
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        sync = run.children.get(kind=SyncRun.Kind.FULL)
+        assert sync.incomplete_histories == len(left_out)
+        flagged = set(Issue.objects.filter(changelog_complete=False).values_list("key", flat=True))
+        assert flagged == set(left_out)
+        assert metric("jirasync_issues_changelog_incomplete") == len(left_out)
+        assert set(AuditLog.objects.filter(action="history_incomplete").values_list("object_repr", flat=True)) == set(
+            left_out
+        )
+        faults(server)
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert not Issue.objects.filter(changelog_complete=False).exists()
+        assert_database_equals_truth(server, instance)
+
+
+# --- 7. derived facts that disagree with the issue -------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_status_the_changelog_does_not_explain_is_recorded_as_inferred_and_derived_facts_agree(
+    flavour, reference_mappings
+):
+    with running_sim(flavour=flavour, projects=1, issues=20, seed=47) as server:
+        instance = register(server, SLUG[flavour])
+        sync_instance(instance.pk, RunOptions(full=True))
+        key = server.sim.data.truth()[3]["key"]
+        # The issue is moved to another status without a changelog entry (history imported, a status set
+        # outside the workflow).
+        answer = requests.post(
+            f"{server.url}/_sim/status", json={"issue": key, "status": "Closed", "record": False}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        issue = Issue.objects.get(instance=instance, key=key)
+        assert issue.status == "Closed"
+        last = StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id").last()
+        assert last.to_status == "Closed" and last.history_id == INFERRED_HISTORY_ID and last.is_inferred
+        assert last.changed_at == issue.updated
+        current = list(TimeInStatus.objects.filter(issue=issue, current=True).values_list("status", flat=True))
+        assert current == ["Closed"]
+        assert IssueMilestone.objects.filter(issue=issue, milestone__name="closed").exists()
+        # The issue page says so.
+        from django.contrib.auth.models import User
+        from django.test import Client
+
+        admin = User.objects.create_superuser("root", "root@example.com", "pw")
+        browser = Client()
+        browser.force_login(admin)
+        page = browser.get(f"/admin/issues/issue/{issue.pk}/change/")
+        assert "inferred — not in Jira" in page.content.decode()
+        # When Jira later records a real move, the inferred entry goes.
+        server.sim.data.advance(minutes=5, update=1.0)
+        sync_instance(instance.pk, RunOptions())
+        issue.refresh_from_db()
+        last = StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id").last()
+        assert last.to_status == issue.status
