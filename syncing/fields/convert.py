@@ -1,11 +1,11 @@
 """Strict conversion of Jira values to the target types; a value that does not fit raises ConversionError."""
 
-import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from syncing.fields.adf import adf_to_text, is_adf
+from syncing.fields.sprint import SprintFormatError, is_sprint_string, sprint_name
 from syncing.fields.timestamps import datetime_from_epoch_ms, format_utc, parse_jira_date, parse_jira_datetime
 
 
@@ -38,17 +38,20 @@ def option_text(value: dict) -> str | None:
     return text
 
 
-_SPRINT_STRING = re.compile(r"name=([^,\]]*)")
+def string_text(value: str) -> str:
+    """A string as Jira meant it: a greenhopper sprint string gives the sprint's name."""
+    if not is_sprint_string(value):
+        return value
+    try:
+        return sprint_name(value)
+    except SprintFormatError as exc:
+        raise ConversionError(str(exc)) from None
 
 
 def scalar_text(value: Any) -> str:
     """Text of one Jira value: strings, numbers, ADF, options, users, named objects, sprint strings."""
     if isinstance(value, str):
-        if value.startswith("com.atlassian.greenhopper.service.sprint.Sprint@"):
-            match = _SPRINT_STRING.search(value)
-            if match:
-                return match.group(1)
-        return value
+        return string_text(value)
     if isinstance(value, bool):
         raise ConversionError(f"expected text, got {describe(value)}")
     if isinstance(value, (int, float)):
@@ -163,7 +166,7 @@ def to_option(value: Any) -> str:
         if "name" in value:
             return str(value["name"])
     if isinstance(value, str):
-        return value
+        return string_text(value)
     raise ConversionError(f"expected a select option, got {describe(value)}")
 
 

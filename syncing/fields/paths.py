@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from syncing.fields.sprint import is_sprint_string, parse_sprint_string
+
 MISSING = object()
 
 
@@ -14,7 +16,10 @@ def resolve(issue: dict, parts: tuple[str, ...]) -> Any:
 
     The first part names a field of `issue["fields"]`; when no such field exists
     it may name a top-level key instead (`key`, `id`). A numeric part indexes a
-    list; any other part applied to a list is applied to each item.
+    list; any other part applied to a list is applied to each item. A greenhopper
+    sprint string is read as the sprint object it stands for, so
+    `customfield_10020.-1.name` works on Data Center too; one that cannot be read
+    raises SprintFormatError.
     """
     fields = issue.get("fields") or {}
     head, rest = parts[0], parts[1:]
@@ -31,6 +36,8 @@ def _descend(value: Any, parts: tuple[str, ...]) -> Any:
     for position, part in enumerate(parts):
         if value is None:
             return None
+        if is_sprint_string(value) and not part.lstrip("-").isdigit():
+            value = parse_sprint_string(value).as_object()
         if isinstance(value, list):
             if part.lstrip("-").isdigit():
                 index = int(part)

@@ -6,6 +6,7 @@ from typing import Any
 from syncing.fields.compiler import CompiledField, CompiledMapping
 from syncing.fields.convert import ConversionError
 from syncing.fields.paths import MISSING, resolve
+from syncing.fields.sprint import SprintFormatError
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,10 @@ class _SourceError(Exception):
 def _field_value(issue: dict, target: CompiledField) -> Any:
     converted = []
     for path, parts in target.sources:
-        raw = resolve(issue, parts)
+        try:
+            raw = resolve(issue, parts)
+        except SprintFormatError as exc:
+            raise _SourceError(path, str(exc)) from None
         if is_empty(raw):
             continue
         try:
