@@ -69,6 +69,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0,
         help="after this many failed basic logins answer 403 CAPTCHA_CHALLENGE, as Jira does (0: never)",
     )
+    parser.add_argument(
+        "--sprints",
+        action="store_true",
+        help="the Sprint field with names and goals holding , = ] [ and name=, in the shape the site sends",
+    )
+    parser.add_argument(
+        "--sprint-format",
+        choices=["auto", "legacy", "alphabetical", "object"],
+        default="auto",
+        help="force how sprints are sent (auto: Cloud and Data Center 10+ objects, DC 8-9 alphabetical strings, "
+        "older DC legacy strings)",
+    )
+    parser.add_argument("--dc-version", default="9.12.4", help="the Data Center version serverInfo reports")
+    parser.add_argument(
+        "--rich-adf", action="store_true", help="description and a rich-text field in ADF using every node kind"
+    )
+    parser.add_argument(
+        "--status-lookalike-fields",
+        action="store_true",
+        help='custom fields named "Status" and "Workflow Status", changed in issue histories',
+    )
     parser.add_argument("--tls", action="store_true", help="serve https with a generated self-signed certificate")
     parser.add_argument("--cert-dir", help="where --tls writes cert.pem and key.pem")
     return parser.parse_args(argv)
@@ -86,6 +107,11 @@ def build(args: argparse.Namespace) -> SimServer:
         site_tz=args.site_tz,
         account_tz=args.account_tz,
         long_history_share=args.long_histories,
+        dc_version=args.dc_version,
+        sprints=args.sprints,
+        sprint_format=args.sprint_format,
+        rich_adf=args.rich_adf,
+        status_lookalike_fields=args.status_lookalike_fields,
     )
     faults = FaultPlan(
         [FaultRule(**json.loads(rule)) for rule in args.fault],

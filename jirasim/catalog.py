@@ -118,6 +118,25 @@ PROFILE_FIELDS = {
 }
 
 
+# Present only when their SimConfig option is on, so that default sites keep their shape.
+SHOOT_BRIEF = CustomField("customfield_10042", "Shoot Brief", "textarea", "string")  # rich_adf
+STATUS_LOOKALIKE = CustomField("customfield_10043", "Status", "select", "option")  # status_lookalike_fields
+WORKFLOW_STATUS_LOOKALIKE = CustomField("customfield_10044", "Workflow Status", "textfield", "string")
+# Options of the custom "Status" field: some share their names with workflow statuses, as they do in the wild.
+LOOKALIKE_OPTIONS = [("10300", "Open"), ("10301", "Closed"), ("10302", "Final Review"), ("10303", "On Hold")]
+LOOKALIKE_TEXTS = ["Closed", "In review", "Escalated Editing", "Done", "Scheduled"]
+
+
+def site_custom_fields(profile: str, *, rich_adf: bool = False, status_lookalikes: bool = False) -> list[CustomField]:
+    """Every custom field of a site: the common ones, the profile's, and those its options add."""
+    fields = COMMON_FIELDS + PROFILE_FIELDS[profile]
+    if rich_adf:
+        fields = [*fields, SHOOT_BRIEF]
+    if status_lookalikes:
+        fields = [*fields, STATUS_LOOKALIKE, WORKFLOW_STATUS_LOOKALIKE]
+    return fields
+
+
 def custom_type_key(field: CustomField) -> str:
     if field.custom_type.startswith("gh-"):
         return f"com.pyxis.greenhopper.jira:{field.custom_type}"

@@ -13,11 +13,15 @@ from typing import Any
 
 from jirasim import catalog
 from jirasim.replay import epoch_ms, raw_events
+from jirasim.rich import RichText, rich_document
+from jirasim.sprints import FORMATS, SprintSpec, issue_sprints, site_format, site_sprints
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 FIRST_ISSUE_ID = 10_000
 EXTRA_HISTORY_BASE = 10_000_000_000
+LOOKALIKE_HISTORY_BASE = 5_000_000_000
+RICH_TEXT_FIELDS = {"description": "Description", catalog.SHOOT_BRIEF.id: catalog.SHOOT_BRIEF.name}
 
 
 @dataclass
@@ -34,10 +38,20 @@ class SimConfig:
     long_history_share: float = 0.005  # issues with 120-450 history entries
     project_keys: list[str] = field(default_factory=list)
     base_url: str = ""
+    dc_version: str = "9.12.4"  # Data Center's serverInfo version; decides how sprints are sent
+    # Off by default, so that existing tests and benchmarks keep their figures:
+    sprints: bool = False  # the Sprint field with hostile names, in the shape the site sends (sprint_format)
+    sprint_format: str = "auto"  # auto (flavour and dc_version decide) | legacy | alphabetical | object
+    rich_adf: bool = False  # description and "Shoot Brief" as ADF using every node kind (Cloud v3)
+    status_lookalike_fields: bool = False  # custom fields "Status" and "Workflow Status", changed in histories
 
     def __post_init__(self) -> None:
         if self.flavour not in ("cloud", "datacenter"):
             raise ValueError("flavour must be cloud or datacenter")
+        if self.sprint_format not in FORMATS:
+            raise ValueError(f"sprint_format must be one of {', '.join(FORMATS)}")
+        if not self.dc_version.split(".")[0].isdigit():
+            raise ValueError("dc_version must look like 9.12.4")
         if not self.profile:
             self.profile = "instance_1" if self.flavour == "cloud" else "instance_2"
         if self.profile not in catalog.PROFILE_FIELDS:
@@ -119,6 +133,8 @@ class Dataset:
         keys = config.project_keys or [_project_key(i) for i in range(config.projects)]
         self.projects = [Project(i, str(10_000 + i), key, f"{key.title()} listings") for i, key in enumerate(keys)]
         self._next_id = FIRST_ISSUE_ID
+        self.sprint_board = site_sprints(config.seed, self.now_ms) if config.sprints else []
+        self.sprint_format = site_format(config.sprint_format, config.cloud, config.dc_version)
         for project in self.projects:
             for _ in range(config.issues):
                 self._add(project, self._seeded_record(project))
@@ -149,7 +165,22 @@ class Dataset:
         if record.raw is not None:
             return raw_events(record.raw)
         events = _base_events(record)
+        if self.config.status_lookalike_fields:
+            events = _with_lookalike_events(record, events)
         return events + record.extra if record.extra else events
+
+    def sprints_of(self, record: IssueRecord) -> list[SprintSpec]:
+        """The sprints a generated issue was in, oldest first (none unless the site has sprints)."""
+        return issue_sprints(record.seed, self.sprint_board) if self.sprint_board and record.raw is None else []
+
+    def rich_texts(self, record: IssueRecord) -> dict[str, RichText]:
+        """The rich-text fields of a generated issue on a rich_adf site: field id -> document and its parts."""
+        if not self.config.rich_adf or record.raw is not None:
+            return {}
+        return {
+            field_id: rich_document(record.seed * 31 + position, label, record.created_ms)
+            for position, (field_id, label) in enumerate(RICH_TEXT_FIELDS.items())
+        }
 
     def state(self, record: IssueRecord, events: list[Event] | None = None) -> dict[str, Any]:
         """The issue's current values that its history (given, or rebuilt) decides: status, priority, assignee."""
@@ -321,16 +352,22 @@ class Dataset:
             for record in sorted(self.live(), key=lambda r: r.id):
                 if not self.visible(record):
                     continue
-                rows.append(
-                    {
-                        "id": str(record.id),
-                        "key": self.key_of(record),
-                        "project": self.projects[record.project].key,
-                        "status": self.status_name(record),
-                        "updated": record.updated_ms,
-                        "changelog_total": len(self.history(record)),
+                row = {
+                    "id": str(record.id),
+                    "key": self.key_of(record),
+                    "project": self.projects[record.project].key,
+                    "status": self.status_name(record),
+                    "updated": record.updated_ms,
+                    "changelog_total": len(self.history(record)),
+                }
+                if self.config.sprints:
+                    row["sprints"] = [sprint.name for sprint in self.sprints_of(record)]
+                if self.config.rich_adf:
+                    row["rich_text"] = {
+                        field_id: {"parts": rich.parts, "absent": rich.absent}
+                        for field_id, rich in self.rich_texts(record).items()
                     }
-                )
+                rows.append(row)
             return rows
 
 
@@ -395,3 +432,41 @@ def _base_events(record: IssueRecord) -> list[Event]:
             items = [("labels", "jira", "labels", None, "", None, labels[int(draw() * len(labels))])]
         events.append(Event(record.id * 1000 + k, at, int(draw() * users), items))
     return events
+
+
+def _with_lookalike_events(record: IssueRecord, events: list[Event]) -> list[Event]:
+    """Changes of the custom fields named "Status" and "Workflow Status" woven into a history.
+
+    Some ride along on a real transition (one history, two "Status" items: Jira's own and the custom
+    field's), others are entries of their own. Neither is a status change.
+    """
+    if not record.span_ms:
+        return events
+    rng = random.Random(record.seed ^ 0x57A7E5)
+    riders = {k for k, e in enumerate(events) if any(i[2] == "status" for i in e.items) and rng.random() < 0.3}
+    own = [record.created_ms + 1 + int(rng.random() * max(record.span_ms - 1, 0)) for _ in range(rng.randint(0, 3))]
+    slots = sorted([(events[k].at_ms, k) for k in riders] + [(at, -1 - n) for n, at in enumerate(own)])
+    current: dict[str, tuple[str | None, str | None]] = {}
+    woven = list(events)
+    for at, slot in slots:
+        item = _lookalike_item(rng, current)
+        if slot >= 0:
+            event = woven[slot]
+            woven[slot] = Event(event.history_id, event.at_ms, event.author, [*event.items, item])
+        else:
+            history_id = LOOKALIKE_HISTORY_BASE + record.id * 10 - 1 - slot
+            woven.append(Event(history_id, at, int(rng.random() * len(catalog.USERS)), [item]))
+    return sorted(woven, key=lambda event: event.at_ms)
+
+
+def _lookalike_item(rng: random.Random, current: dict[str, tuple[str | None, str | None]]) -> Item:
+    """A change of the custom "Status" select or the "Workflow Status" text, from its current value."""
+    if rng.random() < 0.6:
+        field = catalog.STATUS_LOOKALIKE
+        new = catalog.LOOKALIKE_OPTIONS[int(rng.random() * len(catalog.LOOKALIKE_OPTIONS))]
+    else:
+        field = catalog.WORKFLOW_STATUS_LOOKALIKE
+        new = (None, catalog.LOOKALIKE_TEXTS[int(rng.random() * len(catalog.LOOKALIKE_TEXTS))])
+    old = current.get(field.id, (None, None))
+    current[field.id] = new
+    return (field.name, "custom", field.id, old[0], old[1], new[0], new[1])

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from jirasim import catalog
 from jirasim.dataset import Dataset, Event, IssueRecord
 from jirasim.replay import RawEvent
+from jirasim.sprints import sprint_value
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
@@ -28,6 +29,11 @@ class Renderer:
         self._statuses: dict[tuple[str, str], dict] = {}
         self._options: dict[tuple[str, str], dict] = {}
         self._items: dict[tuple, dict] = {}
+        self.custom_fields = catalog.site_custom_fields(
+            self.config.profile,
+            rich_adf=self.config.rich_adf,
+            status_lookalikes=self.config.status_lookalike_fields,
+        )
 
     # --- small pieces ---------------------------------------------------------------------------
     def timestamp(self, ms: int) -> str:
@@ -139,7 +145,7 @@ class Renderer:
     # --- an issue --------------------------------------------------------------------------------
     def all_fields(self) -> list[str]:
         ids = [field_id for field_id, _, _ in catalog.SYSTEM_FIELDS]
-        ids += [field.id for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]]
+        ids += [field.id for field in self.custom_fields]
         return ids
 
     def issue_fields(
@@ -218,7 +224,30 @@ class Renderer:
         if want("worklog"):
             values["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
         self._custom_fields(record, rng, version, values, want)
+        self._optional_fields(record, version, values, want, events)
         return values
+
+    def _optional_fields(
+        self, record: IssueRecord, version: str, values: dict, want, events: list[Event] | None
+    ) -> None:
+        """What the site's options add: hostile sprints, rich ADF, fields named like Status (edits win)."""
+        edited = record.edits or {}
+        if self.config.sprints and want("customfield_10020") and "customfield_10020" not in edited:
+            form, zone = self.data.sprint_format, self.zone
+            values["customfield_10020"] = [sprint_value(s, form, zone) for s in self.data.sprints_of(record)] or None
+        for field_id, rich in self.data.rich_texts(record).items():
+            if want(field_id) and field_id not in edited:
+                values[field_id] = rich.document if self.cloud and version == "3" else rich.plain
+        if self.config.status_lookalike_fields:
+            lookalikes = (catalog.STATUS_LOOKALIKE.id, catalog.WORKFLOW_STATUS_LOOKALIKE.id)
+            current: dict[str, Any] = dict.fromkeys(lookalikes)
+            for event in self.data.history(record) if events is None else events:
+                for _, _, field_id, _, _, to, to_text in event.items:
+                    if field_id in current:
+                        current[field_id] = self.option((to, to_text), version) if to else to_text
+            for field_id, value in current.items():
+                if want(field_id) and field_id not in edited:
+                    values[field_id] = value
 
     def option(self, pair: tuple, version: str) -> dict[str, Any]:
         """A select option (shared: never changed once built)."""
@@ -372,12 +401,12 @@ class Renderer:
 
     def names(self) -> dict[str, str]:
         names = {field_id: name for field_id, name, _ in catalog.SYSTEM_FIELDS}
-        names.update({f.id: f.name for f in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]})
+        names.update({f.id: f.name for f in self.custom_fields})
         return names
 
     def schemas(self) -> dict[str, dict]:
         schemas = {field_id: schema for field_id, _, schema in catalog.SYSTEM_FIELDS}
-        for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]:
+        for field in self.custom_fields:
             schemas[field.id] = self.field_schema(field)
         return schemas
 
@@ -423,7 +452,7 @@ class Renderer:
                     "schema": schema,
                 }
             )
-        for field in catalog.COMMON_FIELDS + catalog.PROFILE_FIELDS[self.config.profile]:
+        for field in self.custom_fields:
             number = field.id.split("_")[1]
             entry = {"id": field.id, "key": field.id, "name": field.name}
             if self.cloud:

@@ -335,10 +335,11 @@ class JiraSim:
                 # No defaultLocale: today's Cloud schema (additionalProperties: false) has none.
                 "serverTimeZone": self.config.site_tz,
             }
+        numbers = [int(part) for part in self.config.dc_version.split(".") if part.isdigit()]
         return 200, {
             "baseUrl": self.config.base_url,
-            "version": "9.12.4",
-            "versionNumbers": [9, 12, 4],
+            "version": self.config.dc_version,
+            "versionNumbers": numbers,
             "deploymentType": "Server",
             "buildNumber": 9120004,
             "buildDate": "2024-01-10T00:00:00.000+0000",
