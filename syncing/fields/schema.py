@@ -28,6 +28,8 @@ def suggested_field_type(schema: dict | None) -> str:
     custom = schema.get("custom", "") or ""
     if kind == "string" and custom.endswith(_RICH_TEXT):
         return "text"
+    if custom.endswith(":gh-sprint"):
+        return "string_list"  # the sprints' names, from objects or Data Center's greenhopper strings
     if kind == "array":
         return (
             "string_list"

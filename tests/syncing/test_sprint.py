@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from syncing.fields import FieldSpec, compile_mapping, process_issue
+from syncing.fields.schema import suggested_field_type
 from syncing.fields.sprint import KNOWN_ORDERS, Sprint, SprintFormatError, parse_sprint
+from tests.reference import recorded
 
 LEGACY, GOAL_LAST, GOAL_AFTER_NAME, ALPHABETICAL = KNOWN_ORDERS
 FUZZ = settings(
@@ -256,3 +258,19 @@ def test_an_ambiguous_sprint_string_is_a_field_error_on_the_issue_never_a_wrong_
     assert values == {"sprint": None, "summary": "fine"}
     assert len(errors) == 1 and errors[0]["field"] == "sprint" and errors[0]["source"] == path
     assert errors[0]["reason"].startswith("ambiguous sprint string")
+
+
+def test_discovered_sprint_fields_are_suggested_as_lists_of_names():
+    schema = {"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint", "customId": 10020}
+    assert suggested_field_type(schema) == "string_list"
+
+
+def test_recorded_sprints_of_both_shapes_give_their_names():
+    cloud = recorded("cloud-agile-issue-EE-17-inline-changelog-jsonb-reordered.json")
+    objects = cloud["fields"]["customfield_10020"]
+    values, errors = mapped(cloud, FieldSpec("sprints", "string_list", ("customfield_10020",)))
+    assert errors == [] and values["sprints"] == [sprint["name"] for sprint in objects]
+    webhook = recorded("cloud-webhook-issue-created-many-fields-2019.json")["issue"]
+    (sprint,) = [parse_sprint(value) for value in webhook["fields"]["customfield_10021"]]
+    assert (sprint.name, sprint.goal, sprint.state, sprint.board_id) == ("SCRUM1 Sprint 1", "", "ACTIVE", 2)
+    assert sprint.complete is None and sprint.start == datetime(2019, 5, 23, 14, 2, 10, 170000, UTC)
