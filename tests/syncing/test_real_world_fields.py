@@ -122,14 +122,7 @@ def test_an_ambiguous_sprint_string_is_a_field_error_on_its_issue_and_nothing_el
         assert Issue.objects.filter(instance=instance, has_field_errors=True).count() == 1
 
 
-STATUS_ITEM_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="syncing/history.py is_status_item takes Data Center's custom field named 'Status' (no fieldId, "
-    "fieldtype 'custom') for the workflow status; fixed on another branch of issue #11",
-)
-
-
-@pytest.mark.parametrize("flavour", ["cloud", pytest.param("datacenter", marks=STATUS_ITEM_BUG)])
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
 def test_changes_of_custom_fields_named_status_are_never_status_changes(flavour, reference_mappings):
     with running_sim(flavour=flavour, projects=2, issues=25, seed=23, status_lookalike_fields=True) as server:
         data = server.sim.data
