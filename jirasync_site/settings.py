@@ -84,6 +84,8 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "jirasync_site.wsgi.application"
+# Every admin message is redacted: actions report what Jira said, and Jira may echo credentials.
+MESSAGE_STORAGE = "jirasync_site.message_storage.RedactingStorage"
 
 # --- Database -----------------------------------------------------------------
 _PROMETHEUS_ENGINES = {

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from issues.admin import ReadOnlyAdmin
 from syncing.dashboard import STATUS_COLOURS
 from syncing.models import SyncRun
+from syncing.queue_admin import queue_admin_register
 
 
 @admin.register(SyncRun)
@@ -59,3 +60,6 @@ class SyncRunAdmin(ReadOnlyAdmin):
         # A run still going refreshes itself, so progress shows without reloading by hand.
         extra_context["auto_refresh"] = bool(run and run.status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING))
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+queue_admin_register(admin.site)

@@ -20,13 +20,14 @@ from django.utils import timezone
 from audit.services import SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
 from jirasync_site.log_redaction import redact
-from projects.models import JiraInstance, Project
+from projects.jql_filter import jql_filter_check
+from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release, project_claim_renew
 from syncing.fields import compile_mapping
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
-from syncing.jira.errors import JiraError
+from syncing.jira.errors import JiraAuthenticationError, JiraError
 from syncing.memory import free_memory_release
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync, project_pages, watermark_advance
@@ -75,12 +76,16 @@ class RunOptions:
 def connection_settings(instance: JiraInstance, *, interactive: bool = False) -> ConnectionSettings:
     """How to reach the instance. interactive: for a person waiting (Test connection, Discover): short
     timeouts and no retries, so the answer, good or bad, comes within 10 seconds."""
+    try:
+        token = instance.get_token()
+    except TokenWithheld as exc:  # the URL moved since the token was entered: it goes nowhere
+        raise JiraAuthenticationError(str(exc)) from None
     common = {
         "name": instance.name,
         "base_url": instance.base_url,
         "auth_kind": instance.auth_kind,
         "username": instance.username,
-        "token": instance.get_token(),
+        "token": token,
         "flavour": instance.flavour,
         "max_response_bytes": int(settings.JIRASYNC_MAX_RESPONSE_MB * 1024 * 1024),
     }
@@ -116,7 +121,7 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
         rules=milestone_rules_for_instance(instance.slug, document),
         full=options.full,
         overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
-        jql_filter=instance.jql_filter,
+        jql_filter=jql_filter_check(instance.jql_filter),  # refused, whatever saved it, if it can escape
         page_size=settings.JIRASYNC_PAGE_SIZE,
         dry_run=options.dry_run,
     )
