@@ -104,7 +104,7 @@ def state() -> dict:
 def test_every_action_declares_a_permission_that_is_not_view():
     actions = every_action()
     assert len(actions) >= 13
-    for model, model_admin, name, permissions in actions:
+    for model, _model_admin, name, permissions in actions:
         assert permissions, f"{model._meta.label}: the action {name!r} declares no permission"
         assert set(permissions) - {"view"}, f"{model._meta.label}: {name!r} runs for anyone who may look"
         for permission in permissions:
@@ -138,7 +138,7 @@ def test_no_action_is_offered_or_runs_without_its_permission(staff_with, furnish
 
 def test_a_view_only_user_runs_no_action_and_no_custom_view(staff_with, furnished):
     viewer = staff_with(*view_permissions(), name="viewer")
-    for model, model_admin, name, _ in every_action():
+    for model, _model_admin, name, _ in every_action():
         changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         page = viewer.get(changelist)
         assert page.status_code == 200
