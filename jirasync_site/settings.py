@@ -214,6 +214,11 @@ JIRASYNC_CENSUS_GUARD_MIN = env.int("JIRASYNC_CENSUS_GUARD_MIN", default=5)
 # glibc malloc arenas per process (as MALLOC_ARENA_MAX); 0 leaves glibc's default (8 × cores).
 JIRASYNC_MALLOC_ARENAS = env.int("JIRASYNC_MALLOC_ARENAS", default=2)
 
+# Webhooks: the largest body accepted (one limit: Django's own upload limit does not apply to them),
+# and how many issue refreshes may wait per instance before more deliveries are answered 429.
+JIRASYNC_WEBHOOK_MAX_BYTES = env.int("JIRASYNC_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+JIRASYNC_WEBHOOK_MAX_PENDING = env.int("JIRASYNC_WEBHOOK_MAX_PENDING", default=1000)
+
 # --- Operations ---------------------------------------------------------------
 # /metrics answers a bearer token or an allowed address (IPs or networks); with neither set it is closed.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
