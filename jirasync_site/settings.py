@@ -4,6 +4,7 @@ Each variable has a default that lets a fresh clone run, except secrets, which
 have a development default only while DEBUG is on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_prometheus",
     "django_q",
+    "axes",
     "projects",
     "config",
     "issues",
@@ -63,8 +65,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out login; last but for the metrics' own
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# --- Login throttling (django-axes) --------------------------------------------
+# A user name is locked from one client address after LOGIN_FAILURE_LIMIT failed logins, for
+# LOGIN_LOCKOUT_MINUTES (failures meanwhile extend it). Locked attempts are answered 429 before any
+# password is hashed, so guessing clients cannot tie up the web workers; the same name from another
+# address still logs in, so one attacker cannot lock everyone out. Unlock: delete the user's access
+# attempts in admin, or `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "jirasync_site.client_ip.client_ip"
+# Proxies whose X-Forwarded-For is believed (the production profile trusts nginx on 127.0.0.1).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 ROOT_URLCONF = "jirasync_site.urls"
 

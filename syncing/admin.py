@@ -4,7 +4,6 @@ from django.utils.html import format_html
 from issues.admin import ReadOnlyAdmin
 from syncing.dashboard import STATUS_COLOURS
 from syncing.models import SyncRun
-from syncing.queue_admin import queue_admin_register
 
 
 @admin.register(SyncRun)
@@ -61,5 +60,3 @@ class SyncRunAdmin(ReadOnlyAdmin):
         extra_context["auto_refresh"] = bool(run and run.status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING))
         return super().change_view(request, object_id, form_url, extra_context)
 
-
-queue_admin_register(admin.site)
