@@ -65,4 +65,3 @@ class SyncRunAdmin(ReadOnlyAdmin):
         # A run still going refreshes itself, so progress shows without reloading by hand.
         extra_context["auto_refresh"] = bool(run and run.status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING))
         return super().change_view(request, object_id, form_url, extra_context)
-

@@ -40,7 +40,8 @@ def browser():
 # Every Content-Security-Policy violation, reported to the console where the test collects it.
 REPORT_CSP_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI} at ${event.sourceFile}:${event.lineNumber}`);
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI} at ${where}`);
 });
 """
 

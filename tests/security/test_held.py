@@ -19,6 +19,7 @@ from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 class InlineAttributes(HTMLParser):
     """The style= and on*= attributes of a page's real tags (escaped text is not a tag)."""
 
