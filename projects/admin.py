@@ -118,7 +118,8 @@ class JiraInstanceAdmin(SyncPermissionMixin, admin.ModelAdmin):
         return obj.get_flavour_display() if obj.flavour != "auto" else f"auto ({obj.detected_flavour or '?'})"
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
-        if request.method == "POST":
+        may_save = self.has_change_permission(request) if object_id else self.has_add_permission(request)
+        if request.method == "POST" and may_save:
             # Jira's parser is asked here, before Django opens the save's transaction: no Jira
             # request inside a transaction (on SQLite it would hold the write lock meanwhile).
             request.jql_parse_problems = self._jql_parse_problems(request, object_id)

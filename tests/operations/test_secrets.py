@@ -43,7 +43,9 @@ def encodings(secret: str, user: str = "") -> dict[str, str]:
         "base64": base64.b64encode(secret.encode()).decode(),
     }
     if user:
-        found["base64 of user:token"] = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        basic = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        found["base64 of user:token"] = basic.rstrip("=")
+        found["url-encoded base64 of user:token"] = quote(basic, safe="")
     return found
 
 
