@@ -5,24 +5,19 @@ adds what only Jira knows: unknown fields, functions or values. Data Center has 
 and an unreachable Jira cannot say: both answer None ("not checked"), never a refusal.
 """
 
-from dataclasses import replace
-
 from projects.jql_filter import jql_filter_problems
 from projects.models import JiraInstance
 from syncing.jira.client import CLOUD, DATACENTER, ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraError
 
-# An operator is waiting on the form: ask once, briefly.
-PARSE_TIMEOUT_SECONDS = 10.0
-
 
 def jql_filter_parse_problems(connection: ConnectionSettings, jql: str) -> list[str] | None:
-    """Jira's errors for the filter (empty when it parses), or None when Jira cannot be asked."""
+    """Jira's errors for the filter (empty when it parses), or None when Jira cannot be asked.
+
+    connection: interactive settings (an operator is waiting: one try, a short deadline)."""
     if not jql or connection.flavour == DATACENTER or not connection.token:
         return None
-    client = JiraClient(
-        replace(connection, max_retries=1, connect_timeout=PARSE_TIMEOUT_SECONDS, read_timeout=PARSE_TIMEOUT_SECONDS)
-    )
+    client = JiraClient(connection)
     client.flavour = CLOUD
     try:
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-jql/#api-rest-api-3-jql-parse-post
@@ -44,7 +39,7 @@ def instance_jql_parse_problems(instance: JiraInstance, jql: str) -> list[str] |
     if not jql or jql_filter_problems(jql):  # the local check's refusal is reported on its own
         return None
     try:
-        connection = connection_settings(instance)
+        connection = connection_settings(instance, interactive=True)
     except JiraError:  # the token may not go to this URL: Jira is not asked
         return None
     return jql_filter_parse_problems(connection, jql)
