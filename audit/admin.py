@@ -7,6 +7,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditLog
+from jirasync_site.admin_permissions import permission_required_view
 from jirasync_site.pagination import CappedCountPaginator
 
 # Configuration entries name their object, not its primary key.
@@ -78,7 +79,7 @@ class AuditLogAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.object_redirect)
+        view = self.admin_site.admin_view(permission_required_view("audit.view_auditlog")(self.object_redirect))
         return [path("<int:pk>/object/", view, name="audit_auditlog_object"), *super().get_urls()]
 
     def object_redirect(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:

@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 
 from audit.models import AuditLog
+from jirasync_site.log_redaction import redact
+from jirasync_site.secret_values import redact_secret_values
 
 MASK = "••••••"
 
@@ -79,6 +81,17 @@ def audit_object_change(
     )
 
 
+def _without_secrets(value: Any) -> Any:
+    """Known secret values removed from every string of a changes dict (the values are data: no patterns)."""
+    if isinstance(value, str):
+        return redact_secret_values(value)
+    if isinstance(value, list):
+        return [_without_secrets(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_secrets(item) for key, item in value.items()}
+    return value
+
+
 def _entry_fields(actor: Actor, change: Change, sync_run_id: int | None) -> dict[str, Any]:
     return {
         "actor": actor.name,
@@ -86,9 +99,9 @@ def _entry_fields(actor: Actor, change: Change, sync_run_id: int | None) -> dict
         "action": change.action,
         "object_type": change.object_type,
         "object_id": change.object_id,
-        "object_repr": change.object_repr[:255],
-        "summary": change.summary,
-        "changes": change.changes,
+        "object_repr": redact_secret_values(change.object_repr)[:255],
+        "summary": redact(change.summary),
+        "changes": _without_secrets(change.changes),
         "instance_slug": change.instance_slug,
         "sync_run_id": sync_run_id,
     }

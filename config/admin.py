@@ -14,10 +14,16 @@ from config.preview import DEFAULT_LIMIT, mapping_preview, spec_for_instance
 from config.selectors import mapping_document, mapping_version
 from config.services import configuration_record_change, configuration_snapshot, mappings_apply
 from issues.models import Issue
+from jirasync_site.admin_permissions import permission_required_view
 from projects.models import JiraInstance
 from syncing.tasks import enqueue
 
 PREVIEW_NOTE = "Preview only: nothing has been saved. Press Save to keep these edits."
+# An import makes the stored mappings and milestones equal to the file: it may add, change and delete both.
+IMPORT_PERMISSIONS = tuple(
+    f"config.{verb}_{model}" for model in ("fieldmapping", "statusmilestone") for verb in ("add", "change", "delete")
+)
+EXPORT_PERMISSIONS = ("config.view_fieldmapping", "config.view_statusmilestone")
 
 
 class FieldSourceInline(admin.TabularInline):
@@ -93,15 +99,28 @@ class FieldMappingAdmin(AuditedConfigurationAdmin):
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("sources")
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        may = request.user.has_perms
+        extra_context = {
+            "can_import": may(IMPORT_PERMISSIONS),
+            "can_export": may(EXPORT_PERMISSIONS),
+            "can_remap": may(["config.change_fieldmapping"]),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="Instances")
     def instances(self, obj: FieldMapping) -> str:
         return ", ".join(sorted(source.instance_slug for source in obj.sources.all()))
 
     def get_urls(self):
+        def view(function, *permissions):
+            return self.admin_site.admin_view(permission_required_view(*permissions)(function))
+
         own = [
-            path("import/", self.admin_site.admin_view(self.import_view), name="config_fieldmapping_import"),
-            path("export/", self.admin_site.admin_view(self.export_view), name="config_fieldmapping_export"),
-            path("remap/", self.admin_site.admin_view(self.remap_view), name="config_fieldmapping_remap"),
+            path("import/", view(self.import_view, *IMPORT_PERMISSIONS), name="config_fieldmapping_import"),
+            path("export/", view(self.export_view, *EXPORT_PERMISSIONS), name="config_fieldmapping_export"),
+            path("remap/", view(self.remap_view, "config.change_fieldmapping"), name="config_fieldmapping_remap"),
         ]
         return own + super().get_urls()
 
@@ -166,8 +185,6 @@ class FieldMappingAdmin(AuditedConfigurationAdmin):
             context["preview_problem"] = str(exc)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request) or not self.has_add_permission(request):
-            return HttpResponseRedirect(reverse("admin:config_fieldmapping_changelist"))
         form = MappingImportForm(request.POST or None, request.FILES or None)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": "Import mappings"}
         if request.method == "POST" and form.is_valid():
@@ -200,7 +217,7 @@ class FieldMappingAdmin(AuditedConfigurationAdmin):
 
     def remap_view(self, request: HttpRequest) -> HttpResponse:
         form = RemapForm(request.POST or None)
-        if request.method == "POST" and self.has_change_permission(request) and form.is_valid():
+        if request.method == "POST" and form.is_valid():
             instance = form.cleaned_data["instance"]
             slug = instance.slug if instance else None
             enqueue("syncing.tasks.remap_task", slug, request.user.get_username(), task_name="remap issues")

@@ -161,6 +161,7 @@ class JiraSim:
         self._route("GET", f"{api}/issue/{{issueIdOrKey}}", self.issue)
         self._route("GET", f"{api}/issue/{{issueIdOrKey}}/changelog", self.changelog)
         self._route("POST", f"{api}/changelog/bulkfetch", self.bulk_changelog)
+        self._route("POST", f"{api}/jql/parse", self.jql_parse)
         self._route("POST", "/_sim/advance", self.sim_advance)
         self._route("GET", "/_sim/truth", self.sim_truth)
         self._route("GET", "/_sim/stats", self.sim_stats)
@@ -316,6 +317,23 @@ class JiraSim:
         if record is None or not self.data.visible(record):
             raise HttpError(404, NOT_FOUND_ISSUE)
         return record
+
+    def jql_parse(self, request: Request) -> tuple[int, Any]:
+        """Cloud's POST /rest/api/3/jql/parse: each query with its errors, or its (here: empty) structure."""
+        if self.version(request) != "3":
+            raise HttpError(404, "null for uri")
+        queries = request.body.get("queries") if isinstance(request.body, dict) else None
+        if not isinstance(queries, list) or not queries:
+            raise HttpError(400, "queries: must not be empty")
+        parsed, lookup = [], self.project_lookup()
+        for query in queries:
+            try:
+                parse_jql(str(query), now_ms=self.data.now_ms, zone=self.config.account_tz, projects=lookup)
+            except JqlError as exc:
+                parsed.append({"query": str(query), "errors": [str(exc)]})
+            else:
+                parsed.append({"query": str(query), "structure": {"where": {}}})
+        return 200, {"queries": parsed}
 
     # --- metadata ----------------------------------------------------------------------------------
     def server_info(self, request: Request) -> tuple[int, Any]:

@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+# The dashboard shows instances and what their runs did: both view permissions are needed to see it.
+DASHBOARD_PERMISSIONS = ("projects.view_jirainstance", "syncing.view_syncrun")
+
 
 class JirasyncAdminSite(admin.AdminSite):
     site_header = "jirasync"
@@ -13,4 +16,5 @@ class JirasyncAdminSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         from syncing.dashboard import dashboard  # apps are loaded by the time a page is served
 
-        return super().index(request, {"dashboard": dashboard(), **(extra_context or {})})
+        shown = {"dashboard": dashboard()} if request.user.has_perms(DASHBOARD_PERMISSIONS) else {}
+        return super().index(request, {**shown, **(extra_context or {})})

@@ -5,26 +5,36 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from jirasync_site.secret_values import redact_secret_values
+
 REDACTED = "***"
 
-# Each pattern keeps its group 1 (the label) and replaces the secret after it.
+# A credential, as opposed to a word: 8+ characters mixing letters with digits, base64 punctuation or
+# a lower-upper case change. "Basic authentication", "Bearer personal access token", "token: GET" are words.
+_CHARS = r"[A-Za-z0-9._~+/=-]"
+_CREDENTIAL = rf"(?={_CHARS}*?(?:[0-9+/=]|(?-i:[a-z][A-Z])))(?={_CHARS}*[A-Za-z]){_CHARS}{{8,}}"
+_SECRET_KEY = r"""(?:api[_-]?token|access[_-]?token|token|password|passwd|secret|api[_-]?key|private[_-]?key)"""
+
+# Each pattern keeps its group 1 (the label) and replaces the secret after it. This is the second
+# net: known secrets are removed by value first (secret_values).
 _PATTERNS = [
     # Authorization headers: "Authorization: Basic abc", "'Authorization': 'Bearer x'"
     re.compile(r"""(authorization['"]?\s*[:=]\s*['"]?(?:basic|bearer|token)?\s*)[^\s'",}]+""", re.IGNORECASE),
-    re.compile(r"""(\b(?:basic|bearer)\s+)[A-Za-z0-9._~+/=-]{8,}""", re.IGNORECASE),
-    # key=value and "key": "value" pairs whose key names a secret
-    re.compile(
-        r"""((?:api[_-]?token|access[_-]?token|token|password|passwd|secret|api[_-]?key|private[_-]?key)"""
-        r"""['"]?\s*[:=]\s*['"]?)[^\s'",}&]+""",
-        re.IGNORECASE,
-    ),
+    re.compile(rf"""(\b(?:basic|bearer)\s+){_CREDENTIAL}""", re.IGNORECASE),
+    # key=value (query strings, command lines) and quoted "key": "value" pairs whose key names a secret
+    re.compile(rf"""({_SECRET_KEY}=)[^\s'",}}&]+""", re.IGNORECASE),
+    re.compile(rf"""(['"][\w-]*{_SECRET_KEY}['"]\s*:\s*['"]?)[^\s'",}}&]+""", re.IGNORECASE),
+    # unquoted "key: value" (headers, YAML) only when the value looks like a credential, so that an
+    # instance named "Cloud token" followed by an HTTP method stays readable
+    re.compile(rf"""(\b{_SECRET_KEY}\s*:\s*){_CREDENTIAL}""", re.IGNORECASE),
     # credentials in URLs: scheme://user:password@host
     re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^\s/:@]+:)[^\s/@]+(?=@)""", re.IGNORECASE),
 ]
 
 
 def redact(text: str) -> str:
-    """Return text with every recognised secret replaced by ***."""
+    """Return text with every known secret value, and every recognisable credential, replaced by ***."""
+    text = redact_secret_values(text)
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text

@@ -4,10 +4,12 @@ Each variable has a default that lets a fresh clone run, except secrets, which
 have a development default only while DEBUG is on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_prometheus",
     "django_q",
+    "axes",
     "projects",
     "config",
     "issues",
@@ -63,8 +66,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out login; last but for the metrics' own
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# --- Login throttling (django-axes) --------------------------------------------
+# A user name is locked from one client address after LOGIN_FAILURE_LIMIT failed logins, for
+# LOGIN_LOCKOUT_MINUTES (failures meanwhile extend it). Locked attempts are answered 429 before any
+# password is hashed, so guessing clients cannot tie up the web workers; the same name from another
+# address still logs in, so one attacker cannot lock everyone out. Unlock: delete the user's access
+# attempts in admin, or `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "jirasync_site.client_ip.client_ip"
+# Proxies whose X-Forwarded-For is believed (the production profile trusts nginx on 127.0.0.1).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 ROOT_URLCONF = "jirasync_site.urls"
 
@@ -78,12 +101,29 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
 ]
 
 WSGI_APPLICATION = "jirasync_site.wsgi.application"
+
+# Content-Security-Policy (Django's own middleware): scripts and styles only from this site or with the
+# page's nonce (admin's templates and ours carry it), no inline style attributes, no plugins, no
+# framing, forms post only here. The dashboard's charts are inline SVG and need nothing more.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+# Every admin message is redacted: actions report what Jira said, and Jira may echo credentials.
+MESSAGE_STORAGE = "jirasync_site.message_storage.RedactingStorage"
 
 # --- Database -----------------------------------------------------------------
 _PROMETHEUS_ENGINES = {
@@ -211,6 +251,11 @@ JIRASYNC_CENSUS_MAX_DELETE_SHARE = env.float("JIRASYNC_CENSUS_MAX_DELETE_SHARE",
 JIRASYNC_CENSUS_GUARD_MIN = env.int("JIRASYNC_CENSUS_GUARD_MIN", default=5)
 # glibc malloc arenas per process (as MALLOC_ARENA_MAX); 0 leaves glibc's default (8 × cores).
 JIRASYNC_MALLOC_ARENAS = env.int("JIRASYNC_MALLOC_ARENAS", default=2)
+
+# Webhooks: the largest body accepted (one limit: Django's own upload limit does not apply to them),
+# and how many issue refreshes may wait per instance before more deliveries are answered 429.
+JIRASYNC_WEBHOOK_MAX_BYTES = env.int("JIRASYNC_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+JIRASYNC_WEBHOOK_MAX_PENDING = env.int("JIRASYNC_WEBHOOK_MAX_PENDING", default=1000)
 
 # --- Operations ---------------------------------------------------------------
 # /metrics answers a bearer token or an allowed address (IPs or networks); with neither set it is closed.

@@ -20,6 +20,8 @@ DEBUG = False
 # The proxy terminates TLS and says so; trust only that header, only from it.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# nginx on this machine (deploy/nginx): its X-Forwarded-For names the client for login throttling.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
 # Load balancers probe over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)

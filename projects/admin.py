@@ -7,16 +7,26 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.services import Actor
+from jirasync_site.admin_permissions import permission_required_view, user_has_perms
+from jirasync_site.log_redaction import redact
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
-from projects.services import instance_delete, instance_save
+from projects.services import instance_delete, instance_save, project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.field_discovery import instance_fields_discover
 from syncing.jira.errors import JiraError
+from syncing.jql_validation import instance_jql_parse_problems
 from syncing.models import SyncRun
 
 # Actions offered on the list (for the selected rows) and on each object's own page.
 BOTH = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+# Starting syncs and censuses (of instances and of projects) is a permission of its own.
+SYNC_PERMISSION = "projects.sync_jirainstance"
+
+
+class SyncPermissionMixin:
+    def has_sync_permission(self, request: HttpRequest) -> bool:
+        return user_has_perms(request, SYNC_PERMISSION)
 
 
 class ProjectInline(admin.TabularInline):
@@ -32,7 +42,7 @@ class ProjectInline(admin.TabularInline):
 
 
 @admin.register(JiraInstance)
-class JiraInstanceAdmin(admin.ModelAdmin):
+class JiraInstanceAdmin(SyncPermissionMixin, admin.ModelAdmin):
     form = JiraInstanceForm
     list_display = ("name", "slug", "base_url", "effective_flavour", "auth_kind", "enabled", "time_zone")
     list_filter = ("enabled", "flavour", "auth_kind")
@@ -42,40 +52,41 @@ class JiraInstanceAdmin(admin.ModelAdmin):
     inlines = [ProjectInline]
     actions = ["test_connection", "discover_projects", "discover_fields", "sync_incremental", "sync_full", "census"]
 
-    @admin.action(description="Test connection", location=BOTH)
+    # Test connection and the discoveries send the stored token and record what Jira said: change permission.
+    @admin.action(description="Test connection", location=BOTH, permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_test_connection(request, queryset)
 
-    @admin.action(description="Discover projects", location=BOTH)
+    @admin.action(description="Discover projects", location=BOTH, permissions=["change"])
     def discover_projects(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_discover_projects(request, queryset)
 
-    @admin.action(description="Discover fields", location=BOTH)
+    @admin.action(description="Discover fields", location=BOTH, permissions=["change"])
     def discover_fields(self, request: HttpRequest, queryset) -> HttpResponse | None:
         if queryset.count() != 1:
             messages.warning(request, "Discover fields looks at one instance at a time: select exactly one.")
             return None
         return HttpResponseRedirect(reverse("admin:projects_jirainstance_fields", args=[queryset.get().pk]))
 
-    @admin.action(description="Sync now (incremental)", location=BOTH)
+    @admin.action(description="Sync now (incremental)", location=BOTH, permissions=["sync"])
     def sync_incremental(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "incremental")
 
-    @admin.action(description="Sync now (full, then census)", location=BOTH)
+    @admin.action(description="Sync now (full, then census)", location=BOTH, permissions=["sync"])
     def sync_full(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "full")
 
-    @admin.action(description="Census now (deleted and moved issues)", location=BOTH)
+    @admin.action(description="Census now (deleted and moved issues)", location=BOTH, permissions=["sync"])
     def census(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "census")
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.fields_view)
+        view = self.admin_site.admin_view(permission_required_view("projects.change_jirainstance")(self.fields_view))
         return [path("<int:pk>/fields/", view, name="projects_jirainstance_fields"), *super().get_urls()]
 
     def fields_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         instance = JiraInstance.objects.filter(pk=pk).first()
-        if instance is None or not self.has_view_permission(request, instance):
+        if instance is None:
             raise Http404
         context = {
             **self.admin_site.each_context(request),
@@ -86,7 +97,7 @@ class JiraInstanceAdmin(admin.ModelAdmin):
         try:
             context["catalogue"] = instance_fields_discover(instance)
         except JiraError as exc:
-            context["problem"] = str(exc)
+            context["problem"] = redact(str(exc))  # Jira (or a proxy) may echo the credentials it was sent
         return TemplateResponse(request, "admin/projects/jirainstance/fields.html", context)
 
     @admin.display(description="Webhook URL")
@@ -106,6 +117,36 @@ class JiraInstanceAdmin(admin.ModelAdmin):
     def effective_flavour(self, obj: JiraInstance) -> str:
         return obj.get_flavour_display() if obj.flavour != "auto" else f"auto ({obj.detected_flavour or '?'})"
 
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        may_save = self.has_change_permission(request) if object_id else self.has_add_permission(request)
+        if request.method == "POST" and may_save:
+            # Jira's parser is asked here, before Django opens the save's transaction: no Jira
+            # request inside a transaction (on SQLite it would hold the write lock meanwhile).
+            request.jql_parse_problems = self._jql_parse_problems(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _jql_parse_problems(self, request: HttpRequest, object_id) -> list[str] | None:
+        stored = JiraInstance.objects.filter(pk=object_id).first() if object_id else None
+        edited = JiraInstance(
+            name=request.POST.get("name", ""),
+            base_url=request.POST.get("base_url", "").strip(),
+            auth_kind=request.POST.get("auth_kind", ""),
+            username=request.POST.get("username", ""),
+            flavour=request.POST.get("flavour", "auto"),
+            allow_insecure_http=bool(request.POST.get("allow_insecure_http")),
+        )
+        token = request.POST.get("token", "").strip()
+        if not token and stored is not None and not edited.credentials_changed(stored):
+            edited = stored  # the stored token, with the URL it was entered for
+        elif token:
+            edited.set_token(token)
+        return instance_jql_parse_problems(edited, request.POST.get("jql_filter", "").strip())
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.jql_parse_problems = getattr(request, "jql_parse_problems", None)
+        return form
+
     def save_model(self, request: HttpRequest, obj: JiraInstance, form: JiraInstanceForm, change: bool) -> None:
         instance_save(
             instance=obj,
@@ -117,9 +158,14 @@ class JiraInstanceAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: JiraInstance) -> None:
         instance_delete(instance=obj, actor=Actor.of_user(request.user))
 
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        """The projects inline: each change audited and written as project_save writes it."""
+        for project in formset.save(commit=False):
+            project_save(project=project, actor=Actor.of_user(request.user))
+
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(SyncPermissionMixin, admin.ModelAdmin):
     list_display = (
         "key",
         "name",
@@ -162,19 +208,25 @@ class ProjectAdmin(admin.ModelAdmin):
 
         return f"{obj.last_status}, {timesince(obj.last_at)} ago"
 
-    @admin.action(description="Enable the selected projects")
+    @admin.action(description="Enable the selected projects", permissions=["change"])
     def enable(self, request: HttpRequest, queryset) -> None:
-        self.message_user(request, f"{queryset.update(enabled=True)} projects enabled")
+        changed = projects_set_enabled(projects=queryset, enabled=True, actor=Actor.of_user(request.user))
+        self.message_user(request, f"{changed} projects enabled")
 
-    @admin.action(description="Disable the selected projects")
+    @admin.action(description="Disable the selected projects", permissions=["change"])
     def disable(self, request: HttpRequest, queryset) -> None:
-        self.message_user(request, f"{queryset.update(enabled=False)} projects disabled")
+        changed = projects_set_enabled(projects=queryset, enabled=False, actor=Actor.of_user(request.user))
+        self.message_user(request, f"{changed} projects disabled")
 
-    @admin.action(description="Sync now (incremental)", location=BOTH)
+    def save_model(self, request: HttpRequest, obj: Project, form, change: bool) -> None:
+        """The change form and the list's enable toggles: audited, and only the editable column written."""
+        project_save(project=obj, actor=Actor.of_user(request.user))
+
+    @admin.action(description="Sync now (incremental)", location=BOTH, permissions=["sync"])
     def sync_incremental(self, request: HttpRequest, queryset) -> None:
         admin_actions.projects_sync_now(request, queryset, "incremental")
 
-    @admin.action(description="Sync now (full)", location=BOTH)
+    @admin.action(description="Sync now (full)", location=BOTH, permissions=["sync"])
     def sync_full(self, request: HttpRequest, queryset) -> None:
         admin_actions.projects_sync_now(request, queryset, "full")
 

@@ -1,16 +1,23 @@
 from django import forms
 
-from projects.models import JiraInstance
+from projects.models import CREDENTIAL_FIELDS, JiraInstance
+from projects.services import token_required_message
 
 
 class JiraInstanceForm(forms.ModelForm):
     """The token is write-only: never rendered back, blank keeps the stored one."""
 
+    # What Jira's JQL parser said of the submitted filter (None: not asked); set by the admin, which
+    # asks before the save's transaction opens.
+    jql_parse_problems: list[str] | None = None
+
     token = forms.CharField(
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="API token (Cloud) or personal access token (Data Center). Leave blank to keep the stored one.",
+        help_text="API token (Cloud) or personal access token (Data Center). Leave blank to keep the stored one — "
+        "except when you change the URL, auth kind or user name: then enter it again (a stored token is only "
+        "sent to the host it was entered for).",
     )
 
     webhook_secret = forms.CharField(
@@ -28,6 +35,7 @@ class JiraInstanceForm(forms.ModelForm):
             "name",
             "slug",
             "base_url",
+            "allow_insecure_http",
             "flavour",
             "auth_kind",
             "username",
@@ -45,6 +53,13 @@ class JiraInstanceForm(forms.ModelForm):
         has_token = bool(cleaned.get("token")) or (self.instance.pk and self.instance.has_token)
         if not has_token:
             self.add_error("token", "A token is required.")
+        elif self.instance.pk and not cleaned.get("token") and (changed := self._credentials_changed()):
+            self.add_error("token", token_required_message(changed))
+        if self.jql_parse_problems:
+            self.add_error("jql_filter", f"Jira's JQL parser refuses it: {'; '.join(self.jql_parse_problems)}")
         if cleaned.get("auth_kind") == JiraInstance.AuthKind.BASIC and not cleaned.get("username"):
             self.add_error("username", "Basic authentication needs the account's email or username.")
         return cleaned
+
+    def _credentials_changed(self) -> list[str]:
+        return [name for name in CREDENTIAL_FIELDS if name in self.changed_data]

@@ -1,10 +1,22 @@
 from zoneinfo import available_timezones
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, URLValidator
 from django.db import models
 from django.utils.text import slugify
 
+from jirasync_site.secret_values import secrets_remember
 from projects.crypto import decrypt_token, encrypt_token
+from projects.jql_filter import jql_filter_problems
+from projects.origins import url_is_loopback, url_origin, url_userinfo
+
+# What a token is entered for: changing any of them asks for the token again.
+CREDENTIAL_FIELDS = ("base_url", "auth_kind", "username")
+
+
+class TokenWithheld(Exception):
+    """The stored token is not sent: the URL names another origin than the one it was entered for, or plain
+    http:// to another machine that nobody acknowledged."""
 
 
 class JiraInstance(models.Model):
@@ -29,6 +41,14 @@ class JiraInstance(models.Model):
     auth_kind = models.CharField(max_length=16, choices=AuthKind.choices, default=AuthKind.BASIC)
     username = models.CharField(max_length=200, blank=True, help_text="Account email (Cloud) or username.")
     token_encrypted = models.TextField(blank=True, editable=False)
+    # The origin (scheme://host:port) the token was entered for: it is only ever sent there.
+    token_origin = models.CharField(max_length=300, blank=True, editable=False)
+    allow_insecure_http = models.BooleanField(
+        default=False,
+        verbose_name="Allow plain http://",
+        help_text="Send the token over unencrypted http:// to a host that is not this machine. "
+        "Anyone on the network path can read it; use https:// unless you know the path is private.",
+    )
     webhook_secret_encrypted = models.TextField(
         blank=True, editable=False, help_text="Signs Cloud webhooks (HMAC) or goes in Data Center's webhook URL."
     )
@@ -72,6 +92,7 @@ class JiraInstance(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("sync_jirainstance", "Can start syncs and censuses (of instances and their projects)")]
         constraints = [
             models.CheckConstraint(condition=models.Q(request_budget__gt=0), name="instance_budget_positive"),
         ]
@@ -84,21 +105,70 @@ class JiraInstance(models.Model):
             self.slug = slugify(self.name)
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        problems = {}
+        if self.base_url and url_userinfo(self.base_url):
+            problems["base_url"] = (
+                "Credentials do not belong in the URL (they would be logged and sent as they are): "
+                "remove the user:password@ part and use the user name and token fields."
+            )
+        elif self.base_url and self.sends_token_in_clear and not self.allow_insecure_http:
+            problems["base_url"] = (
+                "Plain http:// sends the token unencrypted to a host that is not this machine: "
+                'use https://, or tick "Allow plain http://" to accept the risk.'
+            )
+        if self.jql_filter and (jql_problems := jql_filter_problems(self.jql_filter)):
+            problems["jql_filter"] = jql_problems
+        if problems:
+            raise ValidationError(problems)
+
     @property
     def has_token(self) -> bool:
         return bool(self.token_encrypted)
 
+    def credentials_changed(self, stored: "JiraInstance") -> list[str]:
+        """The fields a token is entered for (URL, auth kind, user name) that differ from the stored row's."""
+        return [name for name in CREDENTIAL_FIELDS if getattr(self, name) != getattr(stored, name)]
+
+    @property
+    def sends_token_in_clear(self) -> bool:
+        """http:// to another machine: allowed only with allow_insecure_http, and warned about."""
+        return self.base_url.lower().startswith("http://") and not url_is_loopback(self.base_url)
+
     def set_token(self, clear: str) -> None:
+        """Store the token encrypted, bound to the origin the instance's URL names now."""
         self.token_encrypted = encrypt_token(clear) if clear else ""
+        self.token_origin = url_origin(self.base_url) if clear else ""
+        secrets_remember(clear, self.username)
 
     def get_token(self) -> str:
-        return decrypt_token(self.token_encrypted) if self.token_encrypted else ""
+        """The clear token, for sending to the instance; refused when the URL moved to another origin."""
+        if not self.token_encrypted:
+            return ""
+        if self.token_origin != url_origin(self.base_url):
+            raise TokenWithheld(
+                f"{self.name}: the stored token was entered for {self.token_origin or 'another host'}, "
+                f"not {url_origin(self.base_url)}: enter the token again for the new URL"
+            )
+        if self.sends_token_in_clear and not self.allow_insecure_http:
+            raise TokenWithheld(
+                f"{self.name}: {self.base_url} is plain http:// to another machine; the token is not sent "
+                'unless "Allow plain http://" is set on the instance (or use https://)'
+            )
+        clear = decrypt_token(self.token_encrypted)
+        secrets_remember(clear, self.username)
+        return clear
 
     def set_webhook_secret(self, clear: str) -> None:
         self.webhook_secret_encrypted = encrypt_token(clear) if clear else ""
+        secrets_remember(clear)
 
     def get_webhook_secret(self) -> str:
-        return decrypt_token(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
+        if not self.webhook_secret_encrypted:
+            return ""
+        clear = decrypt_token(self.webhook_secret_encrypted)
+        secrets_remember(clear)
+        return clear
 
     @property
     def effective_flavour(self) -> str:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance
 from syncing.fields import FieldSpec
 from syncing.jira.errors import JiraError
@@ -38,7 +39,11 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     from syncing.clients import client_for  # clients are built the same way for every door
 
     report = InstanceReport()
-    client = client_for(instance, interactive=True)
+    try:
+        client = client_for(instance, interactive=True)
+    except JiraError as exc:
+        report.problem = redact(str(exc))
+        return report
     try:
         site = client.site_info()
         report.flavour, report.version, report.time_zone = site.flavour, site.version, site.time_zone
@@ -46,7 +51,7 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
         report.projects = sorted(project["key"] for project in client.projects())
         available = {item["id"] for item in client.fields()}
     except JiraError as exc:
-        report.problem = str(exc)
+        report.problem = redact(str(exc))  # Jira (or a proxy) may echo the credentials it was sent
         return report
     finally:
         client.close()

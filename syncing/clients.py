@@ -7,20 +7,25 @@ import threading
 
 from django.conf import settings
 
-from projects.models import JiraInstance, Project
+from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
+from syncing.jira.errors import JiraAuthenticationError
 
 
 def connection_settings(instance: JiraInstance, *, interactive: bool = False) -> ConnectionSettings:
     """How to reach the instance. interactive: for a person waiting (Test connection, Discover): short
     timeouts and no retries, so the answer, good or bad, comes within 10 seconds."""
+    try:
+        token = instance.get_token()
+    except TokenWithheld as exc:  # the URL moved since the token was entered: it goes nowhere
+        raise JiraAuthenticationError(str(exc)) from None
     common = {
         "name": instance.name,
         "base_url": instance.base_url,
         "auth_kind": instance.auth_kind,
         "username": instance.username,
-        "token": instance.get_token(),
+        "token": token,
         "flavour": instance.flavour,
         "max_response_bytes": int(settings.JIRASYNC_MAX_RESPONSE_MB * 1024 * 1024),
     }

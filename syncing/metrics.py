@@ -21,7 +21,7 @@ from issues.models import Issue
 from issues.selectors import issue_counts
 from jirasync_site.db_stats import database_size_bytes, table_rows
 from projects.models import JiraInstance, Project
-from syncing.models import RunTotals, SyncRun
+from syncing.models import PendingRefresh, RunTotals, SyncRun, WebhookRefusal
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class DatabaseCollector(Collector):
         yield from _project_families()
         yield from _run_families()
         yield from _queue_families()
+        yield from _webhook_families()
         yield from _database_families()
 
 
@@ -226,6 +227,23 @@ def _queue_families() -> Iterator:
     failed = GaugeMetricFamily("jirasync_queue_failed_tasks", "Tasks that failed in the last 24 hours.")
     failed.add_metric([], depth.failed_tasks_24h)
     yield failed
+
+
+def _webhook_families() -> Iterator:
+    pending = GaugeMetricFamily(
+        "jirasync_webhook_refreshes_pending", "Issue refreshes webhooks asked for, waiting.", labels=["instance"]
+    )
+    for row in PendingRefresh.objects.values("instance__slug").annotate(n=Count("id")).order_by("instance__slug"):
+        pending.add_metric([row["instance__slug"]], row["n"])
+    yield pending
+    refused = CounterMetricFamily(
+        "jirasync_webhook_refused",
+        "Webhook deliveries refused (pending_full: too many refreshes waiting).",
+        labels=["instance", "reason"],
+    )
+    for row in WebhookRefusal.objects.values_list("instance__slug", "reason", "count").order_by("instance__slug"):
+        refused.add_metric(list(row[:2]), row[2])
+    yield refused
 
 
 def _database_families() -> Iterator:

@@ -132,10 +132,12 @@ class WorkerHeartbeat(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A webhook Jira delivered, kept to refuse replays (by Jira's delivery id, or the body's digest)."""
+    """A webhook Jira delivered, kept to refuse replays: by Jira's delivery id, and by the body's digest —
+    the id header is not signed, so a replayed body with a fresh id is still the same delivery."""
 
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
     identifier = models.CharField(max_length=128)
+    body_sha256 = models.CharField(max_length=64, null=True, blank=True)
     event = models.CharField(max_length=64)
     issue_jira_id = models.BigIntegerField()
     issue_key = models.CharField(max_length=64, blank=True)
@@ -143,7 +145,10 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
-        constraints = [models.UniqueConstraint(fields=["instance", "identifier"], name="webhookdelivery_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "identifier"], name="webhookdelivery_unique"),
+            models.UniqueConstraint(fields=["instance", "body_sha256"], name="webhookdelivery_unique_body"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.issue_key or self.issue_jira_id}"
@@ -162,3 +167,17 @@ class PendingRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"refresh {self.issue_jira_id} ({self.events} events)"
+
+
+class WebhookRefusal(models.Model):
+    """Webhook deliveries refused for a reason worth a metric (too many refreshes already waiting), per instance."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=32)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "reason"], name="webhookrefusal_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.count}"

@@ -15,6 +15,7 @@ from django.db import connections
 from django.utils import timezone
 
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
+from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
@@ -54,7 +55,7 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
         rules=milestone_rules_for_instance(instance.slug, document),
         full=options.full,
         overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
-        jql_filter=instance.jql_filter,
+        jql_filter=jql_filter_check(instance.jql_filter),  # refused, whatever saved it, if it can escape
         page_size=settings.JIRASYNC_PAGE_SIZE,
         dry_run=options.dry_run,
     )

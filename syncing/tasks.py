@@ -88,6 +88,21 @@ def prune_task() -> dict:
     return prune().deleted
 
 
+# Every function the queue may run for jirasync; admin resubmits only these (see syncing.queue_admin).
+TASK_FUNCTIONS = frozenset(
+    f"syncing.tasks.{name}"
+    for name in (
+        "sync_instance_task",
+        "sync_project_task",
+        "census_instance_task",
+        "remap_task",
+        "refresh_issue",
+        "heartbeat_task",
+        "prune_task",
+    )
+)
+
+
 def enqueue(func: str, *args, **kwargs) -> None:
     """Queue a task once the current transaction commits (the ORM and Redis brokers then behave alike)."""
     transaction.on_commit(lambda: async_task(func, *args, **kwargs))

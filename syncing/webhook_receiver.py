@@ -2,7 +2,12 @@
 
 The payload is never trusted as the issue's state: it only names the issue, which `refresh_issue`
 then fetches from Jira. Bursts for one issue collapse into one refresh (a PendingRefresh row per
-issue; only the event that creates it enqueues the task).
+issue; only the event that creates it enqueues the task), and at most JIRASYNC_WEBHOOK_MAX_PENDING
+refreshes wait per instance: past that a delivery for another issue is answered 429 and counted
+(the incremental schedule picks the change up anyway).
+
+Whoever is refused authentication — an unknown instance, one without a secret, a wrong signature or
+token — gets the same answer, so the answers do not tell which instance slugs exist.
 """
 
 import hashlib
@@ -10,20 +15,27 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from projects.models import JiraInstance
-from syncing.models import PendingRefresh, WebhookDelivery
+from syncing.models import PendingRefresh, WebhookDelivery, WebhookRefusal
 
 EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
-MAX_BODY_BYTES = 5 * 1024 * 1024
+UNAUTHENTICATED = "not authenticated"  # the one answer of every authentication failure
 
 
 class WebhookRejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    """answer: what the sender is told (defaults to the reason); reason: what the log says."""
+
+    def __init__(self, status: int, reason: str, answer: str = "") -> None:
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.answer = status, reason, answer or reason
+
+
+def unauthenticated(reason: str) -> WebhookRejected:
+    return WebhookRejected(401, reason, UNAUTHENTICATED)
 
 
 @dataclass(frozen=True)
@@ -39,18 +51,18 @@ def webhook_authenticate(instance: JiraInstance, body: bytes, signature: str, ur
     """Cloud signs with X-Hub-Signature (HMAC-SHA256 of the raw body); Data Center puts the secret in the URL."""
     secret = instance.get_webhook_secret()
     if not secret:
-        raise WebhookRejected(403, "webhooks are not enabled for this instance (no webhook secret set)")
+        raise unauthenticated("webhooks are not enabled for this instance (no webhook secret set)")
     if signature:
         algorithm, _, digest = signature.partition("=")
         expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         if algorithm != "sha256" or not hmac.compare_digest(digest.strip().lower(), expected):
-            raise WebhookRejected(401, "bad signature")
+            raise unauthenticated("bad signature")
         return
     if url_token:
         if not hmac.compare_digest(url_token.encode(), secret.encode()):
-            raise WebhookRejected(401, "bad URL token")
+            raise unauthenticated("bad URL token")
         return
-    raise WebhookRejected(401, "neither a signature (X-Hub-Signature) nor a URL token")
+    raise unauthenticated("neither a signature (X-Hub-Signature) nor a URL token")
 
 
 def _issue_id(payload: dict) -> tuple[int, str]:
@@ -71,7 +83,7 @@ def webhook_accept(
     instance: JiraInstance, body: bytes, *, signature: str = "", url_token: str = "", delivery_id: str = ""
 ) -> Accepted:
     """Authenticate and record one delivery; raise WebhookRejected with the HTTP status to answer."""
-    if len(body) > MAX_BODY_BYTES:
+    if len(body) > settings.JIRASYNC_WEBHOOK_MAX_BYTES:
         raise WebhookRejected(413, "body too large")
     webhook_authenticate(instance, body, signature, url_token)
     try:
@@ -84,15 +96,24 @@ def webhook_accept(
     if event not in EVENTS:
         return Accepted(str(event)[:64], 0, "", queued=False, ignored=True)
     jira_id, key = _issue_id(payload)
-    identifier = (delivery_id or "sha256:" + hashlib.sha256(body).hexdigest())[:128]
+    digest = hashlib.sha256(body).hexdigest()
+    identifier = (delivery_id or "sha256:" + digest)[:128]
+    pending = PendingRefresh.objects.filter(instance=instance, issue_jira_id=jira_id)
+    if not pending.exists() and _pending_full(instance):
+        raise WebhookRejected(429, f"{settings.JIRASYNC_WEBHOOK_MAX_PENDING} refreshes already waiting; try later")
     try:
         with transaction.atomic():
             WebhookDelivery.objects.create(
-                instance=instance, identifier=identifier, event=event, issue_jira_id=jira_id, issue_key=key
+                instance=instance,
+                identifier=identifier,
+                body_sha256=digest,
+                event=event,
+                issue_jira_id=jira_id,
+                issue_key=key,
             )
-            pending, created = PendingRefresh.objects.get_or_create(instance=instance, issue_jira_id=jira_id)
+            _, created = PendingRefresh.objects.get_or_create(instance=instance, issue_jira_id=jira_id)
             if not created:
-                PendingRefresh.objects.filter(pk=pending.pk).update(events=F("events") + 1)
+                pending.update(events=F("events") + 1)
     except IntegrityError:
         raise WebhookRejected(409, "this delivery was received before (replay)") from None
     if created:
@@ -100,3 +121,18 @@ def webhook_accept(
 
         enqueue("syncing.tasks.refresh_issue", instance.pk, jira_id, task_name=f"refresh issue {jira_id}")
     return Accepted(event, jira_id, key, queued=created)
+
+
+def _pending_full(instance: JiraInstance) -> bool:
+    """Whether the instance's refreshes waiting reached the cap; a refusal for that reason is counted."""
+    cap = settings.JIRASYNC_WEBHOOK_MAX_PENDING
+    if PendingRefresh.objects.filter(instance=instance)[: cap + 1].count() < cap:
+        return False
+    counted = WebhookRefusal.objects.filter(instance=instance, reason="pending_full").update(count=F("count") + 1)
+    if not counted:
+        try:
+            with transaction.atomic():
+                WebhookRefusal.objects.create(instance=instance, reason="pending_full", count=1)
+        except IntegrityError:  # another request created it meanwhile
+            WebhookRefusal.objects.filter(instance=instance, reason="pending_full").update(count=F("count") + 1)
+    return True

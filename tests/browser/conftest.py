@@ -37,11 +37,31 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+# Every Content-Security-Policy violation, reported to the console where the test collects it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI} at ${where}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser):
+    """A page whose console errors and CSP violations are kept in page.csp_problems."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(20_000)
-    yield context.new_page()
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    opened = context.new_page()
+    opened.csp_problems = []
+
+    def on_console(message) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            opened.csp_problems.append(text)
+
+    opened.on("console", on_console)
+    yield opened
     context.close()
 
 

@@ -140,3 +140,8 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         assert page.locator("#instance-instance_1 svg rect").count() >= 2
         page.screenshot(path=screenshots / "dashboard.png", full_page=True)
         assert run.fetched == 80
+
+        # All of it under the Content-Security-Policy, and nothing it blocked.
+        response = page.goto(f"{base}/admin/")
+        assert "script-src 'self' 'nonce-" in response.headers["content-security-policy"]
+        assert page.csp_problems == []

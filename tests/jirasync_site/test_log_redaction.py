@@ -1,10 +1,13 @@
 """The redaction filter removes secrets from every log record."""
 
+import base64
 import logging
+from urllib.parse import quote
 
 import pytest
 
 from jirasync_site.log_redaction import JsonLinesFormatter, RedactSecretsFilter, redact
+from jirasync_site.secret_values import secrets_remember
 
 
 @pytest.mark.parametrize(
@@ -57,3 +60,43 @@ def test_json_lines_formatter_writes_one_object_per_record():
     RedactSecretsFilter().filter(record)
     line = JsonLinesFormatter().format(record)
     assert '"message": "hello world"' in line and "\n" not in line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Basic authentication needs the account's email or username.",
+        "Bearer personal access token",
+        "sync of acme_basic: GET /rest/api/2/serverInfo -> 200",
+        "Acme Basic: POST /rest/api/3/search/jql -> 200 in 120 ms",
+        "Cloud token: GET /rest/api/3/myself -> 401",
+        "instance my-token: PUT /rest/api/2/issue/1 failed",
+        "Token: Authentication failed",
+    ],
+)
+def test_ordinary_words_after_basic_bearer_or_token_are_left_alone(text):
+    assert redact(text) == text
+
+
+def test_known_secrets_are_redacted_by_value_in_every_encoding(settings):
+    token, user = "plain-looking-value-42", "ops@example.com"
+    secrets_remember(token, user)
+    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+    for echoed in (token, basic, quote(token, safe=""), base64.b64encode(token.encode()).decode(), quote(basic)):
+        assert redact(f"the proxy said: {echoed} (sic)") == "the proxy said: *** (sic)"
+    settings.METRICS_TOKEN = "metrics-scrape-token-7"
+    assert "metrics-scrape-token-7" not in redact("GET /metrics with metrics-scrape-token-7")
+
+
+def test_stored_secrets_are_known_without_being_read_first(db):
+    """A process that never decrypted a token (the web process showing a stored error) still redacts it."""
+    from jirasync_site.secret_values import KnownSecrets
+    from projects.models import JiraInstance
+    from projects.selectors import instance_secret_values
+
+    instance = JiraInstance(name="x", slug="x", base_url="https://x.example.com", username="u")
+    instance.set_token("stored-only-token-99")
+    JiraInstance.objects.bulk_create([instance])
+    fresh = KnownSecrets()
+    fresh.add_source(instance_secret_values)
+    assert fresh.redact("echo: stored-only-token-99") == "echo: ***"

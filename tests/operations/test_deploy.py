@@ -1,6 +1,7 @@
 """deploy/: the systemd units verify and their web command serves; log rotation parses; a backup restores."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from tests.jirasync_site.test_production_settings import production_env
 from tests.syncing.conftest import register
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
+WEBHOOK_SECRET = "dc-webhook-secret-in-the-url-1234"
 
 
 def installed(unit: Path, into: Path) -> Path:
@@ -63,8 +65,9 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
         check=True,
         timeout=120,
     )
+    log = tmp_path / "gunicorn.log"  # the unit logs to the journal: its stdout and stderr
     server = subprocess.Popen(
-        args.split(), cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        args.split(), cwd=settings.BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -94,9 +97,30 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
             ).status_code
             == 401
         )
+        # A Data Center webhook carries its secret in the URL; the access log must not.
+        webhook = requests.post(
+            f"{base}/webhooks/jira/dc-site/?token={WEBHOOK_SECRET}",
+            json={"webhookEvent": "jira:issue_updated", "issue": {"id": "1"}},
+            headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"},
+            timeout=5,
+        )
+        assert webhook.status_code == 401
     finally:
         server.terminate()
         server.wait(timeout=20)
+    access_log = log.read_text()
+    assert '"POST /webhooks/jira/dc-site/ HTTP/1.1" 401' in access_log
+    assert WEBHOOK_SECRET not in access_log and "token=" not in access_log
+
+
+def test_nginx_logs_paths_without_query_strings():
+    conf = (DEPLOY / "nginx" / "jirasync.conf").read_text()
+    formats = re.findall(r"log_format\s+(\w+)\s+((?:'[^']*'\s*)+);", conf)
+    assert formats and all(not re.search(r"\$(request\b|request_uri|args|query_string|arg_)", f) for _, f in formats)
+    access_logs = re.findall(r"^\s*access_log\s+(\S+)(?:\s+(\w+))?;", conf, re.MULTILINE)
+    assert len(access_logs) == conf.count("server {")  # every server block names its log
+    assert all(name in {f for f, _ in formats} for _, name in access_logs)
+    assert "client_max_body_size 5m;" in conf  # the webhook limit, as jirasync's own
 
 
 @pytest.mark.skipif(not shutil.which("logrotate"), reason="logrotate is not installed")

@@ -1,8 +1,11 @@
-"""Secrets stay secret: key rotation, and a known token searched for everywhere after real use."""
+"""Secrets stay secret: key rotation, and a known token searched for everywhere after real use — in
+every encoding it could be echoed in, including by a server that repeats the Authorization header."""
 
+import base64
 import contextlib
 import io
 import logging
+from urllib.parse import quote
 
 import pytest
 from django.contrib import admin
@@ -15,20 +18,59 @@ from django_q.signing import SignedPackage
 
 from audit.models import AuditLog
 from audit.services import COMMAND
-from jirasim.testing import running_sim
+from jirasim.testing import USER, running_sim
 from jirasync_site.log_redaction import RedactSecretsFilter
 from projects.crypto import generate_key
 from projects.models import JiraInstance
 from projects.services import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
+from tests.echo_server import ECHOES, echo_server
 from tests.projects.test_token_encryption import database_bytes
 from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOKEN = "tok-Known-5e1f9a7c3d-never-shown"
+TOKEN = "tok-Known-5e1f9a7c3d/never+shown="
 WEBHOOK_SECRET = "whs-Known-8b2d6e0a4c-never-shown"
+
+
+def encodings(secret: str, user: str = "") -> dict[str, str]:
+    """The secret as it would appear echoed: plain, base64 of user:secret, URL-encoded, base64 alone."""
+    found = {
+        "plain": secret,
+        "url-encoded": quote(secret, safe=""),
+        "base64": base64.b64encode(secret.encode()).decode(),
+    }
+    if user:
+        basic = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        found["base64 of user:token"] = basic.rstrip("=")
+        found["url-encoded base64 of user:token"] = quote(basic, safe="")
+    return found
+
+
+def assert_nowhere(places: dict[str, str], secrets: dict[str, str]) -> None:
+    for place, text in places.items():
+        for form, value in secrets.items():
+            assert value not in text, f"the token ({form}) found in {place}"
+
+
+@contextlib.contextmanager
+def captured_logs(path):
+    """Every log record, through the redacting filter as the configured handlers are."""
+    handler = logging.FileHandler(path)
+    handler.setLevel(logging.DEBUG)
+    handler.addFilter(RedactSecretsFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
 
 
 def all_database_text() -> bytes:
@@ -64,47 +106,35 @@ def test_a_known_token_appears_nowhere_after_syncs_failures_webhooks_tasks_and_a
     admin_client, reference_mappings, tmp_path, monkeypatch
 ):
     log_file = tmp_path / "all.log"
-    handler = logging.FileHandler(log_file)  # as the configured handlers are: with the redacting filter
-    handler.setLevel(logging.DEBUG)
-    handler.addFilter(RedactSecretsFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    old_level = root.level
-    root.setLevel(logging.DEBUG)
-    try:
-        with running_sim(flavour="cloud", projects=2, issues=20, seed=5) as server:
-            server.sim.token = TOKEN
-            instance = register(server, "instance_1")
-            instance.set_token(TOKEN)
-            instance_save(instance=instance, actor=COMMAND, token=TOKEN, webhook_secret=WEBHOOK_SECRET)
-            assert sync_instance(instance.pk, RunOptions(full=True)).status == "succeeded"
-            server.sim.token = "rotated-on-the-jira-side"  # the stored token stops working: a failed run
-            failed = sync_instance(instance.pk, RunOptions())
-            assert failed.status == "failed" and failed.error
-            # Queue a sync from admin, as an operator would: the task's arguments are ids.
-            admin_client.post(
-                reverse("admin:projects_jirainstance_changelist"),
-                {"action": "sync_incremental", "_selected_action": [instance.pk]},
-            )
-            admin_client.post(
-                reverse("admin:projects_jirainstance_changelist"),
-                {"action": "test_connection", "_selected_action": [instance.pk]},
-            )
-            webhook = reverse("jira_webhook", args=[instance.slug])
-            admin_client.post(f"{webhook}?token=wrong", b"{}", content_type="application/json")
-            pages = [reverse("admin:index"), reverse("admin:projects_jirainstance_fields", args=[instance.pk])]
-            for model in admin.site._registry:
-                opts = model._meta
-                pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
-                first = model.objects.first()
-                if first is not None:
-                    with contextlib.suppress(NoReverseMatch):
-                        pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
-            html = "".join(admin_client.get(page).content.decode() for page in pages)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-        handler.close()
+    with captured_logs(log_file), running_sim(flavour="cloud", projects=2, issues=20, seed=5) as server:
+        server.sim.token = TOKEN
+        instance = register(server, "instance_1")
+        instance.set_token(TOKEN)
+        instance_save(instance=instance, actor=COMMAND, token=TOKEN, webhook_secret=WEBHOOK_SECRET)
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == "succeeded"
+        server.sim.token = "rotated-on-the-jira-side"  # the stored token stops working: a failed run
+        failed = sync_instance(instance.pk, RunOptions())
+        assert failed.status == "failed" and failed.error
+        # Queue a sync from admin, as an operator would: the task's arguments are ids.
+        admin_client.post(
+            reverse("admin:projects_jirainstance_changelist"),
+            {"action": "sync_incremental", "_selected_action": [instance.pk]},
+        )
+        admin_client.post(
+            reverse("admin:projects_jirainstance_changelist"),
+            {"action": "test_connection", "_selected_action": [instance.pk]},
+        )
+        webhook = reverse("jira_webhook", args=[instance.slug])
+        admin_client.post(f"{webhook}?token=wrong", b"{}", content_type="application/json")
+        pages = [reverse("admin:index"), reverse("admin:projects_jirainstance_fields", args=[instance.pk])]
+        for model in admin.site._registry:
+            opts = model._meta
+            pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+            first = model.objects.first()
+            if first is not None:
+                with contextlib.suppress(NoReverseMatch):
+                    pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
+        html = "".join(admin_client.get(page).content.decode() for page in pages)
 
     queued = [SignedPackage.loads(item.payload) for item in OrmQ.objects.all()]
     assert queued, "the admin's sync should have queued a task"
@@ -118,8 +148,44 @@ def test_a_known_token_appears_nowhere_after_syncs_failures_webhooks_tasks_and_a
         "schedules": repr(list(Schedule.objects.values_list("args", "kwargs"))),
     }
     assert "s3cr3t" not in html
-    for secret in (TOKEN, WEBHOOK_SECRET):
-        for place, text in places.items():
-            assert secret not in text, f"{secret} found in {place}"
-        assert secret.encode() not in all_database_text(), f"{secret} found in the database"
+    database = all_database_text().decode("utf-8", "replace")
+    for secret, user in ((TOKEN, USER), (WEBHOOK_SECRET, "")):
+        assert_nowhere(places | {"the database": database}, encodings(secret, user))
     assert len(places["logs"]) > 1000  # the logs did record the work
+
+
+@pytest.mark.parametrize("echo", ECHOES)
+def test_credentials_echoed_by_the_server_are_redacted_wherever_they_are_shown_or_stored(
+    admin_client, reference_mappings, tmp_path, echo
+):
+    """A proxy or Jira error page repeats the Authorization header (in one encoding or another)."""
+    log_file = tmp_path / "all.log"
+    with captured_logs(log_file), echo_server(status=502 if echo == "query string" else 401, echo=echo) as server:
+        instance = JiraInstance(
+            name="Echoing", slug="echoing", base_url=server.url, auth_kind="basic", username=USER, flavour="cloud"
+        )
+        instance = instance_save(instance=instance, actor=COMMAND, token=TOKEN)
+        changelist = reverse("admin:projects_jirainstance_changelist")
+        messages = "".join(
+            admin_client.post(
+                changelist, {"action": action, "_selected_action": [instance.pk]}, follow=True
+            ).content.decode()
+            for action in ("test_connection", "discover_projects")
+        )
+        fields = admin_client.get(reverse("admin:projects_jirainstance_fields", args=[instance.pk])).content.decode()
+        out = io.StringIO()
+        with pytest.raises(CommandError) as refused:
+            call_command("check_jira", "echoing", stdout=out)
+        run = sync_instance(instance.pk, RunOptions())
+        assert server.authorizations, "the server was asked"
+    assert run.status == "failed" and "Proxy refused the request" in run.error  # what it said, less the secret
+    assert "Proxy refused the request" in messages and "Proxy refused the request" in fields
+    places = {
+        "admin messages": messages,
+        "Discover fields": fields,
+        "check_jira": out.getvalue() + str(refused.value),
+        "run errors": "".join(SyncRun.objects.values_list("error", flat=True)),
+        "audit entries": "".join(f"{e.summary} {e.changes} {e.object_repr}" for e in AuditLog.objects.all()),
+        "logs": log_file.read_text(),
+    }
+    assert_nowhere(places, encodings(TOKEN, USER))

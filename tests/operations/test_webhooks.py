@@ -14,7 +14,7 @@ from django_q.brokers import get_broker
 from audit.services import COMMAND
 from issues.models import Issue
 from projects.services import instance_save
-from syncing.models import PendingRefresh, SyncRun, WebhookDelivery
+from syncing.models import PendingRefresh, SyncRun, WebhookDelivery, WebhookRefusal
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue
 from tests.reference import recorded
@@ -72,11 +72,12 @@ def test_forged_replayed_and_malformed_requests_are_refused(client, hooked, inst
     assert post(client, "instance_1", body, signature=signed(body, "wrong-secret")).status_code == 401
     assert post(client, "instance_1", body, signature="sha1=" + "0" * 40).status_code == 401
     assert post(client, "instance_1", body, token="wrong-token-value").status_code == 401
-    assert post(client, "nope", body, token=SECRET).status_code == 404
+    assert post(client, "nope", body, token=SECRET).status_code == 401  # an unknown slug looks the same
     assert post(client, "instance_1", body, signature=signed(body), delivery="once").status_code == 202
     assert post(client, "instance_1", body, signature=signed(body), delivery="once").status_code == 409
-    assert post(client, "instance_1", body, token=SECRET).status_code == 202
-    assert post(client, "instance_1", body, token=SECRET).status_code == 409  # same body without an id: a replay
+    dc_body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "10002", "key": "OPS-2"}}).encode()
+    assert post(client, "instance_1", dc_body, token=SECRET).status_code == 202
+    assert post(client, "instance_1", dc_body, token=SECRET).status_code == 409  # same body without an id: a replay
     for bad in (
         b"{not json",
         b"[1, 2]",
@@ -94,7 +95,61 @@ def test_forged_replayed_and_malformed_requests_are_refused(client, hooked, inst
 
 def test_webhooks_are_closed_until_a_secret_is_set(client, instance):
     body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "1"}}).encode()
-    assert post(client, "instance_1", body, token="anything-at-all-here").status_code == 403
+    assert post(client, "instance_1", body, token="anything-at-all-here").status_code == 401
+
+
+def big_body(size: int) -> bytes:
+    """A valid delivery of a little over size bytes (Jira sends whole issues, changelogs and comments)."""
+    padding = "x" * size
+    return json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "4242"}, "pad": padding}).encode()
+
+
+def test_one_body_limit_answered_in_json(client, hooked, settings, django_capture_on_commit_callbacks):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < 4 * 1024 * 1024 < settings.JIRASYNC_WEBHOOK_MAX_BYTES
+    body = big_body(4 * 1024 * 1024)  # above Django's form limit (an HTML 400 before), below the webhook limit
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "instance_1", body, signature=signed(body))
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    too_big = big_body(settings.JIRASYNC_WEBHOOK_MAX_BYTES)
+    response = post(client, "instance_1", too_big, signature=signed(too_big))
+    assert response.status_code == 413 and response.json() == {"error": "body too large"}
+
+
+def test_a_replay_with_a_new_delivery_id_is_still_a_replay(client, hooked):
+    body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "5150"}}).encode()
+    assert post(client, "instance_1", body, signature=signed(body), delivery="first").status_code == 202
+    # The delivery id header is not signed: an attacker holding a signed body can change it at will.
+    for forged in ("second", "third", ""):
+        response = post(client, "instance_1", body, signature=signed(body), delivery=forged)
+        assert response.status_code == 409, forged
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_an_unknown_slug_and_a_wrong_signature_get_the_same_answer(client, hooked):
+    body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "1"}}).encode()
+    unknown = post(client, "no-such-instance", body, signature=signed(body))
+    wrong = post(client, "instance_1", body, signature=signed(body, "not-the-secret"))
+    unsigned = post(client, "instance_1", body)
+    assert (unknown.status_code, unknown.json()) == (wrong.status_code, wrong.json()) == (401, unsigned.json())
+
+
+def test_pending_refreshes_are_capped_per_instance_and_the_excess_counted(
+    client, hooked, settings, django_capture_on_commit_callbacks
+):
+    settings.JIRASYNC_WEBHOOK_MAX_PENDING = 3
+    answers = []
+    for issue_id in (1, 2, 3, 4, 5, 2):
+        body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": str(issue_id)}, "n": len(answers)})
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(client, "instance_1", body.encode(), signature=signed(body.encode()))
+        answers.append((response.status_code, response.get("Retry-After")))
+    assert answers == [(202, None)] * 3 + [(429, "60")] * 2 + [(202, None)]  # an issue already waiting collapses
+    assert PendingRefresh.objects.count() == 3
+    assert WebhookRefusal.objects.get(instance=hooked).count == 2
+    settings.METRICS_TOKEN = "scrape-token-for-webhooks"
+    scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-for-webhooks").content.decode()
+    assert 'jirasync_webhook_refused_total{instance="instance_1",reason="pending_full"} 2.0' in scrape
+    assert 'jirasync_webhook_refreshes_pending{instance="instance_1"} 3.0' in scrape
 
 
 def test_a_burst_for_one_issue_collapses_into_one_refresh(client, hooked, django_capture_on_commit_callbacks):

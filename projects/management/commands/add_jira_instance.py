@@ -30,6 +30,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--enable-new-projects", action="store_true", help="projects found by discovery start enabled"
         )
+        parser.add_argument(
+            "--jql-filter",
+            help="extra JQL ANDed to every sync query (checked: balanced, and by Jira's parser on Cloud)",
+        )
+        parser.add_argument(
+            "--allow-insecure-http",
+            action="store_true",
+            help="accept a plain http:// URL to another machine (the token then crosses the network unencrypted)",
+        )
 
     def handle(self, *args, **options) -> None:
         token = self._token(options)
@@ -42,10 +51,14 @@ class Command(BaseCommand):
         instance.username = options["username"]
         instance.flavour = options["flavour"]
         instance.enable_new_projects = options["enable_new_projects"] or instance.enable_new_projects
+        instance.allow_insecure_http = options["allow_insecure_http"]
         if options["budget"]:
             instance.request_budget = options["budget"]
+        if options["jql_filter"] is not None:
+            instance.jql_filter = options["jql_filter"].strip()
         if instance.auth_kind == "basic" and not instance.username:
             raise CommandError("--username is required with --auth basic")
+        self._check_jql_filter(instance, token)
         try:
             instance_save(instance=instance, actor=COMMAND, token=token)
         except ValidationError as exc:
@@ -53,6 +66,25 @@ class Command(BaseCommand):
             raise CommandError(problems) from None
         verb = "added" if created else "updated"
         self.stdout.write(self.style.SUCCESS(f"{verb} Jira instance {instance.name!r} (slug {instance.slug})"))
+
+    def _check_jql_filter(self, instance: JiraInstance, token: str) -> None:
+        """Jira's parser, where it has one, before anything is saved (the local check runs at the save)."""
+        from syncing.jql_validation import instance_jql_parse_problems
+
+        if not instance.jql_filter:
+            return
+        unsaved = JiraInstance(
+            name=instance.name,
+            base_url=instance.base_url,
+            auth_kind=instance.auth_kind,
+            username=instance.username,
+            flavour=instance.flavour,
+            allow_insecure_http=instance.allow_insecure_http,
+        )
+        unsaved.set_token(token)
+        problems = instance_jql_parse_problems(unsaved, instance.jql_filter)
+        if problems:
+            raise CommandError(f"jql_filter: Jira's JQL parser refuses it: {'; '.join(problems)}")
 
     def _token(self, options: dict) -> str:
         if options["token_env"]:

@@ -1,0 +1,138 @@
+"""Items 3 and 6 of #12: a stored token only goes to the host it was entered for; no credentials in
+instance URLs; plain http:// to another machine only when acknowledged, and then warned about."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from audit.services import COMMAND
+from jirasim.testing import TOKEN, USER
+from projects.models import JiraInstance
+from projects.services import instance_save
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.echo_server import echo_server
+from tests.syncing.conftest import register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def instance_form(instance: JiraInstance, **changes) -> dict:
+    form = {
+        "name": instance.name,
+        "slug": instance.slug,
+        "base_url": instance.base_url,
+        "flavour": instance.flavour,
+        "auth_kind": instance.auth_kind,
+        "username": instance.username,
+        "token": "",
+        "enabled": "on",
+        "request_budget": str(instance.request_budget),
+        "max_parallel_projects": str(instance.max_parallel_projects),
+        "jql_filter": instance.jql_filter,
+        "projects-TOTAL_FORMS": "0",
+        "projects-INITIAL_FORMS": "0",
+    }
+    return form | changes
+
+
+def test_changing_the_url_without_the_token_is_refused_and_the_form_says_why(admin_client, cloud_site):
+    instance = register(cloud_site, "instance_1")
+    change = reverse("admin:projects_jirainstance_change", args=[instance.pk])
+    with echo_server() as attacker:
+        for field, value in (("base_url", attacker.url), ("username", "someone@else"), ("auth_kind", "bearer")):
+            response = admin_client.post(change, instance_form(instance, **{field: value}))
+            assert response.status_code == 200
+            assert "Enter the token again" in response.content.decode()
+        assert JiraInstance.objects.get(pk=instance.pk).base_url == cloud_site.url
+        page = admin_client.get(change).content.decode()
+        assert "only" in page and "sent to the host it was entered for" in page  # the token's help text
+        # With the token typed again it saves (and the token is then bound to the new URL).
+        saved = admin_client.post(change, instance_form(instance, base_url=attacker.url, token="typed-again-123"))
+        assert saved.status_code == 302
+        assert JiraInstance.objects.get(pk=instance.pk).get_token() == "typed-again-123"
+
+
+def test_a_token_is_never_sent_to_another_host_whatever_changed_the_url(admin_client, cloud_site):
+    instance = register(cloud_site, "instance_1")
+    with echo_server() as attacker:
+        # The URL changed behind the form's back (a migration, the shell, another code path).
+        JiraInstance.objects.filter(pk=instance.pk).update(base_url=attacker.url)
+        page = admin_client.post(
+            reverse("admin:projects_jirainstance_changelist"),
+            {"action": "test_connection", "_selected_action": [instance.pk]},
+            follow=True,
+        ).content.decode()
+        run = sync_instance(instance.pk, RunOptions())
+        out = io.StringIO()
+        with pytest.raises(CommandError):
+            call_command("check_jira", instance.slug, stdout=out)
+        assert attacker.authorizations == []  # nothing reached it, not even once
+    assert "the stored token was entered for" in page and "enter the token again" in page
+    assert run.status == SyncRun.Status.FAILED and "enter the token again" in run.error
+    assert TOKEN not in page + run.error + out.getvalue()
+
+
+def test_a_token_typed_for_one_url_stays_bound_to_it_through_the_service(cloud_site):
+    instance = register(cloud_site, "instance_1")
+    instance.base_url = "https://elsewhere.example.com"
+    with pytest.raises(ValidationError, match="Enter the token again"):
+        instance_save(instance=instance, actor=COMMAND)
+    stored = JiraInstance.objects.get(pk=instance.pk)
+    assert stored.base_url == cloud_site.url and stored.get_token() == TOKEN
+
+
+@pytest.mark.parametrize(
+    "url", ["https://ops%40acme.com:hunter2@acme.atlassian.net", "https://token@acme.atlassian.net"]
+)
+def test_credentials_in_the_url_are_refused_everywhere(admin_client, url, monkeypatch):
+    with pytest.raises(ValidationError, match="Credentials do not belong in the URL"):
+        JiraInstance(name="x", slug="x", base_url=url, username="u").full_clean(exclude=["token_encrypted"])
+    monkeypatch.setenv("JIRA_TOKEN", "a-token-123")
+    with pytest.raises(CommandError, match="Credentials do not belong in the URL"):
+        call_command("add_jira_instance", "Acme", url, "--username", "u", "--token-env", "JIRA_TOKEN")
+    instance = JiraInstance(name="Acme", slug="acme", base_url="https://acme.atlassian.net", username="u")
+    form = instance_form(instance, base_url=url, token="a-token-123")
+    response = admin_client.post(reverse("admin:projects_jirainstance_add"), form)
+    assert response.status_code == 200 and "Credentials do not belong in the URL" in response.content.decode()
+    assert not JiraInstance.objects.exists()
+
+
+def test_plain_http_to_another_host_needs_an_acknowledgement_and_is_warned_about(admin_client, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", "a-token-123")
+    url = "http://jira.internal.example.com"
+    with pytest.raises(CommandError, match="Plain http://"):
+        call_command("add_jira_instance", "Acme", url, "--username", "u", "--token-env", "JIRA_TOKEN")
+    instance = JiraInstance(name="Acme", slug="acme", base_url=url, username="u")
+    response = admin_client.post(reverse("admin:projects_jirainstance_add"), instance_form(instance, token="t-123456"))
+    assert "Plain http://" in response.content.decode() and not JiraInstance.objects.exists()
+    call_command(
+        "add_jira_instance",
+        "Acme",
+        url,
+        "--username",
+        "u",
+        "--token-env",
+        "JIRA_TOKEN",
+        "--allow-insecure-http",
+        stdout=io.StringIO(),
+    )
+    stored = JiraInstance.objects.get(slug="acme")
+    assert stored.allow_insecure_http and stored.get_token() == "a-token-123"
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "js-insecure" in page and "crosses the network unencrypted" in page
+    # Withdrawn behind the form's back: the token is withheld at the point of use, not only in the form.
+    JiraInstance.objects.filter(pk=stored.pk).update(allow_insecure_http=False)
+    with pytest.raises(Exception, match="plain http"):
+        JiraInstance.objects.get(pk=stored.pk).get_token()
+
+
+def test_loopback_http_needs_no_acknowledgement(db):
+    for url in ("http://127.0.0.1:8089", "http://localhost:8090", "http://[::1]:8000"):
+        instance = JiraInstance(name="Local", slug="local", base_url=url, username=USER)
+        instance.set_token("a-token-123")
+        instance.full_clean()
+        assert not instance.sends_token_in_clear and instance.get_token() == "a-token-123"
