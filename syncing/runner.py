@@ -122,18 +122,19 @@ def sync_project(
     stop = StopSignal(options.stop)
     try:
         with RunKeeper(run, stop, project_id=project.pk, owner=owner) as keeper:
-            ended = _project_pages_sync(run, project, options, site, counters, totals, stop)
+            try:
+                stopped = _project_pages_sync(run, project, options, site, counters, totals, stop)
+            except JiraCancelledError:  # a request in flight when the stop came
+                stopped = True
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"stopped: {keeper.lost}")
-        if ended is not None:
-            return ended
+        if stopped:
+            return _cancelled(run, counters, totals)
         if options.full and not options.dry_run:
             Project.objects.filter(pk=project.pk).update(last_full_sync_at=timezone.now())
         status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
         error = "; ".join(f"{key}: {why}" for key, why in totals.failed[:10])
         finished = run_finish(run, status, counters, totals, error=error)
-    except JiraCancelledError:
-        return _cancelled(run, counters, totals)
     except JiraError as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=str(exc))
     except Exception as exc:  # the run must say why whatever went wrong
@@ -155,8 +156,8 @@ def _project_pages_sync(
     counters: RequestCounters,
     totals: PageResult,
     stop: StopSignal,
-) -> SyncRun | None:
-    """Read and store the project's pages; the ended run when it stopped early (cancelled), else None."""
+) -> bool:
+    """Read and store the project's pages; True when it stopped early (the stop signal was set)."""
     instance = project.instance
     client = client_for(instance, counters, stop=stop, site=site)
     if site is None:
@@ -179,11 +180,11 @@ def _project_pages_sync(
         if options.progress:
             options.progress(run, result)
         if stop.is_set():
-            return _cancelled(run, counters, totals)
+            return True
     if options.stage_seconds is not None:
         options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
         options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
-    return None
+    return False
 
 
 def _cancelled(run: SyncRun, counters: RequestCounters, totals: PageResult) -> SyncRun:
