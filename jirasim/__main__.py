@@ -47,9 +47,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         metavar="JSON",
         help='a fault rule, e.g. \'{"kind": "503", "rate": 0.05}\' or '
-        '\'{"kind": "500", "endpoint": "GET /rest/api/3/search/jql", "nth": [3]}\'',
+        '\'{"kind": "500", "endpoint": "GET /rest/api/3/search/jql", "nth": [3]}\' (kinds: README)',
     )
     parser.add_argument("--fault-seed", type=int, default=1)
+    parser.add_argument(
+        "--cloud-tokens",
+        choices=["snapshot", "live"],
+        default="snapshot",
+        help="Cloud nextPageTokens freeze the result (snapshot) or are offsets into the live result (live)",
+    )
     parser.add_argument(
         "--legacy-search",
         action="store_true",
@@ -130,6 +136,7 @@ def build(args: argparse.Namespace) -> SimServer:
         dc_max_results=args.dc_max_results,
         replay=args.replay,
         captcha_after=args.captcha_after,
+        cloud_tokens=args.cloud_tokens,
     )
     return SimServer(sim, args.host, args.port, tls=args.tls, cert_dir=args.cert_dir)
 

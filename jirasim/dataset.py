@@ -237,6 +237,46 @@ class Dataset:
             done["now"] = self.now_ms
             return done
 
+    def change(
+        self,
+        *,
+        edit: list[IssueRecord] = (),
+        delete: list[IssueRecord] = (),
+        move: list[IssueRecord] = (),
+        create: list[Project] = (),
+        minutes: float = 0,
+    ) -> dict[str, Any]:
+        """Change these issues now, as people do while a client reads; return what was done, as advance() does.
+
+        The clock moves on `minutes` (at least a millisecond); edits, moves and new issues happen at the
+        new now, so an edited issue's `updated` is the site's now and its history gains an entry.
+        """
+        with self.lock:
+            self._advances += 1
+            rng = random.Random(self.config.seed * 7919 + self._advances)
+            self.now_ms += max(int(minutes * MINUTE_MS), 1)
+            at = self.now_ms
+            done: dict[str, Any] = {"updated": [], "created": [], "deleted": [], "moved": []}
+            for record in edit:
+                self._edit(record, rng, at - 1, at)
+                done["updated"].append(self.key_of(record))
+            for record in delete:
+                record.deleted = True
+                done["deleted"].append(self.key_of(record))
+            for record in move if len(self.projects) > 1 else ():
+                old = self.key_of(record)
+                self._move(record, rng, at - 1, at)
+                done["moved"].append({"id": str(record.id), "from": old, "to": self.key_of(record)})
+            for project in create:
+                record = self._seeded_record(project)
+                record.created_ms = record.updated_ms = at
+                record.n_events, record.span_ms = 0, 0
+                self._add(project, record)
+                done["created"].append(self.key_of(record))
+            self.version += 1
+            done["now"] = self.now_ms
+            return done
+
     def _new_history_id(self) -> int:
         self._next_history += 1
         return self._next_history

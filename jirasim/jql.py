@@ -35,10 +35,26 @@ Predicate = Callable[[Row], bool]
 
 
 @dataclass(frozen=True)
+class Seek:
+    """A query that reads on from a cursor: `rest AND updated >= bound ORDER BY updated ASC, …`.
+
+    Its result is the suffix of the result of `rest` (same order) from the first row past the
+    bound, so a client paging by a moving window costs a bisection, not a scan of the site.
+    """
+
+    field: str  # updated | created | id: the first ORDER BY field
+    operator: str  # > or >= (ascending order), < or <= (descending)
+    bound: int
+    rest: Predicate | None  # the query's other conditions (None: none)
+    rest_text: str  # the JQL without the bound: names the cached result of `rest`
+
+
+@dataclass(frozen=True)
 class Query:
     predicate: Predicate | None  # None: no restriction at all (unbounded)
     order: list[tuple[str, bool]]  # (field, descending)
     projects: frozenset[str] | None  # project keys/ids the query is limited to, when it obviously is
+    seek: Seek | None = None  # set when the query is a window that starts at a cursor
 
     def sort_key(self, row: Row) -> tuple:
         return tuple(_SORT[field](row) for field, _ in self.order)
@@ -56,9 +72,19 @@ _SORT = {
     "issuekey": lambda r: (r.project_key, r.number),
     "project": lambda r: r.project_key,
 }
+_SEEK_OPERATORS = {False: (">=", ">"), True: ("<=", "<")}  # by ORDER BY direction (descending?)
 _DATE_FORMATS = ["%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d"]
 _RELATIVE = re.compile(r"^([+-]?)(\d+)([mhdw])$")
 _UNITS_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+@dataclass(frozen=True)
+class _Bound:
+    field: str
+    operator: str
+    value: int
+    start: int  # where the clause is in the JQL text
+    end: int
 
 
 @dataclass
@@ -94,6 +120,10 @@ class _Parser:
         self.now_ms = now_ms
         self.zone = zone
         self.projects = known_projects  # key or id (upper) -> key
+        self.text = text
+        self.depth = 0  # inside parentheses or NOT: clauses there are not top-level conjuncts
+        self.conjunctions: list[list[tuple[Predicate, _Bound | None]]] = []  # the top level's AND groups
+        self.last_bound: _Bound | None = None
 
     @property
     def token(self) -> _Token:
@@ -123,7 +153,29 @@ class _Parser:
             order = self.order_list()
         if self.token.kind != "end":
             raise self.expect_error("either 'OR' or 'AND'")
-        return Query(predicate, order, frozenset(limited) if limited is not None else None)
+        projects = frozenset(limited) if limited is not None else None
+        return Query(predicate, order, projects, self.seek(order))
+
+    def seek(self, order: list[tuple[str, bool]]) -> Seek | None:
+        """The cursor bound of a query that is one AND group whose first ORDER BY field it bounds."""
+        if not order or len(self.conjunctions) != 1:
+            return None
+        field, descending = order[0]
+        parts = self.conjunctions[0]
+        cursor = next(
+            (
+                bound
+                for _, bound in reversed(parts)
+                if bound and bound.field == field and bound.operator in _SEEK_OPERATORS[descending]
+            ),
+            None,
+        )
+        if cursor is None:
+            return None
+        others = [predicate for predicate, bound in parts if bound is not cursor]
+        rest = None if not others else others[0] if len(others) == 1 else (lambda row: all(p(row) for p in others))
+        rest_text = f"{self.text[: cursor.start]}\0{self.text[cursor.end :]}"
+        return Seek(field, cursor.operator, cursor.value, rest, rest_text)
 
     def order_list(self) -> list[tuple[str, bool]]:
         order = []
@@ -161,10 +213,17 @@ class _Parser:
         return (lambda row: any(p(row) for p in predicates)), union
 
     def and_expression(self) -> tuple[Predicate, set[str] | None]:
-        parts = [self.not_expression()]
-        while self.word("and"):
-            self.at += 1
+        top, bounds = self.depth == 0, []
+        parts = []
+        while True:
+            self.last_bound = None
             parts.append(self.not_expression())
+            bounds.append(self.last_bound)
+            if not self.word("and"):
+                break
+            self.at += 1
+        if top:
+            self.conjunctions.append([(predicate, bound) for (predicate, _), bound in zip(parts, bounds, strict=True)])
         if len(parts) == 1:
             return parts[0]
         limits = [limit for _, limit in parts if limit is not None]
@@ -175,11 +234,15 @@ class _Parser:
     def not_expression(self) -> tuple[Predicate, set[str] | None]:
         if self.word("not"):
             self.at += 1
+            self.depth += 1
             inner, _ = self.not_expression()
+            self.depth -= 1
             return (lambda row: not inner(row)), None
         if self.token.kind == "op" and self.token.text == "(":
             self.at += 1
+            self.depth += 1
             inner = self.or_expression()
+            self.depth -= 1
             if not (self.token.kind == "op" and self.token.text == ")"):
                 raise self.expect_error("')'")
             self.at += 1
@@ -198,7 +261,21 @@ class _Parser:
         self.at += 1
         operator = self.operator()
         values = self.value_list() if operator in ("in", "not in") else [self.value()]
-        return self.build(field, operator, values)
+        built = self.build(field, operator, values)
+        if self.depth == 0 and operator in (">=", ">", "<=", "<"):
+            self.last_bound = self.bound(field, operator, values[0], token.position)
+        return built
+
+    def bound(self, field: str, operator: str, value: tuple[str, bool], start: int) -> "_Bound | None":
+        """The clause as a cursor bound, when it compares a field a result can be ordered by."""
+        name = {"createddate": "created", "updateddate": "updated"}.get(field, field)
+        if name in ("created", "updated"):
+            moment = self.moment(*value)
+        elif name == "id" and value[0].isdigit():
+            moment = int(value[0])
+        else:
+            return None
+        return _Bound(name, operator, moment, start, self.token.position)
 
     def operator(self) -> str:
         token = self.token

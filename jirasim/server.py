@@ -2,13 +2,15 @@
 
 import base64
 import hmac
+import itertools
 import json
+import random
 import re
 import socket
 import ssl
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,11 +18,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from jirasim import catalog
 from jirasim.dataset import Dataset, IssueRecord, SimConfig
-from jirasim.faults import FaultPlan, FaultRule
-from jirasim.jql import JqlError, Row, parse_jql, sort_value
+from jirasim.disturb import disturb_read
+from jirasim.errors import HttpError
+from jirasim.faults import BULKFETCH_OMIT, LESS_DATA, FaultPlan, FaultRule, IssueRef
 from jirasim.ratelimit import RateLimiter
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
 from jirasim.replay import RawEvent, load_replay_files
+from jirasim.search import Read, SearchIndex
 from jirasim.webhooks import Registration, WebhookSender
 
 try:
@@ -42,17 +46,18 @@ NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it.
 DC_RESULT_WINDOW = 10_000
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, messages: list[str] | str, errors: dict | None = None) -> None:
-        super().__init__(messages)
-        self.status = status
-        self.messages = [messages] if isinstance(messages, str) else messages
-        self.errors = errors or {}
+__all__ = ["HttpError", "JiraSim", "SimServer"]
+# Where each paging fault can be done: page tokens, startAt, pages that repeat or come back empty.
+TOKEN_PAGING = frozenset({"repeat-token", "repeat-page", "empty-page"})
+OFFSET_PAGING = frozenset({"ignore-start-at", "repeat-page", "empty-page"})
 
 
 class Request:
-    def __init__(self, method: str, path: str, query: dict[str, list[str]], body: Any, match: re.Match) -> None:
+    def __init__(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, match: re.Match, endpoint: str = ""
+    ) -> None:
         self.method, self.path, self.query, self.body, self.match = method, path, query, body, match
+        self.endpoint = endpoint  # "METHOD /path/template", as faults and stats name it
 
     def param(self, name: str, default: Any = None) -> Any:
         """A parameter from the query string (GET) or the JSON body (POST)."""
@@ -116,6 +121,7 @@ class JiraSim:
         dc_max_results: int = 1000,
         replay: list[str] | None = None,
         captcha_after: int = 0,
+        cloud_tokens: str = "snapshot",
     ) -> None:
         self.config = config
         self.data = Dataset(config)
@@ -131,9 +137,9 @@ class JiraSim:
             self.data.add_replayed(issue)
         self.renderer: Renderer | None = None
         self.webhooks = WebhookSender(cloud=config.cloud)
-        self.snapshots: OrderedDict[str, list[int]] = OrderedDict()
-        self.snapshot_lock = threading.Lock()
-        self.search_cache: OrderedDict[str, list[int]] = OrderedDict()
+        self.search = SearchIndex(self.data, config.account_tz, cloud_tokens)
+        self.disturbance_numbers = itertools.count(1)
+        self.nonces = itertools.count(1)  # make a token that points where an earlier one did look new
         self.routes: list[tuple[str, re.Pattern, str, Callable[[Request], tuple[int, Any]]]] = []
         self._register_routes()
 
@@ -168,7 +174,9 @@ class JiraSim:
         self._route("POST", "/_sim/reset-stats", self.sim_reset_stats)
         self._route("POST", "/_sim/history", self.sim_history)
         self._route("POST", "/_sim/access", self.sim_access)
-        self._route("POST", "/_sim/faults", self.sim_faults)
+        self._route("GET|POST", "/_sim/faults", self.sim_faults)
+        self._route("POST", "/_sim/disturb", self.sim_disturb)
+        self._route("GET|POST", "/_sim/paging", self.sim_paging)
         self._route("GET|POST|DELETE", "/_sim/webhooks", self.sim_webhooks)
 
     def resolve(self, method: str, path: str) -> tuple[str, re.Match, Callable] | None:
@@ -222,74 +230,11 @@ class JiraSim:
         return [p for p in self.data.projects if not p.hidden]
 
     def project_lookup(self) -> dict[str, str]:
-        lookup = {}
-        for project in self.visible_projects():
-            lookup[project.key.upper()] = project.key
-            lookup[project.id] = project.key
-        return lookup
-
-    def row(self, record: IssueRecord) -> Row:
-        project = self.data.projects[record.project]
-        return Row(
-            record.id,
-            self.data.key_of(record),
-            record.number,
-            project.key,
-            project.id,
-            record.created_ms,
-            record.updated_ms,
-        )
+        return self.search.project_lookup()
 
     def matching_ids(self, jql: str, *, bounded: bool) -> list[int]:
-        """Ids of the issues the JQL selects, in its order (Jira's default: created, newest first).
-
-        Cached per data version, so startAt paging does not re-scan the site for every page.
-        """
-        cache_key = f"{self.data.version}|{bounded}|{jql}"
-        with self.snapshot_lock:
-            cached = self.search_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        ids = self._matching_ids(jql, bounded=bounded)
-        with self.snapshot_lock:
-            self.search_cache[cache_key] = ids
-            while len(self.search_cache) > 16:
-                self.search_cache.popitem(last=False)
-        return ids
-
-    def _matching_ids(self, jql: str, *, bounded: bool) -> list[int]:
-        try:
-            query = parse_jql(jql, now_ms=self.data.now_ms, zone=self.config.account_tz, projects=self.project_lookup())
-        except JqlError as exc:
-            raise HttpError(400, str(exc)) from None
-        if bounded and query.predicate is None:
-            raise HttpError(
-                400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
-            )
-        visible = {p.index for p in self.visible_projects() if not p.issues_hidden}
-        allowed = {p.index for p in self.data.projects if p.key in query.projects} if query.projects else visible
-        with self.data.lock:
-            rows = [
-                self.row(r)
-                for r in self.data.by_id.values()
-                if not r.deleted and r.project in allowed and r.project in visible
-            ]
-        if query.predicate is not None:
-            rows = [row for row in rows if query.predicate(row)]
-        order = query.order or [("created", True)]
-        for field, descending in reversed([*order, ("id", order[0][1])]):
-            rows.sort(key=lambda row, f=field: sort_value(f, row), reverse=descending)
-        return [row.id for row in rows]
-
-    def snapshot(self, jql: str, *, bounded: bool) -> tuple[str, list[int]]:
-        """The result of a search frozen for paging, as Cloud's page tokens are."""
-        ids = self.matching_ids(jql, bounded=bounded)
-        with self.snapshot_lock:
-            token_id = f"{self.data.version}.{len(self.snapshots)}.{time.monotonic_ns()}"
-            self.snapshots[token_id] = ids
-            while len(self.snapshots) > 64:
-                self.snapshots.popitem(last=False)
-        return token_id, ids
+        """Ids of the issues the JQL selects, in its order (cached per data version; see SearchIndex)."""
+        return self.search.matching_ids(jql, bounded=bounded)
 
     def wanted_fields(self, raw: Any, default: str) -> set[str] | None:
         """Jira's `fields` parameter: a list, *all, *navigable, -x to exclude. None means every field."""
@@ -406,17 +351,19 @@ class JiraSim:
         size = request.int_param("maxResults", 50)
         size = 100 if size > 100 or size < 1 else size  # "greater than 100 ... will default to 100"
         projects = sorted(self.visible_projects(), key=lambda p: p.key)
-        page = projects[start : start + size]
+        served_from, start, fault = self._offset_page(request, start, size, len(projects))
+        page = [] if fault == "empty-page" else projects[served_from : served_from + size]
+        next_start = start if fault == "empty-page" else start + size
         body = {
             "self": f"{self.r.api(version)}/project/search?startAt={start}&maxResults={size}",
             "maxResults": size,
             "startAt": start,
             "total": len(projects),
-            "isLast": start + size >= len(projects),
+            "isLast": next_start >= len(projects),
             "values": [self._project_bean(p, version) for p in page],
         }
         if not body["isLast"]:
-            body["nextPage"] = f"{self.r.api(version)}/project/search?startAt={start + size}&maxResults={size}"
+            body["nextPage"] = f"{self.r.api(version)}/project/search?startAt={next_start}&maxResults={size}"
         return 200, body
 
     def project_detail(self, request: Request) -> tuple[int, Any]:
@@ -467,24 +414,33 @@ class JiraSim:
             size = min(size, 100)  # fewer per page when many fields are asked for
         token = request.param("nextPageToken")
         if token:
-            try:
-                token_id, _, offset_text = base64.urlsafe_b64decode(token.encode()).decode().rpartition(":")
-                offset = int(offset_text)
-                ids = self.snapshots[token_id]
-            except (ValueError, KeyError, UnicodeDecodeError):
-                raise HttpError(400, "The provided next page token is invalid or expired.") from None
+            read_id, ids, offset = self.search.resume_cloud_read(str(token))
         else:
-            token_id, ids = self.snapshot(str(request.param("jql", "") or ""), bounded=True)
+            read_id, ids = self.search.start_cloud_read(str(request.param("jql", "") or ""))
             offset = 0
+        listing = self.listing(wanted)
+        fault = self._paging_fault(request, TOKEN_PAGING, resumed=bool(token), more=offset < len(ids), listing=listing)
+        served_from = {"repeat-token": 0, "repeat-page": max(0, offset - size)}.get(fault, offset)
+        page_ids = [] if fault == "empty-page" else ids[served_from : served_from + size]
         expand = self.expand(request)
-        issues = self.page(
-            ids[offset : offset + size], version, wanted, expand, CLOUD_INLINE_HISTORIES, ids_only=raw_fields is None
-        )
+        issues = self.page(page_ids, version, wanted, expand, CLOUD_INLINE_HISTORIES, ids_only=raw_fields is None)
+        self._less_data(request, issues, expand, listing)
         body: dict[str, Any] = {"issues": issues}
-        if offset + size < len(ids):
-            body["nextPageToken"] = base64.urlsafe_b64encode(f"{token_id}:{offset + size}".encode()).decode()
-        body["isLast"] = offset + size >= len(ids)
+        if fault == "repeat-token":
+            body["nextPageToken"], body["isLast"] = str(token), False
+        elif fault == "empty-page":  # a fresh token that points where this page should have started
+            body["nextPageToken"] = self.search.token(read_id, offset, next(self.nonces))
+            body["isLast"] = False
+        else:
+            if offset + size < len(ids):
+                body["nextPageToken"] = self.search.token(read_id, offset + size)
+            body["isLast"] = offset + size >= len(ids)
+        self._page_served(request, read_id, offset + size, listing)
         return 200, body
+
+    def listing(self, wanted: set[str] | None) -> str:
+        """What a search asked for: "ids" (no fields but id, key, updated: a census listing) or "full"."""
+        return "ids" if wanted is not None and wanted <= {"updated"} else "full"
 
     def page(
         self,
@@ -526,12 +482,19 @@ class JiraSim:
                 f"Search limit exceeded. The search request exceeded the search platform limit of "
                 f"{DC_RESULT_WINDOW:,} results. Narrow your search or use a smaller startAt.",
             )
-        ids = self.matching_ids(str(request.param("jql", "") or ""), bounded=False)
+        jql = str(request.param("jql", "") or "")
+        ids = self.matching_ids(jql, bounded=False)
+        read_id = self.search.offset_read(request.endpoint, jql, start)
         wanted = self.wanted_fields(request.param("fields"), "*navigable")
         inline = None if not self.config.cloud else CLOUD_ISSUE_HISTORIES
         expand = self.expand(request)
-        issues = self.page(ids[start : start + size], version, wanted, expand, inline)
-        body = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues}
+        listing = self.listing(wanted)
+        served_from, echoed, fault = self._offset_page(request, start, size, len(ids), listing)
+        page_ids = [] if fault == "empty-page" else ids[served_from : served_from + size]
+        issues = self.page(page_ids, version, wanted, expand, inline)
+        self._less_data(request, issues, expand, listing)
+        self._page_served(request, read_id, start + size, listing)
+        body = {"expand": "schema,names", "startAt": echoed, "maxResults": size, "total": len(ids), "issues": issues}
         if "names" in expand:
             body["names"] = self.r.names()
         if "schema" in expand:
@@ -544,8 +507,11 @@ class JiraSim:
         record = self.record_or_404(request.match.group("issueIdOrKey"))
         wanted = self.wanted_fields(request.param("fields"), "*all")
         inline = CLOUD_ISSUE_HISTORIES if self.config.cloud else None
+        expand = self.expand(request)
         with self.data.lock:
-            return 200, self.r.issue(record, version, wanted, self.expand(request), inline)
+            body = self.r.issue(record, version, wanted, expand, inline)
+        self._less_data(request, [body], expand)
+        return 200, body
 
     def changelog(self, request: Request) -> tuple[int, Any]:
         version = self.version(request)
@@ -555,20 +521,23 @@ class JiraSim:
         size = 100 if size > 100 or size < 1 else size
         with self.data.lock:
             events = self.data.history(record)
-            values = [self.r.history(event, version) for event in events[start : start + size]]
+            served_from, start, fault = self._offset_page(request, start, size, len(events))
+            shown = [] if fault == "empty-page" else events[served_from : served_from + size]
+            values = [self.r.history(event, version) for event in shown]
+        next_start = start if fault == "empty-page" else start + size
         base = f"{self.r.api(version)}/issue/{record.id}/changelog"
         body = {
             "self": f"{base}?maxResults={size}&startAt={start}",
             "maxResults": size,
             "startAt": start,
             "total": len(events),
-            "isLast": start + size >= len(events),
+            "isLast": next_start >= len(events),
             "values": values,
         }
         if not body["isLast"]:
             body = {
                 "self": body["self"],
-                "nextPage": f"{base}?maxResults={size}&startAt={start + size}",
+                "nextPage": f"{base}?maxResults={size}&startAt={next_start}",
                 **{k: v for k, v in body.items() if k != "self"},
             }
         return 200, body
@@ -587,10 +556,10 @@ class JiraSim:
         size = body.get("maxResults", 1000)
         if not isinstance(size, int) or not 1 <= size <= 10000:
             raise HttpError(400, "maxResults must be between 1 and 10000.")
-        offset = 0
-        if body.get("nextPageToken"):
+        offset, token = 0, body.get("nextPageToken")
+        if token:
             try:
-                offset = int(base64.urlsafe_b64decode(str(body["nextPageToken"]).encode()).decode())
+                offset = int(base64.urlsafe_b64decode(str(token).encode()).decode().split(".")[0])
             except ValueError:
                 raise HttpError(400, "The provided next page token is invalid.") from None
         entries = []
@@ -607,17 +576,101 @@ class JiraSim:
                     if items:
                         entries.append((event.at_ms, record.id, event, items))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
+        fault = self._paging_fault(request, TOKEN_PAGING, resumed=bool(token), more=offset < len(entries))
+        served_from = {"repeat-token": 0, "repeat-page": max(0, offset - size)}.get(fault, offset)
+        shown = [] if fault == "empty-page" else entries[served_from : served_from + size]
         grouped: dict[int, list] = {}
-        for _at_ms, issue_id, event, items in entries[offset : offset + size]:
+        for _at_ms, issue_id, event, items in shown:
             history = dict(self.r.history(event, version))
             history["items"] = items if isinstance(event, RawEvent) else [self.r.item(item) for item in items]
             grouped.setdefault(issue_id, []).append(history)
+        self._omit_from_bulkfetch(request, grouped)
         answer: dict[str, Any] = {
             "issueChangeLogs": [{"issueId": str(i), "changeHistories": h} for i, h in grouped.items()]
         }
-        if offset + size < len(entries):
+        if fault == "repeat-token":
+            answer["nextPageToken"] = str(token)
+        elif fault == "empty-page":  # a fresh token that points where this page should have started
+            text = f"{offset}.{next(self.nonces)}"
+            answer["nextPageToken"] = base64.urlsafe_b64encode(text.encode()).decode()
+        elif offset + size < len(entries):
             answer["nextPageToken"] = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
         return 200, answer
+
+    # --- faults done to answers --------------------------------------------------------------------
+    def _paging_fault(
+        self, request: Request, kinds: frozenset[str], *, resumed: bool, more: bool, listing: str | None = None
+    ) -> str | None:
+        """The paging fault (if any) to do to this page: repeats need a page before it, empty pages data."""
+        if not self.faults.rules:
+            return None
+        eligible = {kind for kind in kinds if (more if kind == "empty-page" else resumed)}
+        return self.faults.paging_fault(request.endpoint, eligible, listing)
+
+    def _offset_page(
+        self, request: Request, start: int, size: int, total: int, listing: str | None = None
+    ) -> tuple[int, int, str | None]:
+        """(where the page served starts, the startAt the answer says, the paging fault done)."""
+        fault = self._paging_fault(request, OFFSET_PAGING, resumed=start > 0, more=start < total, listing=listing)
+        if fault == "ignore-start-at":
+            return 0, 0, fault
+        if fault == "repeat-page":
+            return max(0, start - size), start, fault
+        return start, start, fault
+
+    def _less_data(self, request: Request, issues: list[dict], expand: set[str], listing: str | None = None) -> None:
+        """Issues answered with less than was asked: fields null or missing, no core fields, no changelog."""
+        if not issues or not self.faults.has(LESS_DATA):
+            return
+        eligible = {"changelog-missing"} if "changelog" in expand else set()
+        if "fields" in issues[0]:
+            eligible |= LESS_DATA - {"changelog-missing"}
+        refs = [self._issue_ref(issue) for issue in issues]
+        for rule, chosen in self.faults.issue_faults(request.endpoint, eligible, refs, listing):
+            ids = {str(ref.id) for ref in chosen}
+            for issue in issues:
+                if issue["id"] in ids:
+                    _take_away(rule, issue)
+            self.faults.record(rule.kind, request.endpoint, [ref.key for ref in chosen])
+
+    def _issue_ref(self, issue: dict) -> IssueRef:
+        record = self.data.by_id.get(int(issue["id"]))
+        key = str(issue.get("key") or (self.data.key_of(record) if record else issue["id"]))
+        return IssueRef(int(issue["id"]), key, tuple(record.old_keys or ()) if record else ())
+
+    def _omit_from_bulkfetch(self, request: Request, grouped: dict[int, list]) -> None:
+        if not grouped or not self.faults.has({BULKFETCH_OMIT}):
+            return
+        refs = [self._issue_ref({"id": str(issue_id)}) for issue_id in grouped]
+        for rule, chosen in self.faults.issue_faults(request.endpoint, {BULKFETCH_OMIT}, refs):
+            for ref in chosen:
+                grouped.pop(ref.id, None)
+            self.faults.record(rule.kind, request.endpoint, [ref.key for ref in chosen])
+
+    def _page_served(self, request: Request, read_id: str, next_offset: int, listing: str) -> None:
+        """After a search page: the disturbances due now change the read's already served part."""
+        read = self.search.page_served(read_id, next_offset)
+        if read is None or not self.faults.rules:
+            return
+        for rule in self.faults.disturbances_due(request.endpoint, read.pages, listing):
+            done = self.disturb(
+                read,
+                edit=rule.edit,
+                delete=rule.delete,
+                move=rule.move,
+                create=rule.create,
+                minutes=rule.minutes,
+                named=rule.named,
+            )
+            self.faults.record_disturbance(request.endpoint, done)
+
+    def disturb(self, read: Read, **changes: Any) -> dict[str, Any]:
+        """Change issues in the read's served part (see disturb_read); webhooks go out as for an advance."""
+        rng = random.Random(self.faults.seed * 104_729 + next(self.disturbance_numbers))
+        done = disturb_read(self.search, read, read.served, rng=rng, **changes)
+        self._send_webhooks(done)
+        done["now"] = self.r.timestamp(done["now"])
+        return done
 
     # --- controls ----------------------------------------------------------------------------------
     def sim_advance(self, request: Request) -> tuple[int, Any]:
@@ -688,10 +741,16 @@ class JiraSim:
         return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
 
     def sim_stats(self, request: Request) -> tuple[int, Any]:
-        return 200, {"requests": self.stats.snapshot(), "busiest_second": self.stats.busiest_second()}
+        return 200, {
+            "requests": self.stats.snapshot(),
+            "busiest_second": self.stats.busiest_second(),
+            "faults": self.faults.report()["inflicted"],
+            "search_scans": self.search.scans,
+        }
 
     def sim_reset_stats(self, request: Request) -> tuple[int, Any]:
         self.stats.reset()
+        self.faults.reset_counts()
         return 200, {"requests": {}}
 
     def sim_history(self, request: Request) -> tuple[int, Any]:
@@ -713,13 +772,59 @@ class JiraSim:
         return 200, {"project": project.key, "visible": not project.hidden, "issues_visible": not project.issues_hidden}
 
     def sim_faults(self, request: Request) -> tuple[int, Any]:
+        """POST replaces the rules; GET says what they are and what was inflicted so far."""
+        if request.method == "GET":
+            return 200, self.faults.report()
         body = request.body if isinstance(request.body, dict) else {}
-        try:
-            rules = [FaultRule(**rule) for rule in body.get("rules", [])]
-        except (TypeError, ValueError) as exc:
-            raise HttpError(400, f"bad fault rules: {exc}") from None
+        rules = [_fault_rule(rule) for rule in body.get("rules", [])]
         self.faults.replace(rules, body.get("latency_ms"), body.get("jitter_ms"))
         return 200, {"rules": len(rules)}
+
+    def sim_disturb(self, request: Request) -> tuple[int, Any]:
+        """Change issues in the served part of the latest read now (answer: what changed), or, given
+        after_page, add a disturb rule that does so after that page of every search."""
+        body = request.body if isinstance(request.body, dict) else {}
+        rule = _fault_rule({"kind": "disturb", **{k: v for k, v in body.items() if k != "jql"}})
+        if "after_page" in body:
+            self.faults.add(rule)
+            return 200, {"armed": rule.as_dict()}
+        read = self.search.latest_read(body.get("jql"))
+        if read is None and not rule.named:
+            raise HttpError(400, "no search has been paged yet: name the issues (keys/ids) or arm after_page")
+        changes = {name: getattr(rule, name) for name in ("edit", "delete", "move", "create", "minutes")}
+        done = self.disturb(read or Read("", False), named=rule.named, **changes)
+        self.faults.record_disturbance("POST /_sim/disturb", done)
+        return 200, done
+
+    def sim_paging(self, request: Request) -> tuple[int, Any]:
+        """{"cloud_tokens": "snapshot" | "live"}: Cloud page tokens freeze the result, or are offsets into it."""
+        body = request.body if isinstance(request.body, dict) else {}
+        if request.method == "POST" and "cloud_tokens" in body:
+            try:
+                self.search.cloud_tokens = str(body["cloud_tokens"])
+            except ValueError as exc:
+                raise HttpError(400, str(exc)) from None
+        return 200, {"cloud_tokens": self.search.cloud_tokens}
+
+
+def _fault_rule(spec: Any) -> FaultRule:
+    try:
+        return FaultRule(**spec)
+    except (TypeError, ValueError) as exc:
+        raise HttpError(400, f"bad fault rule: {exc}") from None
+
+
+def _take_away(rule: FaultRule, issue: dict[str, Any]) -> None:
+    """Make the issue hold less than was asked for, as rule.kind says."""
+    if rule.kind == "fields-null":
+        issue["fields"] = None
+    elif rule.kind == "fields-missing":
+        issue.pop("fields", None)
+    elif rule.kind == "core-fields-missing" and isinstance(issue.get("fields"), dict):
+        for name in rule.drop:
+            issue["fields"].pop(name, None)
+    elif rule.kind == "changelog-missing":
+        issue.pop("changelog", None)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -797,7 +902,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self.answer(
                 endpoint, 400, {"errorMessages": ["Unexpected character in the request body."], "errors": {}}
             )
-        request = Request(method, parts.path, parse_qs(parts.query), body, match)
+        request = Request(method, parts.path, parse_qs(parts.query), body, match, endpoint)
         try:
             status, payload = handler(request)
         except HttpError as exc:

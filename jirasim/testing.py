@@ -23,6 +23,7 @@ def running_sim(
     tls: bool = False,
     replay: list[str] | None = None,
     captcha_after: int = 0,
+    cloud_tokens: str = "snapshot",
     **config: Any,
 ) -> Iterator[SimServer]:
     """A started simulator; config goes to SimConfig (flavour, projects, issues, seed, site_tz, ...)."""
@@ -36,6 +37,7 @@ def running_sim(
         legacy_search=legacy_search,
         replay=replay,
         captcha_after=captcha_after,
+        cloud_tokens=cloud_tokens,
     )
     server = SimServer(sim, tls=tls).start()
     try:
