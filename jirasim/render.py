@@ -15,6 +15,8 @@ from jirasim.sprints import sprint_value
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
 CLOUD_INLINE_HISTORIES = 40
 CLOUD_ISSUE_HISTORIES = 100
+# Fields whose values the issue's history decides: only they need the history rebuilt.
+STATE_FIELDS = frozenset({"status", "priority", "assignee", "reporter", "creator", "resolution", "resolutiondate"})
 
 
 class Renderer:
@@ -153,7 +155,8 @@ class Renderer:
     ) -> dict[str, Any]:
         """Every field of the issue that is wanted (None: all)."""
         rng = random.Random(record.seed ^ 0xF1E1D)
-        state = self.data.state(record, events)
+        needs_state = wanted is None or not STATE_FIELDS.isdisjoint(wanted)
+        state = self.data.state(record, events) if needs_state else {"resolved_ms": None}
         values: dict[str, Any] = {}
 
         def want(field_id: str) -> bool:
@@ -223,7 +226,8 @@ class Renderer:
                 values["comment"]["self"] = f"{self.api(version)}/issue/{record.id}/comment"
         if want("worklog"):
             values["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
-        self._custom_fields(record, rng, version, values, want)
+        if wanted is None or any(name.startswith("customfield_") for name in wanted):
+            self._custom_fields(record, rng, version, values, want)
         self._optional_fields(record, version, values, want, events)
         return values
 
@@ -330,7 +334,9 @@ class Renderer:
             "self": f"{self.api(version)}/issue/{record.id}",
             "key": self.data.key_of(record),
         }
-        events = self.data.history(record)  # rebuilt from the seed: once per issue, not per use
+        # Rebuilt from the seed: once per issue, not per use, and only when something shown depends on it.
+        needs_history = "changelog" in expand or wanted is None or not STATE_FIELDS.isdisjoint(wanted)
+        events = self.data.history(record) if needs_history else None
         if wanted is None or wanted:
             body["fields"] = self.issue_fields(record, version, wanted, events)
         if "changelog" in expand:
