@@ -1,42 +1,32 @@
-"""The HTTP side: Jira's REST endpoints with their parameters, limits and error bodies, plus /_sim controls."""
+"""The simulated site: Jira's REST endpoints with their parameters, limits and error bodies.
+
+Its /_sim controls are in jirasim.controls, the faults it does to answers in jirasim.answer_faults,
+the HTTP server in jirasim.serving.
+"""
 
 import base64
 import hmac
 import itertools
-import json
-import random
 import re
-import socket
-import ssl
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from jirasim import catalog
+from jirasim.answer_faults import TOKEN_PAGING, AnswerFaults
+from jirasim.controls import SimControls
 from jirasim.dataset import Dataset, IssueRecord, SimConfig
-from jirasim.disturb import disturb_read
 from jirasim.errors import HttpError
-from jirasim.faults import BULKFETCH_OMIT, LESS_DATA, FaultPlan, FaultRule, IssueRef
+from jirasim.faults import FaultPlan
+from jirasim.jql import JqlError, parse_jql
 from jirasim.ratelimit import RateLimiter
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
 from jirasim.replay import RawEvent, load_replay_files
-from jirasim.search import Read, SearchIndex
-from jirasim.webhooks import Registration, WebhookSender
-
-try:
-    import orjson
-
-    def dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
-except ImportError:  # pragma: no cover - orjson is optional
-
-    def dumps(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode()
-
+from jirasim.search import SearchIndex
+from jirasim.serving import Request, SimServer
+from jirasim.webhooks import WebhookSender
 
 REMOVED_SEARCH = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full "
@@ -46,32 +36,7 @@ NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it.
 DC_RESULT_WINDOW = 10_000
 
 
-__all__ = ["HttpError", "JiraSim", "SimServer"]
-# Where each paging fault can be done: page tokens, startAt, pages that repeat or come back empty.
-TOKEN_PAGING = frozenset({"repeat-token", "repeat-page", "empty-page"})
-OFFSET_PAGING = frozenset({"ignore-start-at", "repeat-page", "empty-page"})
-
-
-class Request:
-    def __init__(
-        self, method: str, path: str, query: dict[str, list[str]], body: Any, match: re.Match, endpoint: str = ""
-    ) -> None:
-        self.method, self.path, self.query, self.body, self.match = method, path, query, body, match
-        self.endpoint = endpoint  # "METHOD /path/template", as faults and stats name it
-
-    def param(self, name: str, default: Any = None) -> Any:
-        """A parameter from the query string (GET) or the JSON body (POST)."""
-        if isinstance(self.body, dict) and name in self.body:
-            return self.body[name]
-        values = self.query.get(name)
-        return values[-1] if values else default
-
-    def int_param(self, name: str, default: int) -> int:
-        value = self.param(name, default)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise HttpError(400, f"The value '{value}' is not valid for the parameter '{name}'.") from None
+__all__ = ["HttpError", "JiraSim", "Request", "SimServer"]
 
 
 class Stats:
@@ -105,7 +70,7 @@ class Stats:
             self.per_second.clear()
 
 
-class JiraSim:
+class JiraSim(AnswerFaults, SimControls):
     """The simulated site: data, routes, auth, limits, faults. Independent of any HTTP server."""
 
     def __init__(
@@ -596,417 +561,3 @@ class JiraSim:
         elif offset + size < len(entries):
             answer["nextPageToken"] = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
         return 200, answer
-
-    # --- faults done to answers --------------------------------------------------------------------
-    def _paging_fault(
-        self, request: Request, kinds: frozenset[str], *, resumed: bool, more: bool, listing: str | None = None
-    ) -> str | None:
-        """The paging fault (if any) to do to this page: repeats need a page before it, empty pages data."""
-        if not self.faults.rules:
-            return None
-        eligible = {kind for kind in kinds if (more if kind == "empty-page" else resumed)}
-        return self.faults.paging_fault(request.endpoint, eligible, listing)
-
-    def _offset_page(
-        self, request: Request, start: int, size: int, total: int, listing: str | None = None
-    ) -> tuple[int, int, str | None]:
-        """(where the page served starts, the startAt the answer says, the paging fault done)."""
-        fault = self._paging_fault(request, OFFSET_PAGING, resumed=start > 0, more=start < total, listing=listing)
-        if fault == "ignore-start-at":
-            return 0, 0, fault
-        if fault == "repeat-page":
-            return max(0, start - size), start, fault
-        return start, start, fault
-
-    def _less_data(self, request: Request, issues: list[dict], expand: set[str], listing: str | None = None) -> None:
-        """Issues answered with less than was asked: fields null or missing, no core fields, no changelog."""
-        if not issues or not self.faults.has(LESS_DATA):
-            return
-        eligible = {"changelog-missing"} if "changelog" in expand else set()
-        if "fields" in issues[0]:
-            eligible |= LESS_DATA - {"changelog-missing"}
-        refs = [self._issue_ref(issue) for issue in issues]
-        for rule, chosen in self.faults.issue_faults(request.endpoint, eligible, refs, listing):
-            ids = {str(ref.id) for ref in chosen}
-            for issue in issues:
-                if issue["id"] in ids:
-                    _take_away(rule, issue)
-            self.faults.record(rule.kind, request.endpoint, [ref.key for ref in chosen])
-
-    def _issue_ref(self, issue: dict) -> IssueRef:
-        record = self.data.by_id.get(int(issue["id"]))
-        key = str(issue.get("key") or (self.data.key_of(record) if record else issue["id"]))
-        return IssueRef(int(issue["id"]), key, tuple(record.old_keys or ()) if record else ())
-
-    def _omit_from_bulkfetch(self, request: Request, grouped: dict[int, list]) -> None:
-        if not grouped or not self.faults.has({BULKFETCH_OMIT}):
-            return
-        refs = [self._issue_ref({"id": str(issue_id)}) for issue_id in grouped]
-        for rule, chosen in self.faults.issue_faults(request.endpoint, {BULKFETCH_OMIT}, refs):
-            for ref in chosen:
-                grouped.pop(ref.id, None)
-            self.faults.record(rule.kind, request.endpoint, [ref.key for ref in chosen])
-
-    def _page_served(self, request: Request, read_id: str, next_offset: int, listing: str) -> None:
-        """After a search page: the disturbances due now change the read's already served part."""
-        read = self.search.page_served(read_id, next_offset)
-        if read is None or not self.faults.rules:
-            return
-        for rule in self.faults.disturbances_due(request.endpoint, read.pages, listing):
-            done = self.disturb(
-                read,
-                edit=rule.edit,
-                delete=rule.delete,
-                move=rule.move,
-                create=rule.create,
-                minutes=rule.minutes,
-                named=rule.named,
-            )
-            self.faults.record_disturbance(request.endpoint, done)
-
-    def disturb(self, read: Read, **changes: Any) -> dict[str, Any]:
-        """Change issues in the read's served part (see disturb_read); webhooks go out as for an advance."""
-        rng = random.Random(self.faults.seed * 104_729 + next(self.disturbance_numbers))
-        done = disturb_read(self.search, read, read.served, rng=rng, **changes)
-        self._send_webhooks(done)
-        done["now"] = self.r.timestamp(done["now"])
-        return done
-
-    # --- controls ----------------------------------------------------------------------------------
-    def sim_advance(self, request: Request) -> tuple[int, Any]:
-        body = request.body if isinstance(request.body, dict) else {}
-        try:
-            done = self.data.advance(
-                minutes=float(body.get("minutes", 0)),
-                update=float(body.get("update", 0)),
-                create=int(body.get("create", 0)),
-                delete=int(body.get("delete", 0)),
-                move=int(body.get("move", 0)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise HttpError(400, f"bad advance request: {exc}") from None
-        self._send_webhooks(done)
-        done["now"] = self.r.timestamp(done["now"])
-        return 200, done
-
-    def _send_webhooks(self, done: dict[str, Any]) -> None:
-        """What Jira would send for the changes of an advance: created, updated (moves too), deleted."""
-        if not self.webhooks.registrations:
-            return
-        changes = [("jira:issue_created", key) for key in done["created"]]
-        changes += [("jira:issue_updated", key) for key in done["updated"]]
-        changes += [("jira:issue_updated", move["to"]) for move in done["moved"]]
-        changes += [("jira:issue_deleted", key) for key in done["deleted"]]
-        for event, key in changes:
-            record = self.data.find(key)
-            if record is None:
-                continue
-            with self.data.lock:
-                issue = self.r.issue(record, "2", self.wanted_fields(None, "*all"), set(), None)
-                events = self.data.history(record)
-                payload: dict[str, Any] = {
-                    "timestamp": self.data.now_ms,
-                    "webhookEvent": event,
-                    "user": self.r.user(0, "2"),
-                    "issue": issue,
-                }
-                if event != "jira:issue_deleted":
-                    payload["issue_event_type_name"] = "issue_created" if event.endswith("created") else "issue_updated"
-                if event == "jira:issue_updated" and events:
-                    last = self.r.history(events[-1], "2")
-                    payload["changelog"] = {"id": last["id"], "items": last["items"]}
-            self.webhooks.send(event, key, payload)
-
-    def sim_webhooks(self, request: Request) -> tuple[int, Any]:
-        """POST {url, secret?, events?} registers a receiver; DELETE removes all; GET lists deliveries."""
-        if request.method == "POST":
-            body = request.body if isinstance(request.body, dict) else {}
-            if not body.get("url"):
-                raise HttpError(400, "a webhook needs a url")
-            events = tuple(body.get("events") or Registration.events)
-            self.webhooks.register(Registration(str(body["url"]), str(body.get("secret") or ""), events))
-        elif request.method == "DELETE":
-            self.webhooks.clear()
-        elif request.param("wait"):
-            self.webhooks.wait_idle(float(request.param("wait")))
-        return 200, {
-            "registrations": [r.url for r in self.webhooks.registrations],
-            "deliveries": [vars(d) for d in self.webhooks.deliveries],
-        }
-
-    def sim_truth(self, request: Request) -> tuple[int, Any]:
-        rows = self.data.truth()
-        for row in rows:
-            row["updated"] = self.r.timestamp(row["updated"])
-        return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
-
-    def sim_stats(self, request: Request) -> tuple[int, Any]:
-        return 200, {
-            "requests": self.stats.snapshot(),
-            "busiest_second": self.stats.busiest_second(),
-            "faults": self.faults.report()["inflicted"],
-            "search_scans": self.search.scans,
-        }
-
-    def sim_reset_stats(self, request: Request) -> tuple[int, Any]:
-        self.stats.reset()
-        self.faults.reset_counts()
-        return 200, {"requests": {}}
-
-    def sim_history(self, request: Request) -> tuple[int, Any]:
-        body = request.body if isinstance(request.body, dict) else {}
-        try:
-            record = self.data.set_history_length(str(body["issue"]), int(body["entries"]))
-        except (KeyError, TypeError, ValueError):
-            raise HttpError(400, 'expected {"issue": KEY or ID, "entries": N} naming a live issue') from None
-        return 200, {"id": str(record.id), "key": self.data.key_of(record), "entries": int(body["entries"])}
-
-    def sim_access(self, request: Request) -> tuple[int, Any]:
-        body = request.body if isinstance(request.body, dict) else {}
-        project = next((p for p in self.data.projects if p.key == str(body.get("project", "")).upper()), None)
-        if project is None:
-            raise HttpError(400, 'expected {"project": KEY, "visible": true|false, "issues_visible": true|false}')
-        project.hidden = not bool(body.get("visible", True))
-        project.issues_hidden = not bool(body.get("issues_visible", True))
-        self.data.version += 1
-        return 200, {"project": project.key, "visible": not project.hidden, "issues_visible": not project.issues_hidden}
-
-    def sim_faults(self, request: Request) -> tuple[int, Any]:
-        """POST replaces the rules; GET says what they are and what was inflicted so far."""
-        if request.method == "GET":
-            return 200, self.faults.report()
-        body = request.body if isinstance(request.body, dict) else {}
-        rules = [_fault_rule(rule) for rule in body.get("rules", [])]
-        self.faults.replace(rules, body.get("latency_ms"), body.get("jitter_ms"))
-        return 200, {"rules": len(rules)}
-
-    def sim_disturb(self, request: Request) -> tuple[int, Any]:
-        """Change issues in the served part of the latest read now (answer: what changed), or, given
-        after_page, add a disturb rule that does so after that page of every search."""
-        body = request.body if isinstance(request.body, dict) else {}
-        rule = _fault_rule({"kind": "disturb", **{k: v for k, v in body.items() if k != "jql"}})
-        if "after_page" in body:
-            self.faults.add(rule)
-            return 200, {"armed": rule.as_dict()}
-        read = self.search.latest_read(body.get("jql"))
-        if read is None and not rule.named:
-            raise HttpError(400, "no search has been paged yet: name the issues (keys/ids) or arm after_page")
-        changes = {name: getattr(rule, name) for name in ("edit", "delete", "move", "create", "minutes")}
-        done = self.disturb(read or Read("", False), named=rule.named, **changes)
-        self.faults.record_disturbance("POST /_sim/disturb", done)
-        return 200, done
-
-    def sim_paging(self, request: Request) -> tuple[int, Any]:
-        """{"cloud_tokens": "snapshot" | "live"}: Cloud page tokens freeze the result, or are offsets into it."""
-        body = request.body if isinstance(request.body, dict) else {}
-        if request.method == "POST" and "cloud_tokens" in body:
-            try:
-                self.search.cloud_tokens = str(body["cloud_tokens"])
-            except ValueError as exc:
-                raise HttpError(400, str(exc)) from None
-        return 200, {"cloud_tokens": self.search.cloud_tokens}
-
-
-def _fault_rule(spec: Any) -> FaultRule:
-    try:
-        return FaultRule(**spec)
-    except (TypeError, ValueError) as exc:
-        raise HttpError(400, f"bad fault rule: {exc}") from None
-
-
-def _take_away(rule: FaultRule, issue: dict[str, Any]) -> None:
-    """Make the issue hold less than was asked for, as rule.kind says."""
-    if rule.kind == "fields-null":
-        issue["fields"] = None
-    elif rule.kind == "fields-missing":
-        issue.pop("fields", None)
-    elif rule.kind == "core-fields-missing" and isinstance(issue.get("fields"), dict):
-        for name in rule.drop:
-            issue["fields"].pop(name, None)
-    elif rule.kind == "changelog-missing":
-        issue.pop("changelog", None)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
-    sim: JiraSim
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.dispatch("GET")
-
-    def do_POST(self) -> None:
-        self.dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self.dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self.dispatch("DELETE")
-
-    def dispatch(self, method: str) -> None:
-        sim = self.sim
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        resolved = sim.resolve(method, parts.path)
-        endpoint = f"{method} {_endpoint_name(resolved) if resolved else parts.path}"
-        if resolved is None:
-            return self.answer(endpoint, 404, {"errorMessages": ["null for uri: " + parts.path], "errors": {}})
-        template, match, handler = resolved
-        headers: dict[str, str] = {}
-        if not template.startswith("/_sim"):
-            authorization = self.headers.get("Authorization")
-            if sim.captcha_required(authorization):
-                return self.answer(
-                    endpoint,
-                    403,
-                    {"errorMessages": ["CAPTCHA_CHALLENGE"], "errors": {}},
-                    {
-                        "X-Authentication-Denied-Reason": (
-                            f"CAPTCHA_CHALLENGE; login-url={sim.config.base_url}/login.jsp"
-                        ),
-                        "X-Seraph-LoginReason": "AUTHENTICATION_DENIED",
-                    },
-                )
-            credential = sim.authenticate(authorization)
-            if credential is None:
-                return self.unauthorized(endpoint)
-            allowed, headers = sim.limiter.check(credential)
-            if not allowed:
-                return self.answer(endpoint, 429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
-            delay = sim.faults.delay_seconds()
-            if delay:
-                time.sleep(delay)
-            fault = sim.faults.fault_for(endpoint)
-            if fault in ("500", "502", "503", "504"):
-                return self.answer(
-                    endpoint,
-                    int(fault),
-                    {"errorMessages": ["Internal server error"], "errors": {}},
-                    {"Retry-After": "1"} if fault == "503" else {},
-                )
-            if fault == "reset":
-                sim.stats.count(endpoint, 0)
-                self.close_connection = True
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                self.connection.close()
-                return None
-        else:
-            fault = None
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            return self.answer(
-                endpoint, 400, {"errorMessages": ["Unexpected character in the request body."], "errors": {}}
-            )
-        request = Request(method, parts.path, parse_qs(parts.query), body, match, endpoint)
-        try:
-            status, payload = handler(request)
-        except HttpError as exc:
-            status, payload = exc.status, {"errorMessages": exc.messages, "errors": exc.errors}
-        return self.answer(endpoint, status, payload, headers, fault)
-
-    def unauthorized(self, endpoint: str) -> None:
-        if self.sim.config.cloud:
-            body = b"Client must be authenticated to access this resource."
-            self.sim.stats.count(endpoint, 401)
-            self.send_response(401)
-            self.send_header("Content-Type", "text/plain;charset=UTF-8")
-            self.send_header("WWW-Authenticate", 'Basic realm="protected-area"')
-            self.send_header("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        self.answer(
-            endpoint,
-            401,
-            {
-                "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
-                "errors": {},
-            },
-            {"WWW-Authenticate": 'OAuth realm="jira"', "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"},
-        )
-
-    def answer(
-        self, endpoint: str, status: int, payload: Any, headers: dict[str, str] | None = None, fault: str | None = None
-    ) -> None:
-        self.sim.stats.count(endpoint, status)
-        body = dumps(payload)
-        if fault == "malformed":
-            body = body[: max(1, len(body) // 2)] + b"<html>"
-        declared = len(body)
-        if fault == "truncate":
-            body = body[: len(body) // 2]
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(declared))
-        self.send_header("X-AREQUESTID", f"{int(time.time() * 1000) % 100000}x1")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if fault == "truncate":
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if fault == "slow":
-            for offset in range(0, len(body), max(1, len(body) // 10)):
-                self.wfile.write(body[offset : offset + max(1, len(body) // 10)])
-                self.wfile.flush()
-                time.sleep(0.05)
-            return
-        self.wfile.write(body)
-
-
-def _endpoint_name(resolved: tuple[str, re.Match, Callable]) -> str:
-    """The path template with the API version filled in: /rest/api/3/issue/{issueIdOrKey}."""
-    template, match, _ = resolved
-    return template.replace("{v}", match.groupdict().get("version") or "")
-
-
-class SimServer:
-    """jirasim served over HTTP(S) on a loopback port, in a background thread."""
-
-    def __init__(
-        self, sim: JiraSim, host: str = "127.0.0.1", port: int = 0, tls: bool = False, cert_dir: str | None = None
-    ) -> None:
-        handler = type("Handler", (_Handler,), {"sim": sim})
-        self.sim = sim
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
-        self.cert_file: str | None = None
-        scheme = "http"
-        if tls:
-            from jirasim.tls import self_signed_certificate
-
-            self.cert_file, key_file = self_signed_certificate(host, cert_dir)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.cert_file, key_file)
-            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-            scheme = "https"
-        self.url = f"{scheme}://{host}:{self.httpd.server_address[1]}"
-        sim.bind(self.url)
-        self.thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self.httpd.server_address[1]
-
-    def start(self) -> "SimServer":
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="jirasim", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> "SimServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

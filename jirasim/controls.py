@@ -1,0 +1,163 @@
+"""The /_sim controls: change the site, see its truth and counters, set faults, disturbances and paging."""
+
+import random
+from typing import Any
+
+from jirasim.disturb import disturb_read
+from jirasim.errors import HttpError
+from jirasim.faults import FaultRule
+from jirasim.search import Read
+from jirasim.serving import Request
+from jirasim.webhooks import Registration
+
+
+class SimControls:
+    """JiraSim's /_sim endpoints (no auth, off the Jira paths)."""
+
+    def disturb(self, read: Read, **changes: Any) -> dict[str, Any]:
+        """Change issues in the read's served part (see disturb_read); webhooks go out as for an advance."""
+        rng = random.Random(self.faults.seed * 104_729 + next(self.disturbance_numbers))
+        done = disturb_read(self.search, read, read.served, rng=rng, **changes)
+        self._send_webhooks(done)
+        done["now"] = self.r.timestamp(done["now"])
+        return done
+
+    def sim_advance(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        try:
+            done = self.data.advance(
+                minutes=float(body.get("minutes", 0)),
+                update=float(body.get("update", 0)),
+                create=int(body.get("create", 0)),
+                delete=int(body.get("delete", 0)),
+                move=int(body.get("move", 0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, f"bad advance request: {exc}") from None
+        self._send_webhooks(done)
+        done["now"] = self.r.timestamp(done["now"])
+        return 200, done
+
+    def _send_webhooks(self, done: dict[str, Any]) -> None:
+        """What Jira would send for the changes of an advance: created, updated (moves too), deleted."""
+        if not self.webhooks.registrations:
+            return
+        changes = [("jira:issue_created", key) for key in done["created"]]
+        changes += [("jira:issue_updated", key) for key in done["updated"]]
+        changes += [("jira:issue_updated", move["to"]) for move in done["moved"]]
+        changes += [("jira:issue_deleted", key) for key in done["deleted"]]
+        for event, key in changes:
+            record = self.data.find(key)
+            if record is None:
+                continue
+            with self.data.lock:
+                issue = self.r.issue(record, "2", self.wanted_fields(None, "*all"), set(), None)
+                events = self.data.history(record)
+                payload: dict[str, Any] = {
+                    "timestamp": self.data.now_ms,
+                    "webhookEvent": event,
+                    "user": self.r.user(0, "2"),
+                    "issue": issue,
+                }
+                if event != "jira:issue_deleted":
+                    payload["issue_event_type_name"] = "issue_created" if event.endswith("created") else "issue_updated"
+                if event == "jira:issue_updated" and events:
+                    last = self.r.history(events[-1], "2")
+                    payload["changelog"] = {"id": last["id"], "items": last["items"]}
+            self.webhooks.send(event, key, payload)
+
+    def sim_webhooks(self, request: Request) -> tuple[int, Any]:
+        """POST {url, secret?, events?} registers a receiver; DELETE removes all; GET lists deliveries."""
+        if request.method == "POST":
+            body = request.body if isinstance(request.body, dict) else {}
+            if not body.get("url"):
+                raise HttpError(400, "a webhook needs a url")
+            events = tuple(body.get("events") or Registration.events)
+            self.webhooks.register(Registration(str(body["url"]), str(body.get("secret") or ""), events))
+        elif request.method == "DELETE":
+            self.webhooks.clear()
+        elif request.param("wait"):
+            self.webhooks.wait_idle(float(request.param("wait")))
+        return 200, {
+            "registrations": [r.url for r in self.webhooks.registrations],
+            "deliveries": [vars(d) for d in self.webhooks.deliveries],
+        }
+
+    def sim_truth(self, request: Request) -> tuple[int, Any]:
+        rows = self.data.truth()
+        for row in rows:
+            row["updated"] = self.r.timestamp(row["updated"])
+        return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
+
+    def sim_stats(self, request: Request) -> tuple[int, Any]:
+        return 200, {
+            "requests": self.stats.snapshot(),
+            "busiest_second": self.stats.busiest_second(),
+            "faults": self.faults.report()["inflicted"],
+            "search_scans": self.search.scans,
+        }
+
+    def sim_reset_stats(self, request: Request) -> tuple[int, Any]:
+        self.stats.reset()
+        self.faults.reset_counts()
+        return 200, {"requests": {}}
+
+    def sim_history(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        try:
+            record = self.data.set_history_length(str(body["issue"]), int(body["entries"]))
+        except (KeyError, TypeError, ValueError):
+            raise HttpError(400, 'expected {"issue": KEY or ID, "entries": N} naming a live issue') from None
+        return 200, {"id": str(record.id), "key": self.data.key_of(record), "entries": int(body["entries"])}
+
+    def sim_access(self, request: Request) -> tuple[int, Any]:
+        body = request.body if isinstance(request.body, dict) else {}
+        project = next((p for p in self.data.projects if p.key == str(body.get("project", "")).upper()), None)
+        if project is None:
+            raise HttpError(400, 'expected {"project": KEY, "visible": true|false, "issues_visible": true|false}')
+        project.hidden = not bool(body.get("visible", True))
+        project.issues_hidden = not bool(body.get("issues_visible", True))
+        self.data.version += 1
+        return 200, {"project": project.key, "visible": not project.hidden, "issues_visible": not project.issues_hidden}
+
+    def sim_faults(self, request: Request) -> tuple[int, Any]:
+        """POST replaces the rules; GET says what they are and what was inflicted so far."""
+        if request.method == "GET":
+            return 200, self.faults.report()
+        body = request.body if isinstance(request.body, dict) else {}
+        rules = [_fault_rule(rule) for rule in body.get("rules", [])]
+        self.faults.replace(rules, body.get("latency_ms"), body.get("jitter_ms"))
+        return 200, {"rules": len(rules)}
+
+    def sim_disturb(self, request: Request) -> tuple[int, Any]:
+        """Change issues in the served part of the latest read now (answer: what changed), or, given
+        after_page, add a disturb rule that does so after that page of every search."""
+        body = request.body if isinstance(request.body, dict) else {}
+        rule = _fault_rule({"kind": "disturb", **{k: v for k, v in body.items() if k != "jql"}})
+        if "after_page" in body:
+            self.faults.add(rule)
+            return 200, {"armed": rule.as_dict()}
+        read = self.search.latest_read(body.get("jql"))
+        if read is None and not rule.named:
+            raise HttpError(400, "no search has been paged yet: name the issues (keys/ids) or arm after_page")
+        changes = {name: getattr(rule, name) for name in ("edit", "delete", "move", "create", "minutes")}
+        done = self.disturb(read or Read("", False), named=rule.named, **changes)
+        self.faults.record_disturbance("POST /_sim/disturb", done)
+        return 200, done
+
+    def sim_paging(self, request: Request) -> tuple[int, Any]:
+        """{"cloud_tokens": "snapshot" | "live"}: Cloud page tokens freeze the result, or are offsets into it."""
+        body = request.body if isinstance(request.body, dict) else {}
+        if request.method == "POST" and "cloud_tokens" in body:
+            try:
+                self.search.cloud_tokens = str(body["cloud_tokens"])
+            except ValueError as exc:
+                raise HttpError(400, str(exc)) from None
+        return 200, {"cloud_tokens": self.search.cloud_tokens}
+
+
+def _fault_rule(spec: Any) -> FaultRule:
+    try:
+        return FaultRule(**spec)
+    except (TypeError, ValueError) as exc:
+        raise HttpError(400, f"bad fault rule: {exc}") from None
