@@ -6,6 +6,8 @@ from typing import Any
 from jirasim.faults import BULKFETCH_OMIT, LESS_DATA, FaultRule, IssueRef
 from jirasim.serving import Request
 
+NO_FAULT: tuple[None, dict[str, Any]] = (None, {})
+
 # Where each paging fault can be done: page tokens, startAt, pages that repeat or come back empty.
 TOKEN_PAGING = frozenset({"repeat-token", "repeat-page", "empty-page"})
 OFFSET_PAGING = frozenset({"ignore-start-at", "repeat-page", "empty-page"})
@@ -15,19 +17,37 @@ class AnswerFaults:
     """JiraSim's part that does the answer faults of its FaultPlan (self.faults) to what it serves."""
 
     def _paging_fault(
-        self, request: Request, kinds: frozenset[str], *, resumed: bool, more: bool, listing: str | None = None
-    ) -> str | None:
-        """The paging fault (if any) to do to this page: repeats need a page before it, empty pages data."""
+        self,
+        request: Request,
+        kinds: frozenset[str],
+        *,
+        resumed: bool,
+        more: bool,
+        repeatable: bool | None = None,
+        listing: str | None = None,
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The paging fault to do to this page (kind None: none) and its rule's memory.
+
+        A repeated token can be answered to any request; an ignored startAt needs one past 0 (resumed);
+        a repeated page needs a page before it (repeatable, by default: resumed); an empty page needs
+        something to leave out (more).
+        """
         if not self.faults.rules:
-            return None
-        eligible = {kind for kind in kinds if (more if kind == "empty-page" else resumed)}
-        return self.faults.paging_fault(request.endpoint, eligible, listing)
+            return NO_FAULT
+        can = {
+            "repeat-token": True,
+            "ignore-start-at": resumed,
+            "repeat-page": resumed if repeatable is None else repeatable,
+            "empty-page": more,
+        }
+        fired = self.faults.paging_fault(request.endpoint, {kind for kind in kinds if can[kind]}, listing)
+        return fired or NO_FAULT
 
     def _offset_page(
         self, request: Request, start: int, size: int, total: int, listing: str | None = None
     ) -> tuple[int, int, str | None]:
         """(where the page served starts, the startAt the answer says, the paging fault done)."""
-        fault = self._paging_fault(request, OFFSET_PAGING, resumed=start > 0, more=start < total, listing=listing)
+        fault, _ = self._paging_fault(request, OFFSET_PAGING, resumed=start > 0, more=start < total, listing=listing)
         if fault == "ignore-start-at":
             return 0, 0, fault
         if fault == "repeat-page":
@@ -63,10 +83,43 @@ class AnswerFaults:
                 grouped.pop(ref.id, None)
             self.faults.record(rule.kind, request.endpoint, [ref.key for ref in chosen])
 
-    def _page_served(self, request: Request, read_id: str, next_offset: int, listing: str) -> None:
-        """After a search page: the disturbances due now change the read's already served part."""
-        read = self.search.page_served(read_id, next_offset)
-        if read is None or not self.faults.rules:
+    def _search_page(
+        self,
+        request: Request,
+        kinds: frozenset[str],
+        read_id: str,
+        ids: list[int],
+        offset: int,
+        size: int,
+        *,
+        listing: str,
+    ) -> tuple[list[int], str | None, dict[str, Any]]:
+        """(the ids a search page serves, the paging fault done, its rule's memory).
+
+        A repeated page is the page served before for the same query — by a client paging on with
+        startAt or a token, or by one that seeks, each page a new JQL of the same query and cursor.
+        """
+        previous = self.search.previous_page(f"{request.endpoint} {listing}", read_id)
+        kind, memory = self._paging_fault(
+            request, kinds, resumed=offset > 0, more=offset < len(ids), repeatable=bool(previous), listing=listing
+        )
+        if kind == "repeat-token":
+            return memory.setdefault("ids", ids[:size]), kind, memory
+        if kind == "ignore-start-at":
+            return ids[:size], kind, memory
+        if kind == "repeat-page":
+            return previous or [], kind, memory
+        if kind == "empty-page":
+            return [], kind, memory
+        return ids[offset : offset + size], kind, memory
+
+    def _page_served(
+        self, request: Request, read_id: str, page: list[int], next_offset: int, *, more: bool, listing: str
+    ) -> None:
+        """After a search page: the disturbances due now change the read's already served part (while
+        more pages follow: after the last one the read is over, and no client could see the change)."""
+        read = self.search.page_served(read_id, f"{request.endpoint} {listing}", page, next_offset)
+        if read is None or not more or not self.faults.rules:
             return
         for rule in self.faults.disturbances_due(request.endpoint, read.pages, listing):
             done = self.disturb(

@@ -120,6 +120,26 @@ class SimControls:
         self.data.version += 1
         return 200, {"project": project.key, "visible": not project.hidden, "issues_visible": not project.issues_hidden}
 
+    def sim_status(self, request: Request) -> tuple[int, Any]:
+        """{"issue": KEY, "status": NAME, "record": false}: the issue moves to that status now, without a
+        history entry unless record is true."""
+        body = request.body if isinstance(request.body, dict) else {}
+        try:
+            record = self.data.set_status(
+                str(body["issue"]), str(body["status"]), record=bool(body.get("record", True))
+            )
+        except KeyError:
+            raise HttpError(400, 'expected {"issue": KEY or ID of a live issue, "status": a status name}') from None
+        key = self.data.key_of(record)
+        self._send_webhooks({"updated": [key], "created": [], "deleted": [], "moved": []})
+        return 200, {
+            "id": str(record.id),
+            "key": key,
+            "status": self.data.status_name(record),
+            "updated": self.r.timestamp(record.updated_ms),
+            "recorded": bool(body.get("record", True)),
+        }
+
     def sim_faults(self, request: Request) -> tuple[int, Any]:
         """POST replaces the rules; GET says what they are and what was inflicted so far."""
         if request.method == "GET":
@@ -141,7 +161,7 @@ class SimControls:
         if read is None and not rule.named:
             raise HttpError(400, "no search has been paged yet: name the issues (keys/ids) or arm after_page")
         changes = {name: getattr(rule, name) for name in ("edit", "delete", "move", "create", "minutes")}
-        done = self.disturb(read or Read("", False), named=rule.named, **changes)
+        done = self.disturb(read or Read("", False, ""), named=rule.named, **changes)
         self.faults.record_disturbance("POST /_sim/disturb", done)
         return 200, done
 

@@ -80,6 +80,7 @@ class IssueRecord:
         "deleted",
         "edits",
         "extra",
+        "forced_status",
         "id",
         "n_events",
         "number",
@@ -107,6 +108,7 @@ class IssueRecord:
         self.old_keys: list[str] | None = None
         self.deleted = False
         self.raw: dict[str, Any] | None = None  # a replayed issue, served as recorded
+        self.forced_status: tuple[str, int] | None = None  # (status id, when): set with no history entry
 
 
 @dataclass
@@ -201,6 +203,10 @@ class Dataset:
                     current["priority"] = to
                 elif field_id == "assignee":
                     current["assignee"] = int(to) if to is not None else None
+        if record.forced_status is not None:
+            status_id, at_ms = record.forced_status
+            current["status"] = status_id
+            current["resolved_ms"] = at_ms if catalog.STATUS_BY_ID[status_id].category == "done" else None
         return current
 
     # --- change over time ------------------------------------------------------------------------
@@ -284,6 +290,27 @@ class Dataset:
     def _append(self, record: IssueRecord, event: Event) -> None:
         record.extra = [*(record.extra or []), event]
         record.updated_ms = max(record.updated_ms, event.at_ms)
+        if any(item[2] == "status" for item in event.items):
+            record.forced_status = None  # the history explains the status again
+
+    def set_status(self, key_or_id: str, status_name: str, *, record: bool = True) -> IssueRecord:
+        """Move an issue to a status now: with a history entry (record), or without one, as an import or a
+        status set outside the workflow leaves it — the status then disagrees with the changelog."""
+        with self.lock:
+            issue = self.find(key_or_id)
+            status = next((s for s in catalog.STATUSES if s.name.lower() == status_name.strip().lower()), None)
+            if issue is None or issue.raw is not None or status is None:
+                raise KeyError(key_or_id if status is not None else status_name)
+            self.now_ms += 1
+            if record:
+                before = catalog.STATUS_BY_ID[self.state(issue)["status"]]
+                item: Item = ("status", "jira", "status", before.id, before.name, status.id, status.name)
+                self._append(issue, Event(self._new_history_id(), self.now_ms, 0, [item]))
+            else:
+                issue.forced_status = (status.id, self.now_ms)
+                issue.updated_ms = self.now_ms
+            self.version += 1
+            return issue
 
     def _edit(self, record: IssueRecord, rng: random.Random, start: int, end: int) -> None:
         at = rng.randint(start + 1, end)

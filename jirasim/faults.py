@@ -102,6 +102,7 @@ class FaultPlan:
         self.inflicted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.affected: dict[str, set[str]] = defaultdict(set)  # kind -> keys of the issues it was done to
         self.disturbances: list[dict[str, Any]] = []
+        self.memory: dict[tuple[int, str], dict[str, Any]] = {}  # (rule, endpoint) -> what it answered first
 
     def delay_seconds(self) -> float:
         if not (self.latency_ms or self.jitter_ms):
@@ -118,17 +119,19 @@ class FaultPlan:
 
     def fault_for(self, endpoint: str) -> str | None:
         """The transport fault to inflict on this request, if any (endpoint: "METHOD /path/template")."""
-        return self.paging_fault(endpoint, TRANSPORT)
+        fired = self.paging_fault(endpoint, TRANSPORT)
+        return fired[0] if fired else None
 
     def paging_fault(
         self, endpoint: str, eligible: frozenset[str] | set[str], listing: str | None = None
-    ) -> str | None:
-        """The first rule of an eligible kind that fires for this request: its kind, counted as inflicted."""
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The first rule of an eligible kind that fires for this request, counted as inflicted: its kind,
+        and its memory for the endpoint (a repeating answer keeps there what it answered first)."""
         with self.lock:
             for number, rule in enumerate(self.rules):
                 if rule.kind in eligible and rule.applies_to(endpoint, listing) and self._fires(number, rule):
                     self.inflicted[rule.kind][endpoint] += 1
-                    return rule.kind
+                    return rule.kind, self.memory.setdefault((number, endpoint), {})
             return None
 
     def issue_faults(
@@ -197,6 +200,7 @@ class FaultPlan:
         with self.lock:
             self.rules = list(rules)
             self.seen.clear()
+            self.memory.clear()
             if latency_ms is not None:
                 self.latency_ms = latency_ms
             if jitter_ms is not None:

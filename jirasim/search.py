@@ -23,6 +23,7 @@ INVALID_TOKEN = "The provided next page token is invalid or expired."
 CLOUD_TOKEN_MODES = ("snapshot", "live")
 CACHED_RESULTS = 16
 KEPT_READS = 64
+KEPT_PAGES = 256
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Read:
 
     jql: str
     bounded: bool
+    family: str  # what the pages of one client's read share, whatever its cursor (see family())
+    seeks: bool = False  # the JQL starts at a cursor: it continues an earlier read of the family
     snapshot: list[int] | None = None  # Cloud's frozen result; None: offsets into the live result
     pages: int = 0  # pages served so far
     served: int = 0  # the offset the next page starts at: positions before it are the served part
@@ -45,6 +48,7 @@ class SearchIndex:
         self.results: OrderedDict[str, tuple[list[int], list[int]]] = OrderedDict()
         self.reads: OrderedDict[str, Read] = OrderedDict()
         self.read_numbers = itertools.count(1)
+        self.last_pages: OrderedDict[str, list[int]] = OrderedDict()  # endpoint + family -> ids last served
         self.scans = 0  # full scans of the site
 
     @property
@@ -127,7 +131,7 @@ class SearchIndex:
         snapshot = ids if self.cloud_tokens == "snapshot" else None
         prefix = f"{self.data.version}" if snapshot is not None else "live"
         read_id = f"{prefix}.{next(self.read_numbers)}.{time.monotonic_ns()}"
-        self._keep(read_id, Read(jql, True, snapshot))
+        self._keep(read_id, Read(jql, True, *self.family(jql), snapshot=snapshot))
         return read_id, ids
 
     def resume_cloud_read(self, token: str) -> tuple[str, list[int], int]:
@@ -151,8 +155,17 @@ class SearchIndex:
         with self.lock:
             known = self.reads.get(read_id)
         if start == 0 or known is None:
-            self._keep(read_id, Read(jql, False))
+            self._keep(read_id, Read(jql, False, *self.family(jql)))
         return read_id
+
+    def family(self, jql: str) -> tuple[str, bool]:
+        """What the pages of one client's read have in common — the projects the query is limited to (a
+        client that seeks sends a new JQL for every page), else the query without its cursor —, and
+        whether the query seeks."""
+        query = self.parse(jql, bounded=False)
+        if query.projects:
+            return "projects " + ",".join(sorted(query.projects)), query.seek is not None
+        return (query.seek.rest_text if query.seek else jql), query.seek is not None
 
     def _keep(self, read_id: str, read: Read) -> None:
         with self.lock:
@@ -161,8 +174,10 @@ class SearchIndex:
             while len(self.reads) > KEPT_READS:
                 self.reads.popitem(last=False)
 
-    def page_served(self, read_id: str, next_offset: int) -> Read | None:
-        """Count one more page of the read, whose next page starts at next_offset."""
+    def page_served(self, read_id: str, endpoint: str, page: list[int], next_offset: int) -> Read | None:
+        """Count one more page of the read: it served these ids, its next page starts at next_offset.
+
+        endpoint: "METHOD /path" plus whatever else tells answers apart (a listing of ids or full issues)."""
         with self.lock:
             read = self.reads.get(read_id)
             if read is None:
@@ -170,7 +185,21 @@ class SearchIndex:
             read.pages += 1
             read.served = next_offset
             self.reads.move_to_end(read_id)
+            key = f"{endpoint} {read.family}"
+            self.last_pages[key] = page
+            self.last_pages.move_to_end(key)
+            while len(self.last_pages) > KEPT_PAGES:
+                self.last_pages.popitem(last=False)
             return read
+
+    def previous_page(self, endpoint: str, read_id: str) -> list[int] | None:
+        """The page served before this one: the read's previous page, or for a read that seeks (a new JQL
+        each page), the last page of the same query with another cursor. None for a read's first page."""
+        with self.lock:
+            read = self.reads.get(read_id)
+            if read is None or (read.pages == 0 and not read.seeks):
+                return None  # a read's first page, unless its cursor says it continues an earlier one
+            return self.last_pages.get(f"{endpoint} {read.family}")
 
     def latest_read(self, jql: str | None = None) -> Read | None:
         """The read a page was last served for (of this JQL, when given)."""

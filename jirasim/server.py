@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jirasim import catalog
-from jirasim.answer_faults import TOKEN_PAGING, AnswerFaults
+from jirasim.answer_faults import OFFSET_PAGING, TOKEN_PAGING, AnswerFaults
 from jirasim.controls import SimControls
 from jirasim.dataset import Dataset, IssueRecord, SimConfig
 from jirasim.errors import HttpError
@@ -139,6 +139,7 @@ class JiraSim(AnswerFaults, SimControls):
         self._route("POST", "/_sim/reset-stats", self.sim_reset_stats)
         self._route("POST", "/_sim/history", self.sim_history)
         self._route("POST", "/_sim/access", self.sim_access)
+        self._route("POST", "/_sim/status", self.sim_status)
         self._route("GET|POST", "/_sim/faults", self.sim_faults)
         self._route("POST", "/_sim/disturb", self.sim_disturb)
         self._route("GET|POST", "/_sim/paging", self.sim_paging)
@@ -384,23 +385,19 @@ class JiraSim(AnswerFaults, SimControls):
             read_id, ids = self.search.start_cloud_read(str(request.param("jql", "") or ""))
             offset = 0
         listing = self.listing(wanted)
-        fault = self._paging_fault(request, TOKEN_PAGING, resumed=bool(token), more=offset < len(ids), listing=listing)
-        served_from = {"repeat-token": 0, "repeat-page": max(0, offset - size)}.get(fault, offset)
-        page_ids = [] if fault == "empty-page" else ids[served_from : served_from + size]
+        page_ids, fault, memory = self._search_page(request, TOKEN_PAGING, read_id, ids, offset, size, listing=listing)
         expand = self.expand(request)
         issues = self.page(page_ids, version, wanted, expand, CLOUD_INLINE_HISTORIES, ids_only=raw_fields is None)
         self._less_data(request, issues, expand, listing)
         body: dict[str, Any] = {"issues": issues}
-        if fault == "repeat-token":
-            body["nextPageToken"], body["isLast"] = str(token), False
+        if fault == "repeat-token":  # the first page it answered, with the same token, whatever is asked
+            body["nextPageToken"] = memory.setdefault("token", str(token or self.search.token(read_id, size)))
         elif fault == "empty-page":  # a fresh token that points where this page should have started
             body["nextPageToken"] = self.search.token(read_id, offset, next(self.nonces))
-            body["isLast"] = False
-        else:
-            if offset + size < len(ids):
-                body["nextPageToken"] = self.search.token(read_id, offset + size)
-            body["isLast"] = offset + size >= len(ids)
-        self._page_served(request, read_id, offset + size, listing)
+        elif offset + size < len(ids):
+            body["nextPageToken"] = self.search.token(read_id, offset + size)
+        body["isLast"] = "nextPageToken" not in body
+        self._page_served(request, read_id, page_ids, offset + size, more=not body["isLast"], listing=listing)
         return 200, body
 
     def listing(self, wanted: set[str] | None) -> str:
@@ -454,11 +451,11 @@ class JiraSim(AnswerFaults, SimControls):
         inline = None if not self.config.cloud else CLOUD_ISSUE_HISTORIES
         expand = self.expand(request)
         listing = self.listing(wanted)
-        served_from, echoed, fault = self._offset_page(request, start, size, len(ids), listing)
-        page_ids = [] if fault == "empty-page" else ids[served_from : served_from + size]
+        page_ids, fault, _ = self._search_page(request, OFFSET_PAGING, read_id, ids, start, size, listing=listing)
         issues = self.page(page_ids, version, wanted, expand, inline)
         self._less_data(request, issues, expand, listing)
-        self._page_served(request, read_id, start + size, listing)
+        self._page_served(request, read_id, page_ids, start + size, more=start + size < len(ids), listing=listing)
+        echoed = 0 if fault == "ignore-start-at" else start
         body = {"expand": "schema,names", "startAt": echoed, "maxResults": size, "total": len(ids), "issues": issues}
         if "names" in expand:
             body["names"] = self.r.names()
@@ -541,7 +538,9 @@ class JiraSim(AnswerFaults, SimControls):
                     if items:
                         entries.append((event.at_ms, record.id, event, items))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
-        fault = self._paging_fault(request, TOKEN_PAGING, resumed=bool(token), more=offset < len(entries))
+        fault, memory = self._paging_fault(request, TOKEN_PAGING, resumed=bool(token), more=offset < len(entries))
+        if fault == "repeat-token" and "answer" in memory:
+            return 200, memory["answer"]  # the first page it answered, with the same token, whatever is asked
         served_from = {"repeat-token": 0, "repeat-page": max(0, offset - size)}.get(fault, offset)
         shown = [] if fault == "empty-page" else entries[served_from : served_from + size]
         grouped: dict[int, list] = {}
@@ -554,7 +553,8 @@ class JiraSim(AnswerFaults, SimControls):
             "issueChangeLogs": [{"issueId": str(i), "changeHistories": h} for i, h in grouped.items()]
         }
         if fault == "repeat-token":
-            answer["nextPageToken"] = str(token)
+            answer["nextPageToken"] = str(token or base64.urlsafe_b64encode(str(size).encode()).decode())
+            memory["answer"] = answer
         elif fault == "empty-page":  # a fresh token that points where this page should have started
             text = f"{offset}.{next(self.nonces)}"
             answer["nextPageToken"] = base64.urlsafe_b64encode(text.encode()).decode()

@@ -77,7 +77,7 @@ def test_repeated_disturbances_delete_move_and_create_and_the_truth_shows_them(j
         everywhere = truth(jira_session, server, project=None)
         report = fault_report(jira_session, server)
     disturbances = report["disturbances"]
-    assert [d["page"] for d in disturbances] == list(range(2, 2 + len(disturbances))) and len(disturbances) >= 3
+    assert [d["page"] for d in disturbances] == [2, 3]  # none after the last page: the read is over
     deleted = {key for d in disturbances for key in d["deleted"]}
     moved = [m for d in disturbances for m in d["moved"]]
     created = {key for d in disturbances for key in d["created"]}

@@ -249,3 +249,22 @@ def test_the_pytest_fixtures_start_simulators_on_ephemeral_ports_with_counters(j
     )
     assert request_counts(dc) == {"GET /rest/api/2/serverInfo": {"200": 1}}
     assert len(jirasim_server.sim.data.truth()) == 40
+
+
+def test_an_issue_can_be_moved_to_a_status_its_changelog_does_not_explain(jira_session):
+    with running_sim(flavour="datacenter", projects=1, issues=5, seed=3) as server:
+        url = server.url
+        before = jira_session.get(f"{url}/rest/api/2/issue/OPS-2", params={"expand": "changelog"}).json()
+        silent = jira_session.post(f"{url}/_sim/status", json={"issue": "OPS-2", "status": "Closed", "record": False})
+        assert silent.json()["status"] == "Closed" and silent.json()["recorded"] is False
+        after = jira_session.get(f"{url}/rest/api/2/issue/OPS-2", params={"expand": "changelog"}).json()
+        assert after["fields"]["status"]["name"] == "Closed" and after["fields"]["resolutiondate"]
+        assert after["fields"]["updated"] == silent.json()["updated"] > before["fields"]["updated"]
+        assert after["changelog"] == before["changelog"]  # nothing in the history says so
+        recorded = jira_session.post(f"{url}/_sim/status", json={"issue": "OPS-2", "status": "Edit Start"}).json()
+        log = jira_session.get(f"{url}/rest/api/2/issue/OPS-2/changelog", params={"maxResults": 100}).json()
+        last = log["values"][-1]
+        assert log["total"] == before["changelog"]["total"] + 1 and last["created"] == recorded["updated"]
+        assert last["items"][0]["fromString"] == "Closed" and last["items"][0]["toString"] == "Edit Start"
+        bad = jira_session.post(f"{url}/_sim/status", json={"issue": "OPS-2", "status": "Nowhere"})
+        assert bad.status_code == 400

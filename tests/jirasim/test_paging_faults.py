@@ -55,14 +55,20 @@ def busy_issue(session, server):
     return max(rows, key=lambda row: row["changelog_total"])
 
 
-def test_search_jql_answers_the_first_page_with_the_token_that_was_sent(sim_with, jira_session):
+def test_search_jql_answers_every_request_with_its_first_page_and_token(sim_with, jira_session):
     server = sim_with("cloud", {"kind": "repeat-token", "endpoint": SEARCH_JQL})
     first = cloud_page(jira_session, server)
     token = first["nextPageToken"]
     for _ in range(3):
         again = cloud_page(jira_session, server, token)
         assert keys(again) == keys(first) and again["nextPageToken"] == token and again["isLast"] is False
-    assert inflicted(jira_session, server) == {"repeat-token": {SEARCH_JQL: 3}}
+    # A new query (as a client that seeks sends for each page) gets the very same answer.
+    other = jira_session.post(
+        f"{server.url}/rest/api/3/search/jql",
+        json={"jql": "project = OPS AND updated >= -1d ORDER BY updated ASC", "fields": ["key"], "maxResults": 10},
+    ).json()
+    assert keys(other) == keys(first) and other["nextPageToken"] == token
+    assert inflicted(jira_session, server) == {"repeat-token": {SEARCH_JQL: 5}}
 
 
 def test_bulkfetch_repeats_its_token_and_first_page(sim_with, jira_session):
@@ -72,8 +78,7 @@ def test_bulkfetch_repeats_its_token_and_first_page(sim_with, jira_session):
     body = {"issueIdsOrKeys": [busy["id"]], "maxResults": 5}
     first = jira_session.post(url, json=body).json()
     token = first["nextPageToken"]
-    for _ in range(2):
-        assert jira_session.post(url, json={**body, "nextPageToken": token}).json() == first
+    assert jira_session.post(url, json={**body, "nextPageToken": token}).json() == first
     onward = jira_session.post(url, json={**body, "nextPageToken": token}).json()
     assert onward["issueChangeLogs"] != first["issueChangeLogs"] and onward["nextPageToken"] != token
     assert inflicted(jira_session, server) == {"repeat-token": {BULKFETCH: 2}}
@@ -181,7 +186,7 @@ def test_a_rule_can_aim_at_the_ids_only_census_listing_alone(sim_with, jira_sess
 def test_paging_faults_come_from_the_cli_and_from_fault_plans(jira_session):
     from jirasim.__main__ import build, parse_args
 
-    rule = '{"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql", "times": 1}'
+    rule = '{"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql", "times": 2}'
     server = build(parse_args(["--port", "0", "--projects", "1", "--issues", "25", "--fault", rule])).start()
     try:
         first = cloud_page(jira_session, server)
@@ -193,3 +198,17 @@ def test_paging_faults_come_from_the_cli_and_from_fault_plans(jira_session):
     with running_sim(flavour="datacenter", projects=1, issues=25, faults=plan) as server:
         starts = [dc_page(jira_session, server, start)["startAt"] for start in (10, 10, 10)]
     assert starts == [10, 0, 10]
+
+
+def test_a_client_that_seeks_gets_the_page_it_was_served_before_again(sim_with, jira_session):
+    server = sim_with("datacenter", {"kind": "repeat-page", "endpoint": DC_SEARCH, "times": 1})
+
+    def seek(cursor):
+        jql = f"project = OPS AND updated >= {cursor} ORDER BY updated ASC, key ASC"
+        body = {"jql": jql, "maxResults": 5, "fields": ["updated"]}
+        return jira_session.post(f"{server.url}/rest/api/2/search", json=body).json()["issues"]
+
+    first = seek(1_000_000_000_000)
+    newest = server.sim.data.by_id[int(first[-1]["id"])].updated_ms
+    assert seek(newest) == first  # a new query with a new cursor, and the page before it again
+    assert seek(newest)[0]["id"] == first[-1]["id"]  # the fault done once: the right page
