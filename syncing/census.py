@@ -18,9 +18,7 @@ from issues.models import Issue
 from projects.models import Project
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraNotFoundError
-from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync
-
-FETCH_BATCH = 100  # ids per `id in (…)` search when fetching listed issues that are not stored
+from syncing.pipeline import PageResult, ProjectSyncPlan, issues_refetch
 
 
 class CensusRefused(Exception):
@@ -77,7 +75,11 @@ def census_project(
     missing = sorted(unlisted - {issue.jira_id for issue in elsewhere})
     # Jira first, outside any transaction: where did the vanished issues go, and the missing ones, whole.
     now_in = {jira_id: _current(client, jira_id) for jira_id in vanished}
-    _recover(client, plan, {jira_id: listed[jira_id] for jira_id in missing}, result, run_id)
+    fetched = issues_refetch(client, plan, {jira_id: listed[jira_id] for jira_id in missing}, run_id=run_id)
+    result.recovered, result.stored_pages = fetched.stored, fetched.pages
+    result.unrecovered = fetched.failed + [
+        (key, "listed by the census, then gone from Jira (404)") for key in fetched.gone
+    ]
     changes: list[Change] = [
         Change(
             "census_recover",
@@ -121,63 +123,6 @@ def _current(client: JiraClient, jira_id: int) -> dict | None:
     try:
         return client.issue(str(jira_id), fields=["project"])
     except JiraNotFoundError:
-        return None
-
-
-def _recover(
-    client: JiraClient, plan: ProjectSyncPlan, missing: dict[int, str], result: CensusResult, run_id: int | None
-) -> None:
-    """Fetch the listed issues that were never stored (fields and history) and store them like a sync would."""
-    wanted = dict(missing)
-    ids = list(missing)
-    for start in range(0, len(ids), FETCH_BATCH):
-        batch = ", ".join(str(jira_id) for jira_id in ids[start : start + FETCH_BATCH])
-        jql = f"project = {plan.project.jira_id} AND id in ({batch})"
-        for page in client.search_pages(jql, plan.fields(), changelog=True, page_size=plan.page_size):
-            # A Jira that ignores the id clause answers with more: only the missing ones are stored here.
-            _store(client, plan, [issue for issue in page if _id(issue) in wanted], wanted, result, run_id)
-    for jira_id in list(wanted):  # not in the search's answer: asked one by one
-        try:
-            issue = client.issue(str(jira_id), fields=plan.fields(), expand="changelog")
-        except JiraNotFoundError:
-            result.unrecovered.append((wanted.pop(jira_id), "listed by the census, then gone from Jira (404)"))
-            continue
-        _store(client, plan, [issue], wanted, result, run_id)
-    for jira_id, key in wanted.items():
-        result.unrecovered.append((key, f"listed by the census, but Jira did not return issue {jira_id}"))
-
-
-def _store(
-    client: JiraClient,
-    plan: ProjectSyncPlan,
-    issues: list[dict],
-    wanted: dict[int, str],
-    result: CensusResult,
-    run_id: int | None,
-) -> None:
-    if not issues:
-        return
-    page = page_sync(client, plan, issues, run_id=run_id)
-    failed = dict(page.failed)
-    for issue in issues:
-        key = wanted.pop(_id(issue), None) or str(issue.get("key") or issue.get("id"))
-        if key in failed:
-            result.unrecovered.append((key, failed[key]))
-        else:
-            result.recovered.append(key)
-    totals = result.stored_pages
-    totals.fetched += page.fetched
-    totals.inserted += page.inserted
-    totals.updated += page.updated
-    totals.status_changes += page.status_changes
-    totals.incomplete_histories += page.incomplete_histories
-    totals.failed += page.failed
-
-
-def _id(issue: dict) -> int | None:
-    try:
-        return int(issue.get("id"))
-    except (TypeError, ValueError):
         return None
 
 

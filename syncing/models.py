@@ -181,3 +181,22 @@ class WebhookRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.count}"
+
+
+class IssueRetry(models.Model):
+    """An issue a run could not store (a failed row): asked for again by every later run of its project until
+    it is stored, so a failed row is counted and retried, never left behind the watermark."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issue_retries")
+    jira_id = models.BigIntegerField()
+    key = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it could not be stored, the last time (secrets removed).")
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(auto_now_add=True)
+    last_failed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "jira_id"], name="issueretry_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key or self.jira_id}: {self.attempts} failed attempt(s)"

@@ -35,8 +35,9 @@ from syncing.history import (
     time_in_status_replace,
 )
 from syncing.jira.client import JiraClient
+from syncing.jira.errors import JiraNotFoundError
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
-from syncing.store import issue_unchanged, issues_upsert, stored_issues
+from syncing.store import issue_unchanged, issues_upsert, retries_clear, retries_record, stored_issues
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class ProjectSyncPlan:
     page_size: int = 100
     dry_run: bool = False
     milestones_digest: str = ""  # of `rules`, fixed for the run
+    retry_ids: set[int] = field(default_factory=set)  # the project's rows that failed before: cleared when stored
 
     def __post_init__(self) -> None:
         self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)
@@ -105,12 +107,15 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
     result = PageResult(fetched=len(page))
     clock = time.perf_counter()
     prepared: list[PreparedIssue] = []
+    failures: dict[int, tuple[str, str]] = {}  # rows that could not be stored, by Jira id: retried next run
     for issue in page:
         try:
             prepared.append(prepare_issue(issue, plan.mapping))
         except UnstorableIssue as exc:
             key = str(issue.get("key") or issue.get("id") or "?")
             result.failed.append((key, str(exc).removeprefix(f"{key}: ")))
+            if (jira_id := _jira_id(issue)) is not None:
+                failures[jira_id] = result.failed[-1]
     project = plan.project
     stored = stored_issues(project.instance, [item.jira_id for item in prepared])
     changed = [item for item in prepared if not issue_unchanged(item, stored.get(item.jira_id), project)]
@@ -129,8 +134,12 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
     if plan.dry_run:
         return result
     if not changed:
-        if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
-            audit_record_many(actor=SYNC, changes=_audit_changes(project, [], result.failed, []), sync_run_id=run_id)
+        with transaction.atomic():
+            _retries_update(plan, failures, {item.jira_id for item in prepared})
+            if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
+                audit_record_many(
+                    actor=SYNC, changes=_audit_changes(project, [], result.failed, []), sync_run_id=run_id
+                )
         return result
     unpreparable = list(result.failed)
     now = timezone.now()
@@ -147,6 +156,9 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
         clock = _lap(result, "store", clock)
         result.inserted, result.updated = upserted.inserted, upserted.updated
         result.failed += upserted.failed
+        ids_by_key = {item.key: item.jira_id for item in changed}
+        failures.update({ids_by_key[key]: (key, why) for key, why in upserted.failed if key in ids_by_key})
+        _retries_update(plan, failures, {item.jira_id for item in prepared} - set(failures))
         # Issues first stored by this page have nothing stored to compare with: plain inserts will do.
         fresh = all(item.created for item in upserted.stored)
         before = {} if fresh else stored_histories([item.pk for item in upserted.stored if not item.created])
@@ -190,6 +202,25 @@ def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool
         if initial is not None:
             history[0] = initial
     return history_reconciled(history, columns["status_id"], columns["status"], columns["updated"])
+
+
+def _jira_id(issue: dict) -> int | None:
+    try:
+        jira_id = int(issue.get("id"))
+    except (TypeError, ValueError):
+        return None
+    return jira_id if 0 < jira_id < 2**63 else None
+
+
+def _retries_update(plan: "ProjectSyncPlan", failures: dict[int, tuple[str, str]], succeeded: set[int]) -> None:
+    """Record the rows that failed, to be asked for again; forget earlier failures of those now stored."""
+    if failures:
+        retries_record(plan.project, failures)
+        plan.retry_ids |= set(failures)
+    cleared = plan.retry_ids & succeeded
+    if cleared:
+        retries_clear(plan.project, cleared)
+        plan.retry_ids -= cleared
 
 
 def _lap(result: PageResult, stage: str, since: float) -> float:
@@ -295,3 +326,72 @@ def watermark_advance(project: Project, moment: datetime | None) -> bool:
     if moved:
         project.sync_watermark = moment
     return bool(moved)
+
+
+FETCH_BATCH = 100  # ids per `id in (…)` search when issues are asked for by id
+
+
+@dataclass
+class RefetchResult:
+    """What asking for issues by id and storing them did."""
+
+    stored: list[str] = field(default_factory=list)  # keys of the issues stored
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (key, why) of those that could not be
+    gone: list[str] = field(default_factory=list)  # keys Jira no longer has (404)
+    pages: PageResult = field(default_factory=PageResult)  # the sums of the pages stored
+
+
+def issues_refetch(
+    client: JiraClient, plan: ProjectSyncPlan, wanted: dict[int, str], *, run_id: int | None
+) -> RefetchResult:
+    """Ask Jira for these issues by id ({jira_id: key}) and store them exactly as a sync page is stored.
+
+    Searches of `project = P AND id in (…)` in batches of FETCH_BATCH (a Jira that ignores the id clause
+    answers with more; only the wanted are stored), then one by one for any the search did not return.
+    """
+    result = RefetchResult()
+    left = dict(wanted)
+    ids = list(wanted)
+    for start in range(0, len(ids), FETCH_BATCH):
+        batch = ", ".join(str(jira_id) for jira_id in ids[start : start + FETCH_BATCH])
+        jql = f"project = {plan.project.jira_id} AND id in ({batch})"
+        for page in client.search_pages(jql, plan.fields(), changelog=True, page_size=plan.page_size):
+            _refetched_store(client, plan, [issue for issue in page if _jira_id(issue) in left], left, result, run_id)
+    for jira_id in list(left):
+        try:
+            issue = client.issue(str(jira_id), fields=plan.fields(), expand="changelog")
+        except JiraNotFoundError:
+            result.gone.append(left.pop(jira_id))
+            continue
+        _refetched_store(client, plan, [issue], left, result, run_id)
+    for jira_id, key in left.items():
+        result.failed.append((key, f"Jira did not return issue {jira_id} when asked for it by id"))
+    return result
+
+
+def _refetched_store(
+    client: JiraClient,
+    plan: ProjectSyncPlan,
+    issues: list[dict],
+    left: dict[int, str],
+    result: RefetchResult,
+    run_id: int | None,
+) -> None:
+    if not issues:
+        return
+    page = page_sync(client, plan, issues, run_id=run_id)
+    failed = dict(page.failed)
+    for issue in issues:
+        key = left.pop(_jira_id(issue), None) or str(issue.get("key") or issue.get("id"))
+        if key in failed:
+            result.failed.append((key, failed[key]))
+        else:
+            result.stored.append(key)
+    totals = result.pages
+    totals.fetched += page.fetched
+    totals.inserted += page.inserted
+    totals.updated += page.updated
+    totals.unchanged += page.unchanged
+    totals.status_changes += page.status_changes
+    totals.incomplete_histories += page.incomplete_histories
+    totals.failed += page.failed

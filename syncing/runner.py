@@ -21,11 +21,18 @@ from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.fields import compile_mapping
-from syncing.jira.client import RequestCounters, SiteInfo
+from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError
 from syncing.memory import free_memory_release
-from syncing.models import SyncRun
-from syncing.pipeline import PageResult, ProjectSyncPlan, page_sync, project_pages, watermark_advance
+from syncing.models import IssueRetry, SyncRun
+from syncing.pipeline import (
+    PageResult,
+    ProjectSyncPlan,
+    issues_refetch,
+    page_sync,
+    project_pages,
+    watermark_advance,
+)
 from syncing.prefetch import prefetched
 from syncing.runs import (
     RunKeeper,
@@ -41,6 +48,7 @@ from syncing.runs import (
     run_start,
     runs_abandoned_close,
 )
+from syncing.store import retries_clear, retries_record, retry_ids
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +174,7 @@ def _project_pages_sync(
     # The search pages come from a background thread; histories are completed on a second client (its own
     # session), sharing this run's counters, stop and the instance's budget.
     history_client = client_for(instance, counters, stop=stop, site=site)
+    plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
     for page in prefetched(project_pages(client, plan)):
         result = page_sync(history_client, plan, page, run_id=run.pk)
         if not options.dry_run:
@@ -181,10 +190,34 @@ def _project_pages_sync(
             options.progress(run, result)
         if stop.is_set():
             return True
+    if not options.dry_run:
+        _retries_fetch(history_client, plan, run, totals, counters)
     if options.stage_seconds is not None:
         options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
         options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
     return False
+
+
+def _retries_fetch(
+    client: JiraClient, plan: ProjectSyncPlan, run: SyncRun, totals: PageResult, counters: RequestCounters
+) -> None:
+    """Ask again, by id, for the issues earlier runs could not store or left with an incomplete history (the
+    watermark has moved past them); what they cost is counted on this run."""
+    pending = retry_ids(plan.project, before=run.started_at)
+    if not pending:
+        return
+    fetched = issues_refetch(client, plan, pending, run_id=run.pk)
+    if fetched.gone:  # deleted in Jira since they failed: nothing to retry (the census deals with stored ones)
+        retries_clear(plan.project, [jira_id for jira_id, key in pending.items() if key in set(fetched.gone)])
+    accumulate(totals, fetched.pages)  # the rows that failed again are among its pages' failures
+    not_returned = [failure for failure in fetched.failed if failure not in fetched.pages.failed]
+    totals.failed += not_returned
+    if not_returned:
+        retries_record(
+            plan.project,
+            {jira_id: failure for failure in not_returned for jira_id, key in pending.items() if key == failure[0]},
+        )
+    run_progress(run, totals, counters)
 
 
 def _cancelled(run: SyncRun, counters: RequestCounters, totals: PageResult) -> SyncRun:

@@ -1,15 +1,20 @@
 """Writing issues: batch upserts keyed by (instance, Jira id), unchanged issues skipped, bad rows isolated."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from issues.models import Issue, IssueRaw
+from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_upsert
 from syncing.fields.core import CORE_COLUMN_NAMES
+from syncing.models import IssueRetry
 from syncing.prepare import PreparedIssue
 
 
@@ -160,3 +165,31 @@ def _row(
         None,
         synced_at,
     )
+
+
+def retry_ids(project: Project, *, before: datetime) -> dict[int, str]:
+    """The issues of the project a run must ask for again, by Jira id with their keys: the rows that could
+    not be stored, and the stored issues whose history is still incomplete — as they were before `before`
+    (the run's start: what the run itself already tried is not asked for twice)."""
+    wanted = dict(IssueRetry.objects.filter(project=project, last_failed_at__lt=before).values_list("jira_id", "key"))
+    wanted.update(
+        Issue.objects.filter(
+            project=project, changelog_complete=False, deleted_at__isnull=True, synced_at__lt=before
+        ).values_list("jira_id", "key")
+    )
+    return wanted
+
+
+def retries_record(project: Project, failures: dict[int, tuple[str, str]]) -> None:
+    """Keep the issues that could not be stored, {jira_id: (key, why)}, counting each further attempt."""
+    now = timezone.now()
+    for jira_id, (key, why) in failures.items():
+        values = {"key": key[:64], "reason": redact(why)[:2000], "last_failed_at": now}
+        if not IssueRetry.objects.filter(project=project, jira_id=jira_id).update(attempts=F("attempts") + 1, **values):
+            IssueRetry.objects.get_or_create(project=project, jira_id=jira_id, defaults=values)
+
+
+def retries_clear(project: Project, jira_ids: Iterable[int]) -> int:
+    """Forget the failures of issues now stored; returns how many were forgotten."""
+    ids = list(jira_ids)
+    return IssueRetry.objects.filter(project=project, jira_id__in=ids).delete()[0] if ids else 0
