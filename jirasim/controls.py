@@ -176,6 +176,21 @@ class SimControls:
         return 200, {"cloud_tokens": self.search.cloud_tokens}
 
 
+    def sim_override(self, request: Request) -> tuple[int, Any]:
+        """A Jira that answers oddly: POST {"endpoint": "GET /rest/api/2/serverInfo", "status": 200, "body": …}
+        answers that endpoint (a route template, version filled in) with exactly that from now on; DELETE
+        removes every override; GET lists them."""
+        if request.method == "POST":
+            body = request.body if isinstance(request.body, dict) else {}
+            endpoint, status = body.get("endpoint"), body.get("status", 200)
+            if not isinstance(endpoint, str) or " " not in endpoint or not isinstance(status, int):
+                raise HttpError(400, 'expected {"endpoint": "METHOD /path/template", "status": 200, "body": …}')
+            self.overrides[endpoint] = (status, body.get("body"))
+        elif request.method == "DELETE":
+            self.overrides.clear()
+        return 200, {"overrides": {endpoint: status for endpoint, (status, _) in self.overrides.items()}}
+
+
 def _fault_rule(spec: Any) -> FaultRule:
     try:
         return FaultRule(**spec)

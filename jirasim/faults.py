@@ -1,7 +1,8 @@
 """Faults, reproducible from a seed.
 
 Four families, all written as FaultRule (CLI --fault JSON, FaultPlan(rules=[…]), POST /_sim/faults):
-- transport: an error status, a reset connection, a broken or slow body;
+- transport: an error status, a reset connection, a broken or slow body, or one that trickles in over a
+  minute (each read is quick, the whole answer is not);
 - paging: a page token that repeats, a startAt that is ignored, the previous page again, an empty
   page that says more follow;
 - less data: issues answered with "fields": null, without fields, without the core fields, without
@@ -17,7 +18,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TRANSPORT = frozenset({"500", "502", "503", "504", "reset", "truncate", "malformed", "slow"})
+TRANSPORT = frozenset({"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle"})
+TRICKLE_SECONDS = 60.0  # a "trickle" answer's body arrives a few bytes a second, over this long
 PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page"})
 LESS_DATA = frozenset({"fields-null", "fields-missing", "core-fields-missing", "changelog-missing"})
 BULKFETCH_OMIT = "bulkfetch-omit"

@@ -96,6 +96,7 @@ class JiraSim(AnswerFaults, SimControls):
         self.legacy_search = legacy_search
         self.dc_max_results = dc_max_results
         self.stats = Stats()
+        self.overrides: dict[str, tuple[int, Any]] = {}  # endpoint -> (status, body): /_sim/override
         self.captcha_after = captcha_after
         self.failed_logins = 0
         for issue in load_replay_files(replay or []):
@@ -144,6 +145,7 @@ class JiraSim(AnswerFaults, SimControls):
         self._route("POST", "/_sim/disturb", self.sim_disturb)
         self._route("GET|POST", "/_sim/paging", self.sim_paging)
         self._route("GET|POST|DELETE", "/_sim/webhooks", self.sim_webhooks)
+        self._route("GET|POST|DELETE", "/_sim/override", self.sim_override)
 
     def resolve(self, method: str, path: str) -> tuple[str, re.Match, Callable] | None:
         for route_method, pattern, template, handler in self.routes:

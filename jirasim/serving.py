@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from jirasim.errors import HttpError
+from jirasim.faults import TRICKLE_SECONDS
 
 if TYPE_CHECKING:
     from jirasim.server import JiraSim
@@ -20,7 +21,10 @@ try:
     import orjson
 
     def dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
+        try:
+            return orjson.dumps(value)
+        except TypeError:  # a lone surrogate or nesting past orjson's limit: Jira sends them, so must we
+            return json.dumps(value, separators=(",", ":")).encode()
 except ImportError:  # pragma: no cover - orjson is optional
 
     def dumps(value: Any) -> bytes:
@@ -104,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
             delay = sim.faults.delay_seconds()
             if delay:
                 time.sleep(delay)
+            if endpoint in sim.overrides:  # an odd answer set by /_sim/override
+                status, payload = sim.overrides[endpoint]
+                return self.answer(endpoint, status, payload)
             fault = sim.faults.fault_for(endpoint)
             if fault in ("500", "502", "503", "504"):
                 return self.answer(
@@ -175,6 +182,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
+        if fault == "trickle":
+            chunk = max(1, int(len(body) / TRICKLE_SECONDS))
+            for offset in range(0, len(body), chunk):
+                self.wfile.write(body[offset : offset + chunk])
+                self.wfile.flush()
+                time.sleep(1.0)
+            return
         if fault == "slow":
             for offset in range(0, len(body), max(1, len(body) // 10)):
                 self.wfile.write(body[offset : offset + max(1, len(body) // 10)])

@@ -278,7 +278,7 @@ class JiraClient:
                 "(e.g. https://acme.atlassian.net or https://jira.example.com)"
             ) from None
         if not isinstance(info.get("deploymentType", ""), str) or ("serverTime" not in info and "version" not in info):
-            raise JiraResponseError(f"{where}: the answer is not Jira's serverInfo (no version, no serverTime)")
+            raise JiraResponseError(f"{where}: the answer is not a Jira serverInfo (no version, no serverTime)")
         detected = CLOUD if info.get("deploymentType") == "Cloud" else DATACENTER
         if not self.flavour:
             self.flavour = detected
