@@ -26,12 +26,30 @@ class IssueDetail:
     raw_json: str
 
 
+# What an issue's page shows at most of one value and of the raw JSON: a hostile Jira can send a summary or
+# a field of megabytes, and a page of megabytes helps nobody.
+SHOWN_CHARACTERS = 10_000
+RAW_SHOWN_BYTES = 256 * 1024
+
+
+def bounded(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """The text, cut at limit characters with a note of how long it is."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … [cut: {len(text):,} characters in all]"
+
+
 def _shown(value: object) -> str | None:
+    text = _readable(value)
+    return None if text is None else bounded(text)
+
+
+def _readable(value: object) -> str | None:
     """A mapped value as people read it: lists joined, users and options by their name, else JSON."""
     if value is None or value == [] or value == "":
         return None
     if isinstance(value, list):
-        return ", ".join(str(_shown(item)) for item in value)
+        return ", ".join(str(_readable(item)) for item in value)
     if isinstance(value, dict):
         for key in ("displayName", "name", "value"):
             if value.get(key):
@@ -52,7 +70,13 @@ def issue_detail(issue: Issue) -> IssueDetail:
         timeline.append(TimelineEntry(change, seconds))
         previous_at = change.changed_at
     raw = IssueRaw.objects.filter(issue=issue).values_list("body", flat=True).first()
-    raw_json = orjson.dumps(orjson.loads(bytes(raw)), option=orjson.OPT_INDENT_2).decode() if raw else ""
+    raw_json = ""
+    if raw:
+        body = bytes(raw)
+        if len(body) > RAW_SHOWN_BYTES:  # not indented: shown as stored, cut
+            raw_json = f"{body[:RAW_SHOWN_BYTES].decode('utf-8', 'replace')} … [cut: {len(body):,} bytes in all]"
+        else:
+            raw_json = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
     return IssueDetail(
         fields=[(name, _shown(value)) for name, value in sorted((issue.fields or {}).items())],
         timeline=timeline,
