@@ -14,6 +14,7 @@ from config.preview import DEFAULT_LIMIT, mapping_preview, spec_for_instance
 from config.selectors import mapping_document, mapping_version
 from config.services import configuration_record_change, configuration_snapshot, mappings_apply
 from issues.models import Issue
+from jirasync_site.admin_fields import ExactValuesMixin
 from jirasync_site.admin_permissions import permission_required_view
 from projects.models import JiraInstance
 from syncing.tasks import enqueue
@@ -26,13 +27,13 @@ IMPORT_PERMISSIONS = tuple(
 EXPORT_PERMISSIONS = ("config.view_fieldmapping", "config.view_statusmilestone")
 
 
-class FieldSourceInline(admin.TabularInline):
+class FieldSourceInline(ExactValuesMixin, admin.TabularInline):
     model = FieldSource
     fields = ("instance_slug", "paths", "jira_names", "combine", "separator")
     extra = 0
 
 
-class MilestoneStatusesInline(admin.TabularInline):
+class MilestoneStatusesInline(ExactValuesMixin, admin.TabularInline):
     model = MilestoneStatuses
     fields = ("instance_slug", "status_names", "status_ids")
     extra = 0
@@ -46,7 +47,7 @@ def _remap_offer(request: HttpRequest) -> None:
     )
 
 
-class AuditedConfigurationAdmin(admin.ModelAdmin):
+class AuditedConfigurationAdmin(ExactValuesMixin, admin.ModelAdmin):
     """Records one audit entry per save or delete, covering the inlines too, then offers a re-map."""
 
     audit_kind = ""

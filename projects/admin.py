@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.services import Actor
+from jirasync_site.admin_fields import ExactValuesMixin
 from jirasync_site.admin_permissions import permission_required_view, user_has_perms
 from jirasync_site.log_redaction import redact
 from projects.forms import JiraInstanceForm
@@ -42,7 +43,7 @@ class ProjectInline(admin.TabularInline):
 
 
 @admin.register(JiraInstance)
-class JiraInstanceAdmin(SyncPermissionMixin, admin.ModelAdmin):
+class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     form = JiraInstanceForm
     list_display = ("name", "slug", "base_url", "effective_flavour", "auth_kind", "enabled", "time_zone")
     list_filter = ("enabled", "flavour", "auth_kind")
@@ -165,7 +166,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(SyncPermissionMixin, admin.ModelAdmin):
+class ProjectAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     list_display = (
         "key",
         "name",
