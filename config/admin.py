@@ -77,7 +77,10 @@ class AuditedConfigurationAdmin(ExactValuesMixin, admin.ModelAdmin):
 
 
 class MappingImportForm(forms.Form):
-    file = forms.FileField(help_text="A mapping file as `export_field_mappings` writes it (JSON).")
+    file = forms.FileField(
+        help_text="A mapping file as `export_field_mappings` writes it (JSON), or a legacy one (field groups as an "
+        "object), which is converted."
+    )
     dry_run = forms.BooleanField(required=False, label="Only check it and show what would change")
 
 
@@ -204,7 +207,8 @@ class FieldMappingAdmin(AuditedConfigurationAdmin):
                 context["report"] = report
                 context["dry_run"] = form.cleaned_data["dry_run"]
                 if report.changed and not form.cleaned_data["dry_run"]:
-                    messages.success(request, f"Imported {upload.name}: {report.summary()}")
+                    notes = "".join(f"; {note}" for note in report.notes)
+                    messages.success(request, f"Imported {upload.name}: {report.summary()}{notes}")
                     if Issue.objects.exists():
                         _remap_offer(request)
                     return HttpResponseRedirect(reverse("admin:config_fieldmapping_changelist"))

@@ -6,9 +6,10 @@ The format is documented in the README ("The mapping file").
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from config.legacy_mapping import is_legacy, legacy_convert
 from config.models import ANY_INSTANCE, CombineMode, FieldMapping, FieldSource, FieldType, StatusMilestone
 from syncing.fields.compiler import JOINABLE_TYPES
 from syncing.fields.convert import CONVERTERS, ConversionError
@@ -61,6 +62,8 @@ class MilestoneDoc:
 class MappingDocument:
     fields: tuple[FieldDoc, ...]
     milestones: tuple[MilestoneDoc, ...]
+    notes: tuple[str, ...] = ()  # what was done to read it (a legacy file converted)
+    keeps_milestones: bool = False  # the file says nothing of milestones: applying it keeps the stored ones
 
 
 class MappingFileError(Exception):
@@ -75,11 +78,23 @@ def parse_mapping_text(text: str | bytes) -> MappingDocument:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MappingFileError([f"$: invalid JSON: {exc}"]) from None
+    if is_legacy(data):
+        return _legacy_document(data)
     reader = _Reader()
     document = reader.document(data)
     if reader.problems:
         raise MappingFileError(reader.problems)
     return document
+
+
+def _legacy_document(data: dict) -> MappingDocument:
+    conversion = legacy_convert(data)
+    reader = _Reader()
+    document = reader.document(conversion.data)
+    problems = conversion.problems + [conversion.legacy_path(problem) for problem in reader.problems]
+    if problems:
+        raise MappingFileError(problems)
+    return replace(document, notes=tuple(conversion.notes), keeps_milestones=conversion.keeps_milestones)
 
 
 class _Reader:

@@ -1,6 +1,6 @@
 """Changing the mapping configuration: a whole document applied in one transaction, audited."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.db import transaction
@@ -18,6 +18,7 @@ class ApplyReport:
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
+    notes: tuple[str, ...] = ()  # how the file was read (a legacy file converted)
 
     @property
     def changed(self) -> bool:
@@ -40,9 +41,14 @@ def mappings_load_file(*, path: Path, actor: Actor, dry_run: bool = False) -> Ap
 
 
 def mappings_apply(*, document: MappingDocument, actor: Actor, dry_run: bool = False, origin: str = "") -> ApplyReport:
-    """Make the stored configuration equal document: create, update and delete, one audit entry each."""
+    """Make the stored configuration equal document: create, update and delete, one audit entry each.
+
+    A document that says nothing of milestones (a converted legacy file) keeps the stored ones.
+    """
     current = mapping_document()
-    report = ApplyReport()
+    if document.keeps_milestones:
+        document = replace(document, milestones=current.milestones, keeps_milestones=False)
+    report = ApplyReport(notes=document.notes)
     changes: list[Change] = []
     old_fields = {item.name: item for item in current.fields}
     new_fields = {item.name: item for item in document.fields}

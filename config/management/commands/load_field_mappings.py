@@ -26,6 +26,8 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(f"  {problem}")
             raise CommandError(f"{file}: {len(exc.problems)} problem(s); nothing was changed") from None
+        for note in report.notes:
+            self.stdout.write(f"{file}: {note}")
         for line in report.created:
             self.stdout.write(f"  + {line}")
         for line in report.updated:
