@@ -46,18 +46,24 @@ prepare_venv() {
     fi
 }
 
-# The admin's browser tests drive Debian's chromium (never a downloaded browser). Install it when
-# missing and this user may; otherwise those tests skip and say why (CI requires them).
-ensure_chromium() {
-    [ -x /usr/bin/chromium ] && return 0
+# Installs a Debian package for the tests when a command is missing and this user may; otherwise the
+# tests that need it skip and say why (CI requires them).  apt_ensure COMMAND PACKAGE WHAT
+apt_ensure() {
+    local command="$1" package="$2" what="$3" sudo=""
+    command -v "$command" >/dev/null 2>&1 && return 0
     command -v apt-get >/dev/null 2>&1 || return 0
-    local sudo=""
     if [ "$(id -u)" != 0 ]; then
-        sudo -n true 2>/dev/null || { echo "chromium is missing and apt needs root: browser tests will skip" >&2; return 0; }
+        sudo -n true 2>/dev/null || { echo "$command is missing and apt needs root: $what will skip" >&2; return 0; }
         sudo="sudo -n"
     fi
-    echo "Installing Debian's chromium for the browser tests..." >&2
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
-        || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } \
-        || echo "could not install chromium: browser tests will skip" >&2
+    echo "Installing Debian's $package for $what..." >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1 \
+        || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1; } \
+        || echo "could not install $package: $what will skip" >&2
 }
+
+# The admin's browser tests drive Debian's chromium (never a downloaded browser).
+ensure_chromium() { apt_ensure /usr/bin/chromium chromium "the browser tests"; }
+
+# The alert-rule tests evaluate deploy/prometheus/alerts.yml with Debian's promtool (package prometheus).
+ensure_promtool() { apt_ensure promtool prometheus "the alert-rule tests"; }

@@ -1,5 +1,8 @@
 """Prometheus metrics read from the database at scrape time.
 
+Labels name the Jira instance `jira_instance`, never `instance`: Prometheus sets `instance` on every
+series to the scraped target, and would rename ours to `exported_instance`, breaking the alerts' joins.
+
 Work done by any qcluster worker on any machine lands in the database, so numbers read there are true
 whichever process did the work; process-local counters would only know their own process. Counts
 that must only grow (requests, 429s, runs) are sums over the sync runs kept plus the totals of runs
@@ -9,7 +12,7 @@ already pruned (`RunTotals`), so pruning never makes a counter go backwards.
 import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
@@ -84,20 +87,22 @@ class DatabaseCollector(Collector):
 
 
 def _issue_families() -> Iterator:
-    stored = GaugeMetricFamily("jirasync_issues", "Live issues stored.", labels=["instance", "project"])
+    stored = GaugeMetricFamily("jirasync_issues", "Live issues stored.", labels=["jira_instance", "project"])
     by_category = GaugeMetricFamily(
-        "jirasync_issues_by_status_category", "Live issues by Jira status category.", labels=["instance", "category"]
+        "jirasync_issues_by_status_category",
+        "Live issues by Jira status category.",
+        labels=["jira_instance", "category"],
     )
     deleted = GaugeMetricFamily(
-        "jirasync_issues_deleted", "Issues deleted in Jira (kept, soft-deleted).", labels=["instance"]
+        "jirasync_issues_deleted", "Issues deleted in Jira (kept, soft-deleted).", labels=["jira_instance"]
     )
     incomplete = GaugeMetricFamily(
         "jirasync_issues_changelog_incomplete",
         "Live issues whose Jira history could not be read whole.",
-        labels=["instance"],
+        labels=["jira_instance"],
     )
     errors = GaugeMetricFamily(
-        "jirasync_issues_field_errors", "Live issues with mapped-field errors.", labels=["instance"]
+        "jirasync_issues_field_errors", "Live issues with mapped-field errors.", labels=["jira_instance"]
     )
     projects = {p.pk: (p.instance.slug, p.key) for p in Project.objects.select_related("instance")}
     slugs = {i.pk: i.slug for i in JiraInstance.objects.all()}
@@ -120,10 +125,19 @@ def _issue_families() -> Iterator:
 
 def _project_families() -> Iterator:
     now = timezone.now()
-    labels = ["instance", "project"]
-    enabled = GaugeMetricFamily("jirasync_project_enabled", "1 when the project is synced.", labels=labels)
-    lag = GaugeMetricFamily(
-        "jirasync_sync_lag_seconds", "Now minus the project's watermark (newest Jira update stored).", labels=labels
+    labels = ["jira_instance", "project"]
+    enabled = GaugeMetricFamily(
+        "jirasync_project_enabled", "1 when the project is synced (it and its instance enabled).", labels=labels
+    )
+    age = GaugeMetricFamily(
+        "jirasync_last_success_age_seconds",
+        "Seconds since the project's last successful sync finished (since it was added, when none has).",
+        labels=labels,
+    )
+    data_lag = GaugeMetricFamily(
+        "jirasync_data_lag_seconds",
+        "Now minus the newest Jira update stored (the watermark): grows while a project is quiet.",
+        labels=labels,
     )
     census = GaugeMetricFamily("jirasync_census_jira_issues", "Issues Jira listed at the last census.", labels=labels)
     census_stored = GaugeMetricFamily(
@@ -132,30 +146,41 @@ def _project_families() -> Iterator:
     last_success = GaugeMetricFamily(
         "jirasync_last_success_timestamp_seconds", "When the project's last successful sync finished.", labels=labels
     )
-    successes = {
-        row["project_id"]: row["at"]
-        for row in SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED, project__isnull=False)
-        .exclude(kind=SyncRun.Kind.CENSUS)
-        .values("project_id")
-        .annotate(at=Max("finished_at"))
-    }
+    successes = project_last_successes()
     for project in Project.objects.select_related("instance"):
         key = [project.instance.slug, project.key]
-        enabled.add_metric(key, int(project.enabled))
+        enabled.add_metric(key, int(project.enabled and project.instance.enabled))
+        succeeded = successes.get(project.pk)
+        age.add_metric(key, (now - (succeeded or project.created_at)).total_seconds())
+        if succeeded:
+            last_success.add_metric(key, succeeded.timestamp())
         if project.sync_watermark:
-            lag.add_metric(key, (now - project.sync_watermark).total_seconds())
+            data_lag.add_metric(key, (now - project.sync_watermark).total_seconds())
         if project.census_count is not None:
             census.add_metric(key, project.census_count)
             census_stored.add_metric(key, project.stored_count or 0)
-        if successes.get(project.pk):
-            last_success.add_metric(key, successes[project.pk].timestamp())
-    yield from (enabled, lag, census, census_stored, last_success)
+    yield from (enabled, age, data_lag, census, census_stored, last_success)
+
+
+def project_last_successes() -> dict[int, datetime]:
+    """project id -> when its last successful sync (full or incremental) finished. A census or a webhook's
+    refresh is not a sync: a project whose schedule stopped would still look fresh."""
+    return {
+        row["project_id"]: row["at"]
+        for row in SyncRun.objects.filter(
+            status=SyncRun.Status.SUCCEEDED,
+            project__isnull=False,
+            kind__in=[SyncRun.Kind.FULL, SyncRun.Kind.INCREMENTAL],
+        )
+        .values("project_id")
+        .annotate(at=Max("finished_at"))
+    }
 
 
 def _run_families() -> Iterator:
     """Counters and the duration histogram over finished top-level runs (they sum their project runs)."""
     finished = SyncRun.objects.filter(parent__isnull=True, status__in=FINISHED)
-    runs = CounterMetricFamily("jirasync_sync_runs", "Finished sync runs.", labels=["instance", "kind", "status"])
+    runs = CounterMetricFamily("jirasync_sync_runs", "Finished sync runs.", labels=["jira_instance", "kind", "status"])
     counts: dict[tuple, float] = {}
     sums: dict[str, dict[str, float]] = {name: {} for name, _, _ in RUN_COUNTERS}
     for row in finished.values("instance__slug", "kind", "status").annotate(
@@ -174,13 +199,13 @@ def _run_families() -> Iterator:
     yield runs
     every = list(JiraInstance.objects.values_list("slug", flat=True))
     for name, metric, help_text in RUN_COUNTERS:
-        family = CounterMetricFamily(metric.removesuffix("_total"), help_text, labels=["instance"])
+        family = CounterMetricFamily(metric.removesuffix("_total"), help_text, labels=["jira_instance"])
         for slug in sorted(every):
             family.add_metric([slug], sums[name].get(slug, 0))
         yield family
 
     histogram = HistogramMetricFamily(
-        "jirasync_sync_run_duration_seconds", "How long finished sync runs took.", labels=["instance", "kind"]
+        "jirasync_sync_run_duration_seconds", "How long finished sync runs took.", labels=["jira_instance", "kind"]
     )
     pruned: dict[tuple[str, str], list[float]] = {}  # (instance, kind) -> [count, seconds, *bucket counts]
     for total in RunTotals.objects.select_related("instance"):
@@ -201,7 +226,7 @@ def _run_families() -> Iterator:
     yield histogram
 
     running = GaugeMetricFamily(
-        "jirasync_sync_runs_active", "Runs queued or running now.", labels=["instance", "status"]
+        "jirasync_sync_runs_active", "Runs queued or running now.", labels=["jira_instance", "status"]
     )
     active = SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING])
     counted = {

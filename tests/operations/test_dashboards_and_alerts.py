@@ -43,6 +43,7 @@ def metric_names(expr: str) -> set[str]:
         "by",
         "le",
         "instance",
+        "jira_instance",
         "project",
         "status",
         "state",

@@ -60,29 +60,33 @@ def test_metrics_tell_what_the_database_holds(client, settings, cloud_site, refe
     live = Issue.objects.filter(deleted_at__isnull=True)
     for project in instance.projects.all():
         assert (
-            value(samples, "jirasync_issues", instance="instance_1", project=project.key)
+            value(samples, "jirasync_issues", jira_instance="instance_1", project=project.key)
             == live.filter(project=project).count()
         )
     for category in ("new", "indeterminate", "done"):
         expected = live.filter(status_category=category).count()
         if expected:
             assert (
-                value(samples, "jirasync_issues_by_status_category", instance="instance_1", category=category)
+                value(samples, "jirasync_issues_by_status_category", jira_instance="instance_1", category=category)
                 == expected
             )
-    assert value(samples, "jirasync_issues_deleted", instance="instance_1") == 1
-    assert value(samples, "jirasync_sync_runs_total", instance="instance_1", kind="full", status="succeeded") == 1
-    assert value(samples, "jirasync_jira_requests_total", instance="instance_1") == run.requests
-    assert value(samples, "jirasync_issues_fetched_total", instance="instance_1") == 120
-    assert value(samples, "jirasync_sync_run_duration_seconds_count", instance="instance_1", kind="full") == 1
+    assert value(samples, "jirasync_issues_deleted", jira_instance="instance_1") == 1
+    assert value(samples, "jirasync_sync_runs_total", jira_instance="instance_1", kind="full", status="succeeded") == 1
+    assert value(samples, "jirasync_jira_requests_total", jira_instance="instance_1") == run.requests
+    assert value(samples, "jirasync_issues_fetched_total", jira_instance="instance_1") == 120
+    assert value(samples, "jirasync_sync_run_duration_seconds_count", jira_instance="instance_1", kind="full") == 1
     assert (
-        value(samples, "jirasync_sync_run_duration_seconds_bucket", instance="instance_1", kind="full", le="+Inf") == 1
+        value(samples, "jirasync_sync_run_duration_seconds_bucket", jira_instance="instance_1", kind="full", le="+Inf")
+        == 1
     )
     project = instance.projects.order_by("key").first()
     project.refresh_from_db()
-    lag = value(samples, "jirasync_sync_lag_seconds", instance="instance_1", project=project.key)
+    lag = value(samples, "jirasync_data_lag_seconds", jira_instance="instance_1", project=project.key)
     assert abs(lag - (timezone.now() - project.sync_watermark).total_seconds()) < 60
-    assert value(samples, "jirasync_census_jira_issues", instance="instance_1", project=project.key) == 60
+    age = value(samples, "jirasync_last_success_age_seconds", jira_instance="instance_1", project=project.key)
+    assert 0 <= age < 60  # just synced, however old its newest issue
+    assert not any(dict(labels).get("instance") for family in samples.values() for labels in family)
+    assert value(samples, "jirasync_census_jira_issues", jira_instance="instance_1", project=project.key) == 60
     assert value(samples, "jirasync_table_rows", table="issues_issue") >= 0
     assert value(samples, "jirasync_database_size_bytes") > 0
     assert "process_cpu_seconds_total" in samples and "python_info" in samples  # the client library's own
@@ -163,10 +167,13 @@ def test_prune_removes_only_what_is_past_retention_and_keeps_counters_whole(clie
     assert (totals.runs, totals.requests, totals.rate_limited, totals.timed_runs) == (3, 9, 3, 3)
     after = scrape(client)
     for name, labels in (
-        ("jirasync_sync_runs_total", {"instance": "instance_1", "kind": "incremental", "status": "succeeded"}),
-        ("jirasync_jira_requests_total", {"instance": "instance_1"}),
-        ("jirasync_jira_rate_limited_total", {"instance": "instance_1"}),
-        ("jirasync_sync_run_duration_seconds_count", {"instance": "instance_1", "kind": "incremental"}),
-        ("jirasync_sync_run_duration_seconds_bucket", {"instance": "instance_1", "kind": "incremental", "le": "15.0"}),
+        ("jirasync_sync_runs_total", {"jira_instance": "instance_1", "kind": "incremental", "status": "succeeded"}),
+        ("jirasync_jira_requests_total", {"jira_instance": "instance_1"}),
+        ("jirasync_jira_rate_limited_total", {"jira_instance": "instance_1"}),
+        ("jirasync_sync_run_duration_seconds_count", {"jira_instance": "instance_1", "kind": "incremental"}),
+        (
+            "jirasync_sync_run_duration_seconds_bucket",
+            {"jira_instance": "instance_1", "kind": "incremental", "le": "15.0"},
+        ),
     ):
         assert value(after, name, **labels) == value(before, name, **labels), name
