@@ -2,6 +2,7 @@ import json
 
 from django.apps import apps
 from django.contrib import admin
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -9,6 +10,46 @@ from django.utils.html import format_html, format_html_join
 from audit.models import AuditLog
 from jirasync_site.admin_permissions import permission_required_view
 from jirasync_site.pagination import CappedCountPaginator
+
+# What an operator wants to see apart: who changed the configuration, who pressed a button, what the
+# syncs did to issues, and the syncs' own start and end (many; filtered away from the rest).
+ENTRY_KINDS = {
+    "configuration": (
+        "configuration changes",
+        Q(
+            object_type__in=[
+                "config.fieldmapping",
+                "config.statusmilestone",
+                "projects.jirainstance",
+                "projects.project",
+            ]
+        )
+        & ~Q(action__in=["test_connection", "sync_request"]),
+    ),
+    "operator": (
+        "operator actions (sync now, test connection, re-map)",
+        Q(action__in=["test_connection", "sync_request", "remap"]),
+    ),
+    "sync": ("sync start and end", Q(action__in=["sync_start", "sync_end"])),
+    "issues": ("issue changes by syncs", Q(object_type="issues.issue") & ~Q(action="remap")),
+}
+
+
+class EntryKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        lookups = [(name, label) for name, (label, _) in ENTRY_KINDS.items()]
+        return [*lookups, ("not_sync", "everything but sync start and end")]
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() == "not_sync":
+            return queryset.exclude(ENTRY_KINDS["sync"][1])
+        if self.value() in ENTRY_KINDS:
+            return queryset.filter(ENTRY_KINDS[self.value()][1])
+        return queryset
+
 
 # Configuration entries name their object, not its primary key.
 LOOKUP_FIELD = {"config.fieldmapping": "name", "config.statusmilestone": "name"}
@@ -43,7 +84,7 @@ def audited_object_url(entry: AuditLog) -> str | None:
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
     list_display = ("at", "actor", "action", "object_type", "object_link", "instance_slug", "summary")
-    list_filter = ("action", "object_type", "actor", "instance_slug", "at")
+    list_filter = (EntryKindFilter, "action", "object_type", "actor", "instance_slug", "at")
     search_fields = ("object_repr", "summary")
     date_hierarchy = "at"
     show_full_result_count = False

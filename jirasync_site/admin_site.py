@@ -12,6 +12,7 @@ class JirasyncAdminSite(admin.AdminSite):
     site_header = "jirasync"
     site_title = "jirasync"
     index_title = "Control room"
+    site_url = None  # there is no site besides admin: no "View site" link leading to a 404
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         from syncing.dashboard import dashboard  # apps are loaded by the time a page is served

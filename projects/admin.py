@@ -14,6 +14,7 @@ from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
 from projects.services import instance_delete, instance_save, project_save, projects_set_enabled
 from syncing import admin_actions
+from syncing.checks import without_name
 from syncing.field_discovery import instance_fields_discover
 from syncing.jira.errors import JiraError
 from syncing.jql_validation import instance_jql_parse_problems
@@ -98,7 +99,8 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
         try:
             context["catalogue"] = instance_fields_discover(instance)
         except JiraError as exc:
-            context["problem"] = redact(str(exc))  # Jira (or a proxy) may echo the credentials it was sent
+            # Jira (or a proxy) may echo the credentials it was sent; the page is about the instance already.
+            context["problem"] = without_name(instance, redact(str(exc)))
         return TemplateResponse(request, "admin/projects/jirainstance/fields.html", context)
 
     @admin.display(description="Webhook URL")

@@ -1,12 +1,18 @@
-"""What the admin's buttons do: thin adapters from selected rows to the runner and the task queue."""
+"""What the admin's buttons do: thin adapters from selected rows to the runner and the task queue.
+
+Each press is audited with the user who pressed it (the runs it queues then audit their own start and
+end as "sync"), so the audit log answers "who started this?".
+"""
 
 from django.contrib import messages
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from audit.services import Actor, Change, audit_record
 from config.selectors import field_specs_for_instance
-from syncing.checks import instance_check
+from projects.models import JiraInstance
+from syncing.checks import instance_check, said_of
 from syncing.clients import client_for, instance_discover_projects
 from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
@@ -14,11 +20,28 @@ from syncing.runs import options_for, run_queue
 from syncing.tasks import enqueue
 
 
+def _audit_press(request: HttpRequest, action: str, instance: JiraInstance, summary: str, run: SyncRun | None = None):
+    audit_record(
+        actor=Actor.of_user(request.user),
+        change=Change(
+            action,
+            "syncing.syncrun" if run else "projects.jirainstance",
+            str(run.pk if run else instance.pk),
+            str(run) if run else str(instance),
+            summary,
+            instance_slug=instance.slug,
+        ),
+        sync_run_id=run.pk if run else None,
+    )
+
+
 def instances_test_connection(request: HttpRequest, instances) -> None:
     for instance in instances:
         report = instance_check(instance, field_specs_for_instance(instance.slug))
         level = messages.SUCCESS if report.ok else messages.ERROR
         messages.add_message(request, level, f"{instance.name}: " + " · ".join(report.lines()))
+        outcome = "succeeded" if report.ok else f"failed: {report.problem}"
+        _audit_press(request, "test_connection", instance, f"tested the connection to {instance.name}: {outcome}")
 
 
 def instances_discover_projects(request: HttpRequest, instances) -> None:
@@ -26,7 +49,7 @@ def instances_discover_projects(request: HttpRequest, instances) -> None:
         try:
             found = instance_discover_projects(instance, client_for(instance, interactive=True))
         except JiraError as exc:
-            messages.error(request, f"{instance.name}: {exc}")
+            messages.error(request, said_of(instance, str(exc)))
             continue
         enabled = sum(1 for project in found if project.enabled)
         messages.success(request, f"{instance.name}: {len(found)} projects visible, {enabled} enabled")
@@ -40,6 +63,7 @@ def instances_sync_now(request: HttpRequest, instances, kind: str) -> None:
     for instance in instances:
         run = run_queue(instance, None, options_for(kind, SyncRun.Trigger.ADMIN))
         enqueue("syncing.tasks.sync_instance_task", instance.pk, kind, SyncRun.Trigger.ADMIN, run.pk)
+        _audit_press(request, "sync_request", instance, f"asked for a {kind} sync of {instance.name}", run)
         messages.success(request, format_html("{}: {} sync queued — {}", instance.name, kind, _run_link(run)))
 
 
@@ -47,4 +71,5 @@ def projects_sync_now(request: HttpRequest, projects, kind: str) -> None:
     for project in projects.select_related("instance"):
         run = run_queue(project.instance, project, options_for(kind, SyncRun.Trigger.ADMIN))
         enqueue("syncing.tasks.sync_project_task", project.pk, kind, SyncRun.Trigger.ADMIN, None, run.pk)
+        _audit_press(request, "sync_request", project.instance, f"asked for a {kind} sync of {project}", run)
         messages.success(request, format_html("{}: {} sync queued — {}", project, kind, _run_link(run)))

@@ -8,6 +8,15 @@ from syncing.fields import FieldSpec
 from syncing.jira.errors import JiraError
 
 
+def said_of(instance: JiraInstance, text: str) -> str:
+    """text about an instance, naming it once: Jira errors already begin with the instance's name."""
+    return f"{instance.name}: {without_name(instance, text)}"
+
+
+def without_name(instance: JiraInstance, text: str) -> str:
+    return text.removeprefix(f"{instance.name}: ")
+
+
 @dataclass
 class InstanceReport:
     ok: bool = False
@@ -42,7 +51,7 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     try:
         client = client_for(instance, interactive=True)
     except JiraError as exc:
-        report.problem = redact(str(exc))
+        report.problem = without_name(instance, redact(str(exc)))
         return report
     try:
         site = client.site_info()
@@ -51,7 +60,8 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
         report.projects = sorted(project["key"] for project in client.projects())
         available = {item["id"] for item in client.fields()}
     except JiraError as exc:
-        report.problem = redact(str(exc))  # Jira (or a proxy) may echo the credentials it was sent
+        # Jira (or a proxy) may echo the credentials it was sent; the callers name the instance.
+        report.problem = without_name(instance, redact(str(exc)))
         return report
     finally:
         client.close()

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         if jira is None:
             raise CommandError(f"no Jira instance {instance!r}")
         report = instance_check(jira, field_specs_for_instance(jira.slug))
+        failure = f"✗ {report.problem}"
         for line in report.lines():
-            self.stdout.write(line)
+            if report.ok or line != failure:  # a failure is said once, by the CommandError below
+                self.stdout.write(line)
         if not report.ok:
             raise CommandError(f"{jira.name}: {report.problem}")
