@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from audit.services import Actor
 from jirasync_site.admin_fields import ExactValuesMixin
@@ -15,6 +17,7 @@ from projects.models import JiraInstance, Project
 from projects.services import instance_delete, instance_save, project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.checks import without_name
+from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
 from syncing.jira.errors import JiraError
 from syncing.jql_validation import instance_jql_parse_problems
@@ -43,10 +46,20 @@ class ProjectInline(admin.TabularInline):
         return False
 
 
+class InstanceChangeList(ChangeList):
+    """The instance list, each row carrying its health (a few queries for the page, not per row)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        health = instances_health(self.result_list)
+        for instance in self.result_list:
+            instance.health = health[instance.pk]
+
+
 @admin.register(JiraInstance)
 class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     form = JiraInstanceForm
-    list_display = ("name", "slug", "base_url", "effective_flavour", "auth_kind", "enabled", "time_zone")
+    list_display = ("name", "slug", "health", "last_run", "effective_flavour", "auth_kind", "enabled", "base_url")
     list_filter = ("enabled", "flavour", "auth_kind")
     search_fields = ("name", "slug", "base_url")
     prepopulated_fields = {"slug": ("name",)}
@@ -81,6 +94,37 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
     @admin.action(description="Census now (deleted and moved issues)", location=BOTH, permissions=["sync"])
     def census(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "census")
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return InstanceChangeList
+
+    @admin.display(description="Health")
+    def health(self, obj: JiraInstance) -> str:
+        item: InstanceHealth = obj.health
+        colour = {"ok": "#2e7d32", "warning": "#ef6c00", "failing": "#c62828"}.get(item.state, "#6d6d6d")
+        if item.failing_projects:
+            why = f"last run failed: {', '.join(item.failing_projects)}"
+        elif item.last_success:
+            why = f"last success {timesince(item.last_success, depth=1)} ago"
+        else:
+            why = "no successful sync yet"
+        if item.failed_runs_24h:
+            why += f"; {item.failed_runs_24h} failed runs in 24 h"
+        return format_html('<b style="color:{}">{}</b> <span class="quiet">{}</span>', colour, item.state, why)
+
+    @admin.display(description="Last run")
+    def last_run(self, obj: JiraInstance) -> str:
+        run: SyncRun | None = obj.health.last_run
+        if run is None:
+            return "never"
+        return format_html(
+            '<a href="{}">#{} {} {}</a> <span class="quiet">{} ago</span>',
+            reverse("admin:syncing_syncrun_change", args=[run.pk]),
+            run.pk,
+            run.get_kind_display().lower(),
+            run.get_status_display().lower(),
+            timesince(run.created_at, depth=1),
+        )
 
     def get_urls(self):
         view = self.admin_site.admin_view(permission_required_view("projects.change_jirainstance")(self.fields_view))
@@ -207,8 +251,6 @@ class ProjectAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     def last_run(self, obj: Project) -> str:
         if not obj.last_status:
             return "never"
-        from django.utils.timesince import timesince
-
         return f"{obj.last_status}, {timesince(obj.last_at)} ago"
 
     @admin.action(description="Enable the selected projects", permissions=["change"])

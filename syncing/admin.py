@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from issues.admin import ReadOnlyAdmin
 from syncing.dashboard import STATUS_COLOURS
@@ -8,31 +10,21 @@ from syncing.models import SyncRun
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = (
-        "id",
-        "instance",
-        "project",
-        "kind",
-        "trigger",
-        "status_badge",
-        "started_at",
-        "duration",
-        "fetched",
-        "inserted",
-        "updated",
-        "failed_rows",
-        "deleted",
-        "rate",
-        "requests",
-        "retries",
-        "rate_limited",
-        "short_error",
-    )
+    # What an operator reads first, in six columns that fit a 1,400-px window beside the filters:
+    # what ran, its result, when, how long, what it did, and why it failed.
+    list_display = ("what", "status_badge", "when", "duration", "counts", "short_error")
     list_filter = ("status", "kind", "trigger", "instance", "project")
     list_select_related = ("instance", "project")
     raw_id_fields = ("parent",)
     show_full_result_count = False
     date_hierarchy = "created_at"
+
+    @admin.display(description="Run", ordering="-id")
+    def what(self, obj: SyncRun) -> str:
+        scope = f"{obj.instance.slug}/{obj.project.key}" if obj.project_id else obj.instance.slug
+        return format_html(
+            '#{} {} <span class="quiet">{} · {}</span>', obj.pk, obj.get_kind_display(), scope, obj.trigger
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: SyncRun) -> str:
@@ -45,19 +37,44 @@ class SyncRunAdmin(ReadOnlyAdmin):
             obj.get_status_display(),
         )
 
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj: SyncRun) -> str:
+        at = timezone.localtime(obj.started_at or obj.created_at)
+        return format_html(
+            '<span title="{}">{}</span> <span class="quiet">{} ago</span>',
+            at.isoformat(timespec="seconds"),
+            at.strftime("%b %d %H:%M"),
+            timesince(at, depth=1),
+        )
+
     @admin.display(description="Duration")
     def duration(self, obj: SyncRun) -> str:
         seconds = obj.duration_seconds
-        return "–" if seconds is None else f"{seconds:.1f} s"
+        if seconds is None:
+            return "–"
+        rate = f" · {obj.fetched / seconds:,.0f}/s" if seconds and obj.fetched else ""
+        return f"{seconds:,.1f} s{rate}"
 
-    @admin.display(description="Issues/s")
-    def rate(self, obj: SyncRun) -> str:
-        seconds = obj.duration_seconds
-        return f"{obj.fetched / seconds:,.0f}" if seconds and obj.fetched else "–"
+    @admin.display(description="Issues read · new · updated · failed · requests (429s)")
+    def counts(self, obj: SyncRun) -> str:
+        failed = format_html('<b style="color:{}">{}</b>', STATUS_COLOURS["failed"], obj.failed_rows)
+        limited = format_html(' <span title="429 responses">({})</span>', obj.rate_limited) if obj.rate_limited else ""
+        return format_html(
+            "{} · {} · {} · {} · {}{}",
+            f"{obj.fetched:,}",
+            f"{obj.inserted:,}",
+            f"{obj.updated:,}",
+            failed if obj.failed_rows else 0,
+            f"{obj.requests:,}",
+            limited,
+        )
 
     @admin.display(description="Error")
     def short_error(self, obj: SyncRun) -> str:
-        return obj.error[:120]
+        if not obj.error:
+            return ""
+        short = obj.error if len(obj.error) <= 90 else obj.error[:89] + "…"
+        return format_html('<span title="{}">{}</span>', obj.error, short)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -32,7 +32,7 @@ STATUS_COLOURS = {
 class InstanceHealth:
     instance: JiraInstance
     last_success: datetime | None = None
-    last_run_status: str = ""
+    last_run: SyncRun | None = None  # the latest started sync (not census) of the whole instance
     failing_projects: list[str] = field(default_factory=list)
     next_run: datetime | None = None
     issues: int = 0
@@ -45,6 +45,10 @@ class InstanceHealth:
     failed_rows_24h: int = 0
     rate_chart: str = ""  # SVG markup
     duration_chart: str = ""
+
+    @property
+    def last_run_status(self) -> str:
+        return self.last_run.status if self.last_run else ""
 
     @property
     def state(self) -> str:
@@ -77,9 +81,39 @@ class Dashboard:
 
 def dashboard(now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
+    health = instances_health(JiraInstance.objects.order_by("name"), now)
+    for item in health.values():
+        runs = list(_chart_runs().filter(instance=item.instance).order_by("-created_at")[:CHART_RUNS])[::-1]
+        item.rate_chart = bar_chart(
+            [_bar(run, (run.fetched / run.duration_seconds) if run.duration_seconds else 0.0) for run in runs],
+            title="Issues/s",
+            unit="issues/s",
+        )
+        item.duration_chart = bar_chart(
+            [_bar(run, run.duration_seconds or 0.0) for run in runs], title="Run duration", unit="s"
+        )
+    return Dashboard(
+        instances=list(health.values()),
+        queue=queue_depth(now - timedelta(hours=24)),
+        database_bytes=database_size_bytes(),
+        tables=table_rows(),
+    )
+
+
+def _chart_runs():
+    """Top-level syncs that started (a census is not a sync: it would hide a failing schedule)."""
+    return (
+        SyncRun.objects.filter(parent__isnull=True).exclude(kind=SyncRun.Kind.CENSUS).exclude(started_at__isnull=True)
+    )
+
+
+def instances_health(instances, now: datetime | None = None) -> dict[int, InstanceHealth]:
+    """instance id -> its health, for the dashboard's cards and the instance list; a fixed number of
+    queries whatever the number of instances."""
+    now = now or timezone.now()
     since = now - timedelta(hours=24)
-    health = {i.pk: InstanceHealth(i) for i in JiraInstance.objects.order_by("name")}
-    top_level = SyncRun.objects.filter(parent__isnull=True)
+    health = {i.pk: InstanceHealth(i) for i in instances}
+    top_level = SyncRun.objects.filter(parent__isnull=True, instance__in=list(health))
 
     for row in (
         top_level.filter(created_at__gte=since)
@@ -98,14 +132,21 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         )
     for row in top_level.filter(status=SyncRun.Status.SUCCEEDED).values("instance_id").annotate(at=Max("finished_at")):
         health[row["instance_id"]].last_success = row["at"]
+    latest = _chart_runs().filter(instance=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    last_ids = JiraInstance.objects.filter(pk__in=list(health)).annotate(run=Subquery(latest)).values("pk", "run")
+    last_runs = SyncRun.objects.select_related("instance").in_bulk([row["run"] for row in last_ids if row["run"]])
+    for row in last_ids:
+        health[row["pk"]].last_run = last_runs.get(row["run"])
     for (instance_id, category), n in issue_counts("instance_id", "status_category").items():
-        health[instance_id].issues_by_category[category or "unknown"] = n
-        health[instance_id].issues += n
+        if instance_id in health:
+            health[instance_id].issues_by_category[category or "unknown"] = n
+            health[instance_id].issues += n
     for (instance_id,), n in issue_counts("instance_id", deleted=True).items():
-        health[instance_id].issues_deleted = n
+        if instance_id in health:
+            health[instance_id].issues_deleted = n
 
     last_project_run = SyncRun.objects.filter(project=OuterRef("pk")).exclude(kind=SyncRun.Kind.CENSUS)
-    for project in Project.objects.filter(enabled=True).annotate(
+    for project in Project.objects.filter(enabled=True, instance__in=list(health)).annotate(
         last_status=Subquery(last_project_run.order_by("-created_at").values("status")[:1])
     ):
         item = health[project.instance_id]
@@ -120,30 +161,7 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         item = schedule_owner[schedule_id]
         if next_run and (item.next_run is None or next_run < item.next_run):
             item.next_run = next_run
-
-    for item in health.values():
-        runs = list(
-            top_level.filter(instance=item.instance)
-            .exclude(kind=SyncRun.Kind.CENSUS)
-            .exclude(started_at__isnull=True)
-            .order_by("-created_at")[:CHART_RUNS]
-        )[::-1]
-        if runs:
-            item.last_run_status = runs[-1].status
-        item.rate_chart = bar_chart(
-            [_bar(run, (run.fetched / run.duration_seconds) if run.duration_seconds else 0.0) for run in runs],
-            title="Issues/s",
-            unit="issues/s",
-        )
-        item.duration_chart = bar_chart(
-            [_bar(run, run.duration_seconds or 0.0) for run in runs], title="Run duration", unit="s"
-        )
-    return Dashboard(
-        instances=list(health.values()),
-        queue=queue_depth(since),
-        database_bytes=database_size_bytes(),
-        tables=table_rows(),
-    )
+    return health
 
 
 def _bar(run: SyncRun, value: float) -> Bar:
