@@ -7,7 +7,9 @@ from django.utils.html import format_html
 
 from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, StatusCategoryFilter, StatusFilter
 from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
+from issues.resources import IssueResource, StatusChangeResource
 from issues.selectors import issue_detail
+from jirasync_site.exports import StreamingExportMixin
 from jirasync_site.pagination import CappedCountPaginator
 
 ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
@@ -27,7 +29,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Issue)
-class IssueAdmin(ReadOnlyAdmin):
+class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
+    resource_classes = [IssueResource]
     list_display = ("jira_key", "summary", "status", "project_key", "instance", "updated", "milestones_reached")
     list_display_links = ("summary",)
     list_filter = (
@@ -116,9 +119,10 @@ class IssueAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAdmin):
+class StatusChangeAdmin(StreamingExportMixin, ReadOnlyAdmin):
+    resource_classes = [StatusChangeResource]
     list_display = ("issue", "changed_at", "from_status", "to_status", "author")
-    list_select_related = ("issue",)
+    list_select_related = ("issue__instance",)
     raw_id_fields = ("issue",)
     show_full_result_count = False
     paginator = CappedCountPaginator

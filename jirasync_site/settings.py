@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_q",
     "axes",
+    "import_export",
     "projects",
     "config",
     "issues",
@@ -179,6 +180,10 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 # --- jirasync -----------------------------------------------------------------
 JIRASYNC_MAPPING_FILE = env.path("JIRASYNC_MAPPING_FILE", default=BASE_DIR / "config" / "field_mappings.json")
 JIRASYNC_SYNC_OVERLAP_MINUTES = env.int("JIRASYNC_SYNC_OVERLAP_MINUTES", default=5)
+
+# --- Admin exports (django-import-export) ------------------------------------------
+# Exporting a list needs the model's view permission: it shows no more than paging through the list.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Background jobs (django-q2) ----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -59,7 +59,7 @@ class InstanceChangeList(ChangeList):
 @admin.register(JiraInstance)
 class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     form = JiraInstanceForm
-    list_display = ("name", "slug", "health", "last_run", "effective_flavour", "auth_kind", "enabled", "base_url")
+    list_display = ("name", "slug", "health", "last_run", "effective_flavour", "enabled")
     list_filter = ("enabled", "flavour", "auth_kind")
     search_fields = ("name", "slug", "base_url")
     prepopulated_fields = {"slug": ("name",)}

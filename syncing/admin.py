@@ -4,12 +4,17 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from issues.admin import ReadOnlyAdmin
+from jirasync_site.exports import StreamingExportMixin
 from syncing.dashboard import STATUS_COLOURS
 from syncing.models import SyncRun
+from syncing.resources import SyncRunResource
+
+NOWRAP = "white-space:nowrap"
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
+class SyncRunAdmin(StreamingExportMixin, ReadOnlyAdmin):
+    resource_classes = [SyncRunResource]
     # What an operator reads first, in six columns that fit a 1,400-px window beside the filters:
     # what ran, its result, when, how long, what it did, and why it failed.
     list_display = ("what", "status_badge", "when", "duration", "counts", "short_error")
@@ -23,7 +28,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     def what(self, obj: SyncRun) -> str:
         scope = f"{obj.instance.slug}/{obj.project.key}" if obj.project_id else obj.instance.slug
         return format_html(
-            '#{} {} <span class="quiet">{} · {}</span>', obj.pk, obj.get_kind_display(), scope, obj.trigger
+            '#{} {}<br><span class="quiet">{} · {}</span>', obj.pk, obj.get_kind_display(), scope, obj.trigger
         )
 
     @admin.display(description="Status", ordering="status")
@@ -41,7 +46,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     def when(self, obj: SyncRun) -> str:
         at = timezone.localtime(obj.started_at or obj.created_at)
         return format_html(
-            '<span title="{}">{}</span> <span class="quiet">{} ago</span>',
+            '<span title="{}" style="white-space:nowrap">{}</span><br><span class="quiet">{} ago</span>',
             at.isoformat(timespec="seconds"),
             at.strftime("%b %d %H:%M"),
             timesince(at, depth=1),
@@ -52,19 +57,27 @@ class SyncRunAdmin(ReadOnlyAdmin):
         seconds = obj.duration_seconds
         if seconds is None:
             return "–"
-        rate = f" · {obj.fetched / seconds:,.0f}/s" if seconds and obj.fetched else ""
-        return f"{seconds:,.1f} s{rate}"
+        if not (seconds and obj.fetched):
+            return f"{seconds:,.1f} s"
+        return format_html("{} s<br>{}/s", f"{seconds:,.1f}", f"{obj.fetched / seconds:,.0f}")
 
-    @admin.display(description="Issues read · new · updated · failed · requests (429s)")
+    @admin.display(description="Counts")
     def counts(self, obj: SyncRun) -> str:
-        failed = format_html('<b style="color:{}">{}</b>', STATUS_COLOURS["failed"], obj.failed_rows)
-        limited = format_html(' <span title="429 responses">({})</span>', obj.rate_limited) if obj.rate_limited else ""
+        failed = (
+            format_html('<b style="color:{}">{} failed</b>', STATUS_COLOURS["failed"], obj.failed_rows)
+            if obj.failed_rows
+            else "0 failed"
+        )
+        limited = format_html(", <b>{} × 429</b>", obj.rate_limited) if obj.rate_limited else ""
         return format_html(
-            "{} · {} · {} · {} · {}{}",
+            '<span title="issues read, inserted, updated" style="{}">{} read, {} new, {} upd.</span><br>'
+            '<span title="issues that could not be stored; requests to Jira" style="{}">{}, {} req.{}</span>',
+            NOWRAP,
             f"{obj.fetched:,}",
             f"{obj.inserted:,}",
             f"{obj.updated:,}",
-            failed if obj.failed_rows else 0,
+            NOWRAP,
+            failed,
             f"{obj.requests:,}",
             limited,
         )
@@ -73,8 +86,8 @@ class SyncRunAdmin(ReadOnlyAdmin):
     def short_error(self, obj: SyncRun) -> str:
         if not obj.error:
             return ""
-        short = obj.error if len(obj.error) <= 90 else obj.error[:89] + "…"
-        return format_html('<span title="{}">{}</span>', obj.error, short)
+        short = obj.error if len(obj.error) <= 120 else obj.error[:119] + "…"
+        return format_html('<span class="run-error" title="{}">{}</span>', obj.error, short)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -6,10 +6,10 @@ from html.parser import HTMLParser
 class _FormReader(HTMLParser):
     """Collects the successful controls of one form (HTML's form submission algorithm, minus files)."""
 
-    def __init__(self, form_id: str) -> None:
+    def __init__(self, form_id: str | None) -> None:
         super().__init__(convert_charrefs=True)
         self.form_id = form_id
-        self.inside = False
+        self.inside = self.done = False
         self.pairs: list[tuple[str, str]] = []
         self._textarea: tuple[str, list[str]] | None = None
         self._select: dict | None = None
@@ -17,7 +17,18 @@ class _FormReader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v if v is not None else "" for k, v in attrs}
-        if tag == "form" and a.get("id") == self.form_id:
+        if (
+            tag == "form"
+            and not self.done
+            and (
+                a.get("id") == self.form_id
+                or (
+                    self.form_id is None
+                    and a.get("method", "").lower() == "post"
+                    and not a.get("action", "").endswith("/logout/")  # the admin header's logout button
+                )
+            )
+        ):
             self.inside = True
         if not self.inside or "disabled" in a:
             return
@@ -49,7 +60,7 @@ class _FormReader(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self.inside:
-            self.inside = False
+            self.inside, self.done = False, True
         elif tag == "textarea" and self._textarea is not None:
             name, parts = self._textarea
             text = "".join(parts)
@@ -72,8 +83,9 @@ class _FormReader(HTMLParser):
             self._select = None
 
 
-def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
-    """Every value the form with this id would submit, by name (a list, as names may repeat)."""
+def form_fields(html: str, form_id: str | None) -> dict[str, list[str]]:
+    """Every value the form with this id (None: the page's first POST form but logout) would submit, by name (a
+    list, as names may repeat)."""
     reader = _FormReader(form_id)
     reader.feed(html)
     if not reader.pairs:
