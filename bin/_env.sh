@@ -28,6 +28,8 @@ find_python() {
 
 prepare_venv() {
     local requirements="$1" python stamp
+    # JIRASYNC_NO_INSTALL=1: use .venv as it is (a shared or prepared one; the demo's own test does).
+    [ -n "${JIRASYNC_NO_INSTALL:-}" ] && [ -x .venv/bin/python ] && return 0
     if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
         if ! python="$(find_python)"; then
             echo "jirasync needs Python 3.12 or 3.13 (Django 6 does not support older versions)." >&2
