@@ -3,6 +3,7 @@ from django.contrib.admin import ActionLocation
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -109,7 +110,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
         else:
             why = "no successful sync yet"
         if item.failed_runs_24h:
-            why += f"; {item.failed_runs_24h} failed runs in 24 h"
+            why += f"; {item.failed_runs_24h} failed run{pluralize(item.failed_runs_24h)} in 24 h"
         return format_html('<b style="color:{}">{}</b> <span class="quiet">{}</span>', colour, item.state, why)
 
     @admin.display(description="Last run")
