@@ -111,11 +111,14 @@ def test_export_needs_the_view_permission(client, django_user_model, instance):
 
 
 def test_a_spreadsheet_never_runs_a_cell_as_a_formula():
-    from jirasync_site.exports import csv_cell, xlsx_value
+    from jirasync_site.exports import csv_cell, xlsx_response, xlsx_value
 
     assert csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert csv_cell("plain") == "plain" and csv_cell(None) == ""
     assert xlsx_value("a\x00b") == "ab"
+    response = xlsx_response(["summary", "n"], iter([["=1+1", 2], ["plain", None]]), "x.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(content(response))).active
+    assert (sheet["A2"].value, sheet["A2"].data_type, sheet["B2"].value) == ("=1+1", "s", 2)
 
 
 def export_peak(client, count_before: int) -> tuple[int, int]:
