@@ -5,6 +5,7 @@ import csv
 import io
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -57,8 +58,7 @@ def synced_site(reference_mappings):
     ):
         for site, slug in ((cloud, "instance_1"), (dc, "instance_2")):
             sync_instance(register(site, slug).pk, RunOptions(full=True))
-        unreachable = register(cloud, "instance_3", name="Acme Cloud")
-    JiraInstance.objects.filter(pk=unreachable.pk).update(base_url="http://127.0.0.1:9")
+    unreachable = register(SimpleNamespace(url="http://127.0.0.1:9"), "instance_3", name="Acme Cloud")  # nothing there
     unreachable.projects.create(jira_id="1", key="GONE", enabled=True)
     sync_instance(unreachable.pk, RunOptions())
     yield
