@@ -1,9 +1,9 @@
 """bin/demo's helpers, in Python so a test can call them: the demo's .env, free ports, the closing summary.
 
-    .venv/bin/python bin/_demo.py write-env            # writes .env for the demo unless there is one
-    .venv/bin/python bin/_demo.py free-port 8000 [AVOID…]  # the first free loopback port from 8000 on
-    .venv/bin/python bin/_demo.py failed-instances     # instances whose last sync failed (or partly)
-    .venv/bin/python bin/_demo.py summary URL USER PASSWORD [FAILED_INSTANCES]
+.venv/bin/python bin/_demo.py write-env            # writes .env for the demo unless there is one
+.venv/bin/python bin/_demo.py free-port 8000 [AVOID…]  # the first free loopback port from 8000 on
+.venv/bin/python bin/_demo.py failed-instances     # instances whose last sync failed (or partly)
+.venv/bin/python bin/_demo.py summary URL USER PASSWORD [FAILED_INSTANCES]
 """
 
 import secrets

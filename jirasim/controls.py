@@ -175,7 +175,6 @@ class SimControls:
                 raise HttpError(400, str(exc)) from None
         return 200, {"cloud_tokens": self.search.cloud_tokens}
 
-
     def sim_override(self, request: Request) -> tuple[int, Any]:
         """A Jira that answers oddly: POST {"endpoint": "GET /rest/api/2/serverInfo", "status": 200, "body": …}
         answers that endpoint (a route template, version filled in) with exactly that from now on; DELETE

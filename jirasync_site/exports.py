@@ -18,6 +18,7 @@ from itertools import islice
 
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import path
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.resources import ModelResource
@@ -25,6 +26,8 @@ from import_export.signals import post_export
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from jirasync_site.admin_permissions import permission_required_view
 
 CHUNK_ROWS = 2000  # rows fetched per query (and per prefetch of related rows)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -67,6 +70,13 @@ class StreamingExportMixin(ExportMixin):
 
     formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
+
+    def get_urls(self):
+        """The export page, declaring the permission it checks (the model's view permission)."""
+        urls = super().get_urls()
+        name = "{}_{}_export".format(*self.get_model_info())
+        view = permission_required_view(f"{self.opts.app_label}.view_{self.opts.model_name}")(self.export_action)
+        return [path("export/", self.admin_site.admin_view(view), name=name)] + [u for u in urls if u.name != name]
 
     def _do_file_export(self, file_format, request: HttpRequest, queryset, export_form=None) -> HttpResponse:
         if not self.has_export_permission(request):

@@ -17,6 +17,7 @@ from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
 from projects.services import instance_delete, instance_save, project_save, projects_set_enabled
 from syncing import admin_actions
+from syncing.admin import status_dot
 from syncing.checks import without_name
 from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
@@ -102,7 +103,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
     @admin.display(description="Health")
     def health(self, obj: JiraInstance) -> str:
         item: InstanceHealth = obj.health
-        colour = {"ok": "#2e7d32", "warning": "#ef6c00", "failing": "#c62828"}.get(item.state, "#6d6d6d")
+        colour = {"ok": "succeeded", "warning": "partial", "failing": "failed"}.get(item.state, "skipped")
         if item.failing_projects:
             why = f"last run failed: {', '.join(item.failing_projects)}"
         elif item.last_success:
@@ -111,7 +112,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
             why = "no successful sync yet"
         if item.failed_runs_24h:
             why += f"; {item.failed_runs_24h} failed run{pluralize(item.failed_runs_24h)} in 24 h"
-        return format_html('<b style="color:{}">{}</b> <span class="quiet">{}</span>', colour, item.state, why)
+        return format_html('{} <span class="quiet">{}</span>', status_dot(colour, item.state), why)
 
     @admin.display(description="Last run")
     def last_run(self, obj: JiraInstance) -> str:
