@@ -2,13 +2,14 @@ import re
 
 from django.contrib import admin
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Substr
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, StatusCategoryFilter, StatusFilter
 from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
 from issues.resources import IssueResource, StatusChangeResource
-from issues.selectors import issue_detail
+from issues.selectors import bounded, issue_detail
 from jirasync_site.exports import StreamingExportMixin
 from jirasync_site.pagination import CappedCountPaginator
 
@@ -28,11 +29,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+SUMMARY_SHOWN = 300  # characters of a summary a list shows
+
+
 @admin.register(Issue)
 class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
     resource_classes = [IssueResource]
-    list_display = ("jira_key", "summary", "status", "project_key", "instance", "updated", "milestones_reached")
-    list_display_links = ("summary",)
+    list_display = ("jira_key", "summary_head", "status", "project_key", "instance", "updated", "milestones_reached")
+    list_display_links = ("summary_head",)
     list_filter = (
         "instance",
         ProjectFilter,
@@ -55,11 +59,11 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
                 "fields": (
                     ("instance", "project"),
                     ("key", "jira_id", "issue_type"),
-                    "summary",
+                    "summary_shown",
                     ("status", "status_category", "resolution"),
                     ("priority", "assignee", "reporter"),
                     ("created", "updated", "resolved"),
-                    "labels",
+                    "labels_shown",
                 )
             },
         ),
@@ -69,7 +73,27 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         reached = IssueMilestone.objects.select_related("milestone").order_by("milestone__order")
-        return super().get_queryset(request).prefetch_related(Prefetch("milestones", queryset=reached))
+        # A list shows the start of each summary: a hostile Jira's summary of megabytes is not read whole.
+        return (
+            super()
+            .get_queryset(request)
+            .defer("summary", "fields", "field_errors", "labels")
+            .annotate(summary_start=Substr("summary", 1, SUMMARY_SHOWN))
+            .prefetch_related(Prefetch("milestones", queryset=reached))
+        )
+
+    @admin.display(description="Summary", ordering="summary")
+    def summary_head(self, obj: Issue) -> str:
+        start = obj.summary_start
+        return f"{start}…" if len(start) >= SUMMARY_SHOWN else start
+
+    @admin.display(description="Summary")
+    def summary_shown(self, obj: Issue) -> str:
+        return bounded(obj.summary)
+
+    @admin.display(description="Labels")
+    def labels_shown(self, obj: Issue) -> str:
+        return bounded(", ".join(str(label) for label in obj.labels or [])) or "–"
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         term = search_term.strip()

@@ -41,7 +41,8 @@ class StreamingResource(ModelResource):
     """
 
     def iter_queryset(self, queryset) -> Iterator:
-        rows = queryset.prefetch_related(None).iterator(chunk_size=CHUNK_ROWS)
+        # Whole rows (a list may defer long columns it only shows the start of), without the list's prefetches.
+        rows = queryset.defer(None).prefetch_related(None).iterator(chunk_size=CHUNK_ROWS)
         while chunk := list(islice(rows, CHUNK_ROWS)):
             self.chunk_load(chunk)
             yield from chunk

@@ -116,3 +116,23 @@ def test_synced_data_cannot_be_changed_in_admin(admin_client, synced):
     assert admin_client.post(reverse("admin:issues_issue_delete", args=[issue.pk]), {"post": "yes"}).status_code == 403
     assert admin_client.get(reverse("admin:issues_issue_add")).status_code == 403
     assert Issue.objects.filter(pk=issue.pk).exists()
+
+
+def test_admin_never_renders_an_unbounded_value_of_a_hostile_jira(admin_client, reference_mappings):
+    from jirasim.testing import running_sim
+
+    with running_sim(flavour="cloud", projects=1, issues=10, seed=71) as server:
+        data = server.sim.data
+        sample = server.sim.r.issue(data.live()[0], "3", None, set(), None)
+        fields = {**sample["fields"], "summary": "s" * 1_500_000, "labels": ["l" * 1000] * 1000}
+        data.add_replayed({**sample, "id": "930001", "key": "OPS-9301", "fields": fields})
+        instance = register(server, "instance_1")
+        sync_instance(instance.pk, RunOptions(full=True))
+    huge = Issue.objects.get(key="OPS-9301")
+    assert len(huge.summary) == 1_500_000  # stored whole
+    listing = admin_client.get(CHANGELIST)
+    assert listing.status_code == 200 and len(listing.content) < 200_000
+    page = admin_client.get(reverse("admin:issues_issue_change", args=[huge.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200 and len(page.content) < 800_000, len(page.content)
+    assert "1,500,000 characters in all" in text and "bytes in all" in text
