@@ -91,7 +91,7 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
             page.press("#searchbar", "Enter")
         page.wait_for_selector("#result_list tbody tr")
         assert page.locator("#result_list tbody tr").count() == 1
-        page.click("#result_list tbody tr .field-summary a")
+        page.click("#result_list tbody tr .field-summary_head a")
         page.wait_for_selector("#timeline")
         changes = busiest.status_changes.count()
         assert page.locator("#timeline tbody tr").count() == changes
