@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -92,6 +92,7 @@ def issues_upsert(
     bad issue costs one row, named in the result with why.
     """
     by_id = {item.jira_id: item for item in prepared}
+    stored = {**stored, **_stored_meanwhile(instance, [jira_id for jira_id in by_id if jira_id not in stored])}
     result = UpsertResult()
     rows = [
         _row(instance, project, item, item.jira_id in complete, synced_at, milestones_digest) for item in by_id.values()
@@ -128,6 +129,27 @@ def issues_upsert(
     return result
 
 
+def _stored_meanwhile(instance: JiraInstance, jira_ids: list[int]) -> dict[int, StoredState]:
+    """The stored state of issues the caller looked up as new before its transaction, as it is now.
+
+    Another project's sync may have stored one since (an issue moved between projects is read by both).
+    Inside the transaction this read is exact: SQLite's IMMEDIATE transactions hold the write lock from
+    their start; on PostgreSQL a transaction-scoped advisory lock per new id makes every inserter of an
+    id wait for the one before it to commit. Locks are taken in id order, so two pages cannot deadlock.
+    """
+    if not jira_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, x) FROM unnest(%s::int[]) AS x",  # unnest keeps the order
+                [_NEW_ISSUE_LOCK_SPACE ^ instance.pk, [jira_id % 2**31 for jira_id in sorted(jira_ids)]],
+            )
+    return stored_issues(instance, jira_ids)
+
+
+# The first key of the advisory locks on new issue ids (the second is the id): jirasync's own key space.
+_NEW_ISSUE_LOCK_SPACE = 0x4A53
 _CONFLICT = ["instance_id", "jira_id"]
 _CORE = [name for name in CORE_COLUMN_NAMES if name not in ("jira_id", "labels")]
 _UPDATE = [

@@ -13,10 +13,12 @@ from audit.models import AuditLog
 from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
 from jirasim.testing import running_sim
 from projects.models import Project
+from syncing import pipeline
+from syncing.clients import client_for
 from syncing.history import INFERRED_HISTORY_ID
 from syncing.metrics import DatabaseCollector
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runner import RunOptions, project_plan, sync_instance
 from tests.syncing.conftest import register
 from tests.syncing.truth import assert_database_equals_truth
 
@@ -120,6 +122,30 @@ def test_a_sync_reads_every_issue_although_others_are_edited_deleted_moved_and_c
         census = sync_instance(instance.pk, RunOptions(census=True))  # deletions and moves are the census's
         assert census.status == SyncRun.Status.SUCCEEDED, census.error
         sync_instance(instance.pk, RunOptions())
+        assert_database_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_not_inserted_twice(
+    flavour, reference_mappings, monkeypatch
+):
+    """Both projects of a move read the moved issue; their pages look stored state up before their
+    transactions, so one may see "new" what the other stores meanwhile. The page must then update it,
+    history included, not fail on its unique keys."""
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=43, long_history_share=0.05) as server:
+        instance = register(server, SLUG[flavour])
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        issue = Issue.objects.filter(instance=instance).exclude(project__key="OPS").order_by("jira_id").first()
+        data = server.sim.data
+        data.change(move=[data.by_id[issue.jira_id]], minutes=5)  # to OPS, the other project
+        # The lookup ran before the other project's commit: it found nothing stored.
+        monkeypatch.setattr(pipeline, "stored_issues", lambda instance, jira_ids: {})
+        plan = project_plan(Project.objects.get(instance=instance, key="OPS"), RunOptions())
+        client = client_for(instance)
+        (page,) = client.search_pages(f"id = {issue.jira_id}", plan.fields(), changelog=True, page_size=5)
+        result = pipeline.page_sync(client, plan, page, run_id=None)
+        assert (result.failed, result.inserted, result.updated) == ([], 0, 1)
+        monkeypatch.undo()
         assert_database_equals_truth(server, instance)
 
 
