@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from syncing.jira.budget import LocalBudget, RequestBudget
 from syncing.jira.errors import (
@@ -35,6 +34,7 @@ from syncing.jira.errors import (
     JiraUnavailableError,
 )
 from syncing.jira.paging import ORDER_BY, PageGuard, SearchPage, seek_pages
+from syncing.jira.watch import DEADLINE, STOPPED, RequestWatch, WatchedAdapter
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,9 @@ class JiraClient:
         self.sleep = sleep or (stop.wait if stop is not None else time.sleep)
         self.flavour = settings.flavour if settings.flavour in (CLOUD, DATACENTER) else ""
         self.session = requests.Session()
-        self.session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
-        self.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
+        # Watched connections: a stop or the total deadline cuts a request blocked in a read (watch.py).
+        self.session.mount("https://", WatchedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
+        self.session.mount("http://", WatchedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
         self.session.headers.update(
             {"Accept": "application/json", "Accept-Language": "en", "User-Agent": "jirasync/0.1"}
         )
@@ -147,24 +148,12 @@ class JiraClient:
             self._check_stop(where)
             if attempt:
                 self.counters.add(retries=1)
-            self.budget.acquire()
+            self.budget.acquire(self.stop)
+            self._check_stop(where)
             self.counters.add(requests=1)
             began = time.perf_counter()
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=orjson.dumps(body) if body is not None else None,
-                    headers={"Content-Type": "application/json"} if body is not None else None,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                    stream=True,
-                    allow_redirects=False,  # a redirect is reported (a login page, http → https), not followed
-                )
-                try:
-                    content = self._body(response, began, where)
-                finally:
-                    response.close()
+                response, content = self._exchange(method, url, params=params, body=body, began=began, where=where)
             except (requests.RequestException, urllib3.exceptions.HTTPError, _DeadlinePassed) as exc:
                 last_problem = (
                     str(exc) if isinstance(exc, _DeadlinePassed) else f"connection failed ({type(exc).__name__})"
@@ -212,6 +201,38 @@ class JiraClient:
                     ) from None
                 self._back_off(attempt)
         raise JiraUnavailableError(f"{where} failed after {self.settings.max_retries + 1} attempts: {last_problem}")
+
+    def _exchange(
+        self, method: str, url: str, *, params: dict | None, body: Any, began: float, where: str
+    ) -> tuple[requests.Response, bytes]:
+        """Send one request and read its whole answer, watched (watch.py): a stop asked for raises
+        JiraCancelledError and the total deadline raises _DeadlinePassed within a second, even while a read
+        is blocked on a silent Jira. Connection errors are raised as requests/urllib3 raise them."""
+        with RequestWatch(self.stop, self.settings.total_timeout) as watch:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=orjson.dumps(body) if body is not None else None,
+                    headers={"Content-Type": "application/json"} if body is not None else None,
+                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    stream=True,
+                    allow_redirects=False,  # a redirect is reported (a login page, http → https), not followed
+                )
+                try:
+                    content = self._body(response, began, where)
+                finally:
+                    response.close()
+            except (requests.RequestException, urllib3.exceptions.HTTPError):
+                if not watch.fired:
+                    raise
+        # A cut socket reads as a broken or short answer: what the watch did says what it was.
+        if watch.fired == STOPPED:
+            raise JiraCancelledError(f"{where}: stopped on request")
+        if watch.fired == DEADLINE:
+            raise _DeadlinePassed(f"the answer took longer than {self.settings.total_timeout:.0f} s")
+        return response, content
 
     def _body(self, response: requests.Response, began: float, where: str) -> bytes:
         """The whole body, read as it arrives; raises _DeadlinePassed past the request's total deadline
