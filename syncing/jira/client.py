@@ -3,11 +3,13 @@
 It knows no database and nothing of mappings: it takes connection settings and yields what Jira said.
 """
 
+import functools
 import json
 import logging
 import random
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -303,9 +305,16 @@ class JiraClient:
         detected = CLOUD if info.get("deploymentType") == "Cloud" else DATACENTER
         if not self.flavour:
             self.flavour = detected
+        version = info.get("version", "")
+        if not isinstance(version, str):
+            raise JiraResponseError(f"{where}: version is not a string ({type(version).__name__})")
         server_time = _parse_time(info.get("serverTime")) or datetime.now(UTC)
-        me = _object(self.request("GET", f"{self.api}/myself"), self._where("GET", f"{self.api}/myself"))
-        return SiteInfo(detected, server_time, str(me.get("timeZone") or "UTC"), str(info.get("version", "")))
+        mine = self._where("GET", f"{self.api}/myself")
+        zone = _object(self.request("GET", f"{self.api}/myself"), mine).get("timeZone") or "UTC"
+        # The zone Jira reads JQL dates in: guessing another would shift every incremental query.
+        if not isinstance(zone, str) or zone not in _time_zones():
+            raise JiraResponseError(f"{mine}: timeZone is not an IANA time zone name ({str(zone)[:60]!r})")
+        return SiteInfo(detected, server_time, zone, version)
 
     def projects(self) -> list[dict[str, Any]]:
         """Every project the account can see: Cloud pages project/search, Data Center lists them all.
@@ -585,9 +594,23 @@ def _count(value: Any, where: str) -> int:
 
 
 def _project(project: dict[str, Any], where: str) -> dict[str, Any]:
-    if not project.get("id") or not isinstance(project.get("key"), str) or not project["key"]:
+    """A project of a list, its shape checked: id and key non-empty strings, name a string or None.
+
+    Jira requires a project name, but one sent null (or left out) is a missing label, not a broken
+    identity: the list is kept and the caller decides what to show (instance_discover_projects).
+    """
+    key = project.get("key")
+    if not isinstance(project.get("id"), str) or not project["id"] or not isinstance(key, str) or not key:
         raise JiraResponseError(f"{where}: a project without an id or key")
-    return project
+    name = project.get("name")
+    if name is not None and not isinstance(name, str):
+        raise JiraResponseError(f"{where}: project {key[:64]!r} has a name that is not a string")
+    return {**project, "name": name}
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _jira_text(content: bytes) -> str:
