@@ -12,7 +12,7 @@ from django.db import transaction
 from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
-from syncing.jira.errors import JiraAuthenticationError, JiraResponseError
+from syncing.jira.errors import JiraAuthenticationError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ def site_record(instance: JiraInstance, client: JiraClient) -> SiteInfo:
     return site
 
 
+_COLUMNS = (("id", "jira_id"), ("key", "key"), ("name", "name"))  # a listed project's parts and their columns
+
+
 def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> list[Project]:
     """Create or update a Project for every project the account sees; new ones enabled per the instance.
 
@@ -82,9 +85,7 @@ def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> li
     and keeps the name it had otherwise (the key and id are its identity; a missing label is no reason to stop
     every project's sync). Raises JiraResponseError when an id, key or name does not fit its column.
     """
-    remotes = client.projects()
-    for remote in remotes:
-        _fits(instance, remote)
+    remotes = client.projects(longest={part: Project._meta.get_field(column).max_length for part, column in _COLUMNS})
     found = []
     with transaction.atomic():
         for remote in remotes:
@@ -103,13 +104,3 @@ def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> li
                 Project.objects.filter(pk=project.pk).update(key=project.key, name=project.name)
             found.append(project)
     return found
-
-
-def _fits(instance: JiraInstance, remote: dict) -> None:
-    for column in ("jira_id", "key", "name"):
-        value = remote["id" if column == "jira_id" else column] or ""
-        limit = Project._meta.get_field(column).max_length
-        if len(value) > limit:
-            raise JiraResponseError(
-                f"{instance.name}: project list: project {remote['key'][:64]!r} has a {column} longer than {limit}"
-            )

@@ -62,10 +62,16 @@ def _moment(value: Any, source: str) -> datetime:
         raise ValueError(f"{source} {value[:60]!r} is not a date-time with an offset") from None
 
 
+def _strict_moment(fields: dict, source: str) -> datetime | None:
+    """None when absent (prepare refuses an issue without created or updated), else a readable date-time."""
+    value = fields.get(source)
+    return None if value is None else _moment(value, source)
+
+
 def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list[FieldError]]:
     """The Issue model's core column values and the values Jira sent in a shape they cannot be read from.
 
-    Raises ValueError on a malformed id and, when strict, when created or updated cannot be read: `updated`
+    Raises ValueError on a malformed id and, when strict, when created or updated is there but cannot be read: `updated`
     drives the watermark and both are what every row needs, so such an issue is not stored
     (prepare.UnstorableIssue). Not strict (a remap of stored rows), they are field errors like the rest.
     """
@@ -88,8 +94,8 @@ def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list
         "assignee_id": assignee_id,
         "reporter": reporter,
         "reporter_id": reporter_id,
-        "created": _moment(fields.get("created"), "created") if strict else read.moment("created", "created"),
-        "updated": _moment(fields.get("updated"), "updated") if strict else read.moment("updated", "updated"),
+        "created": _strict_moment(fields, "created") if strict else read.moment("created", "created"),
+        "updated": _strict_moment(fields, "updated") if strict else read.moment("updated", "updated"),
         "resolved": read.moment("resolved", "resolutiondate"),
         "resolution": read.name("resolution", "resolution"),
         "labels": read.labels(),

@@ -316,16 +316,19 @@ class JiraClient:
             raise JiraResponseError(f"{mine}: timeZone is not an IANA time zone name ({str(zone)[:60]!r})")
         return SiteInfo(detected, server_time, zone, version)
 
-    def projects(self) -> list[dict[str, Any]]:
+    def projects(self, *, longest: dict[str, int] | None = None) -> list[dict[str, Any]]:
         """Every project the account can see: Cloud pages project/search, Data Center lists them all.
 
-        Each project is a dict with at least `id` and `key`; raises JiraResponseError otherwise.
+        Each project is a dict with `id` and `key` (non-empty strings) and `name` (a string, or None when
+        Jira sent none); longest: the longest id, key and name the caller can keep. Raises
+        JiraResponseError, naming the endpoint, on another shape or a longer value.
         """
         self._ensure_flavour()
         if self.flavour != CLOUD:
             # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getAllProjects
-            found = _list_of_objects(self.request("GET", "/rest/api/2/project"), self._where("GET", "/project"))
-            return [_project(project, self._where("GET", "/project")) for project in found]
+            where = self._where("GET", "/rest/api/2/project")
+            found = _list_of_objects(self.request("GET", "/rest/api/2/project"), where)
+            return [_project(project, where, longest) for project in found]
         where = self._where("GET", "/rest/api/3/project/search")
         guard = PageGuard(where)
         found: list[dict[str, Any]] = []
@@ -335,7 +338,7 @@ class JiraClient:
                 self.request("GET", "/rest/api/3/project/search", params={"startAt": len(found), "maxResults": 100}),
                 where,
             )
-            values = [_project(project, where) for project in _list_of_objects(page.get("values", []), where)]
+            values = [_project(project, where, longest) for project in _list_of_objects(page.get("values", []), where)]
             more = page.get("isLast") is False
             guard.page((project["id"] for project in values), more=more)
             found += values
@@ -593,7 +596,7 @@ def _count(value: Any, where: str) -> int:
     return value
 
 
-def _project(project: dict[str, Any], where: str) -> dict[str, Any]:
+def _project(project: dict[str, Any], where: str, longest: dict[str, int] | None = None) -> dict[str, Any]:
     """A project of a list, its shape checked: id and key non-empty strings, name a string or None.
 
     Jira requires a project name, but one sent null (or left out) is a missing label, not a broken
@@ -605,6 +608,9 @@ def _project(project: dict[str, Any], where: str) -> dict[str, Any]:
     name = project.get("name")
     if name is not None and not isinstance(name, str):
         raise JiraResponseError(f"{where}: project {key[:64]!r} has a name that is not a string")
+    for part, limit in (longest or {}).items():
+        if len(project.get(part) or "") > limit:
+            raise JiraResponseError(f"{where}: project {key[:64]!r} has a {part} longer than {limit} characters")
     return {**project, "name": name}
 
 
