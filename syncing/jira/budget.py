@@ -93,11 +93,6 @@ class RedisBudget:
             waited += pause
         return waited
 
-
-def _slice(pause: float, stop: Stop | None) -> float:
-    """A wait cut into quarter seconds when a stop may come (a quota pause can last minutes)."""
-    return pause if stop is None else min(pause, 0.25)
-
     def pause_until(self, moment: float) -> None:
         self.client.set(f"{self.key}:paused", str(moment), ex=max(1, int(moment - time.time()) + 60))
 
@@ -115,3 +110,8 @@ def budget_for(key: str, rate: float, redis_url: str = "") -> RequestBudget:
         if budget is None or budget.rate != rate:
             budget = _local[key] = LocalBudget(rate)
         return budget
+
+
+def _slice(pause: float, stop: Stop | None) -> float:
+    """A wait cut into quarter seconds when a stop may come (a quota pause can last minutes)."""
+    return pause if stop is None else min(pause, 0.25)
