@@ -11,12 +11,12 @@ from issues.models import Issue
 from projects.models import JiraInstance, Project
 from syncing.clients import client_for
 from syncing.fields import compile_mapping
-from syncing.jira.client import RequestCounters
+from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
 from syncing.pipeline import page_sync, requested_fields
 from syncing.runner import project_plan
-from syncing.runs import RunOptions, run_finish
+from syncing.runs import RunKeeper, RunOptions, StopSignal, run_end_unexpected, run_finish
 
 log = logging.getLogger(__name__)
 
@@ -28,38 +28,49 @@ def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
     PendingRefresh.objects.filter(instance=instance, issue_jira_id=jira_id).delete()
     counters = RequestCounters()
     client = client_for(instance, counters)
+    now = timezone.now()
     run = SyncRun.objects.create(
         instance=instance,
         kind=SyncRun.Kind.WEBHOOK,
         trigger=SyncRun.Trigger.WEBHOOK,
         status=SyncRun.Status.RUNNING,
-        started_at=timezone.now(),
+        started_at=now,
+        heartbeat_at=now,
     )
     if instance.effective_flavour in (JiraInstance.Flavour.CLOUD, JiraInstance.Flavour.DATACENTER):
         client.flavour = instance.effective_flavour  # known from earlier syncs: no serverInfo request
     try:
-        # One request: the fields any project of the instance maps (mappings are per instance), with history.
-        fields = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
-        try:
-            issue = client.issue(str(jira_id), fields=fields, expand="changelog")
-        except JiraNotFoundError:
-            return _gone(run, instance, jira_id, counters)
-        project = _synced_project(instance, issue)
-        if project is None:
-            SyncRun.objects.filter(pk=run.pk).delete()
-            return None
-        SyncRun.objects.filter(pk=run.pk).update(project=project)
-        run.project = project
-        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK))
-        result = page_sync(client, plan, [issue], run_id=run.pk)
-        Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
-        status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
-        error = "; ".join(f"{key}: {why}" for key, why in result.failed)
-        return run_finish(run, status, counters, result, error=error)
+        with RunKeeper(run, StopSignal(), owner=run.owner):  # its heartbeat, however long Jira takes
+            return _refresh(run, instance, client, counters, jira_id)
     except JiraError as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc, counters)
     finally:
         client.close()
+
+
+def _refresh(
+    run: SyncRun, instance: JiraInstance, client: JiraClient, counters: RequestCounters, jira_id: int
+) -> SyncRun | None:
+    # One request: the fields any project of the instance maps (mappings are per instance), with history.
+    fields = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
+    try:
+        issue = client.issue(str(jira_id), fields=fields, expand="changelog")
+    except JiraNotFoundError:
+        return _gone(run, instance, jira_id, counters)
+    project = _synced_project(instance, issue)
+    if project is None:
+        SyncRun.objects.filter(pk=run.pk).delete()
+        return None
+    SyncRun.objects.filter(pk=run.pk).update(project=project)
+    run.project = project
+    plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK))
+    result = page_sync(client, plan, [issue], run_id=run.pk)
+    Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
+    status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
+    error = "; ".join(f"{key}: {why}" for key, why in result.failed)
+    return run_finish(run, status, counters, result, error=error)
 
 
 def _synced_project(instance: JiraInstance, issue: dict) -> Project | None:
