@@ -60,6 +60,15 @@ def _refresh(
     except JiraNotFoundError:
         return _gone(run, instance, jira_id, counters)
     project = _synced_project(instance, issue)
+    if project is None and not _project_id(issue):
+        # An answer without its project (fields null or missing, or no project in them) holds less than
+        # was asked for: the stored issue's project takes the answer, which then costs its row (failed,
+        # audited, asked for again by the project's next run); an issue never stored fails the refresh.
+        stored = Issue.objects.filter(instance=instance, jira_id=jira_id, project__enabled=True).first()
+        if stored is None:
+            why = f"issue {jira_id}: Jira answered without its project, so which project it belongs to is unknown"
+            return run_finish(run, SyncRun.Status.FAILED, counters, error=why)
+        project = stored.project
     if project is None:
         SyncRun.objects.filter(pk=run.pk).delete()
         return None
@@ -73,8 +82,16 @@ def _refresh(
     return run_finish(run, status, counters, result, error=error)
 
 
+def _project_id(issue: dict) -> str:
+    fields = issue.get("fields")
+    project = fields.get("project") if isinstance(fields, dict) else None
+    return str(project.get("id") or "") if isinstance(project, dict) else ""
+
+
 def _synced_project(instance: JiraInstance, issue: dict) -> Project | None:
-    project_id = str(((issue.get("fields") or {}).get("project") or {}).get("id") or "")
+    project_id = _project_id(issue)
+    if not project_id:
+        return None
     project = Project.objects.filter(instance=instance, jira_id=project_id, enabled=True).first()
     if project is None:
         log.info("webhook for issue %s of project %s, which is not synced: ignored", issue.get("key"), project_id)
