@@ -53,10 +53,10 @@ def test_a_whole_issue_prepares():
         ("summary", "", 'summary "" (not a text)'),
         ("summary", 12345, "summary 12345"),
         ("summary", {"text": "x"}, "summary"),
-        ("created", "", 'created "" (not a date-time)'),
+        ("created", "", "created '' is not a date-time"),
         ("created", "yesterday", "created"),
         ("created", "2026-01-05T09:00:00", "created"),  # no offset: which instant?
-        ("updated", 12345, "updated 12345 (not a date-time)"),
+        ("updated", 12345, "updated 12345 is not a date-time"),
         ("updated", 1767600000000, "updated"),
         ("updated", {"iso": "2026-01-06"}, "updated"),
     ],
