@@ -36,7 +36,10 @@ from syncing.jira.errors import JiraOutpacedError, JiraPagingError, JiraResponse
 # Set on an issue whose whole answer was larger than the client's cap; the value says why. It costs its row.
 UNREADABLE = "jirasync:unreadable"
 KEY = re.compile(r"[A-Z][A-Z0-9_]*-[0-9]+", re.IGNORECASE)  # a key safe to quote in JQL
-READ_AGAIN_LIMIT = 2  # a search stops once it has read this many times as many issues as matched at its start
+# A search stops once it has read this many times as many issues as matched at its start (plus a page). Reading
+# N issues while each read brings r changed ones to the end costs N / (1 - r) reads: up to r = 3/4 it ends by
+# itself within the bound; beyond it, it would not end at all.
+READ_AGAIN_LIMIT = 4
 STALE_PAGES_ALLOWED = 2  # pages in a row that bring nothing new before the loop is called stuck
 ORDER_BY = "updated ASC, key ASC"
 
