@@ -162,6 +162,7 @@ def page_sync(
         )
         clock = _lap(result, "store", clock)
         result.inserted, result.updated = upserted.inserted, upserted.updated
+        result.unchanged += len(upserted.superseded)  # a newer version was stored meanwhile: left as it is
         result.failed += upserted.failed
         ids_by_key = {item.key: item.jira_id for item in changed}
         failures.update({ids_by_key[key]: (key, why) for key, why in upserted.failed if key in ids_by_key})

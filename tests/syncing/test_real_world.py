@@ -278,6 +278,34 @@ def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_
         assert_database_equals_truth(server, instance)
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_older_read_of_an_issue_never_replaces_a_newer_version_stored_meanwhile(flavour, reference_mappings):
+    """Two projects' runs read a moved issue at different moments; the slower one's page commits last. Its
+    older answer must not overwrite the newer one (nothing would ever read the issue again to repair it)."""
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=44, long_history_share=0.05) as server:
+        instance = register(server, SLUG[flavour])
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        issue = Issue.objects.filter(instance=instance, project__key="SHOOT").order_by("jira_id").first()
+        data = server.sim.data
+        plan = project_plan(Project.objects.get(instance=instance, key="SHOOT"), RunOptions())
+        client = client_for(instance)
+        (old_page,) = client.search_pages(f"id = {issue.jira_id}", plan.fields(), changelog=True, page_size=5)
+        data.change(edit=[data.by_id[issue.jira_id]], minutes=5)  # edited in Jira after that read
+        data.change(move=[data.by_id[issue.jira_id]], minutes=5)  # and moved to OPS
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED  # stores the new one
+        newer = Issue.objects.get(pk=issue.pk)
+        result = pipeline.page_sync(client, plan, old_page, run_id=None)  # the slow run's page commits now
+        assert (result.failed, result.inserted, result.updated, result.unchanged) == ([], 0, 0, 1)
+        kept = Issue.objects.get(pk=issue.pk)
+        assert (kept.updated, kept.project_id, kept.key, kept.fields) == (
+            newer.updated,
+            newer.project_id,
+            newer.key,
+            newer.fields,
+        )
+        assert_database_equals_truth(server, instance)
+
+
 # --- 3. pagination that does not advance --------------------------------------------------------------------
 
 
