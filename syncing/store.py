@@ -55,15 +55,9 @@ class UpsertResult:
         return sum(1 for item in self.stored if not item.created)
 
 
-def stored_issues(instance: JiraInstance, jira_ids: list[int], *, lock: bool = False) -> dict[int, StoredState]:
-    """The stored state of these issues of the instance, by Jira id (absent: never stored). One query.
-
-    lock: inside a transaction, hold the rows until it ends (PostgreSQL; SQLite's writer lock does it).
-    """
-    issues = Issue.objects.filter(instance=instance, jira_id__in=jira_ids)
-    if lock:
-        issues = issues.select_for_update().order_by("jira_id")  # rows locked in id order: no deadlock
-    rows = issues.values_list(
+def stored_issues(instance: JiraInstance, jira_ids: list[int]) -> dict[int, StoredState]:
+    """The stored state of these issues of the instance, by Jira id (absent: never stored). One query."""
+    rows = Issue.objects.filter(instance=instance, jira_id__in=jira_ids).values_list(
         "jira_id",
         "id",
         "project_id",
@@ -108,7 +102,7 @@ def issues_upsert(
     bad issue costs one row, named in the result with why.
     """
     by_id = {item.jira_id: item for item in prepared}
-    stored = _stored_now(instance, list(by_id), new=[jira_id for jira_id in by_id if jira_id not in stored])
+    stored = _stored_now(instance, stored, list(by_id))
     result = UpsertResult()
     for jira_id, item in list(by_id.items()):
         before = stored.get(jira_id)
@@ -150,7 +144,9 @@ def issues_upsert(
     return result
 
 
-def _stored_now(instance: JiraInstance, jira_ids: list[int], *, new: list[int]) -> dict[int, StoredState]:
+def _stored_now(
+    instance: JiraInstance, looked_up: dict[int, StoredState], jira_ids: list[int]
+) -> dict[int, StoredState]:
     """The stored state of the page's issues as it is now, inside the caller's transaction, held to its end.
 
     The page looked stored state up before its transaction (it asked Jira things in between); another
@@ -159,14 +155,26 @@ def _stored_now(instance: JiraInstance, jira_ids: list[int], *, new: list[int]) 
     transactions hold the write lock from their start; on PostgreSQL the stored rows are locked (FOR
     UPDATE) and, for the ids believed new, a transaction-scoped advisory lock per id makes every inserter
     of an id wait for the one before it to commit. Locks are taken in id order, so two pages cannot deadlock.
+    Only rows that changed since `looked_up` (the lookup before the transaction) are read whole again.
     """
+    new = [jira_id for jira_id in jira_ids if jira_id not in looked_up]
     if new and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, x) FROM unnest(%s::int[]) AS x",  # unnest keeps the order
                 [_NEW_ISSUE_LOCK_SPACE ^ instance.pk, [jira_id % 2**31 for jira_id in sorted(new)]],
             )
-    return stored_issues(instance, jira_ids, lock=True)
+    now = dict(
+        Issue.objects.filter(instance=instance, jira_id__in=jira_ids)
+        .select_for_update()
+        .order_by("jira_id")  # rows locked in id order: no deadlock
+        .values_list("jira_id", "updated")
+    )
+    moved_on = [
+        jira_id for jira_id, updated in now.items() if jira_id not in looked_up or looked_up[jira_id].updated != updated
+    ]
+    kept = {jira_id: state for jira_id, state in looked_up.items() if jira_id in now}
+    return {**kept, **stored_issues(instance, moved_on)} if moved_on else kept
 
 
 # The first key of the advisory locks on new issue ids (the second is the id): jirasync's own key space.
