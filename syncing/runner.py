@@ -145,8 +145,12 @@ def _project_run(
     """sync_project once its run exists: claim, pages under the lease, end, release, census."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    if options.dry_run is False and not project_claim(project.pk, owner):
-        return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
+    if options.dry_run is False:
+        if not project_claim(project.pk, owner):
+            return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
+        # The run starts working once it holds the project (a run waiting for its claim has not started).
+        run.started_at = timezone.now()
+        SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
     counters = RequestCounters()
     totals = PageResult()
     stop = StopSignal(options.stop)
