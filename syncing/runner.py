@@ -48,6 +48,7 @@ from syncing.runs import (
     run_start,
     runs_abandoned_close,
 )
+from syncing.schedules import instance_schedules_after_run
 from syncing.store import retries_clear, retries_record, retry_ids
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,14 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
                     pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
                 )
             children += _censuses_after_full_sync(children, options, run.pk, site)
-    return after_reconnect(lambda: run_close_parent(run, children, counters))
+    return _closed(after_reconnect(lambda: run_close_parent(run, children, counters)), options)
+
+
+def _closed(run: SyncRun, options: RunOptions) -> SyncRun:
+    """A closed instance run moves on the schedules it stands for (a full sync: the next full, census and
+    incremental), so none of them repeats it at once."""
+    after_reconnect(lambda: instance_schedules_after_run(run, dry_run=options.dry_run))
+    return run
 
 
 def _censuses_after_full_sync(
@@ -286,7 +294,7 @@ def sync_instance_fan_out(
         return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
     if options.census:
         children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
-        return run_close_parent(run, children, counters), []
+        return _closed(run_close_parent(run, children, counters), options), []
     SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
     return run, project_ids
 
@@ -301,7 +309,7 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     # Only one child closes it: the conditional update decides which.
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
-    return run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+    return _closed(run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None), options)
 
 
 def census_project_run(

@@ -57,7 +57,7 @@ def test_add_jira_instance_takes_the_token_from_the_environment_or_stdin_never_t
                 "bearer",
                 "--token-stdin",
             ],
-            input="piped-secret\n",
+            input=f"{TOKEN}\n",  # the only source named: --token-env is not given
             text=True,
             capture_output=True,
             cwd=settings.BASE_DIR,
@@ -65,7 +65,7 @@ def test_add_jira_instance_takes_the_token_from_the_environment_or_stdin_never_t
             timeout=60,
         )
         assert piped.returncode == 0, piped.stderr
-        assert JiraInstance.objects.get(slug="piped").get_token() == "piped-secret"
+        assert JiraInstance.objects.get(slug="piped").get_token() == TOKEN
     with pytest.raises(CommandError, match="environment variable NOT_SET_ANYWHERE is empty"):
         call_command(
             "add_jira_instance", "X", "https://x.example.com", "--username", "u", "--token-env", "NOT_SET_ANYWHERE"
