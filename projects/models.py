@@ -73,14 +73,19 @@ class JiraInstance(models.Model):
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )
     incremental_every_minutes = models.PositiveIntegerField(
-        default=15, validators=[SCHEDULE_MINUTES], help_text="Incremental sync interval in minutes; 0 turns it off."
+        "Incremental sync every (minutes)",
+        default=15,
+        validators=[SCHEDULE_MINUTES],
+        help_text="0 turns the incremental schedule off.",
     )
     full_every_minutes = models.PositiveIntegerField(
+        "Full sync every (minutes)",
         default=0,
         validators=[SCHEDULE_MINUTES],
-        help_text="Full sync (followed by a census) interval in minutes; 0 uses the cron below instead.",
+        help_text="A full sync re-reads every issue and ends with a census; 0 uses the cron below instead.",
     )
     full_cron = models.CharField(
+        "Full sync cron",
         max_length=100,
         blank=True,
         default="30 3 * * 0",
@@ -88,9 +93,10 @@ class JiraInstance(models.Model):
         help_text="Cron (UTC) for the full sync when no interval is set (default: Sundays 03:30); blank: never.",
     )
     census_every_minutes = models.PositiveIntegerField(
+        "Census every (minutes)",
         default=360,
         validators=[SCHEDULE_MINUTES],
-        help_text="Census interval in minutes (deleted and moved issues); 0 turns it off.",
+        help_text="A census finds deleted and moved issues; 0 turns its schedule off.",
     )
     schedules_paused = models.BooleanField(
         default=False,

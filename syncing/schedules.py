@@ -144,7 +144,7 @@ class ScheduleState:
             return "not planned"
         if self.next_run <= timezone.now():
             return "due: runs at the queue worker's next check"
-        return f"in {timeuntil(self.next_run, depth=1)}"
+        return f"in {timeuntil(self.next_run, depth=1)}".replace("\xa0", " ")  # read in terminals too
 
 
 def instances_schedule_states(instances) -> dict[int, list[ScheduleState]]:
