@@ -236,6 +236,10 @@ LOGGING = {
     "handlers": _handlers,
     "root": {"handlers": list(_handlers), "level": LOG_LEVEL},
     "loggers": {
+        # Django's own defaults give these two handlers of their own, without the redaction filter (runserver's
+        # request lines carry query strings): they write through ours instead.
+        "django": {"handlers": list(_handlers), "level": "INFO", "propagate": False},
+        "django.server": {"handlers": list(_handlers), "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
@@ -246,7 +250,7 @@ JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)
 # One request's whole answer must arrive within this (a Jira that trickles its body is cut off and retried),
 # and may be at most this large (a larger one is not read: an oversized issue costs its own row).
 JIRASYNC_REQUEST_DEADLINE_SECONDS = env.float("JIRASYNC_REQUEST_DEADLINE_SECONDS", default=180.0)
-JIRASYNC_MAX_RESPONSE_MB = env.float("JIRASYNC_MAX_RESPONSE_MB", default=64.0)
+JIRASYNC_MAX_RESPONSE_MB = env.float("JIRASYNC_MAX_RESPONSE_MB", default=32.0)
 # A project's claim is a lease its holder renews every quarter of it; another worker may take the project
 # only after it expired, and a run whose lease ran out is ended as abandoned.
 JIRASYNC_CLAIM_LEASE_SECONDS = env.int("JIRASYNC_CLAIM_LEASE_SECONDS", default=120)

@@ -21,6 +21,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from syncing.jira.budget import LocalBudget, RequestBudget
+from syncing.jira.echo import EchoedSecrets
 from syncing.jira.errors import (
     JiraAuthenticationError,
     JiraBadRequestError,
@@ -53,7 +54,7 @@ class ConnectionSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # between two reads of the answer
     total_timeout: float = 180.0  # for the whole answer, however slowly it trickles in
-    max_response_bytes: int = 64 * 1024 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
     max_retries: int = 5
     backoff_base: float = 2.0  # seconds; doubles per retry, jitter ×0.7–1.3 (Atlassian's advice)
     backoff_cap: float = 30.0
@@ -122,6 +123,7 @@ class JiraClient:
         self.session.headers.update(
             {"Accept": "application/json", "Accept-Language": "en", "User-Agent": "jirasync/0.1"}
         )
+        self.echoed = EchoedSecrets(settings.token, settings.username)  # taken out of every answer
         if settings.auth_kind == "bearer":
             self.session.headers["Authorization"] = f"Bearer {settings.token}"
         else:
@@ -162,7 +164,7 @@ class JiraClient:
                     allow_redirects=False,  # a redirect is reported (a login page, http → https), not followed
                 )
                 try:
-                    content = self._body(response, began, where)
+                    content = self.echoed.removed(self._body(response, began, where))
                 finally:
                     response.close()
             except (requests.RequestException, urllib3.exceptions.HTTPError, _DeadlinePassed) as exc:
@@ -194,8 +196,9 @@ class JiraClient:
             if status >= 400:
                 raise _error_for(status, where, _jira_text(content))
             if 300 <= status < 400:
+                location = self.echoed.text_removed(response.headers.get("Location", "?"))
                 raise JiraResponseError(
-                    f"{where} → {status}: redirected to {response.headers.get('Location', '?')} — not a Jira REST "
+                    f"{where} → {status}: redirected to {location} — not a Jira REST "
                     "answer (a login page or a proxy?); check the base URL"
                 )
             fetched = time.perf_counter()

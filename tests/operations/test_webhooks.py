@@ -10,6 +10,7 @@ import pytest
 import requests
 from django.urls import reverse
 from django_q.brokers import get_broker
+from prometheus_client.parser import text_string_to_metric_families
 
 from audit.services import COMMAND
 from issues.models import Issue
@@ -148,8 +149,13 @@ def test_pending_refreshes_are_capped_per_instance_and_the_excess_counted(
     assert WebhookRefusal.objects.get(instance=hooked).count == 2
     settings.METRICS_TOKEN = "scrape-token-for-webhooks"
     scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-for-webhooks").content.decode()
-    assert 'jirasync_webhook_refused_total{instance="instance_1",reason="pending_full"} 2.0' in scrape
-    assert 'jirasync_webhook_refreshes_pending{instance="instance_1"} 3.0' in scrape
+    assert 'jirasync_webhook_refused_total{jira_instance="instance_1",reason="pending_full"} 2.0' in scrape
+    assert 'jirasync_webhook_refreshes_pending{jira_instance="instance_1"} 3.0' in scrape
+    # Prometheus's own target label is `instance`: none of ours may be named so (it would become
+    # exported_instance and break the alerts' joins).
+    for family in text_string_to_metric_families(scrape):
+        if family.name.startswith("jirasync_"):
+            assert all("instance" not in sample.labels for sample in family.samples), family.name
 
 
 def test_a_burst_for_one_issue_collapses_into_one_refresh(client, hooked, django_capture_on_commit_callbacks):
