@@ -86,6 +86,11 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# What a locked-out user reads: how long, and how an administrator lifts it sooner.
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins for this user from this address: locked for {AXES_COOLOFF_TIME.seconds // 60} minutes. "
+    "An administrator can lift it sooner with `manage.py axes_reset_username USERNAME`."
+)
 AXES_CLIENT_IP_CALLABLE = "jirasync_site.client_ip.client_ip"
 # Proxies whose X-Forwarded-For is believed (the production profile trusts nginx on 127.0.0.1).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

@@ -87,7 +87,13 @@ def histories_complete(
                 continue
             transitions = status_transitions(answer.histories)
             wanted[issue.pk] = history_wanted(
-                issue.created, issue.status_id, issue.status, issue.updated, transitions, [], whole=True
+                issue.created,
+                issue.status_id,
+                issue.status,
+                issue.updated,
+                transitions,
+                before.get(issue.pk, []),
+                whole=True,
             )
             finished.append((issue.pk, _total(issue, answer), True))
         now = timezone.now()

@@ -45,6 +45,7 @@ from syncing.runs import (
     counts,
     run_adopt_or_start,
     run_close_parent,
+    run_end_unexpected,
     run_finish,
     run_progress,
     run_start,
@@ -73,30 +74,43 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
 
 
 def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = None) -> SyncRun:
-    """Discover projects and sync the enabled ones in this process; the returned parent run sums its children."""
-    started = _instance_start(instance_id, options, run_id)
-    if isinstance(started, SyncRun):
-        return started
-    run, counters, site, project_ids = started
-    instance = run.instance
+    """Discover projects and sync the enabled ones in this process; the returned parent run sums its children.
+
+    The run's lease is kept from discovery to the end; whatever escapes ends it failed, saying why.
+    """
+    run = _instance_run(instance_id, options, run_id)
+    if not run.is_active:
+        return run
+    counters = RequestCounters()
     stop = StopSignal(options.stop)
-    with RunKeeper(run, stop, owner=run.owner):
-        if options.census:
-            children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
-        else:
-            project_options = RunOptions(**{**vars(options), "stop": stop})
-            with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
-                children = list(
-                    pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
-                )
-            children += _censuses_after_full_sync(children, options, run.pk, site)
-    return _closed(after_reconnect(lambda: run_close_parent(run, children, counters)), options)
+    try:
+        with RunKeeper(run, stop, owner=run.owner) as keeper:
+            found = _instance_discover(run, options, counters, stop, keeper)
+            if isinstance(found, SyncRun):
+                return found
+            site, project_ids = found
+            if options.census:
+                children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
+            else:
+                project_options = RunOptions(**{**vars(options), "stop": stop})
+                with ThreadPoolExecutor(max_workers=max(1, run.instance.max_parallel_projects)) as pool:
+                    children = list(
+                        pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
+                    )
+                children += _censuses_after_full_sync(children, options, run.pk, site)
+        return _closed(after_reconnect(lambda: run_close_parent(run, children, counters)), options)
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc, counters)
 
 
 def _closed(run: SyncRun, options: RunOptions) -> SyncRun:
     """A closed instance run moves on the schedules it stands for (a full sync: the next full, census and
-    incremental), so none of them repeats it at once."""
-    after_reconnect(lambda: instance_schedules_after_run(run, dry_run=options.dry_run))
+    incremental), so none of them repeats it at once. The run is closed already: a failure here is logged
+    and costs at most a scheduled run too many."""
+    try:
+        after_reconnect(lambda: instance_schedules_after_run(run, dry_run=options.dry_run))
+    except Exception:
+        log.exception("the schedules of instance %s were not moved on after %s", run.instance_id, run)
     return run
 
 
@@ -131,6 +145,16 @@ def sync_project(
     owner = new_owner()
     runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
     run = run_adopt_or_start(run_id, instance, project, options, parent_id, owner=owner)
+    try:
+        return _project_run(run, project, options, parent_id, site, owner)
+    except Exception as exc:  # bookkeeping, the claim, the census after it: the run still says why
+        return run_end_unexpected(run, exc)
+
+
+def _project_run(
+    run: SyncRun, project: Project, options: RunOptions, parent_id: int | None, site: SiteInfo | None, owner: str
+) -> SyncRun:
+    """sync_project once its run exists: claim, pages under the lease, end, release, census."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     if options.dry_run is False and not project_claim(project.pk, owner):
@@ -277,23 +301,30 @@ def _held_by(project_id: int) -> str:
     return f"already being synced by worker {holder}"
 
 
-def _instance_start(
-    instance_id: int, options: RunOptions, run_id: int | None
-) -> SyncRun | tuple[SyncRun, RequestCounters, SiteInfo, list[int]]:
-    """Start (or adopt a queued) instance run, learn the site and discover projects.
-
-    Returns the finished run when discovery failed, else (run, counters, site, ids of the projects to sync).
-    """
+def _instance_run(instance_id: int, options: RunOptions, run_id: int | None) -> SyncRun:
+    """The instance run, started (or adopted from the queue); ended as cancelled when Cancel came first."""
     instance = JiraInstance.objects.get(pk=instance_id)
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    counters = RequestCounters()
+    return run
+
+
+def _instance_discover(
+    run: SyncRun, options: RunOptions, counters: RequestCounters, stop: StopSignal, keeper: RunKeeper
+) -> SyncRun | tuple[SiteInfo, list[int]]:
+    """Learn the site and discover projects, under the run's lease (keeper).
+
+    Returns the finished run when discovery failed or was stopped, else (site, ids of the projects to sync).
+    """
+    instance = run.instance
     try:
-        client = client_for(instance, counters, stop=options.stop)
+        client = client_for(instance, counters, stop=stop)
         site = site_record(instance, client)
         instance_discover_projects(instance, client)
     except JiraCancelledError:
+        if keeper.lost:
+            return run_finish(run, SyncRun.Status.FAILED, counters, error=f"stopped: {keeper.lost}")
         return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
     except (JiraError, ValueError) as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
@@ -301,7 +332,7 @@ def _instance_start(
     if options.project_keys:
         projects = projects.filter(key__in=options.project_keys)
     SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
-    return run, counters, site, list(projects.values_list("id", flat=True))
+    return site, list(projects.values_list("id", flat=True))
 
 
 def sync_instance_fan_out(
@@ -312,17 +343,26 @@ def sync_instance_fan_out(
     Each project is then synced by its own task (sync_project with this run as parent); the last one
     to finish closes this run (and, after a full sync, takes the census of every project in turn).
     """
-    started = _instance_start(instance_id, options, run_id)
-    if isinstance(started, SyncRun):
-        return started, []
-    run, counters, site, project_ids = started
-    if not project_ids:
-        return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
-    if options.census:
-        children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
-        return _closed(run_close_parent(run, children, counters), options), []
-    SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
-    return run, project_ids
+    run = _instance_run(instance_id, options, run_id)
+    if not run.is_active:
+        return run, []
+    counters = RequestCounters()
+    stop = StopSignal(options.stop)
+    try:
+        with RunKeeper(run, stop, owner=run.owner) as keeper:
+            found = _instance_discover(run, options, counters, stop, keeper)
+            if isinstance(found, SyncRun):
+                return found, []
+            site, project_ids = found
+            children = [census_project_run(pk, options, run.pk, site) for pk in project_ids] if options.census else []
+        if not project_ids:
+            return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
+        if options.census:
+            return _closed(run_close_parent(run, children, counters), options), []
+        SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
+        return run, project_ids
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc, counters), []
 
 
 def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
@@ -335,7 +375,11 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     # Only one child closes it: the conditional update decides which.
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
-    return _closed(run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None), options)
+    try:
+        closed = run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+        return _closed(closed, options)
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(parent, exc)
 
 
 def census_project_run(
@@ -345,6 +389,13 @@ def census_project_run(
     listed issues never stored fetched and stored (`recovered`; any that could not be make it partial)."""
     project = Project.objects.select_related("instance").get(pk=project_id)
     run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
+    try:
+        return _census_run(run, project, options, site)
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc)
+
+
+def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteInfo | None) -> SyncRun:
     counters = RequestCounters()
     stop = StopSignal(options.stop)
     try:

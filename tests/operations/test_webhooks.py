@@ -228,3 +228,26 @@ def test_a_change_in_jira_reaches_the_database_through_webhook_and_queue(live_se
         f"{latency:.2f} s after the change"
     )
     assert_database_equals_truth(site, instance)
+
+
+@pytest.mark.parametrize("kind", ["fields-null", "fields-missing", "core-fields-missing"])
+def test_a_refresh_answered_with_less_than_asked_keeps_the_issue_and_says_so(cloud_site, reference_mappings, kind):
+    from audit.models import AuditLog
+    from syncing.models import IssueRetry
+
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True))
+    stored = Issue.objects.filter(instance=instance).order_by("jira_id").first()
+    before = (stored.summary, stored.status, stored.fields)
+    rule = {"kind": kind, "endpoint": "GET /rest/api/3/issue/{issueIdOrKey}", "ids": [str(stored.jira_id)]}
+    requests.post(f"{cloud_site.url}/_sim/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
+    refresh_issue(instance.pk, stored.jira_id)
+    run = SyncRun.objects.get(kind=SyncRun.Kind.WEBHOOK)
+    assert run.status == SyncRun.Status.FAILED and stored.key in run.error
+    stored.refresh_from_db()
+    assert (stored.summary, stored.status, stored.fields) == before  # nothing replaced by less
+    assert AuditLog.objects.filter(action="sync_row_failed", object_repr=stored.key).exists()
+    assert IssueRetry.objects.filter(jira_id=stored.jira_id).exists()  # the project's next run asks again
+    requests.delete(f"{cloud_site.url}/_sim/faults", timeout=10)
+    sync_instance(instance.pk, RunOptions())
+    assert not IssueRetry.objects.filter(jira_id=stored.jira_id).exists()
