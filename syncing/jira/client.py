@@ -484,7 +484,15 @@ class JiraClient:
             token_paging=self.flavour == CLOUD,
             where=self._where("POST", path),
             probe=lambda query, size, start, token: fetch(query, ["updated"], False, size, start, token),
+            count=self._cloud_count if self.flavour == CLOUD else None,
         )
+
+    def _cloud_count(self, jql: str) -> int:
+        """How many issues match jql now (Cloud's search answers carry no total)."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-approximate-count-post
+        where = self._where("POST", "/rest/api/3/search/approximate-count")
+        answer = _object(self.request("POST", "/rest/api/3/search/approximate-count", body={"jql": jql}), where)
+        return _count(answer.get("count"), where)
 
     def _cloud_page(
         self, jql: str, fields: list[str], changelog: bool, size: int, start: int, token: str | None
@@ -520,11 +528,12 @@ class JiraClient:
         page = _object(self.request("POST", "/rest/api/2/search", body=body), where)
         issues = _list_of_objects(page.get("issues") or [], where)
         echoed = _count(page.get("startAt", start), where)
-        if "total" in page:
-            more = echoed + len(issues) < _count(page["total"], where)
+        total = _count(page["total"], where) if "total" in page else None
+        if total is not None:
+            more = echoed + len(issues) < total
         else:  # no total: only a full page may have a successor
             more = len(issues) >= _count(page.get("maxResults", size), where)
-        return SearchPage(issues, more, start=echoed)
+        return SearchPage(issues, more, start=echoed, total=total)
 
     def _where(self, method: str, path: str) -> str:
         return f"{self.settings.name}: {method} {path}"
