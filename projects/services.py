@@ -27,9 +27,17 @@ def token_required_message(changed: list[str]) -> str:
 
 
 def instance_save(
-    *, instance: JiraInstance, actor: Actor, token: str | None = None, webhook_secret: str | None = None
+    *,
+    instance: JiraInstance,
+    actor: Actor,
+    token: str | None = None,
+    webhook_secret: str | None = None,
+    note: str = "",
 ) -> JiraInstance:
-    """Create or update instance (and its token when one is given), with an audit entry of what changed."""
+    """Create or update instance (and its token when one is given), with an audit entry of what changed.
+
+    note: added to the audit entry's summary (what the connection test said before the save).
+    """
     before = {}
     stored = JiraInstance.objects.filter(pk=instance.pk).first() if instance.pk else None
     if stored is not None:
@@ -54,10 +62,38 @@ def instance_save(
                 obj=instance,
                 action="create" if created else "update",
                 changes=changes,
-                summary=f"{'created' if created else 'updated'} Jira instance {instance.name}",
+                summary=f"{'created' if created else 'updated'} Jira instance {instance.name}"
+                + (f" ({note})" if note else ""),
                 instance_slug=instance.slug,
             )
     return instance
+
+
+def instances_set_schedules_paused(*, instances, paused: bool, actor: Actor) -> int:
+    """Pause or resume the schedules of a queryset's instances; each one that changes is audited.
+
+    Only that column is written (the rest of the row may be in an admin's form meanwhile). Returns how
+    many changed.
+    """
+    from syncing.schedules import instance_schedules_ensure
+
+    changed = 0
+    ids = list(instances.values_list("pk", flat=True))  # the admin's queryset is annotated (no FOR UPDATE)
+    with transaction.atomic():
+        for instance in JiraInstance.objects.filter(pk__in=ids).exclude(schedules_paused=paused).select_for_update():
+            JiraInstance.objects.filter(pk=instance.pk).update(schedules_paused=paused)
+            instance.schedules_paused = paused
+            instance_schedules_ensure(instance)
+            audit_object_change(
+                actor=actor,
+                obj=instance,
+                action="update",
+                changes={"schedules_paused": [not paused, paused]},
+                summary=f"{'paused' if paused else 'resumed'} the schedules of {instance.name}",
+                instance_slug=instance.slug,
+            )
+            changed += 1
+    return changed
 
 
 def instance_delete(*, instance: JiraInstance, actor: Actor) -> None:

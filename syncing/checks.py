@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
 from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance
 from syncing.fields import FieldSpec
@@ -56,7 +59,8 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     try:
         site = client.site_info()
         report.flavour, report.version, report.time_zone = site.flavour, site.version, site.time_zone
-        JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
+        if instance.pk:  # an instance not saved yet learns it when it is (instance_check_unsaved)
+            JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
         report.projects = sorted(project["key"] for project in client.projects())
         available = {item["id"] for item in client.fields()}
     except JiraError as exc:
@@ -72,4 +76,26 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     if not report.projects:
         report.problem = "the account sees no projects (permissions?)"
         report.ok = False
+    return report
+
+
+def instance_check_unsaved(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceReport | None:
+    """The connection test of an instance as it was entered, before it is saved (admin's form, add_jira_instance).
+
+    None when there is nothing to test: no token entered, or a URL or user name the save refuses anyway
+    (the token never goes to a URL the instance would not keep). On success the instance carries the
+    flavour and time zone Jira reported, for the save to keep. Call it outside any transaction.
+    """
+    if not instance.has_token:
+        return None
+    try:
+        URLValidator(schemes=["http", "https"])(instance.base_url)
+        instance.clean()
+    except ValidationError:
+        return None
+    if instance.auth_kind == JiraInstance.AuthKind.BASIC and not instance.username:
+        return None
+    report = instance_check(instance, specs)
+    if report.ok:
+        instance.detected_flavour, instance.time_zone = report.flavour, report.time_zone
     return report
