@@ -11,6 +11,7 @@ What advance() later adds, edits and deletes is kept per issue in `Changes`.
 
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jirasim import catalog
 
@@ -174,10 +175,11 @@ def with_changes(activity: Activity, changes: Changes | None) -> Activity:
     return activity
 
 
+@lru_cache(maxsize=262_144)
 def link_partners(index: int, site_seed: int) -> list[tuple[int, int, bool, int]]:
     """The issues linked to the issue at this index (its id minus the first id), from both ends:
     [(link id, partner index, this issue is the outward end, link type index)]."""
-    links = []
+    links: list[tuple[int, int, bool, int]] = []
     for layer, (mask, share, link_type) in enumerate(LINK_LAYERS):
         partner = index ^ mask
         low = min(index, partner)

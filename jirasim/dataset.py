@@ -331,7 +331,9 @@ class Dataset:
             "reporter": record.seed % len(catalog.USERS),
             "resolved_ms": None,
         }
-        for event in self.history(record) if events is None else events:
+        if events is None:  # only workflow items decide these: the activity woven into histories does not
+            events = raw_events(record.raw) if record.raw is not None else _base_events(record) + (record.extra or [])
+        for event in events:
             for _name, _, field_id, _, _, to, _ in event.items:
                 if field_id == "status":
                     current["status"] = to

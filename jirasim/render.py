@@ -31,7 +31,8 @@ class Renderer(ActivityRendering):
         self.base = base_url.rstrip("/")
         self.zone = ZoneInfo(self.config.site_tz)
         self.cloud = self.config.cloud
-        self._minutes: dict[int, tuple[str, str]] = {}  # minute -> (local "…T07:17:", "+0530")
+        self._offsets: dict[int, tuple[int, str]] = {}  # UTC hour -> (offset ms, "+0530")
+        self._hours: dict[int, str] = {}  # local hour -> "2026-01-01T07:"
         self._users: dict[tuple[int, str], dict] = {}
         self._statuses: dict[tuple[str, str], dict] = {}
         self._options: dict[tuple[str, str], dict] = {}
@@ -47,20 +48,26 @@ class Renderer(ActivityRendering):
     # --- small pieces ---------------------------------------------------------------------------
     def timestamp(self, ms: int) -> str:
         """2021-02-02T07:17:42.719+0000: the site zone's offset, no colon, milliseconds."""
-        minute = ms // 60_000
-        prefix = self._minutes.get(minute)
-        if prefix is None:
-            # Offsets change (DST) at most on the hour; format each minute once.
-            hour_start = minute // 60 * 3600
-            offset = datetime.fromtimestamp(hour_start, UTC).astimezone(self.zone).utcoffset()
-            seconds = int(offset.total_seconds()) if offset else 0
+        utc_hour = ms // 3_600_000
+        offset = self._offsets.get(utc_hour)
+        if offset is None:
+            # Offsets change (DST) at most on the hour: find each hour's once.
+            delta = datetime.fromtimestamp(utc_hour * 3600, UTC).astimezone(self.zone).utcoffset()
+            seconds = int(delta.total_seconds()) if delta else 0
             sign = "-" if seconds < 0 else "+"
-            local = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60 + seconds))
-            prefix = (local, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
-            if len(self._minutes) > 200_000:
-                self._minutes.clear()
-            self._minutes[minute] = prefix
-        return f"{prefix[0]}{ms // 1000 % 60:02d}.{ms % 1000:03d}{prefix[1]}"
+            offset = (seconds * 1000, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
+            if len(self._offsets) > 200_000:
+                self._offsets.clear()
+            self._offsets[utc_hour] = offset
+        local = ms + offset[0]
+        local_hour = local // 3_600_000
+        prefix = self._hours.get(local_hour)
+        if prefix is None:
+            prefix = time.strftime("%Y-%m-%dT%H:", time.gmtime(local_hour * 3600))
+            if len(self._hours) > 200_000:
+                self._hours.clear()
+            self._hours[local_hour] = prefix
+        return f"{prefix}{local // 60_000 % 60:02d}:{local // 1000 % 60:02d}.{local % 1000:03d}{offset[1]}"
 
     def api(self, version: str) -> str:
         return f"{self.base}/rest/api/{version}"

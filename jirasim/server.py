@@ -25,6 +25,7 @@ from jirasim.faults import FaultPlan
 from jirasim.jql import JqlError, parse_jql
 from jirasim.ratelimit import RateLimiter
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
+from jirasim.render_activity import SEARCH_INLINE_COMMENTS
 from jirasim.replay import RawEvent, load_replay_files
 from jirasim.search import SearchIndex
 from jirasim.serving import Request, SimServer
@@ -414,7 +415,15 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
         listing = self.listing(wanted)
         page_ids, fault, memory = self._search_page(request, TOKEN_PAGING, read_id, ids, offset, size, listing=listing)
         expand = self.expand(request)
-        issues = self.page(page_ids, version, wanted, expand, CLOUD_INLINE_HISTORIES, ids_only=raw_fields is None)
+        issues = self.page(
+            page_ids,
+            version,
+            wanted,
+            expand,
+            CLOUD_INLINE_HISTORIES,
+            ids_only=raw_fields is None,
+            comment_cap=SEARCH_INLINE_COMMENTS,
+        )
         self._less_data(request, issues, expand, listing)
         body: dict[str, Any] = {"issues": issues}
         if fault == "repeat-token":  # the first page it answered, with the same token, whatever is asked
@@ -439,6 +448,7 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
         expand: set[str],
         inline_limit: int | None,
         ids_only: bool = False,
+        comment_cap: int | None = None,
     ) -> list[dict]:
         issues = []
         with self.data.lock:
@@ -449,7 +459,7 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
                 if ids_only:
                     issues.append({"id": str(record.id)})
                 else:
-                    issues.append(self.r.issue(record, version, wanted, expand, inline_limit))
+                    issues.append(self.r.issue(record, version, wanted, expand, inline_limit, comment_cap=comment_cap))
         return issues
 
     def approximate_count(self, request: Request) -> tuple[int, Any]:
