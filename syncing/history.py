@@ -137,6 +137,32 @@ def history_reconciled(
     return [*recorded, inferred]
 
 
+def history_wanted(
+    created: datetime,
+    status_id: str,
+    status_name: str,
+    updated: datetime | None,
+    transitions: list[Transition],
+    stored: list[Transition],
+    *,
+    whole: bool,
+) -> list[Transition]:
+    """The status history to keep for an issue: from its whole changelog when `whole`; else the stored
+    history with what these transitions add (a partial answer never replaces what is stored); made to end
+    in the issue's current status either way (history_reconciled)."""
+    if whole or not stored:
+        history = status_history(created, status_id, status_name, transitions)
+    else:
+        recorded = {(t.history_id, t.from_id, t.to_id): t for t in stored if t.history_id not in SYNTHETIC_HISTORY_IDS}
+        recorded.update({(t.history_id, t.from_id, t.to_id): t for t in transitions})
+        merged = sorted(recorded.values(), key=lambda t: (t.changed_at, t.history_id))
+        initial = next((t for t in stored if t.history_id == INITIAL_HISTORY_ID), None)
+        history = status_history(created, status_id, status_name, merged)
+        if initial is not None:
+            history[0] = initial
+    return history_reconciled(history, status_id, status_name, updated)
+
+
 def status_changes_replace(
     wanted: dict[int, list[Transition]], stored: dict[int, list[Transition]], *, fresh: bool = False
 ) -> int:

@@ -7,6 +7,7 @@ bookkeeping (start, lease, progress, end) is in runs.py; clients and discovery i
 """
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
+from syncing.deferred_histories import HISTORY_BATCH, histories_complete
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError
@@ -175,8 +177,13 @@ def _project_pages_sync(
     # session), sharing this run's counters, stop and the instance's budget.
     history_client = client_for(instance, counters, stop=stop, site=site)
     plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
+    defer = not options.dry_run  # a dry run stores nothing to complete later: it completes page by page
+    deferred: dict[int, tuple[str, bool]] = {}
     for page in prefetched(project_pages(client, plan)):
-        result = page_sync(history_client, plan, page, run_id=run.pk)
+        result = page_sync(history_client, plan, page, run_id=run.pk, defer_histories=defer)
+        deferred.update(result.deferred)
+        if len(deferred) >= HISTORY_BATCH:
+            _deferred_complete(history_client, plan, run, deferred, totals, options)
         if not options.dry_run:
             watermark_advance(project, result.watermark)
         accumulate(totals, result)
@@ -191,11 +198,30 @@ def _project_pages_sync(
         if stop.is_set():
             return True
     if not options.dry_run:
+        _deferred_complete(history_client, plan, run, deferred, totals, options)
         _retries_fetch(history_client, plan, run, totals, counters)
     if options.stage_seconds is not None:
         options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
         options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
     return False
+
+
+def _deferred_complete(
+    client: JiraClient,
+    plan: ProjectSyncPlan,
+    run: SyncRun,
+    deferred: dict[int, tuple[str, bool]],
+    totals: PageResult,
+    options: RunOptions,
+) -> None:
+    """Complete the histories the pages deferred (deferred_histories), counted on the run; empties deferred."""
+    clock = time.perf_counter()
+    done = histories_complete(client, plan, deferred, run_id=run.pk)
+    deferred.clear()
+    totals.status_changes += done.status_changes
+    totals.incomplete_histories += len(done.incomplete)
+    if options.stage_seconds is not None:
+        options.stage_seconds["histories"] = options.stage_seconds.get("histories", 0.0) + time.perf_counter() - clock
 
 
 def _retries_fetch(
