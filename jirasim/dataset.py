@@ -24,6 +24,7 @@ from jirasim.activity import (
     seeded_activity,
     with_changes,
 )
+from jirasim.memo import Lru, VersionedLru
 from jirasim.replay import epoch_ms, raw_events
 from jirasim.rich import RichText, rich_document
 from jirasim.sprints import FORMATS, SprintSpec, issue_sprints, new_sprint, site_format, site_sprints
@@ -33,6 +34,8 @@ DAY_MS = 86_400_000
 FIRST_ISSUE_ID = 10_000
 EXTRA_HISTORY_BASE = 10_000_000_000
 LOOKALIKE_HISTORY_BASE = 5_000_000_000
+ACTIVITY_CACHE = 4096
+STATE_CACHE = 16_384
 RICH_TEXT_FIELDS = {"description": "Description", catalog.SHOOT_BRIEF.id: catalog.SHOOT_BRIEF.name}
 
 
@@ -153,7 +156,10 @@ class Dataset:
         # Every site has a board of sprints; only sites with `sprints` give them hostile names.
         self.sprint_board = site_sprints(config.seed, self.now_ms, hostile=config.sprints)
         self.seeded_sprints = len(self.sprint_board)  # issues' seeded sprint runs index this many
-        self._activity: dict[int, Activity] = {}  # issue id -> its activity (rebuilt when it changes)
+        # Rebuilt from seeds on first use and kept a while (bounded: a 100,000-issue site stays small).
+        self._activity = Lru(ACTIVITY_CACHE)  # issue id -> its activity (dropped when advance() changes it)
+        self._states = VersionedLru(STATE_CACHE)  # issue id -> state(): linked issues, parents, sub-tasks
+        self._sprints = VersionedLru(STATE_CACHE)  # issue id -> sprints_of()
         self._next_note = ADDED_NOTE_BASE
         self.added_notes: dict[int, int] = {}  # id of a comment or worklog added by advance() -> issue id
         self.sprint_format = site_format(config.sprint_format, config.cloud, config.dc_version)
@@ -268,10 +274,13 @@ class Dataset:
         """The sprints a generated issue was in, oldest first (none unless the site has sprints)."""
         if record.raw is not None:
             return []
+        cached = self._sprints.get(self.version, record.id)
+        if cached is not None:
+            return cached
         if record.changes is not None and record.changes.sprints is not None:
             by_id = {sprint.id: sprint for sprint in self.sprint_board}
             return [by_id[sprint_id] for sprint_id in record.changes.sprints]
-        return issue_sprints(record.seed, self.sprint_board[: self.seeded_sprints])
+        return self._sprints.put(record.id, issue_sprints(record.seed, self.sprint_board[: self.seeded_sprints]))
 
     def activity(self, record: IssueRecord) -> Activity:
         """The issue's comments, worklogs, attachments, versions, estimate, votes, watchers, environment."""
@@ -281,10 +290,7 @@ class Dataset:
             seeded = seeded_activity(
                 record.id, record.seed, record.created_ms, record.created_ms + record.span_ms, reporter
             )
-            cached = with_changes(seeded, record.changes)
-            if len(self._activity) > 50_000:
-                self._activity.clear()
-            self._activity[record.id] = cached
+            cached = self._activity.put(record.id, with_changes(seeded, record.changes))
         return cached
 
     def links(self, record: IssueRecord) -> list[tuple[int, IssueRecord, bool, int]]:
@@ -323,7 +329,16 @@ class Dataset:
         }
 
     def state(self, record: IssueRecord, events: list[Event] | None = None) -> dict[str, Any]:
-        """The issue's current values that its history (given, or rebuilt) decides: status, priority, assignee."""
+        """The issue's current values that its history (given, or rebuilt) decides: status, priority, assignee,
+        reporter, resolved_ms (shared when not given events: callers must not change it)."""
+        if events is None:
+            cached = self._states.get(self.version, record.id)
+            if cached is None:
+                cached = self._states.put(record.id, self._state(record, None))
+            return cached
+        return self._state(record, events)
+
+    def _state(self, record: IssueRecord, events: list[Event] | None) -> dict[str, Any]:
         current = {
             "status": catalog.STATUSES[catalog.OPEN].id,
             "priority": catalog.PRIORITIES[2][0],
@@ -438,7 +453,16 @@ class Dataset:
         self._next_history += 1
         return self._next_history
 
+    def _forget(self, record: IssueRecord | None = None) -> None:
+        """Drop what the caches hold of an issue (None: of every issue) changed before the version moves on."""
+        for cache in (self._states, self._sprints):
+            if record is None:
+                cache.items.clear()
+            else:
+                cache.items.pop(record.id, None)
+
     def _append(self, record: IssueRecord, event: Event) -> None:
+        self._forget(record)
         record.extra = [*(record.extra or []), event]
         record.updated_ms = max(record.updated_ms, event.at_ms)
         if any(item[2] == "status" for item in event.items):
@@ -458,6 +482,7 @@ class Dataset:
                 item: Item = ("status", "jira", "status", before.id, before.name, status.id, status.name)
                 self._append(issue, Event(self._new_history_id(), self.now_ms, 0, [item]))
             else:
+                self._forget(issue)
                 issue.forced_status = (status.id, self.now_ms)
                 issue.updated_ms = self.now_ms
             self.version += 1
@@ -512,7 +537,8 @@ class Dataset:
     def _changes(self, record: IssueRecord) -> Changes:
         if record.changes is None:
             record.changes = Changes()
-        self._activity.pop(record.id, None)
+        self._forget(record)
+        self._activity.pop(record.id)
         return record.changes
 
     def _touch(self, record: IssueRecord, at: int) -> None:
@@ -678,6 +704,7 @@ class Dataset:
             if not any(s.state == "FUTURE" for s in board):
                 board.append(new_sprint(board, at, hostile=self.config.sprints))
             following = next(i for i, s in enumerate(board) if s.state == "FUTURE")
+            self._forget()  # the board's sprints change: every issue's sprints_of() does
             board[following] = replace(board[following], state="ACTIVE", start_ms=at, end_ms=at + 14 * DAY_MS)
             result["started"] = board[following].id
             if active is not None:
@@ -705,7 +732,8 @@ class Dataset:
             if record is None:
                 raise KeyError(key_or_id)
             record.extra = None
-            self._activity.pop(record.id, None)
+            self._forget(record)
+            self._activity.pop(record.id)
             record.n_events = entries
             record.span_ms = max(record.span_ms, entries * MINUTE_MS)
             record.updated_ms = record.created_ms + record.span_ms

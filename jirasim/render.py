@@ -8,18 +8,25 @@ from zoneinfo import ZoneInfo
 
 from jirasim import catalog
 from jirasim.dataset import Dataset, Event, IssueRecord
+from jirasim.memo import VersionedLru
 from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
 from jirasim.sprints import sprint_value
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
+REF_CACHE = 16_384
+NOTE_CACHE = 8192
 CLOUD_INLINE_HISTORIES = 40
 CLOUD_ISSUE_HISTORIES = 100
 # Fields whose values the issue's history decides: only they need the history rebuilt.
 STATE_FIELDS = frozenset({"status", "priority", "assignee", "reporter", "creator", "resolution", "resolutiondate"})
 # Pseudo-fields whose change items carry no fieldId, even on Cloud.
 NO_FIELD_ID = frozenset({"issuekey", "WorklogId", "Link"})
+# Pieces of timestamps, formatted once: "07:", "42.", "719".
+_MINUTES = tuple(f"{m:02d}:" for m in range(60))
+_SECONDS = tuple(f"{sec:02d}." for sec in range(60))
+_MILLIS = tuple(f"{milli:03d}" for milli in range(1000))
 # Fields only the agile API (/rest/agile/1.0/…) adds to an issue.
 AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
 
@@ -39,6 +46,9 @@ class Renderer(ActivityRendering):
         self._items: dict[tuple, dict] = {}
         self._documents: dict[str, dict] = {}
         self._priorities: dict[tuple[str, str], dict] = {}
+        self._sprint_values: dict[tuple, Any] = {}  # (sprint, format) -> its value (shared: never changed)
+        self._refs = VersionedLru(REF_CACHE)  # (issue id, version) -> the issue as others' links show it
+        self._notes = VersionedLru(NOTE_CACHE)  # (comment or worklog, issue id, version) -> its rendering
         self.custom_fields = catalog.site_custom_fields(
             self.config.profile,
             rich_adf=self.config.rich_adf,
@@ -60,14 +70,15 @@ class Renderer(ActivityRendering):
                 self._offsets.clear()
             self._offsets[utc_hour] = offset
         local = ms + offset[0]
-        local_hour = local // 3_600_000
+        local_hour, within = divmod(local, 3_600_000)
         prefix = self._hours.get(local_hour)
         if prefix is None:
             prefix = time.strftime("%Y-%m-%dT%H:", time.gmtime(local_hour * 3600))
             if len(self._hours) > 200_000:
                 self._hours.clear()
             self._hours[local_hour] = prefix
-        return f"{prefix}{local // 60_000 % 60:02d}:{local // 1000 % 60:02d}.{local % 1000:03d}{offset[1]}"
+        minute, rest = divmod(within, 60_000)
+        return f"{prefix}{_MINUTES[minute]}{_SECONDS[rest // 1000]}{_MILLIS[rest % 1000]}{offset[1]}"
 
     def api(self, version: str) -> str:
         return f"{self.base}/rest/api/{version}"
@@ -364,8 +375,14 @@ class Renderer(ActivityRendering):
     def _sprint_field(self, record: IssueRecord, rng: random.Random) -> list | None:
         """The Sprint field: the issue's sprints of the site's board, in the shape the site sends."""
         rng.randint(1, 30)  # the draw the field once took, so that the values after it stay as they were
-        form, zone = self.data.sprint_format, self.zone
-        return [sprint_value(s, form, zone) for s in self.data.sprints_of(record)] or None
+        form, zone, values = self.data.sprint_format, self.zone, self._sprint_values
+        shown = []
+        for sprint in self.data.sprints_of(record):
+            value = values.get((sprint, form))
+            if value is None:
+                value = values[(sprint, form)] = sprint_value(sprint, form, zone)
+            shown.append(value)
+        return shown or None
 
     def issue(
         self,
@@ -387,9 +404,9 @@ class Renderer(ActivityRendering):
             "self": f"{self.api(version)}/issue/{record.id}",
             "key": self.data.key_of(record),
         }
-        # Rebuilt from the seed: once per issue, not per use, and only when something shown depends on it.
-        needs_history = "changelog" in expand or wanted is None or not STATE_FIELDS.isdisjoint(wanted)
-        events = self.data.history(record) if needs_history else None
+        # The whole history (with the activity woven into it) only for the changelog: the fields the history
+        # decides come from its workflow items alone (Dataset.state), cached per issue.
+        events = self.data.history(record) if "changelog" in expand else None
         if wanted is None or wanted:
             body["fields"] = self.issue_fields(record, version, wanted, events, comment_cap=comment_cap, agile=agile)
         if "changelog" in expand:

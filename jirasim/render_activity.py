@@ -47,6 +47,8 @@ ACTIVITY_FIELDS = frozenset(
         "security",
     }
 )
+# The activity fields the seeded activity decides (the rest follow from issue ids or are constant).
+SEEDED_FIELDS = tuple(sorted(ACTIVITY_FIELDS - {"issuelinks", "parent", "subtasks", "security"}))
 
 
 class ActivityRendering:
@@ -55,10 +57,11 @@ class ActivityRendering:
     ) -> None:
         """Fill the activity fields that are wanted into values."""
         data = self.data
-        activity = data.activity(record)
         now = data.now_ms
         key = data.key_of(record)
         api = self.api(version)
+        # The seeded activity only when a field shown comes from it (links and the hierarchy do not).
+        activity = data.activity(record) if any(want(name) for name in SEEDED_FIELDS) else None
         if want("comment"):
             comments = activity.live_comments(now)
             shown = comments[: comment_cap or ISSUE_INLINE_COMMENTS]
@@ -71,6 +74,13 @@ class ActivityRendering:
             if self.cloud:
                 page["self"] = f"{api}/issue/{record.id}/comment"
             values["comment"] = page
+        if activity is None:
+            self._related(record, version, want, values)
+            if want("security"):
+                values["security"] = None
+            if self.cloud and want("issuerestriction"):
+                values["issuerestriction"] = {"issuerestrictions": {}, "shouldDisplay": False}
+            return
         worklogs = activity.live_worklogs(now)
         spent = sum(w.seconds for w in worklogs)
         if want("worklog"):
@@ -82,22 +92,11 @@ class ActivityRendering:
             }
         if want("attachment"):
             values["attachment"] = [self.attachment(a, version) for a in activity.attachments]
-        if want("issuelinks"):
-            values["issuelinks"] = [
-                self.issue_link(link_id, other, outward, link_type, version)
-                for link_id, other, outward, link_type in data.links(record)
-            ]
+        self._related(record, version, want, values)
         if want("fixVersions"):
             values["fixVersions"] = [self.version_bean(record.project, v, version) for v in activity.fix_versions]
         if want("versions"):
             values["versions"] = [self.version_bean(record.project, v, version) for v in activity.affects_versions]
-        if want("parent"):
-            parent = data.parent(record)
-            if parent is not None and (self.cloud or data.role(record) == "subtask"):
-                values["parent"] = self.issue_ref(parent, version)
-        if want("subtasks"):
-            children = data.children(record) if data.role(record) == "parent" else []
-            values["subtasks"] = [self.issue_ref(child, version) for child in children]
         if want("environment"):
             environment = activity.environment
             values["environment"] = self.rich_text(environment, version) if environment else None
@@ -116,6 +115,22 @@ class ActivityRendering:
             values["security"] = None
         if self.cloud and want("issuerestriction"):
             values["issuerestriction"] = {"issuerestrictions": {}, "shouldDisplay": False}
+
+    def _related(self, record: "IssueRecord", version: str, want, values: dict[str, Any]) -> None:
+        """Links, parent and sub-tasks: they follow from issue ids, not from the seeded activity."""
+        data = self.data
+        if want("issuelinks"):
+            values["issuelinks"] = [
+                self.issue_link(link_id, other, outward, link_type, version)
+                for link_id, other, outward, link_type in data.links(record)
+            ]
+        if want("parent"):
+            parent = data.parent(record)
+            if parent is not None and (self.cloud or data.role(record) == "subtask"):
+                values["parent"] = self.issue_ref(parent, version)
+        if want("subtasks"):
+            children = data.children(record) if data.role(record) == "parent" else []
+            values["subtasks"] = [self.issue_ref(child, version) for child in children]
 
     def _time_tracking(self, estimate: int | None, spent: int, want, values: dict[str, Any]) -> None:
         remaining = max(estimate - spent, 0) if estimate is not None else None
@@ -154,16 +169,22 @@ class ActivityRendering:
 
     # --- the pieces ------------------------------------------------------------------------------
     def comment(self, issue_id: int, note: Note, version: str) -> dict[str, Any]:
-        """A comment: ADF body on Cloud v3, wiki text elsewhere."""
+        """A comment: ADF body on Cloud v3, wiki text elsewhere (shared: built once per data version)."""
+        cached = self._notes.get(self.data.version, (note.id, version))
+        if cached is None:
+            cached = self._notes.put((note.id, version), self._comment(issue_id, note, version))
+        return cached
+
+    def _comment(self, issue_id: int, note: Note, version: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "self": f"{self.api(version)}/issue/{issue_id}/comment/{note.id}",
             "id": str(note.id),
             "author": self.user(note.author, version),
             "body": self.note_text(note.text, version, note.id % RICH_NOTES if note.id % 5 == 0 else None),
             "updateAuthor": self.user(note.editor, version),
-            "created": self.timestamp(note.created_ms),
-            "updated": self.timestamp(note.updated_ms),
         }
+        body["created"] = created = self.timestamp(note.created_ms)
+        body["updated"] = created if note.updated_ms == note.created_ms else self.timestamp(note.updated_ms)
         if note.id % 7 == 3:  # restricted to a project role
             body["visibility"] = {"type": "role", "value": "Administrators"}
         if self.cloud:
@@ -171,6 +192,13 @@ class ActivityRendering:
         return body
 
     def worklog(self, issue_id: int, note: Note, version: str) -> dict[str, Any]:
+        """A worklog (shared: built once per data version)."""
+        cached = self._notes.get(self.data.version, (note.id, version))
+        if cached is None:
+            cached = self._notes.put((note.id, version), self._worklog(issue_id, note, version))
+        return cached
+
+    def _worklog(self, issue_id: int, note: Note, version: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "self": f"{self.api(version)}/issue/{issue_id}/worklog/{note.id}",
             "author": self.user(note.author, version),
@@ -179,10 +207,11 @@ class ActivityRendering:
         if note.text:
             rich = note.id % RICH_NOTES if note.id % 6 == 0 else None
             body["comment"] = self.note_text(note.text, version, rich)
+        created = self.timestamp(note.created_ms)
         body.update(
             {
-                "created": self.timestamp(note.created_ms),
-                "updated": self.timestamp(note.updated_ms),
+                "created": created,
+                "updated": created if note.updated_ms == note.created_ms else self.timestamp(note.updated_ms),
                 "started": self.timestamp(note.started_ms),
                 "timeSpent": duration(note.seconds),
                 "timeSpentSeconds": note.seconds,
@@ -249,19 +278,27 @@ class ActivityRendering:
         }
 
     def issue_ref(self, other: "IssueRecord", version: str) -> dict[str, Any]:
-        """Another issue as links, parent and sub-tasks show it: id, key, self and four fields."""
+        """Another issue as links, parent and sub-tasks show it: id, key, self and four fields (shared: built
+        once per data version)."""
+        cached = self._refs.get(self.data.version, (other.id, version))
+        if cached is not None:
+            return cached
         state = self.data.state(other)
-        return {
-            "id": str(other.id),
-            "key": self.data.key_of(other),
-            "self": f"{self.api(version)}/issue/{other.id}",
-            "fields": {
-                "summary": self.summary(other),
-                "status": self.status(state["status"], version),
-                "priority": self.priority(state["priority"], version),
-                "issuetype": self.issue_type(other, version),
+        _, street, service, issue_type = self._basics(other)
+        return self._refs.put(
+            (other.id, version),
+            {
+                "id": str(other.id),
+                "key": self.data.key_of(other),
+                "self": f"{self.api(version)}/issue/{other.id}",
+                "fields": {
+                    "summary": f"{street}: {service[1]}",
+                    "status": self.status(state["status"], version),
+                    "priority": self.priority(state["priority"], version),
+                    "issuetype": self.issue_type_bean(issue_type, version),
+                },
             },
-        }
+        )
 
     def version_bean(self, project: int, index: int, version: str, *, full: bool = False) -> dict[str, Any]:
         """A project version as issues show it (full: as /project/{key}/versions lists it)."""
