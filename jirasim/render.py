@@ -15,8 +15,8 @@ from jirasim.sprints import sprint_value
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
-REF_CACHE = 16_384
-NOTE_CACHE = 8192
+REF_CACHE = 2048
+NOTE_CACHE = 2048
 CLOUD_INLINE_HISTORIES = 40
 CLOUD_ISSUE_HISTORIES = 100
 # Fields whose values the issue's history decides: only they need the history rebuilt.
