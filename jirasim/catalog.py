@@ -98,7 +98,19 @@ COMMON_FIELDS = [
     CustomField("customfield_10039", "Listing URL", "url", "string"),
     CustomField("customfield_10040", "Rooms", "float", "number"),
     CustomField("customfield_10041", "Rush", "select", "option"),
+    CustomField("customfield_10045", "Parent Link", "jpo-custom-field-parent", "any"),
+    CustomField("customfield_10046", "Listing Team", "grouppicker", "group"),
 ]
+# Advanced Roadmaps' Parent Link on a site without it: a placeholder object in every issue.
+PARENT_LINK_PLACEHOLDER = {
+    "hasEpicLinkFieldDependency": False,
+    "showField": False,
+    "nonEditableReason": {
+        "reason": "PLUGIN_LICENSE_ERROR",
+        "message": "The Parent Link is only available to Jira Premium users.",
+    },
+}
+TEAM_GROUPS = ["photographers", "editors", "drone-pilots"]
 # Instance profiles: which ids the access/special instruction fields have on each site.
 PROFILE_FIELDS = {
     "instance_1": [
@@ -140,6 +152,8 @@ def site_custom_fields(profile: str, *, rich_adf: bool = False, status_lookalike
 def custom_type_key(field: CustomField) -> str:
     if field.custom_type.startswith("gh-"):
         return f"com.pyxis.greenhopper.jira:{field.custom_type}"
+    if field.custom_type.startswith("jpo-"):
+        return f"com.atlassian.jpo:{field.custom_type}"
     return _CT + field.custom_type
 
 
@@ -163,4 +177,57 @@ SYSTEM_FIELDS = [
     ("statuscategorychangedate", "Status Category Changed", {"type": "datetime", "system": "statuscategorychangedate"}),
     ("comment", "Comment", {"type": "comments-page", "system": "comment"}),
     ("worklog", "Log Work", {"type": "array", "items": "worklog", "system": "worklog"}),
+    ("attachment", "Attachment", {"type": "array", "items": "attachment", "system": "attachment"}),
+    ("issuelinks", "Linked Issues", {"type": "array", "items": "issuelinks", "system": "issuelinks"}),
+    ("fixVersions", "Fix versions", {"type": "array", "items": "version", "system": "fixVersions"}),
+    ("versions", "Affects versions", {"type": "array", "items": "version", "system": "versions"}),
+    ("parent", "Parent", None),
+    ("subtasks", "Sub-tasks", {"type": "array", "items": "issuelinks", "system": "subtasks"}),
+    ("environment", "Environment", {"type": "string", "system": "environment"}),
+    ("timetracking", "Time tracking", {"type": "timetracking", "system": "timetracking"}),
+    ("timeoriginalestimate", "Original estimate", {"type": "number", "system": "timeoriginalestimate"}),
+    ("timeestimate", "Remaining Estimate", {"type": "number", "system": "timeestimate"}),
+    ("timespent", "Time Spent", {"type": "number", "system": "timespent"}),
+    (
+        "aggregatetimeoriginalestimate",
+        "Σ Original Estimate",
+        {"type": "number", "system": "aggregatetimeoriginalestimate"},
+    ),
+    ("aggregatetimeestimate", "Σ Remaining Estimate", {"type": "number", "system": "aggregatetimeestimate"}),
+    ("aggregatetimespent", "Σ Time Spent", {"type": "number", "system": "aggregatetimespent"}),
+    ("progress", "Progress", {"type": "progress", "system": "progress"}),
+    ("aggregateprogress", "Σ Progress", {"type": "progress", "system": "aggregateprogress"}),
+    ("workratio", "Work Ratio", {"type": "number", "system": "workratio"}),
+    ("votes", "Votes", {"type": "votes", "system": "votes"}),
+    ("watches", "Watchers", {"type": "watches", "system": "watches"}),
+    ("lastViewed", "Last Viewed", {"type": "datetime", "system": "lastViewed"}),
+    ("security", "Security Level", {"type": "securitylevel", "system": "security"}),
 ]
+
+
+# --- what people do on issues besides the workflow (jirasim.activity) ---------------------------
+EPIC_TYPE = ("10000", "Epic", False)
+SUBTASK_TYPE = ("10004", "Sub-task", True)
+HIERARCHY = {"10000": 1, "10004": -1}  # issue type id -> hierarchyLevel (others: 0)
+# (id, name, inward, outward)
+LINK_TYPES = [
+    ("10000", "Blocks", "is blocked by", "blocks"),
+    ("10001", "Cloners", "is cloned by", "clones"),
+    ("10002", "Duplicate", "is duplicated by", "duplicates"),
+    ("10003", "Relates", "relates to", "relates to"),
+]
+# A project's versions: (name, released, release day offset from the site's start); ids per project.
+VERSIONS = [("1.0", True, -150), ("1.1", True, -90), ("1.2", True, -30), ("2.0", False, 30), ("2.1", False, 90)]
+COMPONENT_DESCRIPTIONS = {"10100": "Stills and twilight shots", "10102": "Measured plans"}
+COMMENT_TEXTS = [
+    "Agent confirmed the slot for Tuesday morning.",
+    "Photos uploaded, 32 selected for the listing.",
+    "Client asked for a reshoot of the kitchen.",
+    "Access code did not work; called the agent.",
+    "Edits delivered, waiting for review.",
+    "Drone shots cancelled: wind above 40 km/h.",
+    "Moved to Friday at the owner's request.",
+]
+WORKLOG_TEXTS = ["On site", "Editing", "Travel", "Upload and culling", "Floor plan drawing", ""]
+ATTACHMENTS = [("floorplan.pdf", "application/pdf"), ("front.jpg", "image/jpeg"), ("notes.txt", "text/plain")]
+ENVIRONMENTS = ["Camera: Sony A7 IV, 16-35 mm", "Drone: DJI Mavic 3", "Phone app 4.2 on iOS"]

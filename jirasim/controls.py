@@ -3,6 +3,7 @@
 import random
 from typing import Any
 
+from jirasim import catalog
 from jirasim.disturb import disturb_read
 from jirasim.errors import HttpError
 from jirasim.faults import FaultRule
@@ -31,6 +32,7 @@ class SimControls:
                 create=int(body.get("create", 0)),
                 delete=int(body.get("delete", 0)),
                 move=int(body.get("move", 0)),
+                activity={k: body[k] for k in ("comments", "worklogs", "sprints") if isinstance(body.get(k), dict)},
             )
         except (TypeError, ValueError) as exc:
             raise HttpError(400, f"bad advance request: {exc}") from None
@@ -47,7 +49,7 @@ class SimControls:
         changes += [("jira:issue_updated", move["to"]) for move in done["moved"]]
         changes += [("jira:issue_deleted", key) for key in done["deleted"]]
         for event, key in changes:
-            record = self.data.find(key)
+            record = self.data.find(key) if event != "jira:issue_deleted" else self.data.by_key.get(key)
             if record is None:
                 continue
             with self.data.lock:
@@ -64,7 +66,49 @@ class SimControls:
                 if event == "jira:issue_updated" and events:
                     last = self.r.history(events[-1], "2")
                     payload["changelog"] = {"id": last["id"], "items": last["items"]}
+                if self.config.cloud and event != "jira:issue_deleted":
+                    issue["fields"]["statusCategory"] = issue["fields"]["status"]["statusCategory"]
+                if self.config.cloud and event == "jira:issue_created":
+                    payload["changelog"] = self._creation_changelog(record, issue["fields"])
             self.webhooks.send(event, key, payload)
+
+    def _creation_changelog(self, record, fields: dict[str, Any]) -> dict[str, Any]:
+        """What Cloud's issue_created webhook lists as set: summary, Status, priority, reporter, fix versions."""
+        status, priority = fields["status"], fields["priority"]
+        reporter_index = record.seed % len(catalog.USERS)
+        reporter = self.r.user_ref(reporter_index)
+        items = [
+            ("summary", "summary", None, fields["summary"]),
+            ("Status", "status", status["id"], status["name"]),
+            ("priority", "priority", priority["id"], priority["name"]),
+            *(("Fix Version", "fixVersions", v["id"], v["name"]) for v in fields.get("fixVersions") or []),
+        ]
+        rendered = [
+            {
+                "field": name,
+                "fieldtype": "jira",
+                "fieldId": field_id,
+                "from": None,
+                "fromString": None,
+                "to": to,
+                "toString": text,
+            }
+            for name, field_id, to, text in items
+        ]
+        rendered.append(
+            {
+                "field": "reporter",
+                "fieldtype": "jira",
+                "fieldId": "reporter",
+                "from": None,
+                "fromString": None,
+                "to": reporter,
+                "toString": catalog.USERS[reporter_index][0],
+                "tmpFromAccountId": None,
+                "tmpToAccountId": reporter,
+            }
+        )
+        return {"id": str(record.id * 1000 + 999), "items": rendered}
 
     def sim_webhooks(self, request: Request) -> tuple[int, Any]:
         """POST {url, secret?, events?} registers a receiver; DELETE removes all; GET lists deliveries."""

@@ -7,20 +7,35 @@ seed whenever they are asked for, so 100,000 issues cost a few tens of MB.
 
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from jirasim import catalog
+from jirasim.activity import (
+    ADDED_NOTE_BASE,
+    Activity,
+    Changes,
+    Note,
+    child_indexes,
+    hierarchy_role,
+    link_partners,
+    parent_index,
+    seeded_activity,
+    with_changes,
+)
+from jirasim.memo import Lru, VersionedLru
 from jirasim.replay import epoch_ms, raw_events
 from jirasim.rich import RichText, rich_document
-from jirasim.sprints import FORMATS, SprintSpec, issue_sprints, site_format, site_sprints
+from jirasim.sprints import FORMATS, SprintSpec, issue_sprints, new_sprint, site_format, site_sprints
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 FIRST_ISSUE_ID = 10_000
 EXTRA_HISTORY_BASE = 10_000_000_000
 LOOKALIKE_HISTORY_BASE = 5_000_000_000
+ACTIVITY_CACHE = 4096
+STATE_CACHE = 8192
 RICH_TEXT_FIELDS = {"description": "Description", catalog.SHOOT_BRIEF.id: catalog.SHOOT_BRIEF.name}
 
 
@@ -76,6 +91,7 @@ class Event:
 
 class IssueRecord:
     __slots__ = (
+        "changes",
         "created_ms",
         "deleted",
         "edits",
@@ -109,6 +125,7 @@ class IssueRecord:
         self.deleted = False
         self.raw: dict[str, Any] | None = None  # a replayed issue, served as recorded
         self.forced_status: tuple[str, int] | None = None  # (status id, when): set with no history entry
+        self.changes: Changes | None = None  # comments, worklogs and sprints changed by advance()
 
 
 @dataclass
@@ -127,6 +144,7 @@ class Dataset:
         self.config = config
         self.lock = threading.RLock()
         self.now_ms = int(config.start.timestamp() * 1000)
+        self.start_ms = self.now_ms
         self.version = 0  # bumps on every change; search caches key on it
         self._advances = 0
         self._next_history = EXTRA_HISTORY_BASE
@@ -135,7 +153,15 @@ class Dataset:
         keys = config.project_keys or [_project_key(i) for i in range(config.projects)]
         self.projects = [Project(i, str(10_000 + i), key, f"{key.title()} listings") for i, key in enumerate(keys)]
         self._next_id = FIRST_ISSUE_ID
-        self.sprint_board = site_sprints(config.seed, self.now_ms) if config.sprints else []
+        # Every site has a board of sprints; only sites with `sprints` give them hostile names.
+        self.sprint_board = site_sprints(config.seed, self.now_ms, hostile=config.sprints)
+        self.seeded_sprints = len(self.sprint_board)  # issues' seeded sprint runs index this many
+        # Rebuilt from seeds on first use and kept a while (bounded: a 100,000-issue site stays small).
+        self._activity = Lru(ACTIVITY_CACHE)  # issue id -> its activity (dropped when advance() changes it)
+        self._states = VersionedLru(STATE_CACHE)  # issue id -> state(): linked issues, parents, sub-tasks
+        self._sprints = VersionedLru(STATE_CACHE)  # issue id -> sprints_of()
+        self._next_note = ADDED_NOTE_BASE
+        self.added_notes: dict[int, int] = {}  # id of a comment or worklog added by advance() -> issue id
         self.sprint_format = site_format(config.sprint_format, config.cloud, config.dc_version)
         for project in self.projects:
             for _ in range(config.issues):
@@ -169,11 +195,129 @@ class Dataset:
         events = _base_events(record)
         if self.config.status_lookalike_fields:
             events = _with_lookalike_events(record, events)
+        if events:
+            events = self._with_activity_items(record, events)
         return events + record.extra if record.extra else events
+
+    def _with_activity_items(self, record: IssueRecord, events: list[Event]) -> list[Event]:
+        """The seeded changes of sprints, fix versions, attachments, work logged, estimates, environment and
+        links, riding on the issue's history entries (their number, times and other items unchanged).
+        A value not changed in the history was set when the issue was created."""
+        rng = random.Random(record.seed ^ 0x17E35)
+        draw = rng.random
+        n = len(events)
+        extra: dict[int, list[Item]] = {}
+
+        def at(position: int, item: Item) -> None:
+            extra.setdefault(position, []).append(item)
+
+        def positions(count: int) -> list[int]:
+            return sorted(int(draw() * n) for _ in range(count))
+
+        sprints = self.sprints_of(record) if record.changes is None or record.changes.sprints is None else []
+        before: list = []
+        for position, sprint in zip(positions(len(sprints)), sprints, strict=True):
+            ids, names = ", ".join(str(s.id) for s in before), ", ".join(s.name for s in before)
+            before.append(sprint)
+            after = (", ".join(str(s.id) for s in before), ", ".join(s.name for s in before))
+            at(position, ("Sprint", "custom", "customfield_10020", ids, names, *after))
+        activity = self.activity(record)
+        for version in activity.fix_versions:
+            if draw() < 0.7:
+                version_id, name = self.version_ref(record.project, version)
+                at(int(draw() * n), ("Fix Version", "jira", "fixVersions", None, None, version_id, name))
+        for attachment in activity.attachments:
+            text = str(attachment.id)
+            at(int(draw() * n), ("Attachment", "jira", "attachment", None, None, text, attachment.filename))
+        if activity.original_estimate and draw() < 0.5:
+            estimate = str(activity.original_estimate)
+            position = int(draw() * n)
+            at(position, ("timeoriginalestimate", "jira", "timeoriginalestimate", None, None, estimate, estimate))
+            at(position, ("timeestimate", "jira", "timeestimate", None, None, estimate, estimate))
+        spent = 0
+        seeded_worklogs = [w for w in activity.worklogs if w.id < ADDED_NOTE_BASE]
+        for position, worklog in zip(positions(len(seeded_worklogs)), seeded_worklogs, strict=True):
+            old, spent = spent, spent + worklog.seconds
+            at(
+                position,
+                (
+                    "timespent",
+                    "jira",
+                    "timespent",
+                    str(old) if old else None,
+                    str(old) if old else None,
+                    str(spent),
+                    str(spent),
+                ),
+            )
+            at(position, ("WorklogId", "jira", "WorklogId", None, None, str(worklog.id), str(worklog.id)))
+        if activity.environment and draw() < 0.5:
+            at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
+        for link_id, other, outward, link_type in self.links(record):
+            if link_id % 3:
+                _, _, inward_text, outward_text = catalog.LINK_TYPES[link_type]
+                text = f"This issue {outward_text if outward else inward_text} {self.key_of(other)}"
+                at((link_id * 7) % n, ("Link", "jira", "Link", None, None, self.key_of(other), text))
+        if not extra:
+            return events
+        woven = list(events)
+        for position, items in extra.items():
+            event = woven[position]
+            woven[position] = Event(event.history_id, event.at_ms, event.author, [*event.items, *items])
+        return woven
+
+    def version_ref(self, project: int, version: int) -> tuple[str, str]:
+        """(id, name) of a project's version (an index into catalog.VERSIONS)."""
+        return str(10_500 + project * 10 + version), catalog.VERSIONS[version][0]
 
     def sprints_of(self, record: IssueRecord) -> list[SprintSpec]:
         """The sprints a generated issue was in, oldest first (none unless the site has sprints)."""
-        return issue_sprints(record.seed, self.sprint_board) if self.sprint_board and record.raw is None else []
+        if record.raw is not None:
+            return []
+        cached = self._sprints.get(self.version, record.id)
+        if cached is not None:
+            return cached
+        if record.changes is not None and record.changes.sprints is not None:
+            by_id = {sprint.id: sprint for sprint in self.sprint_board}
+            return [by_id[sprint_id] for sprint_id in record.changes.sprints]
+        return self._sprints.put(record.id, issue_sprints(record.seed, self.sprint_board[: self.seeded_sprints]))
+
+    def activity(self, record: IssueRecord) -> Activity:
+        """The issue's comments, worklogs, attachments, versions, estimate, votes, watchers, environment."""
+        cached = self._activity.get(record.id)
+        if cached is None:
+            reporter = record.seed % len(catalog.USERS)
+            seeded = seeded_activity(
+                record.id, record.seed, record.created_ms, record.created_ms + record.span_ms, reporter
+            )
+            cached = self._activity.put(record.id, with_changes(seeded, record.changes))
+        return cached
+
+    def links(self, record: IssueRecord) -> list[tuple[int, IssueRecord, bool, int]]:
+        """The issue's links: [(link id, the other issue, this one is the outward end, link type index)]."""
+        if record.raw is not None:
+            return []
+        found = []
+        for link_id, partner, outward, link_type in link_partners(record.id - FIRST_ISSUE_ID, self.config.seed):
+            other = self.by_id.get(FIRST_ISSUE_ID + partner)
+            if other is not None and not other.deleted and other.raw is None:
+                found.append((link_id, other, outward, link_type))
+        return found
+
+    def role(self, record: IssueRecord) -> str:
+        """epic | epic-child | parent | subtask | none: the issue's place in the epic / sub-task hierarchy."""
+        return "none" if record.raw is not None else hierarchy_role(record.id - FIRST_ISSUE_ID)
+
+    def parent(self, record: IssueRecord) -> IssueRecord | None:
+        index = parent_index(record.id - FIRST_ISSUE_ID) if record.raw is None else None
+        other = self.by_id.get(FIRST_ISSUE_ID + index) if index is not None else None
+        return other if other is not None and not other.deleted else None
+
+    def children(self, record: IssueRecord) -> list[IssueRecord]:
+        if record.raw is not None:
+            return []
+        found = (self.by_id.get(FIRST_ISSUE_ID + index) for index in child_indexes(record.id - FIRST_ISSUE_ID))
+        return [other for other in found if other is not None and not other.deleted]
 
     def rich_texts(self, record: IssueRecord) -> dict[str, RichText]:
         """The rich-text fields of a generated issue on a rich_adf site: field id -> document and its parts."""
@@ -185,7 +329,16 @@ class Dataset:
         }
 
     def state(self, record: IssueRecord, events: list[Event] | None = None) -> dict[str, Any]:
-        """The issue's current values that its history (given, or rebuilt) decides: status, priority, assignee."""
+        """The issue's current values that its history (given, or rebuilt) decides: status, priority, assignee,
+        reporter, resolved_ms (shared when not given events: callers must not change it)."""
+        if events is None:
+            cached = self._states.get(self.version, record.id)
+            if cached is None:
+                cached = self._states.put(record.id, self._state(record, None))
+            return cached
+        return self._state(record, events)
+
+    def _state(self, record: IssueRecord, events: list[Event] | None) -> dict[str, Any]:
         current = {
             "status": catalog.STATUSES[catalog.OPEN].id,
             "priority": catalog.PRIORITIES[2][0],
@@ -193,7 +346,9 @@ class Dataset:
             "reporter": record.seed % len(catalog.USERS),
             "resolved_ms": None,
         }
-        for event in self.history(record) if events is None else events:
+        if events is None:  # only workflow items decide these: the activity woven into histories does not
+            events = raw_events(record.raw) if record.raw is not None else _base_events(record) + (record.extra or [])
+        for event in events:
             for _name, _, field_id, _, _, to, _ in event.items:
                 if field_id == "status":
                     current["status"] = to
@@ -214,9 +369,18 @@ class Dataset:
         return [r for r in self.by_id.values() if not r.deleted and (project is None or r.project == project)]
 
     def advance(
-        self, minutes: float = 0, update: float = 0.0, create: int = 0, delete: int = 0, move: int = 0
+        self,
+        minutes: float = 0,
+        update: float = 0.0,
+        create: int = 0,
+        delete: int = 0,
+        move: int = 0,
+        activity: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Move the clock on and change the site in between; return what was done."""
+        """Move the clock on and change the site in between; return what was done.
+
+        activity: {"comments": {"add": n, "edit": n, "delete": n}, "worklogs": {…the same…},
+        "sprints": {"close": true, "move": n}} — see advance_activity()."""
         with self.lock:
             self._advances += 1
             rng = random.Random(self.config.seed * 7919 + self._advances)
@@ -238,6 +402,8 @@ class Dataset:
             for _ in range(create):
                 record = self._create(rng, start, end)
                 done["created"].append(self.key_of(record))
+            if activity:
+                done.update(self.advance_activity(activity, start, end))
             self.now_ms = end
             self.version += 1
             done["now"] = self.now_ms
@@ -288,7 +454,16 @@ class Dataset:
         self._next_history += 1
         return self._next_history
 
+    def _forget(self, record: IssueRecord | None = None) -> None:
+        """Drop what the caches hold of an issue (None: of every issue) changed before the version moves on."""
+        for cache in (self._states, self._sprints):
+            if record is None:
+                cache.items.clear()
+            else:
+                cache.items.pop(record.id, None)
+
     def _append(self, record: IssueRecord, event: Event) -> None:
+        self._forget(record)
         record.extra = [*(record.extra or []), event]
         record.updated_ms = max(record.updated_ms, event.at_ms)
         if any(item[2] == "status" for item in event.items):
@@ -308,6 +483,7 @@ class Dataset:
                 item: Item = ("status", "jira", "status", before.id, before.name, status.id, status.name)
                 self._append(issue, Event(self._new_history_id(), self.now_ms, 0, [item]))
             else:
+                self._forget(issue)
                 issue.forced_status = (status.id, self.now_ms)
                 issue.updated_ms = self.now_ms
             self.version += 1
@@ -358,6 +534,198 @@ class Dataset:
             self.version += 1
             return record
 
+    # --- comments, worklogs and sprints changed over time ----------------------------------------
+    def _changes(self, record: IssueRecord) -> Changes:
+        if record.changes is None:
+            record.changes = Changes()
+        self._forget(record)
+        self._activity.pop(record.id)
+        return record.changes
+
+    def _touch(self, record: IssueRecord, at: int) -> None:
+        record.updated_ms = max(record.updated_ms, at)
+
+    def edit_fields(self, record: IssueRecord, values: dict[str, tuple[str, Any]]) -> None:
+        """Custom fields set now ({field id: (name, value)}): one history entry, `updated` now."""
+        with self.lock:
+            self.now_ms += 1
+            old = record.edits or {}
+            items: list[Item] = [
+                (name, "custom", field_id, None, _text(old.get(field_id)), None, _text(value))
+                for field_id, (name, value) in values.items()
+            ]
+            record.edits = {**old, **{field_id: value for field_id, (_, value) in values.items()}}
+            self._append(record, Event(self._new_history_id(), self.now_ms, 0, items))
+            self.version += 1
+
+    def add_comment(self, record: IssueRecord, author: int, text: str, at: int | None = None) -> Note:
+        """A new comment on the issue (now, unless at says when); the issue's `updated` moves to it."""
+        with self.lock:
+            at = self.now_ms if at is None else at
+            self._next_note += 1
+            note = Note(self._next_note, author, at, at, author, text)
+            self._changes(record).comments.append(note)
+            self.added_notes[note.id] = record.id
+            self._touch(record, at)
+            self.version += 1
+            return note
+
+    def add_worklog(self, record: IssueRecord, author: int, seconds: int, at: int, text: str) -> Note:
+        """Work logged on the issue at `at`: a worklog and a history entry (timespent, WorklogId)."""
+        spent = sum(w.seconds for w in self.activity(record).live_worklogs(at))
+        self._next_note += 1
+        started = (at - seconds * 1000) // MINUTE_MS * MINUTE_MS
+        note = Note(self._next_note, author, at, at, author, text, None, started, seconds)
+        self._changes(record).worklogs.append(note)
+        self.added_notes[note.id] = record.id
+        old = str(spent) if spent else None
+        items: list[Item] = [
+            ("timespent", "jira", "timespent", old, old, str(spent + seconds), str(spent + seconds)),
+            ("WorklogId", "jira", "WorklogId", None, None, str(note.id), str(note.id)),
+        ]
+        self._append(record, Event(self._new_history_id(), at, author, items))
+        return note
+
+    def edit_note(self, record: IssueRecord, note: Note, editor: int, at: int, *, worklog: bool) -> None:
+        """Someone edits a comment (its text) or a worklog (its time: 15 minutes more)."""
+        changes = self._changes(record)
+        if worklog:
+            spent = sum(w.seconds for w in self.activity(record).live_worklogs(at))
+            note_seconds = note.seconds + 900
+            changes.edited[note.id] = (at, editor, note.text)
+            self._worklog_seconds(record, note.id, note_seconds)
+            item: Item = ("timespent", "jira", "timespent", str(spent), str(spent), str(spent + 900), str(spent + 900))
+            self._append(record, Event(self._new_history_id(), at, editor, [item]))
+        else:
+            changes.edited[note.id] = (at, editor, note.text + " (edited)")
+            self._touch(record, at)
+
+    def _worklog_seconds(self, record: IssueRecord, note_id: int, seconds: int) -> None:
+        for note in [*self.activity(record).worklogs]:
+            if note.id == note_id:
+                note.seconds = seconds
+        changes = self._changes(record)
+        changes.seconds[note_id] = seconds
+
+    def delete_note(self, record: IssueRecord, note: Note, at: int, *, worklog: bool) -> None:
+        """Someone deletes a comment, or a worklog (a history entry: timespent down, WorklogId gone)."""
+        if worklog:
+            spent = sum(w.seconds for w in self.activity(record).live_worklogs(at))
+            left = spent - note.seconds
+            items: list[Item] = [
+                (
+                    "timespent",
+                    "jira",
+                    "timespent",
+                    str(spent),
+                    str(spent),
+                    str(left) if left else None,
+                    str(left) if left else None,
+                ),
+                ("WorklogId", "jira", "WorklogId", str(note.id), str(note.id), None, None),
+            ]
+            self._changes(record).deleted[note.id] = at
+            self._append(record, Event(self._new_history_id(), at, 0, items))
+        else:
+            self._changes(record).deleted[note.id] = at
+            self._touch(record, at)
+
+    def set_sprints(self, record: IssueRecord, sprint_ids: list[int], at: int, author: int = 0) -> None:
+        """The issue is now in these sprints (a history entry with the Sprint item)."""
+        before = self.sprints_of(record)
+        by_id = {sprint.id: sprint for sprint in self.sprint_board}
+        after = [by_id[sprint_id] for sprint_id in sprint_ids]
+        self._changes(record).sprints = list(sprint_ids)
+        item: Item = (
+            "Sprint",
+            "custom",
+            "customfield_10020",
+            ", ".join(str(s.id) for s in before),
+            ", ".join(s.name for s in before),
+            ", ".join(str(s.id) for s in after),
+            ", ".join(s.name for s in after),
+        )
+        self._append(record, Event(self._new_history_id(), at, author, [item]))
+
+    def advance_activity(self, wanted: dict[str, Any], start: int, end: int) -> dict[str, Any]:
+        """Comments and worklogs added, edited and deleted, a sprint closed (the next one started, its
+        unfinished issues carried over), issues moved to the open sprint, all between start and end.
+        Drawn from a stream of their own, so the rest of an advance stays as it was."""
+        rng = random.Random(self.config.seed * 104_723 + self._advances)
+        users = len(catalog.USERS)
+        live = sorted((r for r in self.live() if r.raw is None), key=lambda r: r.id)
+        done: dict[str, Any] = {}
+
+        def when() -> int:
+            return rng.randint(start + 1, end)
+
+        for kind in ("comments", "worklogs"):
+            counts = wanted.get(kind) or {}
+            worklog = kind == "worklogs"
+            result: dict[str, list] = {"added": [], "edited": [], "deleted": []}
+            for record in rng.sample(live, min(len(live), int(counts.get("add", 0)))):
+                at, author = when(), rng.randrange(users)
+                if worklog:
+                    seconds = rng.choice((900, 1800, 3600, 7200))
+                    note = self.add_worklog(record, author, seconds, at, rng.choice(catalog.WORKLOG_TEXTS))
+                else:
+                    note = self.add_comment(record, author, rng.choice(catalog.COMMENT_TEXTS), at)
+                result["added"].append({"issue": self.key_of(record), "id": str(note.id)})
+            for action in ("edit", "delete"):
+                wanted_count = int(counts.get(action, 0))
+                candidates = [r for r in live if self._notes(r, worklog, end)]
+                for record in rng.sample(candidates, min(len(candidates), wanted_count)):
+                    note = rng.choice(self._notes(record, worklog, end))
+                    at = max(when(), note.updated_ms + 1)
+                    if action == "edit":
+                        self.edit_note(record, note, rng.randrange(users), at, worklog=worklog)
+                    else:
+                        self.delete_note(record, note, at, worklog=worklog)
+                    result[f"{action}ed" if action == "edit" else "deleted"].append(
+                        {"issue": self.key_of(record), "id": str(note.id)}
+                    )
+            if counts:
+                done[kind] = result
+        sprints = wanted.get("sprints") or {}
+        if sprints:
+            done["sprints"] = self._advance_sprints(sprints, live, rng, when)
+        self.version += 1
+        return done
+
+    def _notes(self, record: IssueRecord, worklog: bool, now: int) -> list[Note]:
+        activity = self.activity(record)
+        return activity.live_worklogs(now) if worklog else activity.live_comments(now)
+
+    def _advance_sprints(self, wanted: dict[str, Any], live: list[IssueRecord], rng: random.Random, when) -> dict:
+        result: dict[str, Any] = {"closed": None, "started": None, "moved": []}
+        if wanted.get("close"):
+            at = when()
+            board = self.sprint_board
+            active = next((i for i, s in enumerate(board) if s.state == "ACTIVE"), None)
+            if not any(s.state == "FUTURE" for s in board):
+                board.append(new_sprint(board, at, hostile=self.config.sprints))
+            following = next(i for i, s in enumerate(board) if s.state == "FUTURE")
+            self._forget()  # the board's sprints change: every issue's sprints_of() does
+            board[following] = replace(board[following], state="ACTIVE", start_ms=at, end_ms=at + 14 * DAY_MS)
+            result["started"] = board[following].id
+            if active is not None:
+                closed = board[active]
+                board[active] = replace(closed, state="CLOSED", complete_ms=at)
+                result["closed"] = closed.id
+                for record in live:
+                    ids = [s.id for s in self.sprints_of(record)]
+                    if ids and ids[-1] == closed.id and self.state(record)["resolved_ms"] is None:
+                        self.set_sprints(record, [*ids, board[following].id], at)
+                        result["moved"].append(self.key_of(record))
+        target = next((s for s in self.sprint_board if s.state == "ACTIVE"), None)
+        if target is not None:
+            unfinished = [r for r in live if target.id not in [s.id for s in self.sprints_of(r)]]
+            for record in rng.sample(unfinished, min(len(unfinished), int(wanted.get("move", 0)))):
+                ids = [s.id for s in self.sprints_of(record) if s.state == "CLOSED"]
+                self.set_sprints(record, [*ids, target.id], when(), rng.randrange(len(catalog.USERS)))
+                result["moved"].append(self.key_of(record))
+        return result
+
     def set_history_length(self, key_or_id: str, entries: int) -> IssueRecord:
         """Give one issue a history of exactly `entries` entries (for truncation tests)."""
         with self.lock:
@@ -365,6 +733,8 @@ class Dataset:
             if record is None:
                 raise KeyError(key_or_id)
             record.extra = None
+            self._forget(record)
+            self._activity.pop(record.id)
             record.n_events = entries
             record.span_ms = max(record.span_ms, entries * MINUTE_MS)
             record.updated_ms = record.created_ms + record.span_ms
@@ -414,6 +784,26 @@ class Dataset:
             self.version += 1
             return record
 
+    def _activity_truth(self, record: IssueRecord) -> dict[str, Any]:
+        """What /_sim/truth shows of an issue's activity: live comment and worklog ids, time spent (s),
+        fix and affects version names, parent and sub-task keys, the keys of linked issues."""
+        activity = self.activity(record)
+        worklogs = activity.live_worklogs(self.now_ms)
+        parent = self.parent(record)
+        return {
+            "comments": [str(c.id) for c in activity.live_comments(self.now_ms)],
+            "worklogs": [str(w.id) for w in worklogs],
+            "time_spent": sum(w.seconds for w in worklogs),
+            "fix_versions": [catalog.VERSIONS[v][0] for v in activity.fix_versions],
+            "affects_versions": [catalog.VERSIONS[v][0] for v in activity.affects_versions],
+            "parent": self.key_of(parent)
+            if parent is not None and (self.config.cloud or self.role(record) == "subtask")
+            else None,
+            "subtasks": [self.key_of(c) for c in self.children(record)] if self.role(record) == "parent" else [],
+            "links": sorted(self.key_of(other) for _, other, _, _ in self.links(record)),
+            "attachments": len(activity.attachments),
+        }
+
     def truth(self) -> list[dict[str, Any]]:
         with self.lock:
             rows = []
@@ -428,8 +818,9 @@ class Dataset:
                     "updated": record.updated_ms,
                     "changelog_total": len(self.history(record)),
                 }
-                if self.config.sprints:
-                    row["sprints"] = [sprint.name for sprint in self.sprints_of(record)]
+                row["sprints"] = [sprint.name for sprint in self.sprints_of(record)]
+                if record.raw is None:
+                    row.update(self._activity_truth(record))
                 if self.config.rich_adf:
                     row["rich_text"] = {
                         field_id: {"parts": rich.parts, "absent": rich.absent}
@@ -437,6 +828,17 @@ class Dataset:
                     }
                 rows.append(row)
             return rows
+
+
+def _text(value: Any) -> str | None:
+    """A value as a history item's fromString/toString shows it."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return str(value.get("value") or value.get("name") or value.get("displayName") or "")
+    if isinstance(value, list):
+        return ",".join(_text(v) or "" for v in value)
+    return str(value)
 
 
 def _project_key(index: int) -> str:

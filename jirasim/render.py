@@ -8,29 +8,50 @@ from zoneinfo import ZoneInfo
 
 from jirasim import catalog
 from jirasim.dataset import Dataset, Event, IssueRecord
+from jirasim.memo import VersionedLru
+from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
 from jirasim.sprints import sprint_value
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
+REF_CACHE = 2048
+NOTE_CACHE = 2048
 CLOUD_INLINE_HISTORIES = 40
 CLOUD_ISSUE_HISTORIES = 100
 # Fields whose values the issue's history decides: only they need the history rebuilt.
 STATE_FIELDS = frozenset({"status", "priority", "assignee", "reporter", "creator", "resolution", "resolutiondate"})
+# Pseudo-fields whose change items carry no fieldId, even on Cloud.
+NO_FIELD_ID = frozenset({"issuekey", "WorklogId", "Link"})
+# Pieces of timestamps, formatted once: "07:", "42.", "719".
+_MINUTES = tuple(f"{m:02d}:" for m in range(60))
+_SECONDS = tuple(f"{sec:02d}." for sec in range(60))
+_MILLIS = tuple(f"{milli:03d}" for milli in range(1000))
+# Fields only the agile API (/rest/agile/1.0/…) adds to an issue.
+AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
 
 
-class Renderer:
+def _every(field_id: str) -> bool:
+    return True
+
+
+class Renderer(ActivityRendering):
     def __init__(self, dataset: Dataset, base_url: str) -> None:
         self.data = dataset
         self.config = dataset.config
         self.base = base_url.rstrip("/")
         self.zone = ZoneInfo(self.config.site_tz)
         self.cloud = self.config.cloud
-        self._minutes: dict[int, tuple[str, str]] = {}  # minute -> (local "…T07:17:", "+0530")
+        self._hours: dict[int, tuple[str, str, int]] = {}  # UTC hour -> see _hour()
         self._users: dict[tuple[int, str], dict] = {}
         self._statuses: dict[tuple[str, str], dict] = {}
         self._options: dict[tuple[str, str], dict] = {}
         self._items: dict[tuple, dict] = {}
+        self._documents: dict[str, dict] = {}
+        self._priorities: dict[tuple[str, str], dict] = {}
+        self._sprint_values: dict[tuple, Any] = {}  # (sprint, format) -> its value (shared: never changed)
+        self._refs = VersionedLru(REF_CACHE)  # (issue id, version) -> the issue as others' links show it
+        self._notes = VersionedLru(NOTE_CACHE)  # (comment or worklog, issue id, version) -> its rendering
         self.custom_fields = catalog.site_custom_fields(
             self.config.profile,
             rich_adf=self.config.rich_adf,
@@ -40,20 +61,33 @@ class Renderer:
     # --- small pieces ---------------------------------------------------------------------------
     def timestamp(self, ms: int) -> str:
         """2021-02-02T07:17:42.719+0000: the site zone's offset, no colon, milliseconds."""
-        minute = ms // 60_000
-        prefix = self._minutes.get(minute)
-        if prefix is None:
-            # Offsets change (DST) at most on the hour; format each minute once.
-            hour_start = minute // 60 * 3600
-            offset = datetime.fromtimestamp(hour_start, UTC).astimezone(self.zone).utcoffset()
-            seconds = int(offset.total_seconds()) if offset else 0
-            sign = "-" if seconds < 0 else "+"
-            local = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60 + seconds))
-            prefix = (local, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
-            if len(self._minutes) > 200_000:
-                self._minutes.clear()
-            self._minutes[minute] = prefix
-        return f"{prefix[0]}{ms // 1000 % 60:02d}.{ms % 1000:03d}{prefix[1]}"
+        utc_hour, within = divmod(ms, 3_600_000)
+        hour = self._hours.get(utc_hour)
+        if hour is None:
+            hour = self._hour(utc_hour)
+        prefix, suffix, offset = hour
+        if offset:  # an offset of part hours (+0530): the local hour, and a change of offset, fall within the hour
+            return self._timestamp(ms)
+        minute, rest = divmod(within, 60_000)
+        return f"{prefix}{_MINUTES[minute]}{_SECONDS[rest // 1000]}{_MILLIS[rest % 1000]}{suffix}"
+
+    def _hour(self, utc_hour: int) -> tuple[str, str, int]:
+        """(local "2026-01-01T07:", offset "+0100", offset ms when not whole hours else 0) of a UTC hour:
+        whole-hour offsets change (DST) only on the hour, so each hour's is found once."""
+        delta = datetime.fromtimestamp(utc_hour * 3600, UTC).astimezone(self.zone).utcoffset()
+        seconds = int(delta.total_seconds()) if delta else 0
+        sign = "-" if seconds < 0 else "+"
+        suffix = f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}"
+        local_hour, part = divmod(utc_hour * 3600 + seconds, 3600)
+        prefix = time.strftime("%Y-%m-%dT%H:", time.gmtime(local_hour * 3600))
+        if len(self._hours) > 200_000:
+            self._hours.clear()
+        hour = self._hours[utc_hour] = (prefix, suffix, seconds * 1000 if part else 0)
+        return hour
+
+    def _timestamp(self, ms: int) -> str:
+        local = datetime.fromtimestamp(ms // 1000, UTC).astimezone(self.zone)
+        return f"{local.strftime('%Y-%m-%dT%H:%M:%S')}.{_MILLIS[ms % 1000]}{local.strftime('%z')}"
 
     def api(self, version: str) -> str:
         return f"{self.base}/rest/api/{version}"
@@ -129,6 +163,56 @@ class Renderer:
             paragraphs[0]["content"][0]["marks"] = [{"type": "strong"}]  # as editors produce: a bold lead line
         return {"type": "doc", "version": 1, "content": paragraphs}
 
+    def _basics(self, record: IssueRecord) -> tuple[random.Random, str, tuple, tuple]:
+        """The issue's value stream and its first draws: (rng, street, service, issue type)."""
+        rng = random.Random(record.seed ^ 0xF1E1D)
+        street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
+        service = rng.choice(catalog.SERVICES)
+        issue_type = catalog.ISSUE_TYPES[rng.randrange(len(catalog.ISSUE_TYPES))]
+        role = self.data.role(record)
+        if role == "epic":
+            issue_type = catalog.EPIC_TYPE
+        elif role == "subtask":
+            issue_type = catalog.SUBTASK_TYPE
+        return rng, street, service, issue_type
+
+    def summary(self, record: IssueRecord) -> str:
+        _, street, service, _ = self._basics(record)
+        return f"{street}: {service[1]}"
+
+    def issue_type(self, record: IssueRecord, version: str) -> dict[str, Any]:
+        return self.issue_type_bean(self._basics(record)[3], version)
+
+    def issue_type_bean(self, issue_type: tuple, version: str) -> dict[str, Any]:
+        return {
+            "self": f"{self.api(version)}/issuetype/{issue_type[0]}",
+            "id": issue_type[0],
+            "description": "",
+            "iconUrl": f"{self.base}/images/icons/issuetypes/task.svg",
+            "name": issue_type[1],
+            "subtask": issue_type[2],
+            "avatarId": 10318,
+            **({"hierarchyLevel": catalog.HIERARCHY.get(issue_type[0], 0)} if self.cloud else {}),
+        }
+
+    def priority(self, priority_id: str, version: str) -> dict[str, Any]:
+        """A priority (shared: never changed once built)."""
+        cached = self._priorities.get((priority_id, version))
+        if cached is None:
+            name = dict(catalog.PRIORITIES)[priority_id]
+            cached = {
+                "self": f"{self.api(version)}/priority/{priority_id}",
+                "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
+                "name": name,
+                "id": priority_id,
+            }
+            self._priorities[(priority_id, version)] = cached
+        return cached
+
+    def day_month_year(self, ms: int) -> str:
+        """Data Center's userReleaseDate: 19/Feb/07."""
+        return datetime.fromtimestamp(ms / 1000, self.zone).strftime("%d/%b/%y")
+
     def project(self, index: int, version: str) -> dict[str, Any]:
         project = self.data.projects[index]
         return {
@@ -151,20 +235,23 @@ class Renderer:
         return ids
 
     def issue_fields(
-        self, record: IssueRecord, version: str, wanted: set[str] | None, events: list[Event] | None = None
+        self,
+        record: IssueRecord,
+        version: str,
+        wanted: set[str] | None,
+        events: list[Event] | None = None,
+        *,
+        comment_cap: int | None = None,
+        agile: bool = False,
     ) -> dict[str, Any]:
-        """Every field of the issue that is wanted (None: all)."""
-        rng = random.Random(record.seed ^ 0xF1E1D)
+        """Every field of the issue that is wanted (None: all); comment_cap: comments inline at most;
+        agile: with the fields the agile API adds."""
+        rng, street, service, issue_type = self._basics(record)
         needs_state = wanted is None or not STATE_FIELDS.isdisjoint(wanted)
         state = self.data.state(record, events) if needs_state else {"resolved_ms": None}
         values: dict[str, Any] = {}
 
-        def want(field_id: str) -> bool:
-            return wanted is None or field_id in wanted
-
-        street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
-        service = rng.choice(catalog.SERVICES)
-        issue_type = catalog.ISSUE_TYPES[rng.randrange(len(catalog.ISSUE_TYPES))]
+        want = _every if wanted is None else wanted.__contains__  # a C call: this runs ~60 times an issue
         if want("summary"):
             values["summary"] = f"{street}: {service[1]}"
         if want("description"):
@@ -172,24 +259,9 @@ class Renderer:
         if want("status"):
             values["status"] = self.status(state["status"], version)
         if want("issuetype"):
-            values["issuetype"] = {
-                "self": f"{self.api(version)}/issuetype/{issue_type[0]}",
-                "id": issue_type[0],
-                "description": "",
-                "iconUrl": f"{self.base}/images/icons/issuetypes/task.svg",
-                "name": issue_type[1],
-                "subtask": issue_type[2],
-                "avatarId": 10318,
-                **({"hierarchyLevel": 0} if self.cloud else {}),
-            }
+            values["issuetype"] = self.issue_type_bean(issue_type, version)
         if want("priority"):
-            name = dict(catalog.PRIORITIES)[state["priority"]]
-            values["priority"] = {
-                "self": f"{self.api(version)}/priority/{state['priority']}",
-                "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
-                "name": name,
-                "id": state["priority"],
-            }
+            values["priority"] = self.priority(state["priority"], version)
         if want("assignee"):
             values["assignee"] = self.user(state["assignee"], version) if state["assignee"] is not None else None
         if want("reporter"):
@@ -199,10 +271,7 @@ class Renderer:
         if want("labels"):
             values["labels"] = sorted(rng.sample(catalog.LABELS, rng.randint(0, 2)))
         if want("components"):
-            component = rng.choice(catalog.COMPONENTS)
-            values["components"] = [
-                {"self": f"{self.api(version)}/component/{component[0]}", "id": component[0], "name": component[1]}
-            ]
+            values["components"] = [self.component_bean(record.project, rng.choice(catalog.COMPONENTS), version)]
         if want("created"):
             values["created"] = self.timestamp(record.created_ms)
         if want("updated"):
@@ -220,12 +289,10 @@ class Renderer:
             values["duedate"] = None
         if want("statuscategorychangedate") and self.cloud:
             values["statuscategorychangedate"] = self.timestamp(record.updated_ms)
-        if want("comment"):
-            values["comment"] = {"comments": [], "maxResults": 0, "total": 0, "startAt": 0}
-            if self.cloud:
-                values["comment"]["self"] = f"{self.api(version)}/issue/{record.id}/comment"
-        if want("worklog"):
-            values["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
+        if activity_wanted(wanted):
+            self.activity_fields(record, version, want, values, comment_cap)
+        if agile:
+            self.agile_fields(record, version, want, values)
         if wanted is None or any(name.startswith("customfield_") for name in wanted):
             self._custom_fields(record, rng, version, values, want)
         self._optional_fields(record, version, values, want, events)
@@ -236,9 +303,6 @@ class Renderer:
     ) -> None:
         """What the site's options add: hostile sprints, rich ADF, fields named like Status (edits win)."""
         edited = record.edits or {}
-        if self.config.sprints and want("customfield_10020") and "customfield_10020" not in edited:
-            form, zone = self.data.sprint_format, self.zone
-            values["customfield_10020"] = [sprint_value(s, form, zone) for s in self.data.sprints_of(record)] or None
         for field_id, rich in self.data.rich_texts(record).items():
             if want(field_id) and field_id not in edited:
                 values[field_id] = rich.document if self.cloud and version == "3" else rich.plain
@@ -252,6 +316,9 @@ class Renderer:
             for field_id, value in current.items():
                 if want(field_id) and field_id not in edited:
                     values[field_id] = value
+
+    def group(self, name: str, version: str) -> dict[str, Any]:
+        return {"name": name, "self": f"{self.api(version)}/group?groupname={name}"}
 
     def option(self, pair: tuple, version: str) -> dict[str, Any]:
         """A select option (shared: never changed once built)."""
@@ -278,7 +345,7 @@ class Renderer:
         first_user = int(draw() * len(catalog.USERS))
         generated: dict[str, Any] = {
             "customfield_10501": f"NDPU-{record.id:07d}",
-            "customfield_10020": self._sprints(rng),
+            "customfield_10020": self._sprint_field(record, rng),
             "customfield_10030": self.timestamp(shoot_ms)[:10],
             "customfield_10031": self.timestamp(shoot_ms - shoot_ms % 3_600_000),
             "customfield_10032": float(400 + int(draw() * 5600)) if draw() < 0.9 else None,
@@ -294,6 +361,10 @@ class Renderer:
             "customfield_10039": f"https://listings.example.com/{record.id}",
             "customfield_10040": float(1 + int(draw() * 9)),
             "customfield_10041": option(pick(catalog.RUSH)) if draw() < 0.7 else None,
+            "customfield_10045": catalog.PARENT_LINK_PLACEHOLDER,
+            "customfield_10046": self.group(catalog.TEAM_GROUPS[record.seed % 4 - 1], version)
+            if record.seed % 4
+            else None,
         }
         access = pick(catalog.ACCESS).format(n=n)
         special = pick(catalog.SPECIAL)
@@ -308,22 +379,28 @@ class Renderer:
             if want(field_id):
                 values[field_id] = value
 
-    def _sprints(self, rng: random.Random) -> list[dict[str, Any]]:
-        number = rng.randint(1, 30)
-        return [
-            {
-                "id": number,
-                "name": f"Shoot sprint {number}",
-                "state": "active",
-                "boardId": 1,
-                "goal": "",
-                "startDate": "2025-12-29T09:00:00.000Z",
-                "endDate": "2026-01-12T09:00:00.000Z",
-            }
-        ]
+    def _sprint_field(self, record: IssueRecord, rng: random.Random) -> list | None:
+        """The Sprint field: the issue's sprints of the site's board, in the shape the site sends."""
+        rng.randint(1, 30)  # the draw the field once took, so that the values after it stay as they were
+        form, zone, values = self.data.sprint_format, self.zone, self._sprint_values
+        shown = []
+        for sprint in self.data.sprints_of(record):
+            value = values.get((sprint, form))
+            if value is None:
+                value = values[(sprint, form)] = sprint_value(sprint, form, zone)
+            shown.append(value)
+        return shown or None
 
     def issue(
-        self, record: IssueRecord, version: str, wanted: set[str] | None, expand: set[str], inline_limit: int | None
+        self,
+        record: IssueRecord,
+        version: str,
+        wanted: set[str] | None,
+        expand: set[str],
+        inline_limit: int | None,
+        *,
+        comment_cap: int | None = None,
+        agile: bool = False,
     ) -> dict[str, Any]:
         """The IssueBean: id, key, self, fields; changelog, names, schema, transitions when expanded."""
         if record.raw is not None:
@@ -334,11 +411,11 @@ class Renderer:
             "self": f"{self.api(version)}/issue/{record.id}",
             "key": self.data.key_of(record),
         }
-        # Rebuilt from the seed: once per issue, not per use, and only when something shown depends on it.
-        needs_history = "changelog" in expand or wanted is None or not STATE_FIELDS.isdisjoint(wanted)
-        events = self.data.history(record) if needs_history else None
+        # The whole history (with the activity woven into it) only for the changelog: the fields the history
+        # decides come from its workflow items alone (Dataset.state), cached per issue.
+        events = self.data.history(record) if "changelog" in expand else None
         if wanted is None or wanted:
-            body["fields"] = self.issue_fields(record, version, wanted, events)
+            body["fields"] = self.issue_fields(record, version, wanted, events, comment_cap=comment_cap, agile=agile)
         if "changelog" in expand:
             body["changelog"] = self.inline_changelog(record, version, inline_limit, events)
         if "names" in expand:
@@ -378,11 +455,33 @@ class Renderer:
         if isinstance(event, RawEvent):
             return event.body
         created = self.timestamp(event.at_ms)
-        return {
+        history = {
             "id": str(event.history_id),
             "author": self.user(event.author, version),
             "created": created,
             "items": [self.item(item) for item in event.items],
+        }
+        if self.cloud and event.history_id % 9 == 0:
+            # Changes made by automation or an app on someone's behalf: Cloud says so in historyMetadata.
+            history["historyMetadata"] = self.history_metadata(event.author)
+        return history
+
+    def history_metadata(self, author: int) -> dict[str, Any]:
+        account = self.account_id(author)
+        return {
+            "type": "jira.automation:rule",
+            "description": f" on behalf of accountId={account}",
+            "descriptionKey": "automation.history.description",
+            "activityDescription": "Automation for Jira",
+            "actor": {
+                "id": "automation",
+                "displayName": "Automation for Jira",
+                "type": "application-user",
+                "avatarUrl": f"{self.base}/images/automation.png",
+                "url": f"{self.base}/jira/settings/automation",
+            },
+            "cause": {"id": account, "type": "account"},
+            "extraData": {"ruleId": str(author + 100)},
         }
 
     def item(self, item: tuple) -> dict[str, Any]:
@@ -400,9 +499,11 @@ class Renderer:
             old = self.user_ref(int(old)) if old is not None else None
             new = self.user_ref(int(new)) if new is not None else None
         entry = {"field": name, "fieldtype": fieldtype}
-        if self.cloud and field_id != "issuekey":
+        if self.cloud and field_id not in NO_FIELD_ID:
             entry["fieldId"] = field_id  # Data Center sends no fieldId at all
         entry.update({"from": old, "fromString": old_text, "to": new, "toString": new_text})
+        if self.cloud and field_id == "assignee":
+            entry["tmpFromAccountId"], entry["tmpToAccountId"] = old, new
         return entry
 
     def names(self) -> dict[str, str]:
@@ -411,7 +512,7 @@ class Renderer:
         return names
 
     def schemas(self) -> dict[str, dict]:
-        schemas = {field_id: schema for field_id, _, schema in catalog.SYSTEM_FIELDS}
+        schemas = {field_id: schema for field_id, _, schema in catalog.SYSTEM_FIELDS if schema is not None}
         for field in self.custom_fields:
             schemas[field.id] = self.field_schema(field)
         return schemas
@@ -455,7 +556,7 @@ class Renderer:
                     "navigable": True,
                     "searchable": True,
                     "clauseNames": [field_id],
-                    "schema": schema,
+                    **({"schema": schema} if schema is not None else {}),
                 }
             )
         for field in self.custom_fields:

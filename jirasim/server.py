@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from jirasim import catalog
+from jirasim.activity_routes import ActivityEndpoints
+from jirasim.agile import AgileEndpoints
 from jirasim.answer_faults import OFFSET_PAGING, TOKEN_PAGING, AnswerFaults
 from jirasim.controls import SimControls
 from jirasim.dataset import Dataset, IssueRecord, SimConfig
@@ -23,6 +25,7 @@ from jirasim.faults import FaultPlan
 from jirasim.jql import JqlError, parse_jql
 from jirasim.ratelimit import RateLimiter
 from jirasim.render import CLOUD_INLINE_HISTORIES, CLOUD_ISSUE_HISTORIES, Renderer
+from jirasim.render_activity import SEARCH_INLINE_COMMENTS
 from jirasim.replay import RawEvent, load_replay_files
 from jirasim.search import SearchIndex
 from jirasim.serving import Request, SimServer
@@ -34,6 +37,15 @@ REMOVED_SEARCH = (
 )
 NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it."
 DC_RESULT_WINDOW = 10_000
+ROLES = (
+    "Administrators",
+    "Developers",
+    "Users",
+    "Contributors",
+    "Committers",
+    "Service Desk Customers",
+    "Service Desk Team",
+)
 
 
 __all__ = ["HttpError", "JiraSim", "Request", "SimServer"]
@@ -70,7 +82,7 @@ class Stats:
             self.per_second.clear()
 
 
-class JiraSim(AnswerFaults, SimControls):
+class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
     """The simulated site: data, routes, auth, limits, faults. Independent of any HTTP server."""
 
     def __init__(
@@ -134,6 +146,8 @@ class JiraSim(AnswerFaults, SimControls):
         self._route("GET", f"{api}/issue/{{issueIdOrKey}}/changelog", self.changelog)
         self._route("POST", f"{api}/changelog/bulkfetch", self.bulk_changelog)
         self._route("POST", f"{api}/jql/parse", self.jql_parse)
+        self.register_activity_routes()
+        self.register_agile_routes()
         self._route("POST", "/_sim/advance", self.sim_advance)
         self._route("GET", "/_sim/truth", self.sim_truth)
         self._route("GET", "/_sim/stats", self.sim_stats)
@@ -263,7 +277,8 @@ class JiraSim(AnswerFaults, SimControls):
                 "serverTime": now,
                 "scmInfo": "948b370c557f4bbf768b92203f3aca5d86ee9758",
                 "serverTitle": "Jira",
-                # No defaultLocale: today's Cloud schema (additionalProperties: false) has none.
+                # Real Cloud sends it (recorded), although today's schema (additionalProperties: false) has none.
+                "defaultLocale": {"locale": "en_US"},
                 "serverTimeZone": self.config.site_tz,
             }
         numbers = [int(part) for part in self.config.dc_version.split(".") if part.isdigit()]
@@ -293,8 +308,13 @@ class JiraSim(AnswerFaults, SimControls):
         )
         if not self.config.cloud:
             me["name"] = self.user
-        me["groups"] = {"size": 1, "items": []}
-        me["applicationRoles"] = {"size": 1, "items": []}
+        expand = self.expand(request)
+        group = {"name": "jira-software-users", "self": f"{self.r.api(version)}/group?groupname=jira-software-users"}
+        if self.config.cloud:
+            group["groupId"] = "6e3bc4b3-0c3a-4a1b-9d1e-6f1a2c3d4e5f"
+        role = {"key": "jira-software", "name": "Jira Software"}
+        me["groups"] = {"size": 1, "items": [group] if "groups" in expand else []}
+        me["applicationRoles"] = {"size": 1, "items": [role] if "applicationRoles" in expand else []}
         me["expand"] = "groups,applicationRoles"
         return 200, me
 
@@ -345,7 +365,7 @@ class JiraSim(AnswerFaults, SimControls):
             {
                 "description": "",
                 "lead": self.r.user(0, version),
-                "components": [],
+                "components": [self.r.component_bean(project.index, c, version) for c in catalog.COMPONENTS],
                 "issueTypes": [
                     {
                         "self": f"{self.r.api(version)}/issuetype/{i}",
@@ -355,11 +375,17 @@ class JiraSim(AnswerFaults, SimControls):
                         "name": n,
                         "subtask": s,
                     }
-                    for i, n, s in catalog.ISSUE_TYPES
+                    for i, n, s in [*catalog.ISSUE_TYPES, catalog.EPIC_TYPE, catalog.SUBTASK_TYPE]
                 ],
                 "assigneeType": "UNASSIGNED",
-                "versions": [],
-                "roles": {},
+                "versions": [
+                    self.r.version_bean(project.index, i, version, full=True) for i in range(len(catalog.VERSIONS))
+                ],
+                "url": f"https://listings.example.com/{project.key.lower()}",
+                "roles": {
+                    name: f"{self.r.api(version)}/project/{project.id}/role/{10_002 + n}"
+                    for n, name in enumerate(ROLES)
+                },
             }
         )
         return 200, bean
@@ -389,7 +415,15 @@ class JiraSim(AnswerFaults, SimControls):
         listing = self.listing(wanted)
         page_ids, fault, memory = self._search_page(request, TOKEN_PAGING, read_id, ids, offset, size, listing=listing)
         expand = self.expand(request)
-        issues = self.page(page_ids, version, wanted, expand, CLOUD_INLINE_HISTORIES, ids_only=raw_fields is None)
+        issues = self.page(
+            page_ids,
+            version,
+            wanted,
+            expand,
+            CLOUD_INLINE_HISTORIES,
+            ids_only=raw_fields is None,
+            comment_cap=SEARCH_INLINE_COMMENTS,
+        )
         self._less_data(request, issues, expand, listing)
         body: dict[str, Any] = {"issues": issues}
         if fault == "repeat-token":  # the first page it answered, with the same token, whatever is asked
@@ -414,6 +448,7 @@ class JiraSim(AnswerFaults, SimControls):
         expand: set[str],
         inline_limit: int | None,
         ids_only: bool = False,
+        comment_cap: int | None = None,
     ) -> list[dict]:
         issues = []
         with self.data.lock:
@@ -424,7 +459,7 @@ class JiraSim(AnswerFaults, SimControls):
                 if ids_only:
                     issues.append({"id": str(record.id)})
                 else:
-                    issues.append(self.r.issue(record, version, wanted, expand, inline_limit))
+                    issues.append(self.r.issue(record, version, wanted, expand, inline_limit, comment_cap=comment_cap))
         return issues
 
     def approximate_count(self, request: Request) -> tuple[int, Any]:

@@ -169,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, endpoint: str, status: int, payload: Any, headers: dict[str, str] | None = None, fault: str | None = None
     ) -> None:
         self.sim.stats.count(endpoint, status)
-        body = dumps(payload)
+        body = b"" if status == 204 else dumps(payload)
         if fault == "malformed":
             body = body[: max(1, len(body) // 2)] + b"<html>"
         declared = len(body)

@@ -55,8 +55,9 @@ class SprintSpec:
     complete_ms: int | None
 
 
-def site_sprints(seed: int, now_ms: int, count: int = 12) -> list[SprintSpec]:
-    """The board's sprints, oldest first: closed ones up to now, one active, two future ones."""
+def site_sprints(seed: int, now_ms: int, count: int = 12, *, hostile: bool = True) -> list[SprintSpec]:
+    """The board's sprints, oldest first: closed ones up to now, one active, two future ones. Names and
+    goals are the hostile patterns, or plain ("Shoot sprint 7", a goal now and then) when not hostile."""
     rng = random.Random(seed * 7907 + 11)
     first_number = rng.randint(1, 40)
     patterns = _PATTERNS[:]
@@ -68,6 +69,8 @@ def site_sprints(seed: int, now_ms: int, count: int = 12) -> list[SprintSpec]:
         offset = index - (count - 3)  # -n … -1 closed, 0 active, 1 and 2 future
         start = active_start + offset * SPRINT_DAYS * DAY_MS + rng.randint(0, 3_600_000)
         name, goal = patterns[index % len(patterns)]
+        if not hostile:
+            name, goal = "Shoot sprint {n}", "Clear the backlog of {n} listings" if index % 3 == 0 else None
         state = "CLOSED" if offset < 0 else "ACTIVE" if offset == 0 else "FUTURE"
         sprints.append(
             SprintSpec(
@@ -156,10 +159,30 @@ def _attributes(sprint: SprintSpec, zone: ZoneInfo) -> dict[str, str]:
     }
 
 
-def _object(sprint: SprintSpec) -> dict[str, Any]:
-    def moment(ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def new_sprint(board: list[SprintSpec], now_ms: int, *, hostile: bool) -> SprintSpec:
+    """The next future sprint after the board's last one (when a closed sprint leaves no future one)."""
+    last = board[-1]
+    index = len(board)
+    name, goal = _PATTERNS[index % len(_PATTERNS)] if hostile else ("Shoot sprint {n}", None)
+    number = last.number + 1
+    return SprintSpec(
+        id=last.id + 1,
+        number=number,
+        name=name.format(n=number),
+        goal=None if goal is None else goal.format(n=number),
+        state="FUTURE",
+        start_ms=None,
+        end_ms=None,
+        complete_ms=None,
+    )
 
+
+def moment(ms: int) -> str:
+    """A sprint date as Cloud's agile API sends it: UTC with milliseconds and a Z."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _object(sprint: SprintSpec) -> dict[str, Any]:
     value: dict[str, Any] = {
         "id": sprint.id,
         "name": sprint.name,

@@ -27,3 +27,28 @@ def shape_differences(real: Any, sim: Any, path: str = "$", optional: frozenset[
     elif isinstance(real, list) and real and sim:
         problems += shape_differences(real[0], sim[0], f"{path}[0]", optional)
     return problems
+
+
+def key_paths(value: Any, path: str = "$", into: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+    """Every (path, JSON type) in a value, arrays included item by item (`$.issues[].fields.labels[]`).
+
+    Custom field ids differ from site to site, so `customfield_10020` is written `customfield_*`."""
+    into = set() if into is None else into
+    into.add((path, json_type(value)))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = "customfield_*" if key.startswith("customfield_") and key[12:].isdigit() else key
+            key_paths(item, f"{path}.{name}", into)
+    elif isinstance(value, list):
+        for item in value:
+            key_paths(item, f"{path}[]", into)
+    return into
+
+
+def missing_paths(real: set[tuple[str, str]], sim: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The recorded (path, type) pairs sim never sends. A recorded null is matched by any type at that
+    path; any other type only by the same type."""
+    sim_paths = {path for path, _ in sim}
+    return {
+        (path, kind) for path, kind in real if (path not in sim_paths if kind == "null" else (path, kind) not in sim)
+    }

@@ -1,0 +1,96 @@
+"""An issue's comments, worklogs and sprints: served, changed by advance, shown by truth, read by a real client."""
+
+import pytest
+import requests
+from jira import JIRA
+
+from jirasim.testing import TOKEN, USER
+from tests.jirasim.test_fidelity import validate
+
+AUTH = (USER, TOKEN)
+
+
+def truth(site) -> dict[str, dict]:
+    return {row["key"]: row for row in requests.get(f"{site.url}/_sim/truth", timeout=30).json()["issues"]}
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_the_jira_client_reads_comments_worklogs_boards_and_sprints(flavour, cloud_sim, dc_sim):
+    site = cloud_sim if flavour == "cloud" else dc_sim
+    client = JIRA(server=site.url, basic_auth=AUTH, max_retries=0)
+    rows = truth(site)
+    key = next(k for k, row in rows.items() if len(row["comments"]) > 1 and row["worklogs"])
+    assert [c.id for c in client.comments(key)] == rows[key]["comments"]
+    assert [w.id for w in client.worklogs(key)] == rows[key]["worklogs"]
+    assert sum(w.timeSpentSeconds for w in client.worklogs(key)) == rows[key]["time_spent"]
+    boards = client.boards()
+    scrum = next(b for b in boards if b.type == "scrum")
+    sprints = client.sprints(scrum.id)
+    assert {s.state for s in sprints} == {"closed", "active", "future"}
+    names = {name for row in rows.values() for name in row["sprints"]}
+    assert names <= {s.name for s in sprints}
+
+
+def test_advance_adds_edits_and_deletes_comments_and_worklogs_and_closes_a_sprint(cloud_sim):
+    api = f"{cloud_sim.url}/rest/api/3"
+    before = truth(cloud_sim)
+    active = requests.get(f"{cloud_sim.url}/rest/agile/1.0/board/7/sprint", params={"state": "active"}, auth=AUTH)
+    done = requests.post(
+        f"{cloud_sim.url}/_sim/advance",
+        json={
+            "minutes": 90,
+            "comments": {"add": 3, "edit": 1, "delete": 1},
+            "worklogs": {"add": 2, "edit": 1, "delete": 1},
+            "sprints": {"close": True, "move": 2},
+        },
+        timeout=30,
+    ).json()
+    after = truth(cloud_sim)
+    for added in done["comments"]["added"]:
+        assert added["id"] in after[added["issue"]]["comments"]
+        assert after[added["issue"]]["updated"] > before[added["issue"]]["updated"]
+    for deleted in done["comments"]["deleted"] + done["worklogs"]["deleted"]:
+        assert deleted["id"] not in after[deleted["issue"]]["comments"] + after[deleted["issue"]]["worklogs"]
+    gone = done["worklogs"]["deleted"][0]["id"]
+    listed = requests.get(f"{api}/worklog/deleted", params={"since": 0}, auth=AUTH).json()
+    assert int(gone) in [v["worklogId"] for v in listed["values"]]
+    added = done["worklogs"]["added"][0]["id"]
+    assert [w["id"] for w in requests.post(f"{api}/worklog/list", json={"ids": [added]}, auth=AUTH).json()] == [added]
+    closed = requests.get(f"{cloud_sim.url}/rest/agile/1.0/sprint/{done['sprints']['closed']}", auth=AUTH).json()
+    assert closed["state"] == "closed" and closed["id"] == active.json()["values"][0]["id"]
+    members = requests.get(
+        f"{cloud_sim.url}/rest/agile/1.0/sprint/{done['sprints']['started']}/issue",
+        params={"fields": "summary"},
+        auth=AUTH,
+    ).json()
+    assert set(done["sprints"]["moved"]) <= {i["key"] for i in members["issues"]}
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [("issue/OPS-2/comment", "PageOfComments"), ("issue/OPS-2/worklog", "PageOfWorklogs")],
+)
+def test_comment_and_worklog_pages_validate_against_the_openapi_schemas(cloud_sim, path, schema):
+    response = requests.get(f"{cloud_sim.url}/rest/api/3/{path}", auth=AUTH, timeout=30)
+    assert response.status_code == 200
+    validate(response.json(), schema)
+
+
+def test_search_caps_comments_and_worklogs_inline_with_their_totals(cloud_sim):
+    rows = truth(cloud_sim)
+    busy = [k for k, row in rows.items() if len(row["comments"]) > 20 or len(row["worklogs"]) > 20]
+    assert busy
+    page = requests.post(
+        f"{cloud_sim.url}/rest/api/3/search/jql",
+        json={"jql": f"key in ({', '.join(busy)})", "fields": ["comment", "worklog"], "maxResults": 100},
+        auth=AUTH,
+        timeout=30,
+    ).json()
+    assert len(page["issues"]) == len(busy)
+    by_id = {row["id"]: row for row in rows.values()}
+    for issue in page["issues"]:
+        row = by_id[issue["id"]]
+        comment, worklog = issue["fields"]["comment"], issue["fields"]["worklog"]
+        assert len(comment["comments"]) == min(comment["total"], 20)
+        assert len(worklog["worklogs"]) == min(worklog["total"], 20)
+        assert comment["total"] == len(row["comments"]) and worklog["total"] == len(row["worklogs"])
