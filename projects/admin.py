@@ -11,6 +11,7 @@ from django.utils.timesince import timesince
 
 from audit.services import Actor
 from jirasync_site.admin_fields import ExactValuesMixin
+from jirasync_site.admin_form_actions import FormActionsOutsideTransactionMixin
 from jirasync_site.admin_permissions import permission_required_view, user_has_perms
 from jirasync_site.log_redaction import redact
 from projects.forms import JiraInstanceForm
@@ -59,7 +60,7 @@ class InstanceChangeList(ChangeList):
 
 
 @admin.register(JiraInstance)
-class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
+class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     form = JiraInstanceForm
     list_display = ("name", "slug", "health", "last_run", "effective_flavour", "enabled")
     list_filter = ("enabled", "flavour", "auth_kind")
@@ -168,7 +169,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         may_save = self.has_change_permission(request) if object_id else self.has_add_permission(request)
-        if request.method == "POST" and may_save:
+        if request.method == "POST" and may_save and not self.is_form_action(request):
             # Jira's parser is asked here, before Django opens the save's transaction: no Jira
             # request inside a transaction (on SQLite it would hold the write lock meanwhile).
             request.jql_parse_problems = self._jql_parse_problems(request, object_id)
@@ -214,7 +215,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
 
 
 @admin.register(Project)
-class ProjectAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
+class ProjectAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     list_display = (
         "key",
         "name",
