@@ -11,7 +11,6 @@ across a request.
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 
 import psycopg
 import pytest
