@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.contrib.admin.actions import delete_selected as delete_selected_confirmation
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,12 +17,13 @@ from jirasync_site.admin_permissions import permission_required_view, user_has_p
 from jirasync_site.log_redaction import redact
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
-from projects.services import instance_delete, instance_save, project_save, projects_set_enabled
+from projects.services import instance_save, project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.admin import status_dot
 from syncing.checks import without_name
 from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
+from syncing.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start
 from syncing.jira.errors import JiraError
 from syncing.jql_validation import instance_jql_parse_problems
 from syncing.models import SyncRun
@@ -68,7 +70,17 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("detected_flavour", "time_zone", "webhook_url", "created_at", "updated_at")
     inlines = [ProjectInline]
-    actions = ["test_connection", "discover_projects", "discover_fields", "sync_incremental", "sync_full", "census"]
+    actions = [
+        "test_connection",
+        "discover_projects",
+        "discover_fields",
+        "sync_incremental",
+        "sync_full",
+        "census",
+        "delete_selected",
+    ]
+    delete_confirmation_template = "admin/projects/jirainstance/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/projects/jirainstance/delete_selected_confirmation.html"
 
     # Test connection and the discoveries send the stored token and record what Jira said: change permission.
     @admin.action(description="Test connection", location=BOTH, permissions=["change"])
@@ -84,6 +96,8 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
         if queryset.count() != 1:
             messages.warning(request, "Discover fields looks at one instance at a time: select exactly one.")
             return None
+        if not admin_actions.instances_not_being_deleted(request, queryset):
+            return None
         return HttpResponseRedirect(reverse("admin:projects_jirainstance_fields", args=[queryset.get().pk]))
 
     @admin.action(description="Sync now (incremental)", location=BOTH, permissions=["sync"])
@@ -98,11 +112,78 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
     def census(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "census")
 
+    # Deleting: Django's confirmation and delete views, with the counts of what goes and the work left to a task.
+    @admin.action(
+        description="Delete the selected Jira instances (data removed in the background)", permissions=["delete"]
+    )
+    def delete_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        if not request.POST.get("post"):
+            return delete_selected_confirmation(self, request, queryset)  # the counts, from get_deleted_objects
+        instances = list(queryset)
+        self.log_deletions(request, instances)
+        self.delete_queryset(request, instances)
+        return None
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """What goes with the instances, counted on indexes rather than listed row by row (an instance holds
+        millions); they go with it by design, so the instance's delete permission is all it takes."""
+        instances = list(objs)
+        counts = instance_deletion_counts([instance.pk for instance in instances])
+        listed = [
+            f"{i.name} (being deleted since {i.deleting_since:%Y-%m-%d %H:%M} UTC: confirm to resume)"
+            if i.being_deleted
+            else i.name
+            for i in instances
+        ]
+        model_count = {
+            "Jira instances": len(instances),
+            "issues (with their histories and raw JSON)": counts.issues,
+            "sync runs": counts.runs,
+            "projects": counts.projects,
+        }
+        return listed, model_count, set(), []
+
+    def delete_model(self, request: HttpRequest, obj: JiraInstance) -> None:
+        started = instance_deletion_start(instance=obj, actor=Actor.of_user(request.user))
+        self.message_user(request, self._deletion_message(obj, started), messages.SUCCESS)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for instance in queryset:
+            self.delete_model(request, instance)
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponse:
+        # Not Django's "deleted successfully": it is being deleted, and delete_model said so.
+        return HttpResponseRedirect(reverse("admin:projects_jirainstance_changelist"))
+
+    @staticmethod
+    def _deletion_message(instance: JiraInstance, started: DeletionStart) -> str:
+        if started.resumed:
+            return (
+                f"{instance.name} was already being deleted: its removal is queued again and resumes where it "
+                f"stopped ({started.counts.phrase()} left)"
+            )
+        return (
+            f"{instance.name} is being deleted: it no longer syncs, and {started.counts.phrase()} are removed in "
+            "the background; it stays in this list, marked, until it is gone"
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: JiraInstance | None = None) -> bool:
+        if obj is not None and obj.being_deleted:
+            return False  # its page stays readable; nothing of it can change any more
+        return super().has_change_permission(request, obj)
+
     def get_changelist(self, request: HttpRequest, **kwargs):
         return InstanceChangeList
 
     @admin.display(description="Health")
     def health(self, obj: JiraInstance) -> str:
+        if obj.being_deleted:
+            return format_html(
+                '{} <span class="quiet">since {} ago, asked by {}; its data is being removed</span>',
+                status_dot("cancelled", "being deleted"),
+                timesince(obj.deleting_since, depth=1),
+                obj.deleting_by,
+            )
         item: InstanceHealth = obj.health
         colour = {"ok": "succeeded", "warning": "partial", "failing": "failed"}.get(item.state, "skipped")
         if item.failing_projects:
@@ -143,6 +224,9 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
             "original": instance,
             "title": f"Fields of {instance.name}",
         }
+        if instance.being_deleted:
+            context["problem"] = "it is being deleted: Jira is no longer asked anything for it"
+            return TemplateResponse(request, "admin/projects/jirainstance/fields.html", context)
         try:
             context["catalogue"] = instance_fields_discover(instance)
         except JiraError as exc:
@@ -204,9 +288,6 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
             token=form.cleaned_data.get("token") or None,
             webhook_secret=form.cleaned_data.get("webhook_secret") or None,
         )
-
-    def delete_model(self, request: HttpRequest, obj: JiraInstance) -> None:
-        instance_delete(instance=obj, actor=Actor.of_user(request.user))
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         """The projects inline: each change audited and written as project_save writes it."""

@@ -32,6 +32,8 @@ def instance_save(
     """Create or update instance (and its token when one is given), with an audit entry of what changed."""
     before = {}
     stored = JiraInstance.objects.filter(pk=instance.pk).first() if instance.pk else None
+    if stored is not None and stored.being_deleted:
+        raise ValidationError(f"{stored.name} is being deleted: it can no longer be changed")
     if stored is not None:
         before = instance_snapshot(stored)
         if not token and stored.has_token and (changed := instance.credentials_changed(stored)):
@@ -58,22 +60,6 @@ def instance_save(
                 instance_slug=instance.slug,
             )
     return instance
-
-
-def instance_delete(*, instance: JiraInstance, actor: Actor) -> None:
-    from django_q.models import Schedule
-
-    with transaction.atomic():
-        Schedule.objects.filter(pk__in=list(instance.schedule_ids.values())).delete()
-        audit_object_change(
-            actor=actor,
-            obj=instance,
-            action="delete",
-            changes=changes_between(instance_snapshot(instance), {}, SECRET_FIELDS),
-            summary=f"deleted Jira instance {instance.name}",
-            instance_slug=instance.slug,
-        )
-        instance.delete()
 
 
 def _project_change(project: Project, actor: Actor, before: bool, after: bool) -> None:

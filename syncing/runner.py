@@ -52,6 +52,8 @@ from syncing.store import retries_clear, retries_record, retry_ids
 
 log = logging.getLogger(__name__)
 
+BEING_DELETED = "the instance is being deleted"
+
 
 def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
     """How to sync one project now: the instance's current mappings and milestone rules compiled."""
@@ -121,6 +123,8 @@ def sync_project(
     owner = new_owner()
     runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
     run = run_adopt_or_start(run_id, instance, project, options, parent_id, owner=owner)
+    if instance.being_deleted:  # a task queued before the deletion began
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     if options.dry_run is False and not project_claim(project.pk, owner):
@@ -252,6 +256,8 @@ def _instance_start(
     """
     instance = JiraInstance.objects.get(pk=instance_id)
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
+    if instance.being_deleted:
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     counters = RequestCounters()
@@ -311,6 +317,8 @@ def census_project_run(
     listed issues never stored fetched and stored (`recovered`; any that could not be make it partial)."""
     project = Project.objects.select_related("instance").get(pk=project_id)
     run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
+    if project.instance.being_deleted:
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
     counters = RequestCounters()
     stop = StopSignal(options.stop)
     try:

@@ -1,7 +1,7 @@
 """Each instance's django-q2 Schedules, created or updated idempotently from its settings.
 
 Schedule names are not unique in django-q2, so the ids are kept on the instance (`schedule_ids`).
-A disabled instance's schedules are paused (repeats = 0), not deleted.
+A disabled instance's schedules are paused (repeats = 0), not deleted; an instance being deleted has none.
 """
 
 from django.db import transaction
@@ -13,7 +13,10 @@ TASK = "syncing.tasks.sync_instance_task"
 
 
 def _wanted(instance: JiraInstance) -> dict[str, dict | None]:
-    """The schedules the instance's settings ask for, by purpose (None: that one is off)."""
+    """The schedules the instance's settings ask for, by purpose (None: that one is off; all are for an
+    instance being deleted)."""
+    if instance.being_deleted:
+        return {"incremental": None, "full": None, "census": None}
 
     def every(minutes: int, kind: str) -> dict | None:
         if not minutes:

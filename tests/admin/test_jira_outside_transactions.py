@@ -8,13 +8,11 @@ connection keeps writing: none of those writes waits long, so the press held no 
 across a request.
 """
 
-import sqlite3
 import threading
 import time
 
-import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from jirasim.faults import FaultPlan
@@ -23,6 +21,7 @@ from syncing.checks import instance_check
 from syncing.clients import client_for
 from syncing.transaction_guard import RequestInTransaction
 from tests.formdata import form_fields
+from tests.other_connection import LOCKED, OtherConnection
 from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,51 +38,6 @@ JQL_FILTER = "created >= 2020-01-01"
 HELD_FOR_AT_MOST = 90.0  # seconds the other connection holds its write while waiting for Jira's answers
 SLOW_JIRA_MS = 2500  # each Jira answer takes this long in the slow-Jira test
 WRITE_WAIT = 2.0  # seconds another writer may wait for the database meanwhile (the presses' own writes take ms)
-
-
-class OtherConnection:
-    """A second connection to the test database, opened without Django, as another process's would be."""
-
-    def __init__(self, wait_seconds: float) -> None:
-        params = connection.settings_dict
-        self.sqlite = connection.vendor == "sqlite"
-        if self.sqlite:
-            self.db = sqlite3.connect(
-                params["NAME"], timeout=wait_seconds, isolation_level=None, check_same_thread=False
-            )
-        else:
-            self.db = psycopg.connect(
-                dbname=params["NAME"],
-                user=params["USER"],
-                password=params["PASSWORD"],
-                host=params["HOST"],
-                port=params["PORT"] or 5432,
-                autocommit=True,
-            )
-            self.db.execute(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
-
-    def hold(self, instance_pk: int) -> None:
-        """Begin a write and keep it: SQLite's write lock, or a lock on the instance's row."""
-        if self.sqlite:
-            self.db.execute("BEGIN IMMEDIATE")
-        else:
-            self.db.execute("BEGIN")
-            self.db.execute("SELECT id FROM projects_jirainstance WHERE id = %s FOR UPDATE", [instance_pk])
-
-    def release(self) -> None:
-        self.db.execute("ROLLBACK")
-
-    def write(self, instance_pk: int) -> None:
-        """One short write to the instance's row, committed; raises when the database stays locked too long."""
-        if self.sqlite:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("UPDATE projects_jirainstance SET updated_at = updated_at WHERE id = ?", [instance_pk])
-            self.db.execute("COMMIT")
-        else:
-            self.db.execute("UPDATE projects_jirainstance SET updated_at = updated_at WHERE id = %s", [instance_pk])
-
-    def close(self) -> None:
-        self.db.close()
 
 
 def answered(server, endpoint: str) -> int:
@@ -168,7 +122,7 @@ def test_a_press_with_a_slow_jira_leaves_the_database_free_for_other_writers(
                 began = time.monotonic()
                 try:
                     other.write(instance.pk)
-                except (sqlite3.OperationalError, psycopg.errors.LockNotAvailable) as exc:
+                except LOCKED as exc:
                     refused.append(exc)
                 waits.append(time.monotonic() - began)
                 done.wait(0.1)
