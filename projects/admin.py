@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.contrib.admin.actions import delete_selected as delete_selected_confirmation
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -123,6 +124,12 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
         self.log_deletions(request, instances)
         self.delete_queryset(request, instances)
         return None
+
+    @csrf_protect_m
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
+        # Django's view, without the transaction it wraps a post in (on SQLite's IMMEDIATE mode the write lock,
+        # held while everything is counted): instance_deletion_start opens its own short one.
+        return self._delete_view(request, object_id, extra_context)
 
     def get_deleted_objects(self, objs, request: HttpRequest):
         """What goes with the instances, counted on indexes rather than listed row by row (an instance holds
