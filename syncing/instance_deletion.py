@@ -36,6 +36,25 @@ TASK = "syncing.tasks.instance_delete_task"
 Progress = Callable[[str, int], None]  # (what, how many of it removed so far)
 
 
+# The steps' names (and the counts'), as one of each is said.
+SINGULAR = {
+    "issues": "issue",
+    "sync runs": "sync run",
+    "projects": "project",
+    "issue retries": "issue retry",
+    "audit entries unlinked from runs (kept)": "audit entry unlinked from runs (kept)",
+    "run totals": "run total",
+    "webhook deliveries": "webhook delivery",
+    "webhook refusals": "webhook refusal",
+    "pending refreshes": "pending refresh",
+}
+
+
+def counted(n: int, plural: str) -> str:
+    """'1 issue', '2,000 issues'."""
+    return f"{n:,} {SINGULAR.get(plural, plural) if n == 1 else plural}"
+
+
 @dataclass(frozen=True)
 class DeletionCounts:
     """What goes with an instance: counted on indexed columns, so the confirmation page stays quick."""
@@ -45,7 +64,10 @@ class DeletionCounts:
     projects: int
 
     def phrase(self) -> str:
-        return f"{self.issues:,} issues, {self.runs:,} sync runs and {self.projects:,} projects"
+        return (
+            f"{counted(self.issues, 'issues')}, {counted(self.runs, 'sync runs')} and "
+            f"{counted(self.projects, 'projects')}"
+        )
 
 
 @dataclass(frozen=True)
@@ -64,7 +86,7 @@ class Removal:
     stopped: bool = False  # asked to stop between two batches; run it again to go on
 
     def phrase(self) -> str:
-        parts = [f"{n:,} {step}" for step, n in self.steps.items() if n]
+        parts = [counted(n, step) for step, n in self.steps.items() if n]
         history = sum(n for table, n in self.tables.items() if table != "issues.Issue" and table.startswith("issues."))
         if history:
             parts.append(f"{history:,} rows of issue history, milestones and raw JSON")
