@@ -255,7 +255,8 @@ class Dataset:
         """Change these issues now, as people do while a client reads; return what was done, as advance() does.
 
         The clock moves on `minutes` (at least a millisecond); edits, moves and new issues happen at the
-        new now, so an edited issue's `updated` is the site's now and its history gains an entry.
+        new now, so an edited issue's `updated` is the site's now and its history gains an entry: all the
+        issues of one call share that one instant, as after a bulk change.
         """
         with self.lock:
             self._advances += 1

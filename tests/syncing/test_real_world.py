@@ -6,6 +6,10 @@ with the issue. (The census's second direction is in test_census.py; status look
 strings and rich text in test_processor_real_world.py and test_sim_rich_data.py.)
 """
 
+import itertools
+import threading
+from datetime import timedelta
+
 import pytest
 import requests
 
@@ -14,13 +18,13 @@ from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing import pipeline
-from syncing.clients import client_for
+from syncing.clients import client_for, instance_discover_projects
 from syncing.history import INFERRED_HISTORY_ID
 from syncing.metrics import DatabaseCollector
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, project_plan, sync_instance
+from syncing.runner import RunOptions, project_plan, sync_instance, sync_project
 from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.syncing.truth import assert_database_equals_truth, moment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,6 +129,131 @@ def test_a_sync_reads_every_issue_although_others_are_edited_deleted_moved_and_c
         assert_database_equals_truth(server, instance)
 
 
+def assert_nothing_unread_behind_the_watermark(server, instance) -> None:
+    """Every live issue of a project changed before the project's watermark is stored as Jira has it now."""
+    stored = {issue.jira_id: issue for issue in Issue.objects.filter(instance=instance, deleted_at__isnull=True)}
+    truth_rows = server.sim.data.truth()
+    for project in Project.objects.filter(instance=instance, sync_watermark__isnull=False):
+        mark = int(project.sync_watermark.timestamp() * 1000)
+        behind = [row for row in truth_rows if row["project"] == project.key and row["updated"] < mark]
+        wrong = [
+            row["key"]
+            for row in behind
+            if int(row["id"]) not in stored
+            or (stored[int(row["id"])].key, stored[int(row["id"])].updated) != (row["key"], moment(row["updated"]))
+        ]
+        assert not wrong, f"{project.key}: behind the watermark but unread or stale: {wrong}"
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+@pytest.mark.parametrize("kind", ["full", "incremental"])
+def test_issues_sharing_one_updated_instant_are_all_read_although_others_change_while_it_is_paged(
+    flavour, kind, reference_mappings, settings
+):
+    """A bulk change gives all of a project's issues one millisecond; pages of 2 read inside that instant
+    while the first issue read is edited (it leaves for a later instant), and others are edited, deleted,
+    moved and created: an offset or token inside the instant skips one; the key bound skips none."""
+    settings.JIRASYNC_PAGE_SIZE = 2
+    settings.JIRASYNC_CENSUS_MAX_DELETE_SHARE = 0.9
+    with running_sim(
+        flavour=flavour, projects=2, issues=28, seed=47, cloud_tokens="live", long_history_share=0.05
+    ) as server:
+        instance = register(server, SLUG[flavour])
+        data = server.sim.data
+        if kind == "incremental":
+            assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        else:
+            instance_discover_projects(instance, client_for(instance))
+        ops = sorted((r for r in data.live() if data.projects[r.project].key == "OPS"), key=lambda r: r.number)
+        bulk = data.change(edit=ops, minutes=60)  # a bulk change: every OPS issue at one millisecond
+        assert len(ops) >= 8 and {r.updated_ms for r in ops} == {bulk["now"]}
+        at_start = {int(row["id"]) for row in data.truth() if row["project"] == "OPS"}
+        first = bulk["updated"][0]  # the lowest key: read first inside the instant
+        rule = {"kind": "disturb", "endpoint": SEARCH[flavour], "listing": "full"}
+        faults(
+            server,
+            {**rule, "keys": [first], "nth": [2]},  # after page 2 (inside the instant): the first read is edited
+            {**rule, "nth": [3, 4], "edit": 1, "delete": 1, "create": 1},
+            {**rule, "nth": [5], "move": 1, "create": 1},
+        )
+        project = Project.objects.get(instance=instance, key="OPS")
+        run = sync_project(project.pk, RunOptions(full=kind == "full"))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        disturbances = requests.get(f"{server.url}/_sim/faults", timeout=30).json()["disturbances"]
+        faults(server)
+        truth = {int(row["id"]): row for row in data.truth()}
+        gone = {int(m["id"]) for d in disturbances for m in d["moved"]}
+        stayed = [jira_id for jira_id in at_start if jira_id in truth and jira_id not in gone]
+        stored = {issue.jira_id: issue for issue in Issue.objects.filter(instance=instance)}
+        wrong = [
+            truth[jira_id]["key"]
+            for jira_id in stayed
+            if jira_id not in stored
+            or (stored[jira_id].key, stored[jira_id].status, stored[jira_id].updated)
+            != (truth[jira_id]["key"], truth[jira_id]["status"], moment(truth[jira_id]["updated"]))
+        ]
+        assert not wrong, f"skipped or stale after the instant was paged: {wrong}"
+        # Read by the sync itself: not left for the census that follows a full sync to find.
+        assert not SyncRun.objects.filter(project=project, kind=SyncRun.Kind.CENSUS, recovered__gt=0).exists()
+        # The disturbances hit the instant's pages, and an offset reader would have skipped issues there.
+        assert first in disturbances[0]["updated"] and len(disturbances) == 4
+        assert all("key >" in d["jql"] for d in disturbances[1:]), [d["jql"] for d in disturbances]
+        assert any(d["moved"] for d in disturbances) and all(d["skipped"] for d in disturbances)
+        assert_nothing_unread_behind_the_watermark(server, instance)
+        assert sync_instance(instance.pk, RunOptions(census=True)).status == SyncRun.Status.SUCCEEDED
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED
+        assert_database_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_sync_under_steady_changes_ends_partial_and_the_watermark_passes_nothing_unread(
+    flavour, reference_mappings, settings
+):
+    """Two issues edited and two created after every page of three: the result grows faster than it is
+    read. The run stops after reading four times as many issues as matched at its start, partial, saying why."""
+    settings.JIRASYNC_PAGE_SIZE = 3
+    with running_sim(flavour=flavour, projects=1, issues=60, seed=53, long_history_share=0.05) as server:
+        instance = register(server, SLUG[flavour])
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        server.sim.data.advance(minutes=30, update=0.5)
+        faults(
+            server,
+            {
+                "kind": "disturb",
+                "endpoint": SEARCH[flavour],
+                "listing": "full",
+                "after_page": 1,
+                "repeat": True,
+                "edit": 2,
+                "create": 2,
+            },
+        )
+        project = Project.objects.get(instance=instance)
+        watermark_before = project.sync_watermark
+        since = (watermark_before - timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES)).timestamp() * 1000
+        matched_at_start = sum(1 for row in server.sim.data.truth() if row["updated"] >= since)
+        stop = threading.Event()
+        deadline = threading.Timer(300, stop.set)  # a run that does not end is cancelled, and fails the test
+        deadline.start()
+        try:
+            run = sync_project(project.pk, RunOptions(stop=stop))
+        finally:
+            deadline.cancel()
+        assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
+        assert "kept changing faster than they could be read" in run.error, run.error
+        assert "the next run continues from the watermark" in run.error
+        # Four times what matched, plus a page (Cloud counts after its first page: two created by then).
+        most = 4 * (matched_at_start + (2 if flavour == "cloud" else 0)) + 3
+        assert 4 * matched_at_start + 3 <= run.fetched < most + 3, (run.fetched, matched_at_start)
+        project.refresh_from_db()
+        assert project.sync_watermark > watermark_before
+        assert_nothing_unread_behind_the_watermark(server, instance)
+        faults(server)
+        follow_up = sync_instance(instance.pk, RunOptions())
+        assert follow_up.status == SyncRun.Status.SUCCEEDED, follow_up.error
+        assert_database_equals_truth(server, instance)
+
+
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
 def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_not_inserted_twice(
     flavour, reference_mappings, monkeypatch
@@ -153,7 +282,8 @@ def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_
 
 
 PAGING_FAULTS = [
-    ("cloud", {"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql"}, "repeated its nextPageToken"),
+    # Search never follows a token (each page is a new seek): a repeated token reaches it as the same page again.
+    ("cloud", {"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql"}, "the same page again"),
     ("cloud", {"kind": "repeat-page", "endpoint": "POST /rest/api/3/search/jql"}, "search/jql"),
     ("cloud", {"kind": "empty-page", "endpoint": "POST /rest/api/3/search/jql"}, "empty but says more"),
     ("datacenter", {"kind": "repeat-page", "endpoint": "POST /rest/api/2/search"}, "/rest/api/2/search"),
@@ -362,9 +492,21 @@ def test_a_status_the_changelog_does_not_explain_is_recorded_as_inferred_and_der
         browser.force_login(admin)
         page = browser.get(f"/admin/issues/issue/{issue.pk}/change/")
         assert "inferred — not in Jira" in page.content.decode()
-        # When Jira later records a real move, the inferred entry goes.
-        server.sim.data.advance(minutes=5, update=1.0)
-        sync_instance(instance.pk, RunOptions())
+        inferred_at = last.changed_at
+        # When Jira later records a move out of it, the recorded chain has a gap (it leaves Closed, which no
+        # entry entered): the inferred entry stays, with its date, and so do the milestone and the time spent.
+        answer = requests.post(
+            f"{server.url}/_sim/status", json={"issue": key, "status": "Escalated Editing", "record": True}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED
         issue.refresh_from_db()
-        last = StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id").last()
-        assert last.to_status == issue.status
+        history = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
+        assert history[-1].to_status == issue.status == "Escalated Editing" and history[-1].history_id > 0
+        inferred = [change for change in history if change.history_id == INFERRED_HISTORY_ID]
+        assert [(c.to_status, c.changed_at) for c in inferred] == [("Closed", inferred_at)]
+        for before, after in itertools.pairwise(history):  # one chain, no gap
+            assert before.to_status == after.from_status, (before, after)
+        assert IssueMilestone.objects.filter(issue=issue, milestone__name="closed").exists()
+        closed = TimeInStatus.objects.get(issue=issue, status="Closed")
+        assert closed.seconds > 0 and not closed.current
