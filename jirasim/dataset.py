@@ -41,7 +41,7 @@ class SimConfig:
     dc_version: str = "9.12.4"  # Data Center's serverInfo version; decides how sprints are sent
     # Off by default, so that existing tests and benchmarks keep their figures:
     sprints: bool = False  # the Sprint field with hostile names, in the shape the site sends (sprint_format)
-    sprint_format: str = "auto"  # auto (flavour and dc_version decide) | legacy | alphabetical | object
+    sprint_format: str = "auto"  # auto (flavour and dc_version decide) | legacy | server | alphabetical | object
     rich_adf: bool = False  # description and "Shoot Brief" as ADF using every node kind (Cloud v3)
     status_lookalike_fields: bool = False  # custom fields "Status" and "Workflow Status", changed in histories
 

@@ -8,26 +8,28 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from audit.services import Actor
+from config.selectors import field_specs_for_instance
 from jirasync_site.admin_fields import ExactValuesMixin
 from jirasync_site.admin_form_actions import FormActionsOutsideTransactionMixin
 from jirasync_site.admin_permissions import permission_required_view, user_has_perms
 from jirasync_site.log_redaction import redact
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
-from projects.services import instance_save, project_save, projects_set_enabled
+from projects.services import instance_save, instances_set_schedules_paused, project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.admin import status_dot
-from syncing.checks import without_name
+from syncing.checks import InstanceReport, instance_check_unsaved, without_name
 from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
 from syncing.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start
 from syncing.jira.errors import JiraError
 from syncing.jql_validation import instance_jql_parse_problems
 from syncing.models import SyncRun
+from syncing.schedules import instances_schedule_states
 
 # Actions offered on the list (for the selected rows) and on each object's own page.
 BOTH = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
@@ -53,23 +55,62 @@ class ProjectInline(admin.TabularInline):
 
 
 class InstanceChangeList(ChangeList):
-    """The instance list, each row carrying its health (a few queries for the page, not per row)."""
+    """The instance list, each row carrying its health and schedules (a few queries for the page, not per row)."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         health = instances_health(self.result_list)
+        schedules = instances_schedule_states(self.result_list)
         for instance in self.result_list:
             instance.health = health[instance.pk]
+            instance.schedule_states = schedules[instance.pk]
 
 
 @admin.register(JiraInstance)
 class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     form = JiraInstanceForm
-    list_display = ("name", "slug", "health", "last_run", "effective_flavour", "enabled")
-    list_filter = ("enabled", "flavour", "auth_kind")
+    list_display = ("name", "slug", "health", "last_run", "next_runs", "effective_flavour", "enabled")
+    list_filter = ("enabled", "schedules_paused", "flavour", "auth_kind")
     search_fields = ("name", "slug", "base_url")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("detected_flavour", "time_zone", "webhook_url", "created_at", "updated_at")
+    readonly_fields = ("detected_flavour", "time_zone", "webhook_url", "schedule_state", "created_at", "updated_at")
+    fieldsets = [
+        (None, {"fields": ("name", "slug", "enabled")}),
+        (
+            "Connection",
+            {
+                "fields": (
+                    "base_url",
+                    "allow_insecure_http",
+                    "flavour",
+                    "detected_flavour",
+                    "auth_kind",
+                    "username",
+                    "token",
+                    "save_anyway",
+                    "time_zone",
+                )
+            },
+        ),
+        ("Syncing", {"fields": ("request_budget", "max_parallel_projects", "jql_filter", "enable_new_projects")}),
+        (
+            "Schedule",
+            {
+                "fields": (
+                    "schedules_paused",
+                    "incremental_every_minutes",
+                    "full_every_minutes",
+                    "full_cron",
+                    "census_every_minutes",
+                    "schedule_state",
+                ),
+                "description": "Times are UTC. A full sync (by schedule, Sync now or sync_jira --full) moves the next "
+                "scheduled full, census and incremental an interval after it ends.",
+            },
+        ),
+        ("Webhooks", {"fields": ("webhook_secret", "webhook_url")}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    ]
     inlines = [ProjectInline]
     actions = [
         "test_connection",
@@ -78,6 +119,8 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
         "sync_incremental",
         "sync_full",
         "census",
+        "pause_schedules",
+        "resume_schedules",
         "delete_selected",
     ]
     delete_confirmation_template = "admin/projects/jirainstance/delete_confirmation.html"
@@ -112,6 +155,17 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
     @admin.action(description="Census now (deleted and moved issues)", location=BOTH, permissions=["sync"])
     def census(self, request: HttpRequest, queryset) -> None:
         admin_actions.instances_sync_now(request, queryset, "census")
+
+    # Pausing and resuming change an instance's settings (as editing its intervals does): change permission.
+    @admin.action(description="Pause schedules", location=BOTH, permissions=["change"])
+    def pause_schedules(self, request: HttpRequest, queryset) -> None:
+        changed = instances_set_schedules_paused(instances=queryset, paused=True, actor=Actor.of_user(request.user))
+        self.message_user(request, f"schedules of {changed} instance{pluralize(changed)} paused")
+
+    @admin.action(description="Resume schedules", location=BOTH, permissions=["change"])
+    def resume_schedules(self, request: HttpRequest, queryset) -> None:
+        changed = instances_set_schedules_paused(instances=queryset, paused=False, actor=Actor.of_user(request.user))
+        self.message_user(request, f"schedules of {changed} instance{pluralize(changed)} resumed")
 
     # Deleting: Django's confirmation and delete views, with the counts of what goes and the work left to a task.
     @admin.action(
@@ -181,6 +235,35 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return InstanceChangeList
+
+    @admin.display(description="Next runs")
+    def next_runs(self, obj: JiraInstance) -> str:
+        states = obj.schedule_states
+        if not states:
+            return "none scheduled"
+        return format_html_join("", "<div>{}: {}</div>", ((state.purpose, state.when()) for state in states))
+
+    @admin.display(description="Schedules now")
+    def schedule_state(self, obj: JiraInstance) -> str:
+        if not obj.pk:
+            return "created when the instance is saved"
+        states = instances_schedule_states([obj])[obj.pk]
+        if not states:
+            return "none scheduled"
+        rows = (
+            (
+                state.purpose,
+                state.every,
+                state.next_run.strftime("%Y-%m-%d %H:%M UTC") if state.next_run else "–",
+                state.when(),
+            )
+            for state in states
+        )
+        return format_html(
+            '<table class="js-schedules"><tr><th>schedule</th><th>how often</th><th>next run</th><th></th></tr>'
+            "{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
 
     @admin.display(description="Health")
     def health(self, obj: JiraInstance) -> str:
@@ -261,15 +344,34 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         may_save = self.has_change_permission(request) if object_id else self.has_add_permission(request)
         if request.method == "POST" and may_save and not self.is_form_action(request):
-            # Jira's parser is asked here, before Django opens the save's transaction: no Jira
-            # request inside a transaction (on SQLite it would hold the write lock meanwhile).
-            request.jql_parse_problems = self._jql_parse_problems(request, object_id)
+            # Jira is asked here, before Django opens the save's transaction: no Jira request inside a
+            # transaction (on SQLite it would hold the write lock meanwhile).
+            edited = self._edited_instance(request, object_id)
+            request.jql_parse_problems = instance_jql_parse_problems(edited, request.POST.get("jql_filter", "").strip())
+            self._connection_test(request, edited)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def _jql_parse_problems(self, request: HttpRequest, object_id) -> list[str] | None:
+    def _connection_test(self, request: HttpRequest, edited: JiraInstance) -> None:
+        """Test what was typed (a new instance, or a token typed again) unless the operator insists on saving."""
+        request.connection_report, request.connection_note = None, ""
+        if edited.pk or not edited.has_token:
+            return  # the stored token and the URL it was entered for: nothing new to test
+        if request.POST.get("save_anyway"):
+            request.connection_note = "saved without a connection test"
+            return
+        request.connection_report = instance_check_unsaved(edited, field_specs_for_instance(edited.slug))
+        report: InstanceReport | None = request.connection_report
+        if report is not None and report.ok:
+            request.connection_note = f"connection tested: {report.flavour} {report.version}, "
+            request.connection_note += f"{len(report.projects)} projects visible"
+
+    def _edited_instance(self, request: HttpRequest, object_id) -> JiraInstance:
+        """The instance as the POST has it, not saved: with the token typed, else the stored instance when
+        the URL, auth kind and user name are unchanged (its token goes only where it was entered for)."""
         stored = JiraInstance.objects.filter(pk=object_id).first() if object_id else None
         edited = JiraInstance(
             name=request.POST.get("name", ""),
+            slug=request.POST.get("slug", ""),
             base_url=request.POST.get("base_url", "").strip(),
             auth_kind=request.POST.get("auth_kind", ""),
             username=request.POST.get("username", ""),
@@ -281,20 +383,28 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
             edited = stored  # the stored token, with the URL it was entered for
         elif token:
             edited.set_token(token)
-        return instance_jql_parse_problems(edited, request.POST.get("jql_filter", "").strip())
+        return edited
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         form.jql_parse_problems = getattr(request, "jql_parse_problems", None)
+        report: InstanceReport | None = getattr(request, "connection_report", None)
+        form.connection_problem = report.problem if report is not None and not report.ok else None
         return form
 
     def save_model(self, request: HttpRequest, obj: JiraInstance, form: JiraInstanceForm, change: bool) -> None:
+        report: InstanceReport | None = getattr(request, "connection_report", None)
+        if report is not None and report.ok:  # what Jira said of the URL being saved
+            obj.detected_flavour, obj.time_zone = report.flavour, report.time_zone
         instance_save(
             instance=obj,
             actor=Actor.of_user(request.user),
             token=form.cleaned_data.get("token") or None,
             webhook_secret=form.cleaned_data.get("webhook_secret") or None,
+            note=getattr(request, "connection_note", ""),
         )
+        if report is not None and report.ok:
+            messages.success(request, f"{obj.name}: " + " · ".join(report.lines()))
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         """The projects inline: each change audited and written as project_save writes it."""

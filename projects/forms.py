@@ -7,9 +7,11 @@ from projects.services import token_required_message
 class JiraInstanceForm(forms.ModelForm):
     """The token is write-only: never rendered back, blank keeps the stored one."""
 
-    # What Jira's JQL parser said of the submitted filter (None: not asked); set by the admin, which
-    # asks before the save's transaction opens.
+    # What Jira's JQL parser said of the submitted filter (None: not asked), and why the connection test
+    # failed (None: not tested, or it worked); set by the admin, which asks Jira before the save's
+    # transaction opens.
     jql_parse_problems: list[str] | None = None
+    connection_problem: str | None = None
 
     token = forms.CharField(
         required=False,
@@ -29,6 +31,14 @@ class JiraInstanceForm(forms.ModelForm):
         "token= in the Data Center webhook's URL. At least 16 characters. Leave blank to keep the stored one.",
     )
 
+    save_anyway = forms.BooleanField(
+        required=False,
+        label="Save without a connection test",
+        help_text="The connection is tested with what you entered before an instance is added or its URL, "
+        "user or token changes, and what cannot connect is not saved. Tick to save it anyway (Jira is down, "
+        "or not reachable from here yet); press Test connection later.",
+    )
+
     class Meta:
         model = JiraInstance
         fields = [
@@ -46,6 +56,11 @@ class JiraInstanceForm(forms.ModelForm):
             "jql_filter",
             "enable_new_projects",
             "webhook_secret",
+            "incremental_every_minutes",
+            "full_every_minutes",
+            "full_cron",
+            "census_every_minutes",
+            "schedules_paused",
         ]
 
     def clean(self) -> dict:
@@ -55,11 +70,20 @@ class JiraInstanceForm(forms.ModelForm):
             self.add_error("token", "A token is required.")
         elif self.instance.pk and not cleaned.get("token") and (changed := self._credentials_changed()):
             self.add_error("token", token_required_message(changed))
+        if self.connection_problem and not cleaned.get("save_anyway"):
+            self.add_error(
+                None,
+                f"The connection test failed: {self.connection_problem}. Correct the connection, or tick "
+                '"Save without a connection test" to save it as it is.',
+            )
         if self.jql_parse_problems:
             self.add_error("jql_filter", f"Jira's JQL parser refuses it: {'; '.join(self.jql_parse_problems)}")
         if cleaned.get("auth_kind") == JiraInstance.AuthKind.BASIC and not cleaned.get("username"):
             self.add_error("username", "Basic authentication needs the account's email or username.")
         return cleaned
+
+    def clean_full_cron(self) -> str:
+        return " ".join(self.cleaned_data["full_cron"].split())  # as django-q2 will read it
 
     def _credentials_changed(self) -> list[str]:
         return [name for name in CREDENTIAL_FIELDS if name in self.changed_data]

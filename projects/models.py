@@ -1,17 +1,23 @@
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils.text import slugify
 
 from jirasync_site.secret_values import secrets_remember
+from projects.cron import validate_cron
 from projects.crypto import decrypt_token, encrypt_token
 from projects.jql_filter import jql_filter_problems
 from projects.origins import url_is_loopback, url_origin, url_userinfo
 
 # What a token is entered for: changing any of them asks for the token again.
 CREDENTIAL_FIELDS = ("base_url", "auth_kind", "username")
+# django-q2 keeps a schedule's minutes as a small integer.
+MAX_SCHEDULE_MINUTES = 32767
+SCHEDULE_MINUTES = MaxValueValidator(
+    MAX_SCHEDULE_MINUTES, f"At most {MAX_SCHEDULE_MINUTES} minutes (about 22 days); use the cron for rarer full syncs."
+)
 
 
 class TokenWithheld(Exception):
@@ -67,19 +73,36 @@ class JiraInstance(models.Model):
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )
     incremental_every_minutes = models.PositiveIntegerField(
-        default=15, help_text="Incremental sync interval; 0 turns the schedule off."
+        "Incremental sync every (minutes)",
+        default=15,
+        validators=[SCHEDULE_MINUTES],
+        help_text="0 turns the incremental schedule off.",
     )
     full_every_minutes = models.PositiveIntegerField(
-        default=0, help_text="Full sync (followed by a census) interval; 0 uses the cron below instead."
+        "Full sync every (minutes)",
+        default=0,
+        validators=[SCHEDULE_MINUTES],
+        help_text="A full sync re-reads every issue and ends with a census; 0 uses the cron below instead.",
     )
     full_cron = models.CharField(
+        "Full sync cron",
         max_length=100,
         blank=True,
         default="30 3 * * 0",
-        help_text="Cron for the full sync when no interval is set (default: Sundays 03:30 UTC); blank: never.",
+        validators=[validate_cron],
+        help_text="Cron (UTC) for the full sync when no interval is set (default: Sundays 03:30); blank: never.",
     )
     census_every_minutes = models.PositiveIntegerField(
-        default=360, help_text="Census interval (deleted and moved issues); 0 turns it off."
+        "Census every (minutes)",
+        default=360,
+        validators=[SCHEDULE_MINUTES],
+        help_text="A census finds deleted and moved issues; 0 turns its schedule off.",
+    )
+    schedules_paused = models.BooleanField(
+        default=False,
+        verbose_name="Schedules paused",
+        help_text="No scheduled run starts while paused; Sync now, webhooks and commands still work "
+        "(unlike Enabled, which turns the whole instance off).",
     )
     schedule_ids = models.JSONField(
         default=dict,

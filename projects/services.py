@@ -1,6 +1,6 @@
 """Creating and changing Jira instances and projects, audited, tokens encrypted."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -27,13 +27,21 @@ def token_required_message(changed: list[str]) -> str:
 
 
 def instance_save(
-    *, instance: JiraInstance, actor: Actor, token: str | None = None, webhook_secret: str | None = None
+    *,
+    instance: JiraInstance,
+    actor: Actor,
+    token: str | None = None,
+    webhook_secret: str | None = None,
+    note: str = "",
 ) -> JiraInstance:
-    """Create or update instance (and its token when one is given), with an audit entry of what changed."""
+    """Create or update instance (and its token when one is given), with an audit entry of what changed.
+
+    note: added to the audit entry's summary (what the connection test said before the save).
+    """
     before = {}
     stored = JiraInstance.objects.filter(pk=instance.pk).first() if instance.pk else None
     if stored is not None and stored.being_deleted:
-        raise ValidationError(f"{stored.name} is being deleted: it can no longer be changed")
+        raise ValidationError({NON_FIELD_ERRORS: [f"{stored.name} is being deleted: it can no longer be changed"]})
     if stored is not None:
         before = instance_snapshot(stored)
         if not token and stored.has_token and (changed := instance.credentials_changed(stored)):
@@ -56,10 +64,39 @@ def instance_save(
                 obj=instance,
                 action="create" if created else "update",
                 changes=changes,
-                summary=f"{'created' if created else 'updated'} Jira instance {instance.name}",
+                summary=f"{'created' if created else 'updated'} Jira instance {instance.name}"
+                + (f" ({note})" if note else ""),
                 instance_slug=instance.slug,
             )
     return instance
+
+
+def instances_set_schedules_paused(*, instances, paused: bool, actor: Actor) -> int:
+    """Pause or resume the schedules of a queryset's instances; each one that changes is audited.
+
+    Only that column is written (the rest of the row may be in an admin's form meanwhile). Returns how
+    many changed.
+    """
+    from syncing.schedules import instance_schedules_ensure
+
+    changed = 0
+    ids = list(instances.values_list("pk", flat=True))  # the admin's queryset is annotated (no FOR UPDATE)
+    with transaction.atomic():
+        chosen = JiraInstance.objects.filter(pk__in=ids, deleting_since__isnull=True).exclude(schedules_paused=paused)
+        for instance in chosen.select_for_update():
+            JiraInstance.objects.filter(pk=instance.pk).update(schedules_paused=paused)
+            instance.schedules_paused = paused
+            instance_schedules_ensure(instance)
+            audit_object_change(
+                actor=actor,
+                obj=instance,
+                action="update",
+                changes={"schedules_paused": [not paused, paused]},
+                summary=f"{'paused' if paused else 'resumed'} the schedules of {instance.name}",
+                instance_slug=instance.slug,
+            )
+            changed += 1
+    return changed
 
 
 def _project_change(project: Project, actor: Actor, before: bool, after: bool) -> None:

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
 from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance
 from syncing.fields import FieldSpec
@@ -64,7 +67,9 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
         report.problem = without_name(instance, redact(str(exc)))
     finally:
         client.close()
-    if site is not None:  # written after the requests: a busy database never holds one up
+    # Written after the requests, so a busy database never holds one up; an instance not saved yet learns
+    # it when it is (instance_check_unsaved).
+    if site is not None and instance.pk:
         JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
     if report.problem:
         return report
@@ -75,4 +80,26 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     if not report.projects:
         report.problem = "the account sees no projects (permissions?)"
         report.ok = False
+    return report
+
+
+def instance_check_unsaved(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceReport | None:
+    """The connection test of an instance as it was entered, before it is saved (admin's form, add_jira_instance).
+
+    None when there is nothing to test: no token entered, or a URL or user name the save refuses anyway
+    (the token never goes to a URL the instance would not keep). On success the instance carries the
+    flavour and time zone Jira reported, for the save to keep. Call it outside any transaction.
+    """
+    if not instance.has_token:
+        return None
+    try:
+        URLValidator(schemes=["http", "https"])(instance.base_url)
+        instance.clean()
+    except ValidationError:
+        return None
+    if instance.auth_kind == JiraInstance.AuthKind.BASIC and not instance.username:
+        return None
+    report = instance_check(instance, specs)
+    if report.ok:
+        instance.detected_flavour, instance.time_zone = report.flavour, report.time_zone
     return report

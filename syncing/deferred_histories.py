@@ -20,6 +20,7 @@ from syncing.bulk_sql import rows_update
 from syncing.history import (
     Transition,
     history_wanted,
+    is_status_item,
     milestones_replace,
     status_changes_replace,
     status_transitions,
@@ -69,6 +70,7 @@ def histories_complete(
     fetched = client.histories(
         [str(jira_id) for jira_id in deferred],
         totals_needed={str(jira_id) for jira_id, (_, known) in deferred.items() if not known},
+        keep=is_status_item,  # a thousand long histories at once: only their status items are held
     )
     result = Completion()
     with transaction.atomic():
@@ -118,14 +120,19 @@ def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Sto
 
 
 def _total(issue: _Stored, answer: FetchedHistories) -> int:
-    return max(total for total in (issue.changelog_total, answer.total, len(answer.histories)) if total is not None)
+    return max(total for total in (issue.changelog_total, answer.total, _held(answer)) if total is not None)
+
+
+def _held(answer: FetchedHistories) -> int:
+    """How many distinct history entries the answer holds (a page answered twice counts once)."""
+    return len({str(history.get("id")) for history in answer.histories})
 
 
 def _still_short(issue: _Stored, answer: FetchedHistories | None) -> str:
     """Why the answer cannot be stored as the issue's whole history ('' when it can)."""
     if answer is None:
         return "Jira did not return its history when asked for it"
-    held, total = len(answer.histories), _total(issue, answer)
+    held, total = _held(answer), _total(issue, answer)
     if held < total:
         return f"{held} of {total} entries"
     moves = [t.changed_at for t in status_transitions(answer.histories)]

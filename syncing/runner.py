@@ -51,6 +51,7 @@ from syncing.runs import (
     run_start,
     runs_abandoned_close,
 )
+from syncing.schedules import instance_schedules_after_run
 from syncing.store import retries_clear, retries_record, retry_ids
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,20 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
                         pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
                     )
                 children += _censuses_after_full_sync(children, options, run.pk, site)
-        return after_reconnect(lambda: run_close_parent(run, children, counters))
+        return _closed(after_reconnect(lambda: run_close_parent(run, children, counters)), options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(run, exc, counters)
+
+
+def _closed(run: SyncRun, options: RunOptions) -> SyncRun:
+    """A closed instance run moves on the schedules it stands for (a full sync: the next full, census and
+    incremental), so none of them repeats it at once. The run is closed already: a failure here is logged
+    and costs at most a scheduled run too many."""
+    try:
+        after_reconnect(lambda: instance_schedules_after_run(run, dry_run=options.dry_run))
+    except Exception:
+        log.exception("the schedules of instance %s were not moved on after %s", run.instance_id, run)
+    return run
 
 
 def _censuses_after_full_sync(
@@ -149,8 +161,12 @@ def _project_run(
     """sync_project once its run exists: claim, pages under the lease, end, release, census."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    if options.dry_run is False and not project_claim(project.pk, owner):
-        return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
+    if options.dry_run is False:
+        if not project_claim(project.pk, owner):
+            return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
+        # The run starts working once it holds the project (a run waiting for its claim has not started).
+        run.started_at = timezone.now()
+        SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
     counters = RequestCounters()
     totals = PageResult()
     stop = StopSignal(options.stop)
@@ -360,7 +376,7 @@ def sync_instance_fan_out(
         if not project_ids:
             return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
         if options.census:
-            return run_close_parent(run, children, counters), []
+            return _closed(run_close_parent(run, children, counters), options), []
         SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
         return run, project_ids
     except Exception as exc:  # the run must say why whatever went wrong
@@ -378,7 +394,8 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
     try:
-        return run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+        closed = run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+        return _closed(closed, options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(parent, exc)
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -376,7 +377,7 @@ class JiraClient:
             raise JiraResponseError(f"{where}: an issue without an id")
         return answer
 
-    def changelog(self, issue_id: str) -> FetchedHistories:
+    def changelog(self, issue_id: str, *, keep: "ItemFilter | None" = None) -> FetchedHistories:
         """Every history of an issue, oldest first, from the per-issue changelog endpoint, with Jira's total."""
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-changelog-get
         self._ensure_flavour()
@@ -393,11 +394,13 @@ class JiraClient:
                 "isLast" not in page and bool(values) and len(histories) + len(values) < total
             )
             guard.page((history.get("id") for history in values), more=more)
-            histories += values
+            histories += _slimmed(values, keep)
             if not more:
                 return FetchedHistories(histories, total)
 
-    def histories(self, issue_ids: list[str], *, totals_needed: Collection[str] = ()) -> dict[str, FetchedHistories]:
+    def histories(
+        self, issue_ids: list[str], *, totals_needed: Collection[str] = (), keep: "ItemFilter | None" = None
+    ) -> dict[str, FetchedHistories]:
         """The whole history of each issue, as far as Jira gives it, the flavour hidden.
 
         Cloud: changelog/bulkfetch, up to 1,000 issues a call, every field's items (so the entries can be
@@ -416,7 +419,7 @@ class JiraClient:
                 try:
                     found.update(
                         (issue_id, FetchedHistories(histories, None))
-                        for issue_id, histories in self.bulk_histories(bulk).items()
+                        for issue_id, histories in self.bulk_histories(bulk, keep=keep).items()
                     )
                 except (JiraPagingError, JiraCancelledError):
                     raise  # Jira's paging is broken, or a stop was asked for: the run must end, saying why
@@ -424,14 +427,15 @@ class JiraClient:
                     log.warning("histories of %d issues stay incomplete: %s", len(bulk), exc)
         if singles:
             with ThreadPoolExecutor(max_workers=min(4, len(singles))) as pool:
-                for issue_id, fetched in zip(singles, pool.map(self._changelog_or_none, singles), strict=True):
+                fetch = partial(self._changelog_or_none, keep=keep)
+                for issue_id, fetched in zip(singles, pool.map(fetch, singles), strict=True):
                     if fetched is not None:
                         found[issue_id] = fetched
         return found
 
-    def _changelog_or_none(self, issue_id: str) -> "FetchedHistories | None":
+    def _changelog_or_none(self, issue_id: str, keep: "ItemFilter | None" = None) -> "FetchedHistories | None":
         try:
-            return self.changelog(issue_id)
+            return self.changelog(issue_id, keep=keep)
         except (JiraPagingError, JiraCancelledError):
             raise
         except JiraError as exc:
@@ -439,7 +443,7 @@ class JiraClient:
             return None
 
     def bulk_histories(
-        self, issue_ids: list[str], field_ids: list[str] | None = None
+        self, issue_ids: list[str], field_ids: list[str] | None = None, keep: "ItemFilter | None" = None
     ) -> dict[str, list[dict[str, Any]]]:
         """Cloud: the histories of the issues Jira answers for, oldest first, only field_ids' items when given.
 
@@ -462,7 +466,7 @@ class JiraClient:
                     issue_id = str(entry.get("issueId"))
                     histories = _list_of_objects(entry.get("changeHistories") or [], where)
                     entries += [(issue_id, history.get("id")) for history in histories]
-                    found.setdefault(issue_id, []).extend(histories)
+                    found.setdefault(issue_id, []).extend(_slimmed(histories, keep))
                 guard.page(entries, more=token is not None, token=token)
                 if token is None:
                     break
@@ -575,6 +579,32 @@ def _connection_problem(exc: Exception) -> str:
     if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         return "no answer in time"
     return type(exc).__name__
+
+
+# Which changelog items a caller keeps (the others are dropped as histories arrive, so a thousand long
+# histories held at once cost their count and the items wanted, not every item of every field).
+ItemFilter = Callable[[dict[str, Any]], bool]
+
+
+def _slimmed(histories: list[dict[str, Any]], keep: ItemFilter | None) -> list[dict[str, Any]]:
+    """The histories with only the items `keep` wants (id, created and author kept); all of it without keep."""
+    if keep is None:
+        return histories
+    slim = []
+    for history in histories:
+        items = [item for item in history.get("items") or [] if isinstance(item, dict) and keep(item)]
+        if items:
+            slim.append(
+                {
+                    "id": history.get("id"),
+                    "created": history.get("created"),
+                    "author": history.get("author"),
+                    "items": items,
+                }
+            )
+        else:
+            slim.append({"id": history.get("id")})
+    return slim
 
 
 def _parsed(content: bytes) -> Any:

@@ -29,10 +29,15 @@ def test_adding_an_instance_in_admin_encrypts_the_token_hides_it_and_audits(admi
         "auth_kind": "basic",
         "username": "ops@acme.com",
         "token": "admin-typed-token-123",
+        "save_anyway": "on",  # no Jira there: tests ask only the simulator (test_connection_test_on_add.py)
         "enabled": "on",
         "request_budget": "10",
         "max_parallel_projects": "2",
         "jql_filter": "",
+        "incremental_every_minutes": "15",
+        "full_every_minutes": "0",
+        "full_cron": "30 3 * * 0",
+        "census_every_minutes": "360",
         "projects-TOTAL_FORMS": "0",
         "projects-INITIAL_FORMS": "0",
     }
@@ -45,6 +50,7 @@ def test_adding_an_instance_in_admin_encrypts_the_token_hides_it_and_audits(admi
     # Saving with the token left blank keeps it.
     form["name"] = "Acme"
     form["token"] = ""
+    del form["save_anyway"]
     admin_client.post(reverse("admin:projects_jirainstance_change", args=[instance.pk]), form)
     instance.refresh_from_db()
     assert instance.name == "Acme" and instance.get_token() == "admin-typed-token-123"

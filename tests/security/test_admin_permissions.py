@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
-from django_q.models import Failure, OrmQ, Success
+from django_q.models import Failure, OrmQ, Schedule, Success
 
 from audit.models import AuditLog
 from jirasim.testing import request_counts
@@ -95,7 +95,10 @@ def state() -> dict:
         "queued": OrmQ.objects.count(),
         "enabled": list(Project.objects.values_list("enabled", flat=True)),
         "projects": Project.objects.count(),
-        "instances": list(JiraInstance.objects.values("detected_flavour", "time_zone", "deleting_since")),
+        "instances": list(
+            JiraInstance.objects.values("detected_flavour", "time_zone", "schedules_paused", "deleting_since")
+        ),
+        "schedules": list(Schedule.objects.order_by("pk").values_list("pk", "repeats", "next_run")),
         "failures": Failure.objects.count(),
         "audit": AuditLog.objects.count(),
     }
@@ -103,7 +106,8 @@ def state() -> dict:
 
 def test_every_action_declares_a_permission_that_is_not_view():
     actions = every_action()
-    assert len(actions) >= 13
+    assert len(actions) >= 15
+    assert {"pause_schedules", "resume_schedules"} <= {name for _, _, name, _ in actions}
     for model, _model_admin, name, permissions in actions:
         assert permissions, f"{model._meta.label}: the action {name!r} declares no permission"
         assert set(permissions) - {"view"}, f"{model._meta.label}: {name!r} runs for anyone who may look"

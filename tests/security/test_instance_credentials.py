@@ -1,6 +1,7 @@
 """Items 3 and 6 of #12: a stored token only goes to the host it was entered for; no credentials in
 instance URLs; plain http:// to another machine only when acknowledged, and then warned about."""
 
+import base64
 import io
 
 import pytest
@@ -33,6 +34,10 @@ def instance_form(instance: JiraInstance, **changes) -> dict:
         "request_budget": str(instance.request_budget),
         "max_parallel_projects": str(instance.max_parallel_projects),
         "jql_filter": instance.jql_filter,
+        "incremental_every_minutes": str(instance.incremental_every_minutes),
+        "full_every_minutes": str(instance.full_every_minutes),
+        "full_cron": instance.full_cron,
+        "census_every_minutes": str(instance.census_every_minutes),
         "projects-TOTAL_FORMS": "0",
         "projects-INITIAL_FORMS": "0",
     }
@@ -50,8 +55,18 @@ def test_changing_the_url_without_the_token_is_refused_and_the_form_says_why(adm
         assert JiraInstance.objects.get(pk=instance.pk).base_url == cloud_site.url
         page = admin_client.get(change).content.decode()
         assert "only" in page and "sent to the host it was entered for" in page  # the token's help text
-        # With the token typed again it saves (and the token is then bound to the new URL).
-        saved = admin_client.post(change, instance_form(instance, base_url=attacker.url, token="typed-again-123"))
+        assert attacker.authorizations == []  # the stored token was not tried at the new URL
+        # With the token typed again, the connection is tested at the URL it was typed for: no Jira there,
+        # so it is refused, saying why without echoing the token back ...
+        typed = instance_form(instance, base_url=attacker.url, token="typed-again-123")
+        refused = admin_client.post(change, typed)
+        text = refused.content.decode()
+        assert refused.status_code == 200 and "The connection test failed" in text and "401" in text
+        assert "typed-again-123" not in text
+        sent = {base64.b64decode(header.split()[1]).decode() for header in attacker.authorizations}
+        assert sent == {f"{instance.username}:typed-again-123"}  # only what was typed for it, never TOKEN
+        # ... and saves when the operator insists (the token is then bound to the new URL).
+        saved = admin_client.post(change, typed | {"save_anyway": "on"})
         assert saved.status_code == 302
         assert JiraInstance.objects.get(pk=instance.pk).get_token() == "typed-again-123"
 
@@ -118,6 +133,7 @@ def test_plain_http_to_another_host_needs_an_acknowledgement_and_is_warned_about
         "--token-env",
         "JIRA_TOKEN",
         "--allow-insecure-http",
+        "--no-check",  # no Jira there: only the acknowledgement is under test
         stdout=io.StringIO(),
     )
     stored = JiraInstance.objects.get(slug="acme")

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from audit.models import AuditLog
 from issues.models import Issue
 from jirasim.testing import TOKEN, USER, running_sim
 from projects.models import JiraInstance
+from tests.echo_server import echo_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +59,7 @@ def test_add_jira_instance_takes_the_token_from_the_environment_or_stdin_never_t
                 "bearer",
                 "--token-stdin",
             ],
-            input="piped-secret\n",
+            input=f"{TOKEN}\n",  # the only source named: --token-env is not given
             text=True,
             capture_output=True,
             cwd=settings.BASE_DIR,
@@ -65,7 +67,7 @@ def test_add_jira_instance_takes_the_token_from_the_environment_or_stdin_never_t
             timeout=60,
         )
         assert piped.returncode == 0, piped.stderr
-        assert JiraInstance.objects.get(slug="piped").get_token() == "piped-secret"
+        assert JiraInstance.objects.get(slug="piped").get_token() == TOKEN
     with pytest.raises(CommandError, match="environment variable NOT_SET_ANYWHERE is empty"):
         call_command(
             "add_jira_instance", "X", "https://x.example.com", "--username", "u", "--token-env", "NOT_SET_ANYWHERE"
@@ -125,3 +127,81 @@ def test_sync_jira_exits_non_zero_when_a_run_failed(reference_mappings):
         add_instance(server)
     with pytest.raises(CommandError, match="project discovery failed"):
         call_command("sync_jira", "instance_1", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_add_jira_instance_tests_the_connection_first_and_saves_nothing_that_fails_unless_no_check(monkeypatch):
+    monkeypatch.setenv("TEST_JIRA_TOKEN", TOKEN)
+    with echo_server(status=404) as not_jira:
+        args = ["add_jira_instance", "Acme", not_jira.url, "--username", USER, "--token-env", "TEST_JIRA_TOKEN"]
+        with pytest.raises(CommandError, match=r"connection test failed: .*not a Jira REST root.*--no-check"):
+            call_command(*args, stdout=io.StringIO())
+        assert not JiraInstance.objects.exists()
+        asked = len(not_jira.received)
+        call_command(*args, "--no-check", stdout=io.StringIO())
+        assert len(not_jira.received) == asked
+    assert JiraInstance.objects.get(slug="acme").get_token() == TOKEN
+    created = AuditLog.objects.get(object_type="projects.jirainstance", action="create")
+    assert created.summary == "created Jira instance Acme (saved without a connection test)"
+    with running_sim(flavour="datacenter", projects=2, issues=3) as server:
+        said = add_instance(server, "instance_2")
+    assert "✓ authenticated; datacenter" in said and "2 projects visible" in said
+    assert JiraInstance.objects.get(slug="instance_2").detected_flavour == "datacenter"
+    created = AuditLog.objects.filter(object_type="projects.jirainstance", action="create").latest("id")
+    assert "(connection tested: datacenter " in created.summary
+
+
+def test_schedules_are_set_when_adding_and_shown_changed_paused_and_resumed_by_schedule_jira(db):
+    from django_q.models import Schedule
+
+    def schedules() -> dict[str, Schedule]:
+        ids = JiraInstance.objects.get(slug="instance_1").schedule_ids
+        return {purpose: Schedule.objects.get(pk=pk) for purpose, pk in ids.items()}
+
+    def schedule_jira(*args: str) -> str:
+        out = io.StringIO()
+        call_command("schedule_jira", "instance_1", *args, stdout=out)
+        return out.getvalue()
+
+    os.environ["TEST_JIRA_TOKEN"] = TOKEN
+    with running_sim(flavour="cloud", projects=1, issues=3) as server:
+        call_command(
+            "add_jira_instance",
+            "Instance 1",
+            server.url,
+            "--slug=instance_1",
+            f"--username={USER}",
+            "--token-env=TEST_JIRA_TOKEN",
+            "--incremental-every=30",
+            "--full-cron=0 1 * * 6",
+            "--census-every=0",
+            "--pause",
+            stdout=io.StringIO(),
+        )
+    added = schedules()
+    assert set(added) == {"incremental", "full"}  # the census is off
+    assert (added["incremental"].minutes, added["full"].cron) == (30, "0 1 * * 6")
+    assert {s.repeats for s in added.values()} == {0}
+    shown = schedule_jira()
+    assert "Instance 1: schedules paused" in shown
+    when = f"{added['incremental'].next_run:%Y-%m-%d %H:%M} UTC"
+    assert re.search(rf"incremental +every 30 min +next {when} +\(paused\)", shown), shown
+
+    shown = schedule_jira("--resume", "--census-every", "120", "--full-every", "1440")
+    changed = schedules()
+    assert {s.repeats for s in changed.values()} == {-1} and changed["census"].minutes == 120
+    assert changed["full"].minutes == 1440 and changed["incremental"].next_run == added["incremental"].next_run
+    assert "schedules running" in shown and re.search(r"census +every 120 min +next .* \(in 1 hour\)", shown), shown
+    entry = AuditLog.objects.filter(object_type="projects.jirainstance", action="update").latest("id")
+    assert (entry.actor, entry.changes) == (
+        "command",
+        {"full_every_minutes": [0, 1440], "census_every_minutes": [0, 120], "schedules_paused": [True, False]},
+    )
+
+    for bad, why in (("--full-cron=30 3 31 2 *", "Not a cron that comes round"), ("--census-every=99999", "32767")):
+        with pytest.raises(CommandError, match=why):
+            schedule_jira(bad)
+    assert {p: (s.minutes, s.cron) for p, s in schedules().items()} == {
+        p: (s.minutes, s.cron) for p, s in changed.items()
+    }
+    with pytest.raises(CommandError, match="no Jira instance 'nope'"):
+        call_command("schedule_jira", "nope", stdout=io.StringIO())

@@ -278,6 +278,34 @@ def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_
         assert_database_equals_truth(server, instance)
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_older_read_of_an_issue_never_replaces_a_newer_version_stored_meanwhile(flavour, reference_mappings):
+    """Two projects' runs read a moved issue at different moments; the slower one's page commits last. Its
+    older answer must not overwrite the newer one (nothing would ever read the issue again to repair it)."""
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=44, long_history_share=0.05) as server:
+        instance = register(server, SLUG[flavour])
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        issue = Issue.objects.filter(instance=instance, project__key="SHOOT").order_by("jira_id").first()
+        data = server.sim.data
+        plan = project_plan(Project.objects.get(instance=instance, key="SHOOT"), RunOptions())
+        client = client_for(instance)
+        (old_page,) = client.search_pages(f"id = {issue.jira_id}", plan.fields(), changelog=True, page_size=5)
+        data.change(edit=[data.by_id[issue.jira_id]], minutes=5)  # edited in Jira after that read
+        data.change(move=[data.by_id[issue.jira_id]], minutes=5)  # and moved to OPS
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED  # stores the new one
+        newer = Issue.objects.get(pk=issue.pk)
+        result = pipeline.page_sync(client, plan, old_page, run_id=None)  # the slow run's page commits now
+        assert (result.failed, result.inserted, result.updated, result.unchanged) == ([], 0, 0, 1)
+        kept = Issue.objects.get(pk=issue.pk)
+        assert (kept.updated, kept.project_id, kept.key, kept.fields) == (
+            newer.updated,
+            newer.project_id,
+            newer.key,
+            newer.fields,
+        )
+        assert_database_equals_truth(server, instance)
+
+
 # --- 3. pagination that does not advance --------------------------------------------------------------------
 
 
@@ -430,7 +458,75 @@ def test_an_answer_without_its_changelog_keeps_the_stored_history_flagged_and_co
         assert_database_equals_truth(server, instance)
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+@pytest.mark.parametrize(
+    ("drop", "hollow"),
+    [(["status"], "empty"), (["status"], "wrong-type"), (["created", "updated"], "empty"), (["updated"], "wrong-type")],
+    ids=["status-self-only", "status-a-string", "dates-empty", "updated-a-number"],
+)
+def test_an_answer_with_a_hollow_core_field_costs_its_row_and_keeps_what_is_stored(
+    flavour, drop, hollow, reference_mappings
+):
+    """A status {"self": …} or a plain string, a created "", an updated 12345: the row fails with the reason,
+    the stored status and dates stay, and a first read of such an issue fails only its row, not the project."""
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=47) as server:
+        instance = register(server, SLUG[flavour])
+        truth = server.sim.data.truth()
+        newcomer, victims = truth[-1]["key"], [row["key"] for row in truth[:3]]
+        faults(server, {"kind": "core-fields-hollow", "drop": drop, "hollow": hollow, "keys": [newcomer]})
+        first = sync_instance(instance.pk, RunOptions(full=True))
+        assert first.status == SyncRun.Status.PARTIAL, first.error
+        assert newcomer in first.error and "hollow" in first.error, first.error
+        assert not Issue.objects.filter(instance=instance, key=newcomer).exists()
+        assert Issue.objects.filter(instance=instance).count() == len(truth) - 1
+        faults(server)
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        before = stored_state(instance)
+        faults(server, {"kind": "core-fields-hollow", "drop": drop, "hollow": hollow, "keys": victims})
+        for full in (True, False):
+            run = sync_instance(instance.pk, RunOptions(full=full))
+            assert run.status == SyncRun.Status.PARTIAL, run.error
+            assert all(key in run.error for key in victims), run.error
+        assert stored_state(instance) == before
+        explained = AuditLog.objects.filter(action="sync_row_failed", object_repr__in=victims)
+        assert {entry.object_repr for entry in explained} == set(victims)
+        assert all(f"Jira answered with a hollow {drop[0]}" in entry.summary for entry in explained)
+        faults(server)
+        healed = sync_instance(instance.pk, RunOptions(full=True))
+        assert healed.status == SyncRun.Status.SUCCEEDED, healed.error
+        assert_database_equals_truth(server, instance)
+
+
 # --- 5. histories believed complete when they are not ----------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_inline_changelog_without_its_total_is_never_taken_as_whole(flavour, reference_mappings):
+    """Cloud's search sends at most 40 histories inline; without `total` an issue with 45 is not "40 of 40":
+    its history is completed from the changelog endpoint (which says its total), or, when that fails, flagged."""
+    with running_sim(flavour=flavour, projects=1, issues=40, seed=48, long_history_share=0.25) as server:
+        instance = register(server, SLUG[flavour])
+        long = [row["key"] for row in server.sim.data.truth() if row["changelog_total"] > 40]
+        assert len(long) >= 3
+        per_issue = "GET /rest/api/3/issue/{issueIdOrKey}/changelog"
+        if flavour == "datacenter":
+            per_issue = "GET /rest/api/2/issue/{issueIdOrKey}/changelog"
+        faults(server, {"kind": "changelog-untotalled", "keys": long}, {"kind": "500", "endpoint": per_issue})
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert inflicted(server).get("changelog-untotalled"), inflicted(server)
+        flagged = set(Issue.objects.filter(instance=instance, changelog_complete=False).values_list("key", flat=True))
+        assert flagged == set(long), run.error
+        assert set(
+            AuditLog.objects.filter(action="history_incomplete", object_repr__in=long).values_list(
+                "object_repr", flat=True
+            )
+        ) == set(long)
+        # The changelog endpoint answers again: the totals it reports complete every history.
+        faults(server, {"kind": "changelog-untotalled"})
+        again = sync_instance(instance.pk, RunOptions(full=True))
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert not Issue.objects.filter(instance=instance, changelog_complete=False).exists()
+        assert_database_equals_truth(server, instance)
 
 
 def test_issues_bulkfetch_leaves_out_stay_incomplete_counted_and_are_completed_next_run(reference_mappings):

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
 from audit.services import COMMAND
+from projects.management.schedule_options import schedule_arguments, schedule_options_apply
 from projects.models import JiraInstance
 from projects.services import instance_save
 
@@ -13,7 +14,8 @@ from projects.services import instance_save
 class Command(BaseCommand):
     help = (
         "Add (or update) a Jira instance. The token never goes on the command line: "
-        "name an environment variable holding it (--token-env) or pipe it in (--token-stdin)."
+        "name an environment variable holding it (--token-env) or pipe it in (--token-stdin). "
+        "The connection is tested first, and nothing is saved when it fails (unless --no-check)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,6 +41,12 @@ class Command(BaseCommand):
             action="store_true",
             help="accept a plain http:// URL to another machine (the token then crosses the network unencrypted)",
         )
+        parser.add_argument(
+            "--no-check",
+            action="store_true",
+            help="save without testing the connection (Jira is down, or not reachable from here yet)",
+        )
+        schedule_arguments(parser)
 
     def handle(self, *args, **options) -> None:
         token = self._token(options)
@@ -58,11 +66,13 @@ class Command(BaseCommand):
             instance.request_budget = options["budget"]
         if options["jql_filter"] is not None:
             instance.jql_filter = options["jql_filter"].strip()
+        schedule_options_apply(instance, options)
         if instance.auth_kind == "basic" and not instance.username:
             raise CommandError("--username is required with --auth basic")
         self._check_jql_filter(instance, token)
+        note = "saved without a connection test" if options["no_check"] else self._check_connection(instance, token)
         try:
-            instance_save(instance=instance, actor=COMMAND, token=token)
+            instance_save(instance=instance, actor=COMMAND, token=token, note=note)
         except ValidationError as exc:
             problems = "; ".join(f"{field}: {', '.join(errors)}" for field, errors in exc.message_dict.items())
             raise CommandError(problems) from None
@@ -75,8 +85,33 @@ class Command(BaseCommand):
 
         if not instance.jql_filter:
             return
+        problems = instance_jql_parse_problems(self._unsaved(instance, token), instance.jql_filter)
+        if problems:
+            raise CommandError(f"jql_filter: Jira's JQL parser refuses it: {'; '.join(problems)}")
+
+    def _check_connection(self, instance: JiraInstance, token: str) -> str:
+        """The connection tested with what was given, before anything is saved; CommandError when it fails.
+
+        Returns the note for the audit entry. A URL the save refuses is not tested (the save says why)."""
+        from config.selectors import field_specs_for_instance
+        from syncing.checks import instance_check_unsaved
+
+        unsaved = self._unsaved(instance, token)
+        report = instance_check_unsaved(unsaved, field_specs_for_instance(instance.slug))
+        if report is None:
+            return ""
+        if not report.ok:
+            raise CommandError(f"the connection test failed: {report.problem} (--no-check saves it anyway)")
+        for line in report.lines():
+            self.stdout.write(f"  {line}")
+        instance.detected_flavour, instance.time_zone = unsaved.detected_flavour, unsaved.time_zone
+        return f"connection tested: {report.flavour} {report.version}, {len(report.projects)} projects visible"
+
+    def _unsaved(self, instance: JiraInstance, token: str) -> JiraInstance:
+        """A copy of the instance as given, not saved, carrying the token for the URL it names."""
         unsaved = JiraInstance(
             name=instance.name,
+            slug=instance.slug,
             base_url=instance.base_url,
             auth_kind=instance.auth_kind,
             username=instance.username,
@@ -84,9 +119,7 @@ class Command(BaseCommand):
             allow_insecure_http=instance.allow_insecure_http,
         )
         unsaved.set_token(token)
-        problems = instance_jql_parse_problems(unsaved, instance.jql_filter)
-        if problems:
-            raise CommandError(f"jql_filter: Jira's JQL parser refuses it: {'; '.join(problems)}")
+        return unsaved
 
     def _token(self, options: dict) -> str:
         if options["token_env"]:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0007_sync_permission'),
+        ('projects', '0008_schedules_paused'),
     ]
 
     operations = [
