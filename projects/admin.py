@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.contrib.admin.actions import delete_selected as delete_selected_confirmation
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,22 +14,18 @@ from django.utils.timesince import timesince
 from audit.services import Actor
 from config.selectors import field_specs_for_instance
 from jirasync_site.admin_fields import ExactValuesMixin
+from jirasync_site.admin_form_actions import FormActionsOutsideTransactionMixin
 from jirasync_site.admin_permissions import permission_required_view, user_has_perms
 from jirasync_site.log_redaction import redact
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
-from projects.services import (
-    instance_delete,
-    instance_save,
-    instances_set_schedules_paused,
-    project_save,
-    projects_set_enabled,
-)
+from projects.services import instance_save, instances_set_schedules_paused, project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.admin import status_dot
 from syncing.checks import InstanceReport, instance_check_unsaved, without_name
 from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
+from syncing.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start
 from syncing.jira.errors import JiraError
 from syncing.jql_validation import instance_jql_parse_problems
 from syncing.models import SyncRun
@@ -68,14 +66,8 @@ class InstanceChangeList(ChangeList):
             instance.schedule_states = schedules[instance.pk]
 
 
-def _saves(request: HttpRequest) -> bool:
-    """A POST of the change form that saves it, not one of the page's actions (as Django tells them apart)."""
-    buttons = ("_save", "_continue", "_addanother", "_saveasnew")
-    return f"{ActionLocation.CHANGE_FORM.value}-action" not in request.POST or any(b in request.POST for b in buttons)
-
-
 @admin.register(JiraInstance)
-class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
+class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     form = JiraInstanceForm
     list_display = ("name", "slug", "health", "last_run", "next_runs", "effective_flavour", "enabled")
     list_filter = ("enabled", "schedules_paused", "flavour", "auth_kind")
@@ -129,7 +121,10 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
         "census",
         "pause_schedules",
         "resume_schedules",
+        "delete_selected",
     ]
+    delete_confirmation_template = "admin/projects/jirainstance/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/projects/jirainstance/delete_selected_confirmation.html"
 
     # Test connection and the discoveries send the stored token and record what Jira said: change permission.
     @admin.action(description="Test connection", location=BOTH, permissions=["change"])
@@ -144,6 +139,8 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
     def discover_fields(self, request: HttpRequest, queryset) -> HttpResponse | None:
         if queryset.count() != 1:
             messages.warning(request, "Discover fields looks at one instance at a time: select exactly one.")
+            return None
+        if not admin_actions.instances_not_being_deleted(request, queryset):
             return None
         return HttpResponseRedirect(reverse("admin:projects_jirainstance_fields", args=[queryset.get().pk]))
 
@@ -169,6 +166,72 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
     def resume_schedules(self, request: HttpRequest, queryset) -> None:
         changed = instances_set_schedules_paused(instances=queryset, paused=False, actor=Actor.of_user(request.user))
         self.message_user(request, f"schedules of {changed} instance{pluralize(changed)} resumed")
+
+    # Deleting: Django's confirmation and delete views, with the counts of what goes and the work left to a task.
+    @admin.action(
+        description="Delete the selected Jira instances (data removed in the background)", permissions=["delete"]
+    )
+    def delete_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        if not request.POST.get("post"):
+            return delete_selected_confirmation(self, request, queryset)  # the counts, from get_deleted_objects
+        instances = list(queryset)
+        self.log_deletions(request, instances)
+        self.delete_queryset(request, instances)
+        return None
+
+    @csrf_protect_m
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
+        # Django's view, without the transaction it wraps a post in (on SQLite's IMMEDIATE mode the write lock,
+        # held while everything is counted): instance_deletion_start opens its own short one.
+        return self._delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """What goes with the instances, counted on indexes rather than listed row by row (an instance holds
+        millions); they go with it by design, so the instance's delete permission is all it takes."""
+        instances = list(objs)
+        counts = instance_deletion_counts([instance.pk for instance in instances])
+        listed = [
+            f"{i.name} (being deleted since {i.deleting_since:%Y-%m-%d %H:%M} UTC: confirm to resume)"
+            if i.being_deleted
+            else i.name
+            for i in instances
+        ]
+        model_count = {
+            "Jira instances": len(instances),
+            "issues (with their histories and raw JSON)": counts.issues,
+            "sync runs": counts.runs,
+            "projects": counts.projects,
+        }
+        return listed, model_count, set(), []
+
+    def delete_model(self, request: HttpRequest, obj: JiraInstance) -> None:
+        started = instance_deletion_start(instance=obj, actor=Actor.of_user(request.user))
+        self.message_user(request, self._deletion_message(obj, started), messages.SUCCESS)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for instance in queryset:
+            self.delete_model(request, instance)
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponse:
+        # Not Django's "deleted successfully": it is being deleted, and delete_model said so.
+        return HttpResponseRedirect(reverse("admin:projects_jirainstance_changelist"))
+
+    @staticmethod
+    def _deletion_message(instance: JiraInstance, started: DeletionStart) -> str:
+        if started.resumed:
+            return (
+                f"{instance.name} was already being deleted: its removal is queued again and resumes where it "
+                f"stopped ({started.counts.phrase()} left)"
+            )
+        return (
+            f"{instance.name} is being deleted: it no longer syncs, and {started.counts.phrase()} are removed in "
+            "the background; it stays in this list, marked, until it is gone"
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: JiraInstance | None = None) -> bool:
+        if obj is not None and obj.being_deleted:
+            return False  # its page stays readable; nothing of it can change any more
+        return super().has_change_permission(request, obj)
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return InstanceChangeList
@@ -204,6 +267,13 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
 
     @admin.display(description="Health")
     def health(self, obj: JiraInstance) -> str:
+        if obj.being_deleted:
+            return format_html(
+                '{} <span class="quiet">since {} ago, asked by {}; its data is being removed</span>',
+                status_dot("cancelled", "being deleted"),
+                timesince(obj.deleting_since, depth=1),
+                obj.deleting_by,
+            )
         item: InstanceHealth = obj.health
         colour = {"ok": "succeeded", "warning": "partial", "failing": "failed"}.get(item.state, "skipped")
         if item.failing_projects:
@@ -244,6 +314,9 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
             "original": instance,
             "title": f"Fields of {instance.name}",
         }
+        if instance.being_deleted:
+            context["problem"] = "it is being deleted: Jira is no longer asked anything for it"
+            return TemplateResponse(request, "admin/projects/jirainstance/fields.html", context)
         try:
             context["catalogue"] = instance_fields_discover(instance)
         except JiraError as exc:
@@ -270,7 +343,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         may_save = self.has_change_permission(request) if object_id else self.has_add_permission(request)
-        if request.method == "POST" and may_save and _saves(request):
+        if request.method == "POST" and may_save and not self.is_form_action(request):
             # Jira is asked here, before Django opens the save's transaction: no Jira request inside a
             # transaction (on SQLite it would hold the write lock meanwhile).
             edited = self._edited_instance(request, object_id)
@@ -333,9 +406,6 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
         if report is not None and report.ok:
             messages.success(request, f"{obj.name}: " + " · ".join(report.lines()))
 
-    def delete_model(self, request: HttpRequest, obj: JiraInstance) -> None:
-        instance_delete(instance=obj, actor=Actor.of_user(request.user))
-
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         """The projects inline: each change audited and written as project_save writes it."""
         for project in formset.save(commit=False):
@@ -343,7 +413,7 @@ class JiraInstanceAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin)
 
 
 @admin.register(Project)
-class ProjectAdmin(SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
+class ProjectAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin, ExactValuesMixin, admin.ModelAdmin):
     list_display = (
         "key",
         "name",

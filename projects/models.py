@@ -110,6 +110,9 @@ class JiraInstance(models.Model):
         editable=False,
         help_text="The django-q2 Schedule rows kept for this instance, by purpose.",
     )
+    # Set when its deletion began: it no longer syncs, and its data is being removed in the background.
+    deleting_since = models.DateTimeField(null=True, blank=True, editable=False)
+    deleting_by = models.CharField(max_length=150, blank=True, editable=False, help_text="Who asked for the deletion.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -144,6 +147,10 @@ class JiraInstance(models.Model):
             problems["jql_filter"] = jql_problems
         if problems:
             raise ValidationError(problems)
+
+    @property
+    def being_deleted(self) -> bool:
+        return self.deleting_since is not None
 
     @property
     def has_token(self) -> bool:

@@ -1,6 +1,6 @@
 """Creating and changing Jira instances and projects, audited, tokens encrypted."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -40,6 +40,8 @@ def instance_save(
     """
     before = {}
     stored = JiraInstance.objects.filter(pk=instance.pk).first() if instance.pk else None
+    if stored is not None and stored.being_deleted:
+        raise ValidationError({NON_FIELD_ERRORS: [f"{stored.name} is being deleted: it can no longer be changed"]})
     if stored is not None:
         before = instance_snapshot(stored)
         if not token and stored.has_token and (changed := instance.credentials_changed(stored)):
@@ -80,7 +82,8 @@ def instances_set_schedules_paused(*, instances, paused: bool, actor: Actor) -> 
     changed = 0
     ids = list(instances.values_list("pk", flat=True))  # the admin's queryset is annotated (no FOR UPDATE)
     with transaction.atomic():
-        for instance in JiraInstance.objects.filter(pk__in=ids).exclude(schedules_paused=paused).select_for_update():
+        chosen = JiraInstance.objects.filter(pk__in=ids, deleting_since__isnull=True).exclude(schedules_paused=paused)
+        for instance in chosen.select_for_update():
             JiraInstance.objects.filter(pk=instance.pk).update(schedules_paused=paused)
             instance.schedules_paused = paused
             instance_schedules_ensure(instance)
@@ -94,22 +97,6 @@ def instances_set_schedules_paused(*, instances, paused: bool, actor: Actor) -> 
             )
             changed += 1
     return changed
-
-
-def instance_delete(*, instance: JiraInstance, actor: Actor) -> None:
-    from django_q.models import Schedule
-
-    with transaction.atomic():
-        Schedule.objects.filter(pk__in=list(instance.schedule_ids.values())).delete()
-        audit_object_change(
-            actor=actor,
-            obj=instance,
-            action="delete",
-            changes=changes_between(instance_snapshot(instance), {}, SECRET_FIELDS),
-            summary=f"deleted Jira instance {instance.name}",
-            instance_slug=instance.slug,
-        )
-        instance.delete()
 
 
 def _project_change(project: Project, actor: Actor, before: bool, after: bool) -> None:

@@ -39,8 +39,19 @@ def _audit_press(request: HttpRequest, action: str, instance: JiraInstance, summ
     )
 
 
-def instances_test_connection(request: HttpRequest, instances) -> None:
+def instances_not_being_deleted(request: HttpRequest, instances) -> list[JiraInstance]:
+    """The instances that may still be acted on; each one being deleted is named in a warning instead."""
+    kept = []
     for instance in instances:
+        if instance.being_deleted:
+            messages.warning(request, f"{instance.name} is being deleted: nothing more is done with it")
+        else:
+            kept.append(instance)
+    return kept
+
+
+def instances_test_connection(request: HttpRequest, instances) -> None:
+    for instance in instances_not_being_deleted(request, instances):
         report = instance_check(instance, field_specs_for_instance(instance.slug))
         level = messages.SUCCESS if report.ok else messages.ERROR
         messages.add_message(request, level, f"{instance.name}: " + " · ".join(report.lines()))
@@ -49,7 +60,7 @@ def instances_test_connection(request: HttpRequest, instances) -> None:
 
 
 def instances_discover_projects(request: HttpRequest, instances) -> None:
-    for instance in instances:
+    for instance in instances_not_being_deleted(request, instances):
         try:
             found = instance_discover_projects(instance, client_for(instance, interactive=True))
         except JiraError as exc:
@@ -68,7 +79,7 @@ def _run_link(run: SyncRun) -> str:
 
 
 def instances_sync_now(request: HttpRequest, instances, kind: str) -> None:
-    for instance in instances:
+    for instance in instances_not_being_deleted(request, instances):
         run = run_queue(instance, None, options_for(kind, SyncRun.Trigger.ADMIN))
         enqueue("syncing.tasks.sync_instance_task", instance.pk, kind, SyncRun.Trigger.ADMIN, run.pk)
         _audit_press(request, "sync_request", instance, f"asked for a {kind} sync of {instance.name}", run)
@@ -77,6 +88,9 @@ def instances_sync_now(request: HttpRequest, instances, kind: str) -> None:
 
 def projects_sync_now(request: HttpRequest, projects, kind: str) -> None:
     for project in projects.select_related("instance"):
+        if project.instance.being_deleted:
+            messages.warning(request, f"{project}: its instance is being deleted; nothing more is done with it")
+            continue
         run = run_queue(project.instance, project, options_for(kind, SyncRun.Trigger.ADMIN))
         enqueue("syncing.tasks.sync_project_task", project.pk, kind, SyncRun.Trigger.ADMIN, None, run.pk)
         _audit_press(request, "sync_request", project.instance, f"asked for a {kind} sync of {project}", run)

@@ -56,19 +56,23 @@ def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceRe
     except JiraError as exc:
         report.problem = without_name(instance, redact(str(exc)))
         return report
+    site = None
     try:
         site = client.site_info()
         report.flavour, report.version, report.time_zone = site.flavour, site.version, site.time_zone
-        if instance.pk:  # an instance not saved yet learns it when it is (instance_check_unsaved)
-            JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
         report.projects = sorted(project["key"] for project in client.projects())
         available = {item["id"] for item in client.fields()}
     except JiraError as exc:
         # Jira (or a proxy) may echo the credentials it was sent; the callers name the instance.
         report.problem = without_name(instance, redact(str(exc)))
-        return report
     finally:
         client.close()
+    # Written after the requests, so a busy database never holds one up; an instance not saved yet learns
+    # it when it is (instance_check_unsaved).
+    if site is not None and instance.pk:
+        JiraInstance.objects.filter(pk=instance.pk).update(detected_flavour=site.flavour, time_zone=site.time_zone)
+    if report.problem:
+        return report
     referenced = sorted({path.split(".")[0] for spec in specs for path in spec.paths})
     report.fields_present = [f for f in referenced if f in available]
     report.fields_missing = [f for f in referenced if f not in available]

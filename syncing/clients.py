@@ -13,6 +13,7 @@ from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraAuthenticationError
+from syncing.transaction_guard import outside_transaction
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ def connection_settings(instance: JiraInstance, *, interactive: bool = False) ->
     )
 
 
+def jira_client(connection: ConnectionSettings, **options) -> JiraClient:
+    """A client that refuses to send a request inside a database transaction (see transaction_guard);
+    options go to JiraClient (budget, counters, stop)."""
+    return JiraClient(connection, before_request=outside_transaction, **options)
+
+
 def client_for(
     instance: JiraInstance,
     counters: RequestCounters | None = None,
@@ -59,7 +66,7 @@ def client_for(
     the site; its flavour is used instead of asking serverInfo again.
     """
     budget = budget_for(instance.slug, instance.request_budget, settings.REDIS_URL)
-    client = JiraClient(
+    client = jira_client(
         connection_settings(instance, interactive=interactive), budget=budget, counters=counters, stop=stop
     )
     if site is not None:

@@ -81,7 +81,7 @@ class Dashboard:
 
 def dashboard(now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
-    health = instances_health(JiraInstance.objects.order_by("name"), now)
+    health = instances_health(JiraInstance.objects.filter(deleting_since__isnull=True).order_by("name"), now)
     for item in health.values():
         runs = list(_chart_runs().filter(instance=item.instance).order_by("-created_at")[:CHART_RUNS])[::-1]
         item.rate_chart = bar_chart(

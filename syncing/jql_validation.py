@@ -7,7 +7,8 @@ and an unreachable Jira cannot say: both answer None ("not checked"), never a re
 
 from projects.jql_filter import jql_filter_problems
 from projects.models import JiraInstance
-from syncing.jira.client import CLOUD, DATACENTER, ConnectionSettings, JiraClient
+from syncing.clients import connection_settings, jira_client
+from syncing.jira.client import CLOUD, DATACENTER, ConnectionSettings
 from syncing.jira.errors import JiraError
 
 
@@ -17,7 +18,7 @@ def jql_filter_parse_problems(connection: ConnectionSettings, jql: str) -> list[
     connection: interactive settings (an operator is waiting: one try, a short deadline)."""
     if not jql or connection.flavour == DATACENTER or not connection.token:
         return None
-    client = JiraClient(connection)
+    client = jira_client(connection)
     client.flavour = CLOUD
     try:
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-jql/#api-rest-api-3-jql-parse-post
@@ -34,8 +35,6 @@ def jql_filter_parse_problems(connection: ConnectionSettings, jql: str) -> list[
 
 def instance_jql_parse_problems(instance: JiraInstance, jql: str) -> list[str] | None:
     """Jira's parser's verdict on a filter, asked with the instance's (possibly unsaved) credentials."""
-    from syncing.clients import connection_settings
-
     if not jql or jql_filter_problems(jql):  # the local check's refusal is reported on its own
         return None
     try:

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
     """Fetch the issue now and store what Jira says; None when its project is not synced here."""
     instance = JiraInstance.objects.get(pk=instance_id)
+    if instance.being_deleted:  # queued before the deletion began: nothing of it is synced any more
+        log.info("webhook refresh of issue %s of %s skipped: the instance is being deleted", jira_id, instance.slug)
+        return None
     # Events arriving from now on ask for a new refresh: they may describe changes this fetch misses.
     PendingRefresh.objects.filter(instance=instance, issue_jira_id=jira_id).delete()
     counters = RequestCounters()

@@ -56,6 +56,8 @@ from syncing.store import retries_clear, retries_record, retry_ids
 
 log = logging.getLogger(__name__)
 
+BEING_DELETED = "the instance is being deleted"
+
 
 def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
     """How to sync one project now: the instance's current mappings and milestone rules compiled."""
@@ -145,6 +147,8 @@ def sync_project(
     owner = new_owner()
     runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
     run = run_adopt_or_start(run_id, instance, project, options, parent_id, owner=owner)
+    if instance.being_deleted:  # a task queued before the deletion began
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
     try:
         return _project_run(run, project, options, parent_id, site, owner)
     except Exception as exc:  # bookkeeping, the claim, the census after it: the run still says why
@@ -317,6 +321,8 @@ def _instance_run(instance_id: int, options: RunOptions, run_id: int | None) -> 
     """The instance run, started (or adopted from the queue); ended as cancelled when Cancel came first."""
     instance = JiraInstance.objects.get(pk=instance_id)
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
+    if instance.being_deleted:
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     return run
@@ -401,6 +407,8 @@ def census_project_run(
     listed issues never stored fetched and stored (`recovered`; any that could not be make it partial)."""
     project = Project.objects.select_related("instance").get(pk=project_id)
     run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
+    if project.instance.being_deleted:
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
     try:
         return _census_run(run, project, options, site)
     except Exception as exc:  # the run must say why whatever went wrong

@@ -1,8 +1,9 @@
 """Each instance's django-q2 Schedules, created or updated idempotently from its settings, and when they run.
 
 Schedule names are not unique in django-q2, so the ids are kept on the instance (`schedule_ids`).
-A disabled or paused instance's schedules are paused (repeats = 0), not deleted. The instance is the
-only place they are edited: django-q2's own schedule admin is read-only (jirasync's queue_admin).
+A disabled or paused instance's schedules are paused (repeats = 0), not deleted; an instance being deleted
+has none. The instance is the only place they are edited: django-q2's own schedule admin is read-only
+(jirasync's queue_admin).
 
 When a schedule runs next:
 - a new schedule, or one whose interval or cron changed: an interval from now, or the cron's next slot;
@@ -34,7 +35,10 @@ COUNTED = ("succeeded", "partial")
 
 
 def _wanted(instance: JiraInstance) -> dict[str, dict | None]:
-    """The schedules the instance's settings ask for, by purpose (None: that one is off)."""
+    """The schedules the instance's settings ask for, by purpose (None: that one is off; all are for an
+    instance being deleted)."""
+    if instance.being_deleted:
+        return {"incremental": None, "full": None, "census": None}
 
     def every(minutes: int, kind: str) -> dict | None:
         if not minutes:

@@ -65,6 +65,14 @@ def refresh_issue(instance_id: int, issue_jira_id: int) -> int | None:
     return run.pk if run else None
 
 
+def instance_delete_task(instance_id: int) -> dict:
+    """Remove an instance being deleted, batch by batch; run again (a retry, Delete pressed again) it resumes.
+    Returns how many rows of each kind it removed."""
+    from syncing.instance_deletion import instance_data_remove
+
+    return dict(instance_data_remove(instance_id).steps)
+
+
 def heartbeat_task() -> str:
     """Runs every minute on the queue: /readyz knows a worker is alive by it, and runs whose worker died
     (their lease expired) are ended as abandoned."""
@@ -97,6 +105,7 @@ TASK_FUNCTIONS = frozenset(
         "census_instance_task",
         "remap_task",
         "refresh_issue",
+        "instance_delete_task",
         "heartbeat_task",
         "prune_task",
     )

@@ -111,9 +111,12 @@ class JiraClient:
         counters: RequestCounters | None = None,
         sleep: Callable[[float], None] | None = None,
         stop: threading.Event | None = None,
+        before_request: Callable[[str], None] | None = None,
     ) -> None:
-        """stop: set it to make every request of this client end within a second (JiraCancelledError)."""
+        """stop: set it to make every request of this client end within a second (JiraCancelledError).
+        before_request: called with the request's description before each attempt; it may raise to refuse it."""
         self.settings = settings
+        self.before_request = before_request
         self.budget = budget or LocalBudget(1000)
         self.counters = counters or RequestCounters()
         self.stop = stop
@@ -151,6 +154,8 @@ class JiraClient:
         last_problem = ""
         for attempt in range(self.settings.max_retries + 1):
             self._check_stop(where)
+            if self.before_request is not None:
+                self.before_request(where)
             if attempt:
                 self.counters.add(retries=1)
             self.budget.acquire(self.stop)

@@ -95,7 +95,9 @@ def state() -> dict:
         "queued": OrmQ.objects.count(),
         "enabled": list(Project.objects.values_list("enabled", flat=True)),
         "projects": Project.objects.count(),
-        "instances": list(JiraInstance.objects.values("detected_flavour", "time_zone", "schedules_paused")),
+        "instances": list(
+            JiraInstance.objects.values("detected_flavour", "time_zone", "schedules_paused", "deleting_since")
+        ),
         "schedules": list(Schedule.objects.order_by("pk").values_list("pk", "repeats", "next_run")),
         "failures": Failure.objects.count(),
         "audit": AuditLog.objects.count(),
@@ -131,7 +133,10 @@ def test_no_action_is_offered_or_runs_without_its_permission(staff_with, furnish
         request.user = type(furnished)._meta.apps.get_model("auth", "User").objects.get(pk=user)
         assert name not in model_admin.get_actions(request), f"{name} offered without {missing}"
         before = state()
-        response = client.post(changelist, {"action": name, "_selected_action": ids, "index": 0}, follow=True)
+        # "post": an action that confirms first (delete) is tried at its last step too.
+        response = client.post(
+            changelist, {"action": name, "_selected_action": ids, "index": 0, "post": "yes"}, follow=True
+        )
         assert response.status_code in (200, 403)
         assert state() == before, f"{label} {name} changed something without {missing}"
     requests_after = sum(sum(codes.values()) for codes in request_counts(cloud_site).values())
@@ -147,7 +152,7 @@ def test_a_view_only_user_runs_no_action_and_no_custom_view(staff_with, furnishe
         assert f'value="{name}"' not in page.content.decode(), f"{model._meta.label} offers {name} to a viewer"
         ids = list(model.objects.values_list("pk", flat=True)[:1])
         before = state()
-        viewer.post(changelist, {"action": name, "_selected_action": ids, "index": 0})
+        viewer.post(changelist, {"action": name, "_selected_action": ids, "index": 0, "post": "yes"})
         assert state() == before, f"a viewer ran {model._meta.label} {name}"
     for name, pattern in custom_views():
         if all(".view_" in permission for permission in pattern.callback.required_permissions):
@@ -233,3 +238,24 @@ def test_saving_a_project_does_not_write_back_what_a_sync_moved_meanwhile(admin_
     admin_client.post(page, {"enabled": "on"})
     project.refresh_from_db()
     assert project.enabled and project.sync_watermark == moved and project.claimed_by == "host:1:abc"
+
+
+def test_deleting_an_instance_needs_its_delete_permission_and_nothing_more(staff_with, furnished, cloud_site):
+    page = reverse("admin:projects_jirainstance_delete", args=[furnished.pk])
+    changelist = reverse("admin:projects_jirainstance_changelist")
+    chosen = {"action": "delete_selected", "_selected_action": [furnished.pk], "post": "yes"}
+    without = client_without(staff_with, "projects.delete_jirainstance")
+    before = state()
+    assert without.get(page).status_code == 403
+    assert without.post(page, {"post": "yes"}).status_code == 403
+    assert 'value="delete_selected"' not in without.get(changelist).content.decode()
+    without.post(changelist, chosen)
+    assert state() == before
+    # The instance's delete permission is all it takes: its issues, runs and projects go with it by design.
+    allowed = staff_with("projects.view_jirainstance", "projects.delete_jirainstance", name="deleter")
+    confirm = allowed.get(page).content.decode()
+    assert "Projects: 1" in confirm and "permission" not in confirm
+    assert 'value="delete_selected"' in allowed.get(changelist).content.decode()
+    assert allowed.post(page, {"post": "yes"}).status_code == 302
+    furnished.refresh_from_db()
+    assert furnished.being_deleted and furnished.deleting_by.startswith("deleter")

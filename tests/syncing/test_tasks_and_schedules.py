@@ -10,7 +10,8 @@ from django_q.models import Schedule
 from audit.services import COMMAND
 from issues.models import Issue
 from jirasim.testing import running_sim
-from projects.services import instance_delete, instance_save
+from projects.services import instance_save
+from syncing.instance_deletion import instance_deletion_start
 from syncing.models import SyncRun
 from syncing.runs import RunOptions, run_queue
 from tests.processes import processes_stop, qcluster_start
@@ -41,7 +42,7 @@ def test_saving_an_instance_keeps_its_schedules_in_step_idempotently(db):
     paused = Schedule.objects.get(pk=ids["incremental"])
     assert (paused.minutes, paused.repeats) == (5, 0)
     assert not Schedule.objects.filter(pk=ids["census"]).exists()
-    instance_delete(instance=instance, actor=COMMAND)
+    instance_deletion_start(instance=instance, actor=COMMAND, queue=False)  # its schedules go at once
     assert instance_schedules.count() == 0
 
 

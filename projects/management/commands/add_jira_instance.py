@@ -52,6 +52,8 @@ class Command(BaseCommand):
         token = self._token(options)
         slug = options["slug"] or slugify(options["name"]).replace("-", "_")
         instance = JiraInstance.objects.filter(slug=slug).first() or JiraInstance(slug=slug)
+        if instance.being_deleted:
+            raise CommandError(f"{instance.name} ({slug}) is being deleted: add it again once it is gone")
         created = instance.pk is None
         instance.name = options["name"]
         instance.base_url = options["url"].rstrip("/")

@@ -18,6 +18,8 @@ class Command(BaseCommand):
         jira = JiraInstance.objects.filter(slug=instance).first() or JiraInstance.objects.filter(name=instance).first()
         if jira is None:
             raise CommandError(f"no Jira instance {instance!r}")
+        if jira.being_deleted:
+            raise CommandError(f"{jira.name} is being deleted: Jira is no longer asked anything for it")
         report = instance_check(jira, field_specs_for_instance(jira.slug))
         failure = f"✗ {report.problem}"
         for line in report.lines():

@@ -102,6 +102,8 @@ class Command(BaseCommand):
             instance = JiraInstance.objects.filter(slug=name).first() or JiraInstance.objects.filter(name=name).first()
             if instance is None:
                 raise CommandError(f"no Jira instance {name!r}")
+            if instance.being_deleted:
+                raise CommandError(f"{instance.name} is being deleted: it is no longer synced")
             found.append(instance)
         return found
 

@@ -1,0 +1,54 @@
+"""A second connection to the test database, opened without Django, as another process's would be."""
+
+import sqlite3
+
+import psycopg
+from django.db import connection
+
+# What a write that waited too long raises, on either database.
+LOCKED = (sqlite3.OperationalError, psycopg.errors.LockNotAvailable)
+
+
+class OtherConnection:
+    """A second connection to the test database, opened without Django, as another process's would be."""
+
+    def __init__(self, wait_seconds: float) -> None:
+        params = connection.settings_dict
+        self.sqlite = connection.vendor == "sqlite"
+        if self.sqlite:
+            self.db = sqlite3.connect(
+                params["NAME"], timeout=wait_seconds, isolation_level=None, check_same_thread=False
+            )
+        else:
+            self.db = psycopg.connect(
+                dbname=params["NAME"],
+                user=params["USER"],
+                password=params["PASSWORD"],
+                host=params["HOST"],
+                port=params["PORT"] or 5432,
+                autocommit=True,
+            )
+            self.db.execute(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
+
+    def hold(self, instance_pk: int) -> None:
+        """Begin a write and keep it: SQLite's write lock, or a lock on the instance's row."""
+        if self.sqlite:
+            self.db.execute("BEGIN IMMEDIATE")
+        else:
+            self.db.execute("BEGIN")
+            self.db.execute("SELECT id FROM projects_jirainstance WHERE id = %s FOR UPDATE", [instance_pk])
+
+    def release(self) -> None:
+        self.db.execute("ROLLBACK")
+
+    def write(self, instance_pk: int) -> None:
+        """One short write to the instance's row, committed; raises when the database stays locked too long."""
+        if self.sqlite:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("UPDATE projects_jirainstance SET updated_at = updated_at WHERE id = ?", [instance_pk])
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("UPDATE projects_jirainstance SET updated_at = updated_at WHERE id = %s", [instance_pk])
+
+    def close(self) -> None:
+        self.db.close()
