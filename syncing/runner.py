@@ -18,6 +18,7 @@ from config.selectors import field_specs_for_instance, mapping_document, mapping
 from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
+from syncing.checks import without_name
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.fields import compile_mapping
@@ -34,6 +35,7 @@ from syncing.pipeline import (
     watermark_advance,
 )
 from syncing.prefetch import prefetched
+from syncing.run_log import run_log_capture
 from syncing.runs import (
     RunKeeper,
     RunOptions,
@@ -77,7 +79,7 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
     run, counters, site, project_ids = started
     instance = run.instance
     stop = StopSignal(options.stop)
-    with RunKeeper(run, stop, owner=run.owner):
+    with run_log_capture(run.pk), RunKeeper(run, stop, owner=run.owner):
         if options.census:
             children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
         else:
@@ -117,10 +119,18 @@ def sync_project(
     A project synced on its own (no parent) ends a full sync with its census.
     """
     project = Project.objects.select_related("instance").get(pk=project_id)
-    instance = project.instance
     owner = new_owner()
     runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
-    run = run_adopt_or_start(run_id, instance, project, options, parent_id, owner=owner)
+    run = run_adopt_or_start(run_id, project.instance, project, options, parent_id, owner=owner)
+    if not run.is_active:
+        return run  # cancelled before it started
+    with run_log_capture(run.pk):
+        return _project_sync(run, project, options, parent_id, site, owner)
+
+
+def _project_sync(
+    run: SyncRun, project: Project, options: RunOptions, parent_id: int | None, site: SiteInfo | None, owner: str
+) -> SyncRun:
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     if options.dry_run is False and not project_claim(project.pk, owner):
@@ -175,12 +185,27 @@ def _project_pages_sync(
     # session), sharing this run's counters, stop and the instance's budget.
     history_client = client_for(instance, counters, stop=stop, site=site)
     plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
-    for page in prefetched(project_pages(client, plan)):
+    # What Jira counts for the query (its total, or the approximate count), for "pages done of pages expected";
+    # a full sync without one goes by the last census.
+    counted: list[int] = []
+    fallback = project.census_count if options.full else None
+    for page in prefetched(project_pages(client, plan, counted=counted.append)):
         result = page_sync(history_client, plan, page, run_id=run.pk)
         if not options.dry_run:
             watermark_advance(project, result.watermark)
         accumulate(totals, result)
-        if not run_progress(run, totals, counters):
+        expected = counted[0] if counted else fallback
+        log.debug(
+            "page %d: %d read, %d new, %d updated, %d unchanged, %d failed (%s)",
+            run.pages + 1,
+            result.fetched,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+            len(result.failed),
+            f"{totals.fetched:,} of {expected:,} expected" if expected is not None else f"{totals.fetched:,} so far",
+        )
+        if not run_progress(run, totals, counters, expected=expected):
             stop.set()  # Cancel was asked for
         free_memory_release()
         if options.stage_seconds is not None:
@@ -252,22 +277,50 @@ def _instance_start(
     """
     instance = JiraInstance.objects.get(pk=instance_id)
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
+    if not run.is_active:
+        return run  # cancelled before it started
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     counters = RequestCounters()
-    try:
-        client = client_for(instance, counters, stop=options.stop)
-        site = site_record(instance, client)
-        instance_discover_projects(instance, client)
-    except JiraCancelledError:
-        return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
-    except (JiraError, ValueError) as exc:
-        return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
-    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+    with run_log_capture(run.pk):
+        try:
+            client = client_for(instance, counters, stop=options.stop)
+            site = site_record(instance, client)
+            instance_discover_projects(instance, client)
+        except JiraCancelledError:
+            return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
+        except (JiraError, ValueError) as exc:
+            # The run is the instance's: Jira's errors name it already.
+            error = f"project discovery failed: {without_name(instance, str(exc))}"
+            return run_finish(run, SyncRun.Status.FAILED, counters, error=error)
+        projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+        if options.project_keys:
+            projects = projects.filter(key__in=options.project_keys)
+        project_ids = list(projects.values_list("id", flat=True))
+        SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
+        if not project_ids:
+            # Nothing synced is not a success: the run says why, and the dashboard and the command say so too.
+            return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
+        log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
+    return run, counters, site, project_ids
+
+
+def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:
+    """Why an instance run found no project to sync: nothing discovered, nothing enabled, or --project
+    naming none of the enabled ones."""
+    discovered = Project.objects.filter(instance=instance)
     if options.project_keys:
-        projects = projects.filter(key__in=options.project_keys)
-    SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
-    return run, counters, site, list(projects.values_list("id", flat=True))
+        return (
+            f"nothing to sync: no enabled project is named {', '.join(options.project_keys)} "
+            f"({discovered.filter(enabled=True).count()} enabled)"
+        )
+    if not discovered.exists():
+        return "nothing to sync: the account sees no projects (permissions?)"
+    count = discovered.count()
+    return (
+        f"nothing to sync: {count} project{'s' if count != 1 else ''} discovered, none enabled — "
+        "enable them in admin (Projects), or set the instance's 'enable new projects'"
+    )
 
 
 def sync_instance_fan_out(
@@ -282,8 +335,6 @@ def sync_instance_fan_out(
     if isinstance(started, SyncRun):
         return started, []
     run, counters, site, project_ids = started
-    if not project_ids:
-        return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
     if options.census:
         children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
         return run_close_parent(run, children, counters), []
@@ -305,12 +356,29 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
 
 
 def census_project_run(
-    project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
+    project_id: int,
+    options: RunOptions,
+    parent_id: int | None = None,
+    site: SiteInfo | None = None,
+    run_id: int | None = None,
 ) -> SyncRun:
     """A census of one project as its own SyncRun (kind census): listed, moved/restored, deleted, and the
-    listed issues never stored fetched and stored (`recovered`; any that could not be make it partial)."""
+    listed issues never stored fetched and stored (`recovered`; any that could not be make it partial).
+    run_id: a queued census run to adopt (a Retry)."""
     project = Project.objects.select_related("instance").get(pk=project_id)
-    run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
+    if run_id:
+        run = run_adopt_or_start(run_id, project.instance, project, options, parent_id, owner=new_owner())
+        if not run.is_active:
+            return run  # cancelled before it started
+    else:
+        run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
+    with run_log_capture(run.pk):
+        return _census(run, project, options, site)
+
+
+def _census(run: SyncRun, project: Project, options: RunOptions, site: SiteInfo | None) -> SyncRun:
+    if run.cancel_requested:
+        return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     counters = RequestCounters()
     stop = StopSignal(options.stop)
     try:

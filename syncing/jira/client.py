@@ -3,6 +3,7 @@
 It knows no database and nothing of mappings: it takes connection settings and yields what Jira said.
 """
 
+import contextvars
 import json
 import logging
 import random
@@ -175,8 +176,7 @@ class JiraClient:
                 continue
             status = response.status_code
             log.debug(
-                "%s %s -> %s in %.0f ms (attempt %d)",
-                method,
+                "%s -> %s in %.0f ms (attempt %d)",
                 where,
                 status,
                 (time.perf_counter() - began) * 1000,
@@ -382,8 +382,11 @@ class JiraClient:
                 except JiraError as exc:
                     log.warning("histories of %d issues stay incomplete: %s", len(bulk), exc)
         if singles:
+            # Each thread in a copy of the caller's context, so what it logs stays with the caller's (a run's log).
+            context = contextvars.copy_context()
+            fetch = lambda issue_id: context.copy().run(self._changelog_or_none, issue_id)  # noqa: E731
             with ThreadPoolExecutor(max_workers=min(4, len(singles))) as pool:
-                for issue_id, fetched in zip(singles, pool.map(self._changelog_or_none, singles), strict=True):
+                for issue_id, fetched in zip(singles, pool.map(fetch, singles), strict=True):
                     if fetched is not None:
                         found[issue_id] = fetched
         return found
@@ -429,19 +432,41 @@ class JiraClient:
         return found
 
     def search_pages(
-        self, jql: str, fields: list[str], *, changelog: bool = True, page_size: int = 100
+        self,
+        jql: str,
+        fields: list[str],
+        *,
+        changelog: bool = True,
+        page_size: int = 100,
+        counted: Callable[[int], None] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield every issue matching jql, page by page as they arrive, oldest `updated` first; never the
         whole result at once. Seek paging on `updated` (see paging.py): nothing is skipped when issues
-        change between two requests. Raises JiraPagingError when Jira's paging does not advance."""
+        change between two requests. Raises JiraPagingError when Jira's paging does not advance.
+
+        counted: called once, after the first page, with how many issues match jql — Data Center's `total`,
+        on Cloud the approximate count (one more request, only when more than one page follows); not called
+        when Jira cannot say.
+        """
         self._ensure_flavour()
         wanted = sorted({*fields, "updated"})  # the cursor is read from `updated`
         if self.flavour == CLOUD:
             path, largest, fetch = "/rest/api/3/search/jql", 5000, self._cloud_page
         else:
             path, largest, fetch = "/rest/api/2/search", DC_MAX_RESULTS, self._datacenter_page
+        first = [True]
+
+        def fetch_and_count(query: str, size: int, start: int, token: str | None) -> SearchPage:
+            page = fetch(query, wanted, changelog, size, start, token)
+            if first[0] and counted is not None:
+                first[0] = False
+                total = page.total if page.total is not None else self._count_after_first(jql, page)
+                if total is not None:
+                    counted(total)
+            return page
+
         yield from seek_pages(
-            lambda query, size, start, token: fetch(query, wanted, changelog, size, start, token),
+            fetch_and_count,
             jql,
             page_size=page_size,
             largest_page=largest,
@@ -449,6 +474,28 @@ class JiraClient:
             where=self._where("POST", path),
             probe=lambda query, size, start, token: fetch(query, ["updated"], False, size, start, token),
         )
+
+    def _count_after_first(self, jql: str, page: SearchPage) -> int | None:
+        """How many issues match, when the first page did not say: nothing to ask when it was the only one."""
+        if not page.more:
+            return len(page.issues)
+        return self.issue_count(jql)
+
+    def issue_count(self, jql: str) -> int | None:
+        """How many issues match jql (Cloud: approximate), or None when Jira cannot say."""
+        if self.flavour == CLOUD:
+            # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-approximate-count-post
+            path, body, key = "/rest/api/3/search/approximate-count", {"jql": jql}, "count"
+        else:
+            path, body, key = "/rest/api/2/search", {"jql": jql, "maxResults": 0, "fields": ["id"]}, "total"
+        try:
+            answer = _object(self.request("POST", path, body=body), self._where("POST", path))
+            return _count(answer.get(key), self._where("POST", path))
+        except JiraCancelledError:
+            raise
+        except JiraError as exc:
+            log.info("no issue count for the progress: %s", exc)
+            return None
 
     def _cloud_page(
         self, jql: str, fields: list[str], changelog: bool, size: int, start: int, token: str | None
@@ -488,7 +535,8 @@ class JiraClient:
             more = echoed + len(issues) < _count(page["total"], where)
         else:  # no total: only a full page may have a successor
             more = len(issues) >= _count(page.get("maxResults", size), where)
-        return SearchPage(issues, more, start=echoed)
+        total = _count(page["total"], where) if "total" in page else None
+        return SearchPage(issues, more, start=echoed, total=total)
 
     def _where(self, method: str, path: str) -> str:
         return f"{self.settings.name}: {method} {path}"

@@ -35,6 +35,7 @@ class SearchPage:
     more: bool  # Jira says more issues follow in this query
     start: int = 0  # Data Center: the offset this page starts at (as echoed)
     token: str | None = None  # Cloud: the token for the next page of the same query
+    total: int | None = None  # Data Center: how many issues match the query
 
 
 # (jql without ORDER BY, page size, offset, token) -> the page
