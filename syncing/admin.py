@@ -68,6 +68,34 @@ class SyncRunAdmin(StreamingExportMixin, ReadOnlyAdmin):
     show_full_result_count = False
     date_hierarchy = "created_at"
     actions = ["cancel_runs", "retry_runs"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("instance", "project", "parent"),
+                    ("kind", "trigger", "status", "dry_run"),
+                    ("created_at", "started_at", "finished_at"),
+                    ("owner", "heartbeat_at", "cancel_requested"),
+                    ("watermark_before", "watermark_after"),
+                )
+            },
+        ),
+        (
+            "Counts as stored",
+            {
+                # An instance run's columns are written when it ends; Progress above sums its project runs live.
+                "classes": ("collapse",),
+                "description": "An instance run's counts are stored when it ends; Progress above is live.",
+                "fields": (
+                    ("fetched", "inserted", "updated", "unchanged", "failed_rows", "status_changes"),
+                    ("requests", "retries", "rate_limited", "pages", "expected_issues", "expected_children"),
+                    ("incomplete_histories", "deleted", "recovered"),
+                    "error",
+                ),
+            },
+        ),
+    )
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return user_has_perms(request, "syncing.cancel_syncrun")

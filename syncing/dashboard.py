@@ -14,7 +14,7 @@ from jirasync_site.svg_chart import Bar, bar_chart
 from projects.models import JiraInstance, Project
 from syncing.checks import without_name
 from syncing.models import SyncRun
-from syncing.progress import RunProgress, run_progress_of
+from syncing.progress import RunProgress, run_progress_of, runs_live_counts
 
 CHART_RUNS = 30
 # A run's result as a colour: the dashboard's bars and the sync-run list's badges.
@@ -115,6 +115,7 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         if item.active_run is not None:
             item.active_progress = run_progress_of(item.active_run)
         runs = list(_chart_runs().filter(instance=item.instance).order_by("-created_at")[:CHART_RUNS])[::-1]
+        runs_live_counts(runs)  # a run still going: its project runs' counts so far
         item.rate_chart = bar_chart(
             [_bar(run, (run.fetched / run.duration_seconds) if run.duration_seconds else 0.0) for run in runs],
             title="Issues/s",
