@@ -18,7 +18,6 @@ from config.selectors import field_specs_for_instance, mapping_document, mapping
 from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
-from syncing.checks import without_name
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.fields import compile_mapping
@@ -290,9 +289,7 @@ def _instance_start(
         except JiraCancelledError:
             return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
         except (JiraError, ValueError) as exc:
-            # The run is the instance's: Jira's errors name it already.
-            error = f"project discovery failed: {without_name(instance, str(exc))}"
-            return run_finish(run, SyncRun.Status.FAILED, counters, error=error)
+            return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
         projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
         if options.project_keys:
             projects = projects.filter(key__in=options.project_keys)
