@@ -284,7 +284,10 @@ def _run_finish(
     run.refresh_from_db()
     with run_log_capture(run.pk):
         log.log(
-            logging.INFO if status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.SKIPPED) else logging.WARNING,
+            # A project skipped because another run holds it is routine; an instance with nothing to sync is not.
+            logging.INFO
+            if status == SyncRun.Status.SUCCEEDED or (status == SyncRun.Status.SKIPPED and run.project_id)
+            else logging.WARNING,
             "%s %s%s: %d fetched, %d inserted, %d updated, %d failed, %d requests, %d retries, %d × 429%s",
             run,
             status,

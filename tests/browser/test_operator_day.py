@@ -44,6 +44,28 @@ def wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.3)
 
 
+def without_self_refresh(route) -> None:
+    """A run's page as served, less its 3-second refresh (a page reloading itself cannot be read steadily)."""
+    if route.request.method != "GET":
+        route.continue_()
+        return
+    response = route.fetch()
+    route.fulfill(response=response, body=response.text().replace('<meta http-equiv="refresh" content="3">', ""))
+
+
+def goto(page, url: str) -> None:
+    """Open url, again if the page being left refreshed itself at that moment (the navigation is aborted)."""
+    from playwright.sync_api import Error
+
+    for attempt in range(5):
+        try:
+            page.goto(url)
+            return
+        except Error:
+            if attempt == 4:
+                raise
+
+
 def no_horizontal_scroll(page) -> bool:
     """Neither the page nor the list's own box (admin lets a wide table scroll inside it) scrolls sideways."""
     return page.evaluate(
@@ -201,9 +223,13 @@ def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
         run = SyncRun.objects.get(parent__isnull=True)
         assert page.url.endswith(reverse("admin:syncing_syncrun_change", args=[run.pk]))
 
-        # The page refreshes itself: the project runs appear and fill up.
+        # The page refreshes itself: the project runs appear and fill up, without a reload by hand.
+        page.wait_for_selector("#run-children tbody tr:nth-child(2)", timeout=90_000)
         wait_for(lambda: SyncRun.objects.filter(parent=run, pages__gte=2).count() == 2, 90, "two project runs going")
-        page.reload()
+        # From here on the run's pages are served less their 3-second refresh: steady to read and photograph.
+        page.route(re.compile(r".*/admin/syncing/syncrun/\d+/change/.*"), without_self_refresh)
+        run_url = f"{base}{reverse('admin:syncing_syncrun_change', args=[run.pk])}"
+        goto(page, run_url)
         assert page.locator("#run-children tbody tr").count() == 2
         assert re.search(r"done of ~\d+", page.inner_text("#run-pages"))  # Data Center's total: 3,000 issues
         assert "issues/s" in page.inner_text("#run-rate") and page.inner_text("#run-eta").startswith("about")
@@ -213,14 +239,14 @@ def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
         page.screenshot(path=screenshots / "dashboard-syncing-now.png", full_page=True)
 
         # Cancel, on the run's page: it stops at its next page.
-        page.goto(f"{base}{reverse('admin:syncing_syncrun_change', args=[run.pk])}")
+        goto(page, run_url)
         with page.expect_navigation():
             page.click('.run-actions button[value="cancel_runs"]')
         assert "cancel asked for" in page.inner_text(".messagelist")
         wait_for(lambda: SyncRun.objects.get(pk=run.pk).status == "cancelled", 90, "the run to stop")
         stored = Issue.objects.count()
         assert 0 < stored < 3000
-        page.reload()
+        goto(page, run_url)
         assert "Cancelled" in page.inner_text("#run-state") and page.locator('button[value="retry_runs"]').count()
         page.screenshot(path=screenshots / "run-cancelled.png", full_page=True)
         assert AuditLog.objects.filter(action="sync_cancel", actor="operator").exists()
@@ -233,7 +259,7 @@ def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
         retried = SyncRun.objects.get(parent__isnull=True, trigger="admin", pk__gt=run.pk)
         wait_for(lambda: SyncRun.objects.get(pk=retried.pk).status == "succeeded", 180, "the retried run")
         assert Issue.objects.count() == 3000
-        page.reload()
+        goto(page, f"{base}{reverse('admin:syncing_syncrun_change', args=[retried.pk])}")
         assert "Succeeded" in page.inner_text("#run-state")
         page.screenshot(path=screenshots / "run-retried.png", full_page=True)
 
