@@ -40,7 +40,7 @@ def test_sync_now_leads_to_a_run_page_showing_its_project_runs_live_counts_pages
     admin_client, reference_mappings, settings, queued_tasks
 ):
     settings.JIRASYNC_PAGE_SIZE = 10
-    with running_sim(flavour="datacenter", projects=2, issues=150, seed=44, faults=FaultPlan(latency_ms=60)) as server:
+    with running_sim(flavour="datacenter", projects=2, issues=300, seed=44, faults=FaultPlan(latency_ms=60)) as server:
         instance = register(server, "instance_2")
         response = admin_client.post(
             reverse("admin:projects_jirainstance_changelist"),
@@ -67,14 +67,14 @@ def test_sync_now_leads_to_a_run_page_showing_its_project_runs_live_counts_pages
             assert f'href="{reverse("admin:syncing_syncrun_change", args=[child.pk])}"' in page
         read = int(re.match(r"([\d,]+) read", text_of(page, "run-issues")).group(1).replace(",", ""))
         assert 0 < before <= read <= after  # the instance run's count is its project runs' sum, live
-        assert "of 300 Jira counted" in text_of(page, "run-issues")  # Data Center's total, both projects
-        assert re.fullmatch(r"[\d,]+ done of ~30", text_of(page, "run-pages"))  # 300 issues, 10 a page
+        assert "of 600 Jira counted" in text_of(page, "run-issues")  # Data Center's total, both projects
+        assert re.fullmatch(r"[\d,]+ done of ~60", text_of(page, "run-pages"))  # 600 issues, 10 a page
         assert re.search(r"\d issues/s", text_of(page, "run-rate"))
         assert text_of(page, "run-eta").startswith("about ")
         assert "2 of 2 project runs still going" in text_of(page, "run-state")
 
         card = admin_client.get(reverse("admin:index")).content.decode()
-        assert re.search(r"Syncing now — run #\d+ \(full\): page \d+ of ~30", text_of(card, "syncing-instance_2"))
+        assert re.search(r"Syncing now — run #\d+ \(full\): page \d+ of ~60", text_of(card, "syncing-instance_2"))
         listing = admin_client.get(reverse("admin:syncing_syncrun_changelist")).content.decode()
         row = listing[listing.index(f"#{parent.pk} Full") :]
         assert not row[: row.index("</tr>")].count(" 0 read,")  # the list's count is live too
@@ -83,8 +83,8 @@ def test_sync_now_leads_to_a_run_page_showing_its_project_runs_live_counts_pages
     parent.refresh_from_db()
     assert result[0].pk == parent.pk and parent.status == SyncRun.Status.SUCCEEDED
     page = admin_client.get(link).content.decode()
-    assert text_of(page, "run-pages") == f"{parent.pages} done of {parent.pages}" and parent.pages == 30
-    assert parent.fetched == children_read() == 300
+    assert text_of(page, "run-pages") == f"{parent.pages} done of {parent.pages}" and parent.pages == 60
+    assert parent.fetched == children_read() == 600
     assert 'http-equiv="refresh"' not in page
 
 
