@@ -18,7 +18,10 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TRANSPORT = frozenset({"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle"})
+ECHO_CREDENTIALS = "echo-credentials"  # a 200 answer whose names and texts repeat what authenticated it
+TRANSPORT = frozenset(
+    {"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle", ECHO_CREDENTIALS}
+)
 TRICKLE_SECONDS = 60.0  # a "trickle" answer's body arrives a few bytes a second, over this long
 PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page"})
 LESS_DATA = frozenset({"fields-null", "fields-missing", "core-fields-missing", "changelog-missing"})

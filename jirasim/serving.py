@@ -1,5 +1,6 @@
 """jirasim over HTTP(S): the request handler (auth, rate limit, transport faults, stats) and the server."""
 
+import base64
 import json
 import re
 import socket
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from jirasim.errors import HttpError
-from jirasim.faults import TRICKLE_SECONDS
+from jirasim.faults import ECHO_CREDENTIALS, TRICKLE_SECONDS
 
 if TYPE_CHECKING:
     from jirasim.server import JiraSim
@@ -138,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = handler(request)
         except HttpError as exc:
             status, payload = exc.status, {"errorMessages": exc.messages, "errors": exc.errors}
+        if fault == ECHO_CREDENTIALS:
+            payload = credentials_echoed(payload, self.headers.get("Authorization", ""))
         return self.answer(endpoint, status, payload, headers, fault)
 
     def unauthorized(self, endpoint: str) -> None:
@@ -246,3 +249,30 @@ class SimServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# Where a Jira that repeats its caller's credentials puts them: texts a client stores and shows.
+ECHOED_KEYS = frozenset({"name", "displayName", "summary", "description", "timeZone", "version", "value"})
+
+
+def credentials_echoed(payload: Any, authorization: str) -> Any:
+    """The answer with every text under ECHOED_KEYS followed by the Authorization header, the decoded
+    `user:token` and the bare token (the `echo-credentials` fault: a proxy, plugin or custom field that
+    repeats what it was sent)."""
+    scheme, _, credential = authorization.partition(" ")
+    try:
+        decoded = base64.b64decode(credential).decode() if scheme.lower() == "basic" else credential
+    except ValueError:
+        decoded = credential
+    echo = f" [{authorization}] [{decoded}] [{decoded.rpartition(':')[2]}]"
+
+    def echoed(value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            return value + echo if key in ECHOED_KEYS else value
+        if isinstance(value, list):
+            return [echoed(item, key) for item in value]
+        if isinstance(value, dict):
+            return {name: echoed(item, name) for name, item in value.items()}
+        return value
+
+    return echoed(payload)

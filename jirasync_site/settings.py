@@ -86,6 +86,11 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# What a locked-out user reads: how long, and how an administrator lifts it sooner.
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins for this user from this address: locked for {AXES_COOLOFF_TIME.seconds // 60} minutes. "
+    "An administrator can lift it sooner with `manage.py axes_reset_username USERNAME`."
+)
 AXES_CLIENT_IP_CALLABLE = "jirasync_site.client_ip.client_ip"
 # Proxies whose X-Forwarded-For is believed (the production profile trusts nginx on 127.0.0.1).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -243,6 +248,10 @@ LOGGING = {
     "root": {"handlers": list(_handlers), "level": LOG_LEVEL},
     "loggers": {
         "syncing": {"level": "DEBUG"},  # for the run logs: the other handlers drop below LOG_LEVEL
+        # Django's own defaults give these two handlers of their own, without the redaction filter (runserver's
+        # request lines carry query strings): they write through ours instead.
+        "django": {"handlers": list(_handlers), "level": "INFO", "propagate": False},
+        "django.server": {"handlers": list(_handlers), "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
@@ -253,7 +262,7 @@ JIRASYNC_MAX_RETRIES = env.int("JIRASYNC_MAX_RETRIES", default=5)
 # One request's whole answer must arrive within this (a Jira that trickles its body is cut off and retried),
 # and may be at most this large (a larger one is not read: an oversized issue costs its own row).
 JIRASYNC_REQUEST_DEADLINE_SECONDS = env.float("JIRASYNC_REQUEST_DEADLINE_SECONDS", default=180.0)
-JIRASYNC_MAX_RESPONSE_MB = env.float("JIRASYNC_MAX_RESPONSE_MB", default=64.0)
+JIRASYNC_MAX_RESPONSE_MB = env.float("JIRASYNC_MAX_RESPONSE_MB", default=32.0)
 # A project's claim is a lease its holder renews every quarter of it; another worker may take the project
 # only after it expired, and a run whose lease ran out is ended as abandoned.
 JIRASYNC_CLAIM_LEASE_SECONDS = env.int("JIRASYNC_CLAIM_LEASE_SECONDS", default=120)

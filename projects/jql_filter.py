@@ -20,6 +20,7 @@ class UnsafeJqlFilter(ValueError):
 def _outside_strings(jql: str) -> tuple[str, list[str]]:
     """The JQL with quoted strings blanked out, and the problems met while reading them."""
     kept: list[str] = []
+    problems: list[str] = []
     quote = ""
     escaped = False
     for char in jql:
@@ -34,9 +35,17 @@ def _outside_strings(jql: str) -> tuple[str, list[str]]:
         elif char in "\"'":
             quote = char
             kept.append(" ")
+        elif char == "\\":
+            # Jira's lexer takes \" or \' inside an unquoted word as part of the word, where a quote would
+            # begin a string for a reader that does not know it: the two readings would differ on where
+            # the filter's parentheses are. Escapes belong inside quotes.
+            problems.append(f"a backslash outside quotes (character {len(kept) + 1}): put escaped text in quotes")
+            kept.append(" ")
         else:
             kept.append(char)
-    return "".join(kept), [f"a {quote} quote is never closed"] if quote else []
+    if quote:
+        problems.append(f"a {quote} quote is never closed")
+    return "".join(kept), problems
 
 
 def jql_filter_problems(jql: str) -> list[str]:

@@ -4,6 +4,8 @@ Each press is audited with the user who pressed it (the runs it queues then audi
 end as "sync"), so the audit log answers "who started this?".
 """
 
+import logging
+
 from django.contrib import messages
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
@@ -20,6 +22,8 @@ from syncing.models import SyncRun
 from syncing.retry import NotRetryable, run_retry
 from syncing.runs import options_for, run_cancel, run_queue
 from syncing.tasks import enqueue
+
+log = logging.getLogger(__name__)
 
 
 def _audit_press(request: HttpRequest, action: str, instance: JiraInstance, summary: str, run: SyncRun | None = None):
@@ -52,6 +56,10 @@ def instances_discover_projects(request: HttpRequest, instances) -> None:
             found = instance_discover_projects(instance, client_for(instance, interactive=True))
         except JiraError as exc:
             messages.error(request, said_of(instance, str(exc)))
+            continue
+        except Exception as exc:  # a person is waiting: say it went wrong, never a 500 (the trace is logged)
+            log.exception("discovering the projects of %s failed", instance)
+            messages.error(request, said_of(instance, f"project discovery failed: {type(exc).__name__}: {exc}"))
             continue
         enabled = sum(1 for project in found if project.enabled)
         messages.success(request, f"{instance.name}: {len(found)} projects visible, {enabled} enabled")

@@ -37,10 +37,12 @@ class CensusResult:
     stored_pages: PageResult = field(default_factory=PageResult)  # what storing the recovered did
 
 
-def listed_issue_ids(client: JiraClient, project: Project) -> dict[int, str]:
-    """Every issue id Jira lists in the project, with its key; ids only, the largest pages Jira allows."""
+def listed_issue_ids(client: JiraClient, project: Project, jql_filter: str = "") -> dict[int, str]:
+    """Every issue id Jira lists in the project (and the instance's JQL filter, when given), with its key;
+    ids only, the largest pages Jira allows."""
     listed: dict[int, str] = {}
-    for page in client.search_pages(f"project = {project.jira_id}", ["updated"], changelog=False, page_size=5000):
+    jql = f"project = {project.jira_id}" + (f" AND ({jql_filter})" if jql_filter else "")
+    for page in client.search_pages(jql, ["updated"], changelog=False, page_size=5000):
         for issue in page:
             listed[int(issue["id"])] = str(issue.get("key") or "")
     return listed
@@ -55,12 +57,16 @@ def census_project(
     Raises CensusRefused (nothing changed) when too many stored issues are gone; JiraError when Jira fails.
     """
     instance = project.instance
-    listed = listed_issue_ids(client, project)
+    # Deletions and moves are judged on the whole project; what is missing, on what the sync reads: with
+    # the instance's JQL filter, an issue outside it is not the sync's to store (one stored while it was
+    # inside stays, as it was last read).
+    whole = listed_issue_ids(client, project)
+    listed = listed_issue_ids(client, project, plan.jql_filter) if plan.jql_filter else whole
     stored = dict(
         Issue.objects.filter(instance=instance, project=project, deleted_at__isnull=True).values_list("jira_id", "key")
     )
     result = CensusResult(listed=len(listed), stored=len(stored))
-    vanished = sorted(set(stored) - set(listed))
+    vanished = sorted(set(stored) - set(whole))
     share = settings.JIRASYNC_CENSUS_MAX_DELETE_SHARE
     if vanished and len(vanished) > share * len(stored) and len(vanished) > settings.JIRASYNC_CENSUS_GUARD_MIN:
         raise CensusRefused(
@@ -112,7 +118,8 @@ def census_project(
             Issue.objects.filter(pk=issue.pk).update(project=project, key=key, deleted_at=None)
         for jira_id in vanished:
             _follow(project, jira_id, stored[jira_id], now_in[jira_id], result, changes, now)
-        live = Issue.objects.filter(project=project, deleted_at__isnull=True).count()
+        live_ids = Issue.objects.filter(project=project, deleted_at__isnull=True).values_list("jira_id", flat=True)
+        live = len(set(live_ids) & set(listed)) if plan.jql_filter else live_ids.count()
         Project.objects.filter(pk=project.pk).update(last_census_at=now, census_count=len(listed), stored_count=live)
         audit_record_many(actor=SYNC, changes=changes, sync_run_id=run_id)
     return result

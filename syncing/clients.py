@@ -3,14 +3,18 @@
 The flavour is set once, at construction (from what the instance last learnt, or asked of serverInfo).
 """
 
+import logging
 import threading
 
 from django.conf import settings
+from django.db import transaction
 
 from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraAuthenticationError
+
+log = logging.getLogger(__name__)
 
 
 def connection_settings(instance: JiraInstance, *, interactive: bool = False) -> ConnectionSettings:
@@ -71,17 +75,32 @@ def site_record(instance: JiraInstance, client: JiraClient) -> SiteInfo:
     return site
 
 
+_COLUMNS = (("id", "jira_id"), ("key", "key"), ("name", "name"))  # a listed project's parts and their columns
+
+
 def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> list[Project]:
-    """Create or update a Project for every project the account sees; new ones enabled per the instance."""
+    """Create or update a Project for every project the account sees; new ones enabled per the instance.
+
+    The list is stored whole or not at all. A project Jira sends without a name is named by its key when new
+    and keeps the name it had otherwise (the key and id are its identity; a missing label is no reason to stop
+    every project's sync). Raises JiraResponseError when an id, key or name does not fit its column.
+    """
+    remotes = client.projects(longest={part: Project._meta.get_field(column).max_length for part, column in _COLUMNS})
     found = []
-    for remote in client.projects():
-        project, created = Project.objects.get_or_create(
-            instance=instance,
-            jira_id=str(remote["id"]),
-            defaults={"key": remote["key"], "name": remote.get("name", ""), "enabled": instance.enable_new_projects},
-        )
-        if not created and (project.key != remote["key"] or project.name != remote.get("name", "")):
-            Project.objects.filter(pk=project.pk).update(key=remote["key"], name=remote.get("name", ""))
-            project.key, project.name = remote["key"], remote.get("name", "")
-        found.append(project)
+    with transaction.atomic():
+        for remote in remotes:
+            key, name = remote["key"], remote["name"]
+            project, created = Project.objects.get_or_create(
+                instance=instance,
+                jira_id=remote["id"],
+                defaults={"key": key, "name": name or key, "enabled": instance.enable_new_projects},
+            )
+            if name is None:
+                log.warning(
+                    "%s: project %s has no name in Jira's project list; shown as %r", instance, key, project.name
+                )
+            if not created and (project.key != key or (name is not None and project.name != name)):
+                project.key, project.name = key, project.name if name is None else name
+                Project.objects.filter(pk=project.pk).update(key=project.key, name=project.name)
+            found.append(project)
     return found

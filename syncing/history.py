@@ -116,25 +116,90 @@ def same_status(transition: Transition, status_id: str, status_name: str) -> boo
 
 
 def history_reconciled(
-    history: list[Transition], current_id: str, current_name: str, updated: datetime | None
+    history: list[Transition],
+    current_id: str,
+    current_name: str,
+    updated: datetime | None,
+    known: Iterable[Transition] = (),
 ) -> list[Transition]:
-    """The history made to end in the issue's current status.
+    """The history made a chain that ends in the issue's current status.
 
-    When the changelog ends elsewhere (history imported from another tracker, a status changed outside the
-    workflow), the move Jira did not record is added as an inferred entry (INFERRED_HISTORY_ID), dated at the
-    issue's last update (never before the last recorded entry), so status history, time in status and
-    milestones agree with the issue's `status`. history starts with the initial entry; synthetic entries in
-    it are dropped first.
+    When the changelog skips a move (history imported from another tracker, a status set outside the
+    workflow) — an entry leaving another status than the one before it entered, or the last entry ending
+    elsewhere than the issue's `status` — the move Jira did not record is added as an inferred entry
+    (INFERRED_HISTORY_ID), so status history, time in status and milestones agree with the issue. Its date:
+    the one it had when it was first inferred (`known`: the stored history), else, for a gap, when the next
+    recorded entry left it, and for the end, the issue's last update (never before the last entry).
+    history starts with the initial entry; synthetic entries in it are dropped first.
     """
-    recorded = [t for t in history if t.history_id != INFERRED_HISTORY_ID]
-    if not recorded or not (current_id or current_name) or same_status(recorded[-1], current_id, current_name):
-        return recorded
-    last = recorded[-1]
+    dated = {
+        _move(t.from_id, t.from_name, t.to_id, t.to_name): t.changed_at
+        for t in known
+        if t.history_id == INFERRED_HISTORY_ID
+    }
+    chain: list[Transition] = []
+    for t in (t for t in history if t.history_id != INFERRED_HISTORY_ID):
+        if chain and not same_status(chain[-1], t.from_id, t.from_name) and (t.from_id or t.from_name):
+            chain.append(_inferred(chain[-1], t.from_id, t.from_name, t.changed_at, dated))
+        chain.append(t)
+    if not chain or not (current_id or current_name) or same_status(chain[-1], current_id, current_name):
+        return _distinct(chain)
+    last = chain[-1]
     moment = max(last.changed_at, updated) if updated else last.changed_at
-    inferred = Transition(
-        INFERRED_HISTORY_ID, moment, last.to_id, last.to_name, current_id[:32], current_name[:255], "", ""
-    )
-    return [*recorded, inferred]
+    return _distinct([*chain, _inferred(last, current_id, current_name, moment, dated)])
+
+
+def _inferred(
+    before: Transition, to_id: str, to_name: str, moment: datetime, dated: dict[tuple, datetime]
+) -> Transition:
+    to_id, to_name = to_id[:32], to_name[:255]
+    known = dated.get(_move(before.to_id, before.to_name, to_id, to_name))
+    if known is not None and before.changed_at <= known <= moment:
+        moment = known
+    return Transition(INFERRED_HISTORY_ID, moment, before.to_id, before.to_name, to_id, to_name, "", "")
+
+
+def _move(from_id: str, from_name: str, to_id: str, to_name: str) -> tuple[str, str]:
+    return (from_id or from_name.casefold(), to_id or to_name.casefold())
+
+
+def _distinct(history: list[Transition]) -> list[Transition]:
+    """The history without a second inferred entry of the same move (they would share a row's key)."""
+    seen: set[tuple] = set()
+    kept = []
+    for t in history:
+        if t.history_id == INFERRED_HISTORY_ID:
+            if (t.from_id, t.to_id) in seen:
+                continue
+            seen.add((t.from_id, t.to_id))
+        kept.append(t)
+    return kept
+
+
+def history_wanted(
+    created: datetime,
+    status_id: str,
+    status_name: str,
+    updated: datetime | None,
+    transitions: list[Transition],
+    stored: list[Transition],
+    *,
+    whole: bool,
+) -> list[Transition]:
+    """The status history to keep for an issue: from its whole changelog when `whole`; else the stored
+    history with what these transitions add (a partial answer never replaces what is stored); made to end
+    in the issue's current status either way (history_reconciled)."""
+    if whole or not stored:
+        history = status_history(created, status_id, status_name, transitions)
+    else:
+        recorded = {(t.history_id, t.from_id, t.to_id): t for t in stored if t.history_id not in SYNTHETIC_HISTORY_IDS}
+        recorded.update({(t.history_id, t.from_id, t.to_id): t for t in transitions})
+        merged = sorted(recorded.values(), key=lambda t: (t.changed_at, t.history_id))
+        initial = next((t for t in stored if t.history_id == INITIAL_HISTORY_ID), None)
+        history = status_history(created, status_id, status_name, merged)
+        if initial is not None:
+            history[0] = initial
+    return history_reconciled(history, status_id, status_name, updated, stored)
 
 
 def status_changes_replace(

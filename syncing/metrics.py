@@ -266,7 +266,7 @@ def _queue_families() -> Iterator:
 
 def _webhook_families() -> Iterator:
     pending = GaugeMetricFamily(
-        "jirasync_webhook_refreshes_pending", "Issue refreshes webhooks asked for, waiting.", labels=["instance"]
+        "jirasync_webhook_refreshes_pending", "Issue refreshes webhooks asked for, waiting.", labels=["jira_instance"]
     )
     for row in PendingRefresh.objects.values("instance__slug").annotate(n=Count("id")).order_by("instance__slug"):
         pending.add_metric([row["instance__slug"]], row["n"])
@@ -274,7 +274,7 @@ def _webhook_families() -> Iterator:
     refused = CounterMetricFamily(
         "jirasync_webhook_refused",
         "Webhook deliveries refused (pending_full: too many refreshes waiting).",
-        labels=["instance", "reason"],
+        labels=["jira_instance", "reason"],
     )
     for row in WebhookRefusal.objects.values_list("instance__slug", "reason", "count").order_by("instance__slug"):
         refused.add_metric(list(row[:2]), row[2])

@@ -23,13 +23,10 @@ from projects.models import Project
 from syncing.fields import CompiledMapping
 from syncing.fields.core import CORE_FIELD_IDS
 from syncing.history import (
-    INITIAL_HISTORY_ID,
-    SYNTHETIC_HISTORY_IDS,
     Transition,
-    history_reconciled,
+    history_wanted,
     milestones_replace,
     status_changes_replace,
-    status_history,
     status_transitions,
     stored_histories,
     time_in_status_replace,
@@ -52,6 +49,8 @@ class PageResult:
     status_changes: int = 0
     incomplete_histories: int = 0
     watermark: datetime | None = None
+    # Issues stored with a truncated history whose completion the caller took on: {jira_id: (key, total known)}.
+    deferred: dict[int, tuple[str, bool]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # process, store, derive
 
 
@@ -102,10 +101,15 @@ def project_pages(
     return client.search_pages(plan.jql(), plan.fields(), changelog=True, page_size=plan.page_size, counted=counted)
 
 
-def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None) -> PageResult:
+def page_sync(
+    client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None, defer_histories: bool = False
+) -> PageResult:
     """Process, store and derive one page in one transaction; return what it did and where the time went.
 
-    Jira is asked nothing inside the transaction: histories are completed before it begins.
+    Jira is asked nothing inside the transaction: histories are completed before it begins — or, with
+    defer_histories, not at all: issues whose answer truncated their history are stored with what it holds,
+    flagged incomplete, and listed in `deferred` for the caller to complete in batches
+    (deferred_histories.histories_complete).
     """
     result = PageResult(fetched=len(page))
     clock = time.perf_counter()
@@ -124,9 +128,11 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
     changed = [item for item in prepared if not issue_unchanged(item, stored.get(item.jira_id), project)]
     result.unchanged = len(prepared) - len(changed)
     clock = _lap(result, "process", clock)
-    complete = histories_completed(client, changed)
+    deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer_histories else set()
+    total_unknown = {item.jira_id for item in changed if item.changelog_missing}
+    complete = histories_completed(client, [item for item in changed if item.jira_id not in deferred])
     clock = _lap(result, "histories", clock)
-    incomplete = [item for item in changed if item.jira_id not in complete]
+    incomplete = [item for item in changed if item.jira_id not in complete and item.jira_id not in deferred]
     result.incomplete_histories = len(incomplete)
     for item in changed:
         if item.changelog_total is None:  # no changelog and none fetched: keep the total stored, if any
@@ -173,6 +179,11 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
         milestones_replace(wanted, plan.rules, fresh=fresh)
         time_in_status_replace(wanted, now, fresh=fresh)
         written = {item.prepared.jira_id for item in upserted.stored}
+        result.deferred = {
+            item.jira_id: (item.key, item.jira_id not in total_unknown)
+            for item in changed
+            if item.jira_id in deferred and item.jira_id in written
+        }
         audit_record_many(
             actor=SYNC,
             changes=_audit_changes(
@@ -188,23 +199,17 @@ def page_sync(client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, ru
 
 
 def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool) -> list[Transition]:
-    """The status history to keep for an issue: from its whole changelog when it has one; else the stored
-    history with what this answer adds (a partial answer never replaces what is stored); made to end in the
-    issue's current status either way."""
+    """The status history to keep for a prepared issue (history_wanted of its columns and histories)."""
     columns = item.columns
-    created = columns["created"]
-    transitions = status_transitions(item.histories)
-    if whole or not stored:
-        history = status_history(created, columns["status_id"], columns["status"], transitions)
-    else:
-        recorded = {(t.history_id, t.from_id, t.to_id): t for t in stored if t.history_id not in SYNTHETIC_HISTORY_IDS}
-        recorded.update({(t.history_id, t.from_id, t.to_id): t for t in transitions})
-        merged = sorted(recorded.values(), key=lambda t: (t.changed_at, t.history_id))
-        initial = next((t for t in stored if t.history_id == INITIAL_HISTORY_ID), None)
-        history = status_history(created, columns["status_id"], columns["status"], merged)
-        if initial is not None:
-            history[0] = initial
-    return history_reconciled(history, columns["status_id"], columns["status"], columns["updated"])
+    return history_wanted(
+        columns["created"],
+        columns["status_id"],
+        columns["status"],
+        columns["updated"],
+        status_transitions(item.histories),
+        stored,
+        whole=whole,
+    )
 
 
 def _jira_id(issue: dict) -> int | None:
@@ -290,18 +295,7 @@ def _audit_changes(
     for item in incomplete:
         held, total = len(item.histories), item.changelog_total
         why = "Jira answered without its changelog" if held == 0 and not total else f"{held} of {total} entries"
-        changes.append(
-            Change(
-                "history_incomplete",
-                "issues.issue",
-                "",
-                item.key,
-                f"the history of {item.key} is incomplete ({why}): the stored history is kept, flagged, "
-                "and completed on a later run",
-                {},
-                project.instance.slug,
-            )
-        )
+        changes.append(history_incomplete_change(project, item.key, why))
     for key, why in failed:
         changes.append(
             Change(
@@ -315,6 +309,20 @@ def _audit_changes(
             )
         )
     return changes
+
+
+def history_incomplete_change(project: Project, key: str, why: str) -> Change:
+    """The audit entry of an issue stored with less history than Jira has."""
+    return Change(
+        "history_incomplete",
+        "issues.issue",
+        "",
+        key,
+        f"the history of {key} is incomplete ({why}): the stored history is kept, flagged, "
+        "and completed on a later run",
+        {},
+        project.instance.slug,
+    )
 
 
 def watermark_advance(project: Project, moment: datetime | None) -> bool:

@@ -9,7 +9,7 @@ from django.db.models import CharField
 
 from issues.models import Issue
 from syncing.fields import CompiledMapping, process_issue
-from syncing.fields.core import CORE_COLUMN_NAMES, core_columns
+from syncing.fields.core import CORE_COLUMN_NAMES, core_read
 from syncing.jira.paging import UNREADABLE
 
 
@@ -121,7 +121,7 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
     if missing:
         raise UnstorableIssue(f"{label}: {missing}")
     try:
-        columns = core_columns(issue)
+        columns, core_errors = core_read(issue)
     except (KeyError, TypeError, ValueError) as exc:
         raise UnstorableIssue(f"{label}: {type(exc).__name__}: {exc}") from None
     if not -(2**63) <= columns["jira_id"] < 2**63:
@@ -132,7 +132,7 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
             f"{label}: {', '.join(f'{name} longer than {_COLUMN_LIMITS[name]} characters' for name in too_long)}"
         )
     processed = process_issue(issue, mapping)
-    errors = [error.as_dict() for error in processed.errors]
+    errors = [error.as_dict() for error in [*core_errors, *processed.errors]]
     try:
         encoded = (_json(columns["labels"]), _json(processed.values), _json(errors))
     except TypeError as exc:

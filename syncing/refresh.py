@@ -11,12 +11,12 @@ from issues.models import Issue
 from projects.models import JiraInstance, Project
 from syncing.clients import client_for
 from syncing.fields import compile_mapping
-from syncing.jira.client import RequestCounters
+from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
 from syncing.pipeline import page_sync, requested_fields
 from syncing.runner import project_plan
-from syncing.runs import RunOptions, run_finish
+from syncing.runs import RunKeeper, RunOptions, StopSignal, run_end_unexpected, run_finish
 
 log = logging.getLogger(__name__)
 
@@ -28,42 +28,70 @@ def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
     PendingRefresh.objects.filter(instance=instance, issue_jira_id=jira_id).delete()
     counters = RequestCounters()
     client = client_for(instance, counters)
+    now = timezone.now()
     run = SyncRun.objects.create(
         instance=instance,
         kind=SyncRun.Kind.WEBHOOK,
         trigger=SyncRun.Trigger.WEBHOOK,
         status=SyncRun.Status.RUNNING,
-        started_at=timezone.now(),
+        started_at=now,
+        heartbeat_at=now,
     )
     if instance.effective_flavour in (JiraInstance.Flavour.CLOUD, JiraInstance.Flavour.DATACENTER):
         client.flavour = instance.effective_flavour  # known from earlier syncs: no serverInfo request
     try:
-        # One request: the fields any project of the instance maps (mappings are per instance), with history.
-        fields = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
-        try:
-            issue = client.issue(str(jira_id), fields=fields, expand="changelog")
-        except JiraNotFoundError:
-            return _gone(run, instance, jira_id, counters)
-        project = _synced_project(instance, issue)
-        if project is None:
-            SyncRun.objects.filter(pk=run.pk).delete()
-            return None
-        SyncRun.objects.filter(pk=run.pk).update(project=project)
-        run.project = project
-        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK))
-        result = page_sync(client, plan, [issue], run_id=run.pk)
-        Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
-        status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
-        error = "; ".join(f"{key}: {why}" for key, why in result.failed)
-        return run_finish(run, status, counters, result, error=error)
+        with RunKeeper(run, StopSignal(), owner=run.owner):  # its heartbeat, however long Jira takes
+            return _refresh(run, instance, client, counters, jira_id)
     except JiraError as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc, counters)
     finally:
         client.close()
 
 
+def _refresh(
+    run: SyncRun, instance: JiraInstance, client: JiraClient, counters: RequestCounters, jira_id: int
+) -> SyncRun | None:
+    # One request: the fields any project of the instance maps (mappings are per instance), with history.
+    fields = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
+    try:
+        issue = client.issue(str(jira_id), fields=fields, expand="changelog")
+    except JiraNotFoundError:
+        return _gone(run, instance, jira_id, counters)
+    project = _synced_project(instance, issue)
+    if project is None and not _project_id(issue):
+        # An answer without its project (fields null or missing, or no project in them) holds less than
+        # was asked for: the stored issue's project takes the answer, which then costs its row (failed,
+        # audited, asked for again by the project's next run); an issue never stored fails the refresh.
+        stored = Issue.objects.filter(instance=instance, jira_id=jira_id, project__enabled=True).first()
+        if stored is None:
+            why = f"issue {jira_id}: Jira answered without its project, so which project it belongs to is unknown"
+            return run_finish(run, SyncRun.Status.FAILED, counters, error=why)
+        project = stored.project
+    if project is None:
+        SyncRun.objects.filter(pk=run.pk).delete()
+        return None
+    SyncRun.objects.filter(pk=run.pk).update(project=project)
+    run.project = project
+    plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK))
+    result = page_sync(client, plan, [issue], run_id=run.pk)
+    Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
+    status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
+    error = "; ".join(f"{key}: {why}" for key, why in result.failed)
+    return run_finish(run, status, counters, result, error=error)
+
+
+def _project_id(issue: dict) -> str:
+    fields = issue.get("fields")
+    project = fields.get("project") if isinstance(fields, dict) else None
+    return str(project.get("id") or "") if isinstance(project, dict) else ""
+
+
 def _synced_project(instance: JiraInstance, issue: dict) -> Project | None:
-    project_id = str(((issue.get("fields") or {}).get("project") or {}).get("id") or "")
+    project_id = _project_id(issue)
+    if not project_id:
+        return None
     project = Project.objects.filter(instance=instance, jira_id=project_id, enabled=True).first()
     if project is None:
         log.info("webhook for issue %s of project %s, which is not synced: ignored", issue.get("key"), project_id)

@@ -19,6 +19,7 @@ from issues.models import Issue
 from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_update
 from syncing.fields import CompiledMapping, compile_mapping, process_issue
+from syncing.fields.core import core_read
 from syncing.history import milestones_replace, stored_histories
 from syncing.memory import free_memory_release
 from syncing.prefetch import prefetched
@@ -131,8 +132,9 @@ def _remapped(batch: list[tuple], mapping: CompiledMapping) -> list[tuple]:
     for issue_id, fields_text, errors_text, body, _digest in batch:
         if body is None:
             continue
-        processed = process_issue(orjson.loads(bytes(body)), mapping)
-        new_errors = [error.as_dict() for error in processed.errors]
+        issue = orjson.loads(bytes(body))
+        processed = process_issue(issue, mapping)
+        new_errors = [error.as_dict() for error in [*core_read(issue, strict=False)[1], *processed.errors]]
         if processed.values != orjson.loads(fields_text) or new_errors != orjson.loads(errors_text):
             changed.append(
                 (issue_id, orjson.dumps(processed.values).decode(), orjson.dumps(new_errors).decode(), bool(new_errors))

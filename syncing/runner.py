@@ -7,6 +7,7 @@ bookkeeping (start, lease, progress, end) is in runs.py; clients and discovery i
 """
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
+from syncing.deferred_histories import HISTORY_BATCH, histories_complete
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError
@@ -44,6 +46,7 @@ from syncing.runs import (
     counts,
     run_adopt_or_start,
     run_close_parent,
+    run_end_unexpected,
     run_finish,
     run_progress,
     run_start,
@@ -71,24 +74,33 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
 
 
 def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = None) -> SyncRun:
-    """Discover projects and sync the enabled ones in this process; the returned parent run sums its children."""
-    started = _instance_start(instance_id, options, run_id)
-    if isinstance(started, SyncRun):
-        return started
-    run, counters, site, project_ids = started
-    instance = run.instance
+    """Discover projects and sync the enabled ones in this process; the returned parent run sums its children.
+
+    The run's lease is kept from discovery to the end; whatever escapes ends it failed, saying why.
+    """
+    run = _instance_run(instance_id, options, run_id)
+    if not run.is_active:
+        return run
+    counters = RequestCounters()
     stop = StopSignal(options.stop)
-    with run_log_capture(run.pk), RunKeeper(run, stop, owner=run.owner):
-        if options.census:
-            children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
-        else:
-            project_options = RunOptions(**{**vars(options), "stop": stop})
-            with ThreadPoolExecutor(max_workers=max(1, instance.max_parallel_projects)) as pool:
-                children = list(
-                    pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
-                )
-            children += _censuses_after_full_sync(children, options, run.pk, site)
-    return after_reconnect(lambda: run_close_parent(run, children, counters))
+    try:
+        with run_log_capture(run.pk), RunKeeper(run, stop, owner=run.owner) as keeper:
+            found = _instance_discover(run, options, counters, stop, keeper)
+            if isinstance(found, SyncRun):
+                return found
+            site, project_ids = found
+            if options.census:
+                children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
+            else:
+                project_options = RunOptions(**{**vars(options), "stop": stop})
+                with ThreadPoolExecutor(max_workers=max(1, run.instance.max_parallel_projects)) as pool:
+                    children = list(
+                        pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
+                    )
+                children += _censuses_after_full_sync(children, options, run.pk, site)
+        return after_reconnect(lambda: run_close_parent(run, children, counters))
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc, counters)
 
 
 def _censuses_after_full_sync(
@@ -122,14 +134,18 @@ def sync_project(
     runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
     run = run_adopt_or_start(run_id, project.instance, project, options, parent_id, owner=owner)
     if not run.is_active:
-        return run  # cancelled before it started
+        return run  # cancelled before its task started
     with run_log_capture(run.pk):
-        return _project_sync(run, project, options, parent_id, site, owner)
+        try:
+            return _project_run(run, project, options, parent_id, site, owner)
+        except Exception as exc:  # bookkeeping, the claim, the census after it: the run still says why
+            return run_end_unexpected(run, exc)
 
 
-def _project_sync(
+def _project_run(
     run: SyncRun, project: Project, options: RunOptions, parent_id: int | None, site: SiteInfo | None, owner: str
 ) -> SyncRun:
+    """sync_project once its run exists: claim, pages under the lease, end, release, census."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     if options.dry_run is False and not project_claim(project.pk, owner):
@@ -184,12 +200,17 @@ def _project_pages_sync(
     # session), sharing this run's counters, stop and the instance's budget.
     history_client = client_for(instance, counters, stop=stop, site=site)
     plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
+    defer = not options.dry_run  # a dry run stores nothing to complete later: it completes page by page
+    deferred: dict[int, tuple[str, bool]] = {}
     # What Jira counts for the query (its total, or the approximate count), for "pages done of pages expected";
     # a full sync without one goes by the last census.
     counted: list[int] = []
     fallback = project.census_count if options.full else None
     for page in prefetched(project_pages(client, plan, counted=counted.append)):
-        result = page_sync(history_client, plan, page, run_id=run.pk)
+        result = page_sync(history_client, plan, page, run_id=run.pk, defer_histories=defer)
+        deferred.update(result.deferred)
+        if len(deferred) >= HISTORY_BATCH:
+            _deferred_complete(history_client, plan, run, deferred, totals, options)
         if not options.dry_run:
             watermark_advance(project, result.watermark)
         accumulate(totals, result)
@@ -215,11 +236,30 @@ def _project_pages_sync(
         if stop.is_set():
             return True
     if not options.dry_run:
+        _deferred_complete(history_client, plan, run, deferred, totals, options)
         _retries_fetch(history_client, plan, run, totals, counters)
     if options.stage_seconds is not None:
         options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
         options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
     return False
+
+
+def _deferred_complete(
+    client: JiraClient,
+    plan: ProjectSyncPlan,
+    run: SyncRun,
+    deferred: dict[int, tuple[str, bool]],
+    totals: PageResult,
+    options: RunOptions,
+) -> None:
+    """Complete the histories the pages deferred (deferred_histories), counted on the run; empties deferred."""
+    clock = time.perf_counter()
+    done = histories_complete(client, plan, deferred, run_id=run.pk)
+    deferred.clear()
+    totals.status_changes += done.status_changes
+    totals.incomplete_histories += len(done.incomplete)
+    if options.stage_seconds is not None:
+        options.stage_seconds["histories"] = options.stage_seconds.get("histories", 0.0) + time.perf_counter() - clock
 
 
 def _retries_fetch(
@@ -267,39 +307,43 @@ def _held_by(project_id: int) -> str:
     return f"already being synced by worker {holder}"
 
 
-def _instance_start(
-    instance_id: int, options: RunOptions, run_id: int | None
-) -> SyncRun | tuple[SyncRun, RequestCounters, SiteInfo, list[int]]:
-    """Start (or adopt a queued) instance run, learn the site and discover projects.
-
-    Returns the finished run when discovery failed, else (run, counters, site, ids of the projects to sync).
-    """
+def _instance_run(instance_id: int, options: RunOptions, run_id: int | None) -> SyncRun:
+    """The instance run, started (or adopted from the queue); ended as cancelled when Cancel came first."""
     instance = JiraInstance.objects.get(pk=instance_id)
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
-    if not run.is_active:
-        return run  # cancelled before it started
-    if run.cancel_requested:
+    if run.is_active and run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    counters = RequestCounters()
-    with run_log_capture(run.pk):
-        try:
-            client = client_for(instance, counters, stop=options.stop)
-            site = site_record(instance, client)
-            instance_discover_projects(instance, client)
-        except JiraCancelledError:
-            return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
-        except (JiraError, ValueError) as exc:
-            return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
-        projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
-        if options.project_keys:
-            projects = projects.filter(key__in=options.project_keys)
-        project_ids = list(projects.values_list("id", flat=True))
-        SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
-        if not project_ids:
-            # Nothing synced is not a success: the run says why, and the dashboard and the command say so too.
-            return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
-        log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
-    return run, counters, site, project_ids
+    return run  # not active: cancelled before its task started
+
+
+def _instance_discover(
+    run: SyncRun, options: RunOptions, counters: RequestCounters, stop: StopSignal, keeper: RunKeeper
+) -> SyncRun | tuple[SiteInfo, list[int]]:
+    """Learn the site and discover projects, under the run's lease (keeper).
+
+    Returns the finished run when discovery failed or was stopped, else (site, ids of the projects to sync).
+    """
+    instance = run.instance
+    try:
+        client = client_for(instance, counters, stop=stop)
+        site = site_record(instance, client)
+        instance_discover_projects(instance, client)
+    except JiraCancelledError:
+        if keeper.lost:
+            return run_finish(run, SyncRun.Status.FAILED, counters, error=f"stopped: {keeper.lost}")
+        return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
+    except (JiraError, ValueError) as exc:
+        return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
+    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+    if options.project_keys:
+        projects = projects.filter(key__in=options.project_keys)
+    project_ids = list(projects.values_list("id", flat=True))
+    SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
+    if not project_ids:
+        # Nothing synced is not a success: the run says why, and the dashboard and the command say so too.
+        return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
+    log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
+    return site, project_ids
 
 
 def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:
@@ -328,15 +372,24 @@ def sync_instance_fan_out(
     Each project is then synced by its own task (sync_project with this run as parent); the last one
     to finish closes this run (and, after a full sync, takes the census of every project in turn).
     """
-    started = _instance_start(instance_id, options, run_id)
-    if isinstance(started, SyncRun):
-        return started, []
-    run, counters, site, project_ids = started
-    if options.census:
-        children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
-        return run_close_parent(run, children, counters), []
-    SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
-    return run, project_ids
+    run = _instance_run(instance_id, options, run_id)
+    if not run.is_active:
+        return run, []
+    counters = RequestCounters()
+    stop = StopSignal(options.stop)
+    try:
+        with run_log_capture(run.pk), RunKeeper(run, stop, owner=run.owner) as keeper:
+            found = _instance_discover(run, options, counters, stop, keeper)
+            if isinstance(found, SyncRun):
+                return found, []
+            site, project_ids = found
+            children = [census_project_run(pk, options, run.pk, site) for pk in project_ids] if options.census else []
+        if options.census:
+            return run_close_parent(run, children, counters), []
+        SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
+        return run, project_ids
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(run, exc, counters), []
 
 
 def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
@@ -349,7 +402,10 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     # Only one child closes it: the conditional update decides which.
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
-    return run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+    try:
+        return run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+    except Exception as exc:  # the run must say why whatever went wrong
+        return run_end_unexpected(parent, exc)
 
 
 def census_project_run(
@@ -366,14 +422,17 @@ def census_project_run(
     if run_id:
         run = run_adopt_or_start(run_id, project.instance, project, options, parent_id, owner=new_owner())
         if not run.is_active:
-            return run  # cancelled before it started
+            return run  # cancelled before its task started
     else:
         run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
     with run_log_capture(run.pk):
-        return _census(run, project, options, site)
+        try:
+            return _census_run(run, project, options, site)
+        except Exception as exc:  # the run must say why whatever went wrong
+            return run_end_unexpected(run, exc)
 
 
-def _census(run: SyncRun, project: Project, options: RunOptions, site: SiteInfo | None) -> SyncRun:
+def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteInfo | None) -> SyncRun:
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     counters = RequestCounters()

@@ -319,6 +319,18 @@ def _run_finish(
     return run
 
 
+def run_end_unexpected(
+    run: SyncRun, exc: Exception, counters: RequestCounters | None = None, totals: PageResult | None = None
+) -> SyncRun:
+    """End a run failed with the reason when something unexpected escaped its work (a database error, a bug),
+    so no run stays "running"; a run that had already ended keeps how it ended. Returns it refreshed."""
+    log.error("%s: %s escaped the run", run, type(exc).__name__, exc_info=exc)
+    if not after_reconnect(lambda: SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).exists()):
+        run.refresh_from_db()
+        return run
+    return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
+
+
 def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounters | None) -> SyncRun:
     """Sum the children into the parent and give it the status they add up to."""
     failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]

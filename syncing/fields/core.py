@@ -4,49 +4,108 @@ from datetime import datetime
 from typing import Any
 
 from syncing.fields.convert import user_identity
+from syncing.fields.processor import FieldError
 from syncing.fields.timestamps import parse_jira_datetime
 
 
-def _name(value: Any) -> str:
-    return str(value.get("name") or "") if isinstance(value, dict) else ""
+class _Reader:
+    """Reads the core values of one issue, noting as a FieldError each present value of the wrong shape
+    (a value that cannot be read is never stored as an empty one without a word)."""
+
+    def __init__(self, fields: dict) -> None:
+        self.fields = fields
+        self.errors: list[FieldError] = []
+
+    def wrong(self, column: str, source: str, value: Any, what: str) -> None:
+        shown = repr(value)[:60]
+        self.errors.append(FieldError(column, source, f"Jira sent {shown}, not {what}; stored empty"))
+
+    def name(self, column: str, source: str) -> str:
+        value = self.fields.get(source)
+        if isinstance(value, dict):
+            return str(value.get("name") or "")
+        if value is not None:
+            self.wrong(column, source, value, "an object with a name")
+        return ""
+
+    def moment(self, column: str, source: str) -> datetime | None:
+        value = self.fields.get(source)
+        if value is None:
+            return None
+        try:
+            return _moment(value, source)
+        except ValueError as exc:
+            self.errors.append(FieldError(column, source, f"{exc}; stored empty"))
+            return None
+
+    def user(self, column: str, source: str) -> tuple[str, str]:
+        value = self.fields.get(source)
+        identity = user_identity(value) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, dict):
+            self.wrong(column, source, value, "a user")
+        return (identity["name"], identity["id"]) if identity else ("", "")
+
+    def labels(self) -> list[str]:
+        value = self.fields.get("labels")
+        if value is not None and not isinstance(value, list):
+            self.wrong("labels", "labels", value, "a list")
+        return [str(label) for label in value] if isinstance(value, list) else []
 
 
-def _moment(value: Any) -> datetime | None:
-    return parse_jira_datetime(value) if isinstance(value, str) and value else None
+def _moment(value: Any, source: str) -> datetime:
+    """ValueError unless value is a Jira date-time with its offset."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{source} {repr(value)[:60]} is not a date-time")
+    try:
+        return parse_jira_datetime(value)
+    except ValueError:
+        raise ValueError(f"{source} {value[:60]!r} is not a date-time with an offset") from None
 
 
-def _user(value: Any) -> tuple[str, str]:
-    identity = user_identity(value) if isinstance(value, dict) else None
-    return (identity["name"], identity["id"]) if identity else ("", "")
+def _strict_moment(fields: dict, source: str) -> datetime | None:
+    """None when absent (prepare refuses an issue without created or updated), else a readable date-time."""
+    value = fields.get(source)
+    return None if value is None else _moment(value, source)
 
 
-def core_columns(issue: dict) -> dict[str, Any]:
-    """Return the Issue model's core column values; raise ValueError on a malformed id or timestamp."""
+def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list[FieldError]]:
+    """The Issue model's core column values and the values Jira sent in a shape they cannot be read from.
+
+    Raises ValueError on a malformed id and, when strict, when created or updated is there but cannot be read: `updated`
+    drives the watermark and both are what every row needs, so such an issue is not stored
+    (prepare.UnstorableIssue). Not strict (a remap of stored rows), they are field errors like the rest.
+    """
     fields = issue.get("fields") or {}
+    read = _Reader(fields)
     status = fields.get("status") or {}
     category = status.get("statusCategory") or {} if isinstance(status, dict) else {}
-    assignee, assignee_id = _user(fields.get("assignee"))
-    reporter, reporter_id = _user(fields.get("reporter"))
-    labels = fields.get("labels")
-    return {
+    assignee, assignee_id = read.user("assignee", "assignee")
+    reporter, reporter_id = read.user("reporter", "reporter")
+    columns = {
         "jira_id": int(issue["id"]),
         "key": str(issue.get("key") or ""),
         "summary": str(fields.get("summary") or ""),
-        "issue_type": _name(fields.get("issuetype")),
-        "status": _name(status),
+        "issue_type": read.name("issue_type", "issuetype"),
+        "status": read.name("status", "status"),
         "status_id": str(status.get("id") or "") if isinstance(status, dict) else "",
-        "status_category": str(category.get("key") or ""),
-        "priority": _name(fields.get("priority")),
+        "status_category": str(category.get("key") or "") if isinstance(category, dict) else "",
+        "priority": read.name("priority", "priority"),
         "assignee": assignee,
         "assignee_id": assignee_id,
         "reporter": reporter,
         "reporter_id": reporter_id,
-        "created": _moment(fields.get("created")),
-        "updated": _moment(fields.get("updated")),
-        "resolved": _moment(fields.get("resolutiondate")),
-        "resolution": _name(fields.get("resolution")),
-        "labels": [str(label) for label in labels] if isinstance(labels, list) else [],
+        "created": _strict_moment(fields, "created") if strict else read.moment("created", "created"),
+        "updated": _strict_moment(fields, "updated") if strict else read.moment("updated", "updated"),
+        "resolved": read.moment("resolved", "resolutiondate"),
+        "resolution": read.name("resolution", "resolution"),
+        "labels": read.labels(),
     }
+    return columns, read.errors
+
+
+def core_columns(issue: dict) -> dict[str, Any]:
+    """core_read's columns alone."""
+    return core_read(issue)[0]
 
 
 # The columns core_columns returns, in its order.

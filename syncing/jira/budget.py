@@ -8,9 +8,13 @@ import time
 from typing import Protocol
 
 
+class Stop(Protocol):
+    def is_set(self) -> bool: ...
+
+
 class RequestBudget(Protocol):
-    def acquire(self) -> float:
-        """Wait until a request may be sent; return the seconds waited."""
+    def acquire(self, stop: Stop | None = None) -> float:
+        """Wait until a request may be sent, or until stop is set; return the seconds waited."""
 
     def pause_until(self, moment: float) -> None:
         """Hold every request back until this time.time() (a quota 429 pauses the whole instance)."""
@@ -26,9 +30,11 @@ class LocalBudget:
         self.paused_until = 0.0
         self.lock = threading.Lock()
 
-    def acquire(self) -> float:
+    def acquire(self, stop: Stop | None = None) -> float:
         waited = 0.0
         while True:
+            if stop is not None and stop.is_set():
+                return waited  # the caller raises its cancellation
             with self.lock:
                 pause = self.paused_until - time.time()
                 if pause <= 0:
@@ -39,6 +45,7 @@ class LocalBudget:
                         self.tokens -= 1
                         return waited
                     pause = (1 - self.tokens) / self.rate
+            pause = _slice(pause, stop)
             self.sleep(pause)
             waited += pause
 
@@ -75,14 +82,16 @@ class RedisBudget:
         self.rate, self.capacity, self.sleep = rate, burst or max(1.0, rate), sleep
         self.script = self.client.register_script(_REDIS_BUCKET)
 
-    def acquire(self) -> float:
+    def acquire(self, stop: Stop | None = None) -> float:
         waited = 0.0
-        while True:
+        while stop is None or not stop.is_set():
             wait_ms = int(self.script(keys=[self.key], args=[self.rate, self.capacity]))
             if wait_ms <= 0:
                 return waited
-            self.sleep(wait_ms / 1000)
-            waited += wait_ms / 1000
+            pause = _slice(wait_ms / 1000, stop)
+            self.sleep(pause)
+            waited += pause
+        return waited
 
     def pause_until(self, moment: float) -> None:
         self.client.set(f"{self.key}:paused", str(moment), ex=max(1, int(moment - time.time()) + 60))
@@ -101,3 +110,8 @@ def budget_for(key: str, rate: float, redis_url: str = "") -> RequestBudget:
         if budget is None or budget.rate != rate:
             budget = _local[key] = LocalBudget(rate)
         return budget
+
+
+def _slice(pause: float, stop: Stop | None) -> float:
+    """A wait cut into quarter seconds when a stop may come (a quota pause can last minutes)."""
+    return pause if stop is None else min(pause, 0.25)

@@ -4,11 +4,13 @@ It knows no database and nothing of mappings: it takes connection settings and y
 """
 
 import contextvars
+import functools
 import json
 import logging
 import random
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,9 +21,9 @@ from typing import Any
 import orjson
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from syncing.jira.budget import LocalBudget, RequestBudget
+from syncing.jira.echo import EchoedSecrets
 from syncing.jira.errors import (
     JiraAuthenticationError,
     JiraBadRequestError,
@@ -36,6 +38,7 @@ from syncing.jira.errors import (
     JiraUnavailableError,
 )
 from syncing.jira.paging import ORDER_BY, PageGuard, SearchPage, seek_pages
+from syncing.jira.watch import DEADLINE, STOPPED, RequestWatch, WatchedAdapter
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ class ConnectionSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # between two reads of the answer
     total_timeout: float = 180.0  # for the whole answer, however slowly it trickles in
-    max_response_bytes: int = 64 * 1024 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
     max_retries: int = 5
     backoff_base: float = 2.0  # seconds; doubles per retry, jitter ×0.7–1.3 (Atlassian's advice)
     backoff_cap: float = 30.0
@@ -118,11 +121,13 @@ class JiraClient:
         self.sleep = sleep or (stop.wait if stop is not None else time.sleep)
         self.flavour = settings.flavour if settings.flavour in (CLOUD, DATACENTER) else ""
         self.session = requests.Session()
-        self.session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
-        self.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
+        # Watched connections: a stop or the total deadline cuts a request blocked in a read (watch.py).
+        self.session.mount("https://", WatchedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
+        self.session.mount("http://", WatchedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
         self.session.headers.update(
             {"Accept": "application/json", "Accept-Language": "en", "User-Agent": "jirasync/0.1"}
         )
+        self.echoed = EchoedSecrets(settings.token, settings.username)  # taken out of every answer
         if settings.auth_kind == "bearer":
             self.session.headers["Authorization"] = f"Bearer {settings.token}"
         else:
@@ -148,24 +153,12 @@ class JiraClient:
             self._check_stop(where)
             if attempt:
                 self.counters.add(retries=1)
-            self.budget.acquire()
+            self.budget.acquire(self.stop)
+            self._check_stop(where)
             self.counters.add(requests=1)
             began = time.perf_counter()
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=orjson.dumps(body) if body is not None else None,
-                    headers={"Content-Type": "application/json"} if body is not None else None,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                    stream=True,
-                    allow_redirects=False,  # a redirect is reported (a login page, http → https), not followed
-                )
-                try:
-                    content = self._body(response, began, where)
-                finally:
-                    response.close()
+                response, content = self._exchange(method, url, params=params, body=body, began=began, where=where)
             except (requests.RequestException, urllib3.exceptions.HTTPError, _DeadlinePassed) as exc:
                 last_problem = (
                     str(exc) if isinstance(exc, _DeadlinePassed) else f"connection failed ({type(exc).__name__})"
@@ -194,8 +187,9 @@ class JiraClient:
             if status >= 400:
                 raise _error_for(status, where, _jira_text(content))
             if 300 <= status < 400:
+                location = self.echoed.text_removed(response.headers.get("Location", "?"))
                 raise JiraResponseError(
-                    f"{where} → {status}: redirected to {response.headers.get('Location', '?')} — not a Jira REST "
+                    f"{where} → {status}: redirected to {location} — not a Jira REST "
                     "answer (a login page or a proxy?); check the base URL"
                 )
             fetched = time.perf_counter()
@@ -212,6 +206,38 @@ class JiraClient:
                     ) from None
                 self._back_off(attempt)
         raise JiraUnavailableError(f"{where} failed after {self.settings.max_retries + 1} attempts: {last_problem}")
+
+    def _exchange(
+        self, method: str, url: str, *, params: dict | None, body: Any, began: float, where: str
+    ) -> tuple[requests.Response, bytes]:
+        """Send one request and read its whole answer, watched (watch.py): a stop asked for raises
+        JiraCancelledError and the total deadline raises _DeadlinePassed within a second, even while a read
+        is blocked on a silent Jira. Connection errors are raised as requests/urllib3 raise them."""
+        with RequestWatch(self.stop, self.settings.total_timeout) as watch:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=orjson.dumps(body) if body is not None else None,
+                    headers={"Content-Type": "application/json"} if body is not None else None,
+                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    stream=True,
+                    allow_redirects=False,  # a redirect is reported (a login page, http → https), not followed
+                )
+                try:
+                    content = self.echoed.removed(self._body(response, began, where))
+                finally:
+                    response.close()
+            except (requests.RequestException, urllib3.exceptions.HTTPError):
+                if not watch.fired:
+                    raise
+        # A cut socket reads as a broken or short answer: what the watch did says what it was.
+        if watch.fired == STOPPED:
+            raise JiraCancelledError(f"{where}: stopped on request")
+        if watch.fired == DEADLINE:
+            raise _DeadlinePassed(f"the answer took longer than {self.settings.total_timeout:.0f} s")
+        return response, content
 
     def _body(self, response: requests.Response, began: float, where: str) -> bytes:
         """The whole body, read as it arrives; raises _DeadlinePassed past the request's total deadline
@@ -282,20 +308,30 @@ class JiraClient:
         detected = CLOUD if info.get("deploymentType") == "Cloud" else DATACENTER
         if not self.flavour:
             self.flavour = detected
+        version = info.get("version", "")
+        if not isinstance(version, str):
+            raise JiraResponseError(f"{where}: version is not a string ({type(version).__name__})")
         server_time = _parse_time(info.get("serverTime")) or datetime.now(UTC)
-        me = _object(self.request("GET", f"{self.api}/myself"), self._where("GET", f"{self.api}/myself"))
-        return SiteInfo(detected, server_time, str(me.get("timeZone") or "UTC"), str(info.get("version", "")))
+        mine = self._where("GET", f"{self.api}/myself")
+        zone = _object(self.request("GET", f"{self.api}/myself"), mine).get("timeZone") or "UTC"
+        # The zone Jira reads JQL dates in: guessing another would shift every incremental query.
+        if not isinstance(zone, str) or zone not in _time_zones():
+            raise JiraResponseError(f"{mine}: timeZone is not an IANA time zone name ({str(zone)[:60]!r})")
+        return SiteInfo(detected, server_time, zone, version)
 
-    def projects(self) -> list[dict[str, Any]]:
+    def projects(self, *, longest: dict[str, int] | None = None) -> list[dict[str, Any]]:
         """Every project the account can see: Cloud pages project/search, Data Center lists them all.
 
-        Each project is a dict with at least `id` and `key`; raises JiraResponseError otherwise.
+        Each project is a dict with `id` and `key` (non-empty strings) and `name` (a string, or None when
+        Jira sent none); longest: the longest id, key and name the caller can keep. Raises
+        JiraResponseError, naming the endpoint, on another shape or a longer value.
         """
         self._ensure_flavour()
         if self.flavour != CLOUD:
             # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getAllProjects
-            found = _list_of_objects(self.request("GET", "/rest/api/2/project"), self._where("GET", "/project"))
-            return [_project(project, self._where("GET", "/project")) for project in found]
+            where = self._where("GET", "/rest/api/2/project")
+            found = _list_of_objects(self.request("GET", "/rest/api/2/project"), where)
+            return [_project(project, where, longest) for project in found]
         where = self._where("GET", "/rest/api/3/project/search")
         guard = PageGuard(where)
         found: list[dict[str, Any]] = []
@@ -305,7 +341,7 @@ class JiraClient:
                 self.request("GET", "/rest/api/3/project/search", params={"startAt": len(found), "maxResults": 100}),
                 where,
             )
-            values = [_project(project, where) for project in _list_of_objects(page.get("values", []), where)]
+            values = [_project(project, where, longest) for project in _list_of_objects(page.get("values", []), where)]
             more = page.get("isLast") is False
             guard.page((project["id"] for project in values), more=more)
             found += values
@@ -611,10 +647,27 @@ def _count(value: Any, where: str) -> int:
     return value
 
 
-def _project(project: dict[str, Any], where: str) -> dict[str, Any]:
-    if not project.get("id") or not isinstance(project.get("key"), str) or not project["key"]:
+def _project(project: dict[str, Any], where: str, longest: dict[str, int] | None = None) -> dict[str, Any]:
+    """A project of a list, its shape checked: id and key non-empty strings, name a string or None.
+
+    Jira requires a project name, but one sent null (or left out) is a missing label, not a broken
+    identity: the list is kept and the caller decides what to show (instance_discover_projects).
+    """
+    key = project.get("key")
+    if not isinstance(project.get("id"), str) or not project["id"] or not isinstance(key, str) or not key:
         raise JiraResponseError(f"{where}: a project without an id or key")
-    return project
+    name = project.get("name")
+    if name is not None and not isinstance(name, str):
+        raise JiraResponseError(f"{where}: project {key[:64]!r} has a name that is not a string")
+    for part, limit in (longest or {}).items():
+        if len(project.get(part) or "") > limit:
+            raise JiraResponseError(f"{where}: project {key[:64]!r} has a {part} longer than {limit} characters")
+    return {**project, "name": name}
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _jira_text(content: bytes) -> str:

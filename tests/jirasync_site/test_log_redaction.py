@@ -23,6 +23,10 @@ from jirasync_site.secret_values import secrets_remember
         ("GET https://ops%40example.com:supersecret@jira.example.com/rest/api/2/myself", "supersecret"),
         ("postgres://jirasync:db-pass-123@db:5432/jirasync", "db-pass-123"),
         ("token=abc123def456&x=1", "abc123def456"),
+        ("Authorization: Token abcDEF123456ghiJKL", "abcDEF123456ghiJKL"),
+        ("authorization=Basic dXNlcjpwYXNzd29yZDEyMw==", "dXNlcjpwYXNzd29yZDEyMw=="),
+        ("x-api-token: ATATT3xFfGF0abcdEFGH1234", "ATATT3xFfGF0abcdEFGH1234"),
+        ("{'password': 'hunter2hunter2'}", "hunter2hunter2"),
     ],
 )
 def test_secrets_are_replaced(text, secret):
@@ -72,6 +76,10 @@ def test_json_lines_formatter_writes_one_object_per_record():
         "Cloud token: GET /rest/api/3/myself -> 401",
         "instance my-token: PUT /rest/api/2/issue/1 failed",
         "Token: Authentication failed",
+        "Authorization: required for project OPS",
+        '{"token": "must not be empty"}',
+        "token: Sprint2024 planning",
+        "Authorization header missing; password reset needed",
     ],
 )
 def test_ordinary_words_after_basic_bearer_or_token_are_left_alone(text):

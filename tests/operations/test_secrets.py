@@ -195,3 +195,81 @@ def test_credentials_echoed_by_the_server_are_redacted_wherever_they_are_shown_o
         "logs": log_file.read_text(),
     }
     assert_nowhere(places, encodings(TOKEN, USER))
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_jira_that_repeats_the_credentials_in_ordinary_answers_gets_them_stored_and_shown_nowhere(
+    admin_client, reference_mappings, tmp_path, flavour
+):
+    """Not an error page: project, field and status names, the account's time zone, the server's version
+    and issue summaries all carry the token (jirasim's `echo-credentials` fault)."""
+    from jirasim.faults import FaultPlan, FaultRule
+
+    log_file = tmp_path / "all.log"
+    faults = FaultPlan([FaultRule("echo-credentials")])
+    with (
+        captured_logs(log_file),
+        running_sim(flavour=flavour, projects=1, issues=15, seed=6, faults=faults) as server,
+    ):
+        server.sim.token = TOKEN
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        instance_save(instance=instance, actor=COMMAND, token=TOKEN)
+        sync_instance(instance.pk, RunOptions(full=True))
+        changelist = reverse("admin:projects_jirainstance_changelist")
+        messages = "".join(
+            admin_client.post(
+                changelist, {"action": action, "_selected_action": [instance.pk]}, follow=True
+            ).content.decode()
+            for action in ("test_connection", "discover_projects")
+        )
+        out = io.StringIO()
+        with contextlib.suppress(CommandError):
+            call_command("check_jira", instance.slug, stdout=out)
+        pages = [
+            reverse("admin:projects_jirainstance_change", args=[instance.pk]),
+            reverse("admin:projects_jirainstance_fields", args=[instance.pk]),
+            reverse("admin:projects_project_changelist"),
+            reverse("admin:issues_issue_changelist"),
+        ]
+        html = "".join(admin_client.get(page).content.decode() for page in pages)
+        assert server.sim.faults.inflicted["echo-credentials"], "the Jira did echo"
+    places = {
+        "admin pages": html,
+        "admin messages": messages,
+        "check_jira": out.getvalue(),
+        "logs": log_file.read_text(),
+        "audit entries": "".join(f"{e.summary} {e.changes} {e.object_repr}" for e in AuditLog.objects.all()),
+        "run errors": "".join(SyncRun.objects.values_list("error", flat=True)),
+        "the database": all_database_text().decode("utf-8", "replace"),
+    }
+    assert "***" in places["the database"], "the echoes were stored, without what they echoed"
+    assert_nowhere(places, encodings(TOKEN, USER))
+
+
+def test_every_configured_logger_writes_through_the_redaction_filter():
+    """Django's defaults give `django` and `django.server` (runserver's request lines, query strings
+    included) handlers of their own: every logger that exists must still redact what it writes."""
+    secret = "whsec-0123456789abcdefXYZ"
+    from jirasync_site.secret_values import secrets_remember
+
+    secrets_remember(secret)
+    names = ["django.server", "django", "django.request", "django_q", "axes", *logging.root.manager.loggerDict]
+    checked = 0
+    for name in names:
+        logger = logging.getLogger(name)
+        handlers, current = [], logger
+        while current is not None:  # the handlers a record of this logger reaches, as logging walks them
+            handlers += current.handlers
+            current = current.parent if current.propagate else None
+        for handler in handlers:
+            if (
+                isinstance(handler, logging.NullHandler)
+                or type(handler).__module__.startswith("_pytest")
+                or handler.level > logging.INFO
+            ):
+                continue  # pytest's own capture, or a handler that writes nothing at INFO
+            record = logging.LogRecord(name, logging.INFO, __file__, 1, '"POST /hook/?token=%s" 202', (secret,), None)
+            if handler.filter(record):
+                assert secret not in handler.format(record), f"{name}: {handler!r} writes the secret"
+                checked += 1
+    assert checked > 5

@@ -10,6 +10,7 @@ import pytest
 import requests
 from django.urls import reverse
 from django_q.brokers import get_broker
+from prometheus_client.parser import text_string_to_metric_families
 
 from audit.services import COMMAND
 from issues.models import Issue
@@ -148,8 +149,13 @@ def test_pending_refreshes_are_capped_per_instance_and_the_excess_counted(
     assert WebhookRefusal.objects.get(instance=hooked).count == 2
     settings.METRICS_TOKEN = "scrape-token-for-webhooks"
     scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-for-webhooks").content.decode()
-    assert 'jirasync_webhook_refused_total{instance="instance_1",reason="pending_full"} 2.0' in scrape
-    assert 'jirasync_webhook_refreshes_pending{instance="instance_1"} 3.0' in scrape
+    assert 'jirasync_webhook_refused_total{jira_instance="instance_1",reason="pending_full"} 2.0' in scrape
+    assert 'jirasync_webhook_refreshes_pending{jira_instance="instance_1"} 3.0' in scrape
+    # Prometheus's own target label is `instance`: none of ours may be named so (it would become
+    # exported_instance and break the alerts' joins).
+    for family in text_string_to_metric_families(scrape):
+        if family.name.startswith("jirasync_"):
+            assert all("instance" not in sample.labels for sample in family.samples), family.name
 
 
 def test_a_burst_for_one_issue_collapses_into_one_refresh(client, hooked, django_capture_on_commit_callbacks):
@@ -222,3 +228,26 @@ def test_a_change_in_jira_reaches_the_database_through_webhook_and_queue(live_se
         f"{latency:.2f} s after the change"
     )
     assert_database_equals_truth(site, instance)
+
+
+@pytest.mark.parametrize("kind", ["fields-null", "fields-missing", "core-fields-missing"])
+def test_a_refresh_answered_with_less_than_asked_keeps_the_issue_and_says_so(cloud_site, reference_mappings, kind):
+    from audit.models import AuditLog
+    from syncing.models import IssueRetry
+
+    instance = register(cloud_site, "instance_1")
+    sync_instance(instance.pk, RunOptions(full=True))
+    stored = Issue.objects.filter(instance=instance).order_by("jira_id").first()
+    before = (stored.summary, stored.status, stored.fields)
+    rule = {"kind": kind, "endpoint": "GET /rest/api/3/issue/{issueIdOrKey}", "ids": [str(stored.jira_id)]}
+    requests.post(f"{cloud_site.url}/_sim/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
+    refresh_issue(instance.pk, stored.jira_id)
+    run = SyncRun.objects.get(kind=SyncRun.Kind.WEBHOOK)
+    assert run.status == SyncRun.Status.FAILED and stored.key in run.error
+    stored.refresh_from_db()
+    assert (stored.summary, stored.status, stored.fields) == before  # nothing replaced by less
+    assert AuditLog.objects.filter(action="sync_row_failed", object_repr=stored.key).exists()
+    assert IssueRetry.objects.filter(jira_id=stored.jira_id).exists()  # the project's next run asks again
+    requests.delete(f"{cloud_site.url}/_sim/faults", timeout=10)
+    sync_instance(instance.pk, RunOptions())
+    assert not IssueRetry.objects.filter(jira_id=stored.jira_id).exists()

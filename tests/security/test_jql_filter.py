@@ -26,6 +26,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
         'summary ~ "unclosed',
         "created > -30d ORDER BY key",
         "((a = 1)))",
+        # Jira reads \" inside an unquoted word as part of the word: the ) OR ( after it is code to Jira
+        'labels = a\\" ) OR ( project = OTHER OR summary ~ "b\\" x"',
+        "labels = a\\' ) OR ( project = OTHER OR summary ~ 'b\\' x'",
+        "labels = a\\u0029 OR project = OTHER",
     ],
 )
 def test_unbalanced_or_ordering_filters_are_refused(jql):

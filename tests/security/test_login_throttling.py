@@ -47,6 +47,8 @@ def test_a_hundred_wrong_passwords_lock_the_user_out_even_with_the_right_one_nex
     assert set(answers[limit - 1 :]) == {429}
     right = log_in(client, PASSWORD)
     assert right.status_code == 429 and "_auth_user_id" not in client.session
+    said = right.content.decode()
+    assert "locked for 15 minutes" in said and "axes_reset_username" in said  # how long, and how to lift it
     assert len(hashing) == limit  # the 95 locked attempts and the right password cost no password hashing
 
 

@@ -1,6 +1,7 @@
 """The census: deleted, moved and re-appearing issues, and the guard against a lost permission."""
 
 import io
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -115,3 +116,30 @@ def test_a_census_fetches_and_stores_the_issues_jira_lists_and_the_database_lack
             assert project.census_count == project.stored_count == project.issues.filter(deleted_at=None).count()
         again = sync_instance(instance.pk, RunOptions(census=True))
         assert again.recovered == 0 and again.status == SyncRun.Status.SUCCEEDED
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_census_recovers_only_what_the_instances_jql_filter_lets_the_sync_read(flavour, reference_mappings):
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=24) as server:
+        created = {
+            int(row["id"]): datetime.fromtimestamp(server.sim.data.by_id[int(row["id"])].created_ms / 1000, UTC)
+            for row in server.sim.data.truth()
+        }
+        since = sorted(created.values())[len(created) // 2].strftime("%Y-%m-%d")  # about half are on or after it
+        in_scope = {jira_id for jira_id, moment in created.items() if moment.strftime("%Y-%m-%d") >= since}
+        assert 0 < len(in_scope) < len(created)
+        instance = register(
+            server, "instance_1" if flavour == "cloud" else "instance_2", jql_filter=f'created >= "{since}"'
+        )
+        run = sync_instance(instance.pk, RunOptions(full=True))  # ends with its census
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert set(Issue.objects.values_list("jira_id", flat=True)) == in_scope
+        assert not AuditLog.objects.filter(action="census_recover").exists()
+        project = Project.objects.get(instance=instance)
+        assert project.census_count == project.stored_count == len(in_scope)
+        # One deleted in Jira is still followed (the whole project is listed for deletions).
+        gone = next(iter(in_scope))
+        server.sim.data.change(delete=[server.sim.data.by_id[gone]])
+        census = sync_instance(instance.pk, RunOptions(census=True))
+        assert census.status == SyncRun.Status.SUCCEEDED and census.deleted == 1
+        assert Issue.objects.get(jira_id=gone).deleted_at is not None

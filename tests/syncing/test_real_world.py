@@ -6,6 +6,8 @@ with the issue. (The census's second direction is in test_census.py; status look
 strings and rich text in test_processor_real_world.py and test_sim_rich_data.py.)
 """
 
+import itertools
+
 import pytest
 import requests
 
@@ -362,9 +364,21 @@ def test_a_status_the_changelog_does_not_explain_is_recorded_as_inferred_and_der
         browser.force_login(admin)
         page = browser.get(f"/admin/issues/issue/{issue.pk}/change/")
         assert "inferred — not in Jira" in page.content.decode()
-        # When Jira later records a real move, the inferred entry goes.
-        server.sim.data.advance(minutes=5, update=1.0)
-        sync_instance(instance.pk, RunOptions())
+        inferred_at = last.changed_at
+        # When Jira later records a move out of it, the recorded chain has a gap (it leaves Closed, which no
+        # entry entered): the inferred entry stays, with its date, and so do the milestone and the time spent.
+        answer = requests.post(
+            f"{server.url}/_sim/status", json={"issue": key, "status": "Escalated Editing", "record": True}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED
         issue.refresh_from_db()
-        last = StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id").last()
-        assert last.to_status == issue.status
+        history = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
+        assert history[-1].to_status == issue.status == "Escalated Editing" and history[-1].history_id > 0
+        inferred = [change for change in history if change.history_id == INFERRED_HISTORY_ID]
+        assert [(c.to_status, c.changed_at) for c in inferred] == [("Closed", inferred_at)]
+        for before, after in itertools.pairwise(history):  # one chain, no gap
+            assert before.to_status == after.from_status, (before, after)
+        assert IssueMilestone.objects.filter(issue=issue, milestone__name="closed").exists()
+        closed = TimeInStatus.objects.get(issue=issue, status="Closed")
+        assert closed.seconds > 0 and not closed.current

@@ -17,7 +17,8 @@ class Command(BaseCommand):
         "Sync Jira instances into the database: incremental by default, --full to re-read everything. "
         "SIGTERM or Ctrl-C stops within seconds, ending the runs as cancelled; the next run resumes from the "
         "last committed page. Exits 1 when a run failed, 2 when one ended partial, 3 when an instance had "
-        "nothing to sync (no enabled project). --dry-run runs are marked as such and count as no sync."
+        "nothing to sync (no enabled project), 128 + the signal's number when stopped by one (130 for Ctrl-C, "
+        "143 for SIGTERM). --dry-run runs are marked as such and count as no sync."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,7 +46,13 @@ class Command(BaseCommand):
     ) -> None:
         targets = self._instances(instances, all)
         stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        received: list[int] = []
+
+        def stop_on(signum: int, _frame: object) -> None:
+            received.append(signum)
+            stop.set()
+
+        previous = {sig: signal.signal(sig, stop_on) for sig in (signal.SIGTERM, signal.SIGINT)}
         tty = sys.stdout.isatty()
         runs = []
         try:
@@ -74,12 +81,18 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self._summary(runs)
+        if received:  # stopped by a signal: the shell's convention, so a script knows the sync did not finish
+            name = signal.Signals(received[0]).name
+            raise CommandError(
+                f"stopped by {name}: the runs ended cancelled; the next run resumes from the last committed page",
+                returncode=128 + received[0],
+            )
         failed = [run for run in runs if run.status == SyncRun.Status.FAILED]
         if failed:
             raise CommandError("; ".join(said_of(run.instance, run.error) for run in failed))
         partial = [run for run in runs if run.status == SyncRun.Status.PARTIAL]
         # Some issues could not be stored: not a success, and a script can tell it from a failure.
-        if partial and not stop.is_set():
+        if partial:
             raise CommandError("; ".join(said_of(run.instance, run.error) for run in partial), returncode=2)
         idle = [run for run in runs if run.status == SyncRun.Status.SKIPPED]
         if idle:  # nothing synced is not a success either: say why

@@ -1,0 +1,134 @@
+"""History completion batched across pages: one changelog/bulkfetch call per 1,000 truncated issues.
+
+A search page holds at most a few dozen history entries per issue; the rest must be asked for. Asking
+page by page costs a bulkfetch per page (39 calls for 187 long histories); instead a project run stores
+such issues with the history their answer holds, flagged incomplete (`changelog_complete = false`), and
+completes them here once HISTORY_BATCH have gathered and when its pages are done. A run killed in between
+leaves them flagged, and the next run asks for them again (store.retry_ids), so nothing is believed whole
+that is not.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import SYNC, audit_record_many
+from issues.models import Issue
+from syncing.bulk_sql import rows_update
+from syncing.history import (
+    Transition,
+    history_wanted,
+    milestones_replace,
+    status_changes_replace,
+    status_transitions,
+    stored_histories,
+    time_in_status_replace,
+)
+from syncing.jira.client import FetchedHistories, JiraClient
+from syncing.pipeline import ProjectSyncPlan, history_incomplete_change
+
+HISTORY_BATCH = 1000  # issues per changelog/bulkfetch call: Jira Cloud's cap
+
+
+@dataclass
+class Completion:
+    """What completing a batch of deferred histories did."""
+
+    completed: int = 0  # issues whose stored history is now whole
+    status_changes: int = 0  # recorded transitions that were new
+    incomplete: list[tuple[str, str]] = field(default_factory=list)  # (key, why) of those still short
+
+
+@dataclass(frozen=True)
+class _Stored:
+    pk: int
+    key: str
+    created: datetime
+    status_id: str
+    status: str
+    updated: datetime | None
+    changelog_total: int | None
+
+
+def histories_complete(
+    client: JiraClient, plan: ProjectSyncPlan, deferred: dict[int, tuple[str, bool]], *, run_id: int | None
+) -> Completion:
+    """Fetch the whole histories of the deferred issues ({jira_id: (key, total known)}) and store them.
+
+    Jira is asked first (the client hides the flavour: Cloud's bulkfetch, Data Center's per-issue
+    changelog); then one transaction rewrites each issue's status history, milestones and time in status
+    from the whole history and marks it complete. An issue stays incomplete (audited `history_incomplete`,
+    counted) when Jira still gives fewer entries than its total, left it out, or changed it after it was
+    stored (a status move newer than the stored issue: the next read of the issue brings both together).
+    Raises what client.histories raises for a broken paging or a stop.
+    """
+    if not deferred:
+        return Completion()
+    fetched = client.histories(
+        [str(jira_id) for jira_id in deferred],
+        totals_needed={str(jira_id) for jira_id, (_, known) in deferred.items() if not known},
+    )
+    result = Completion()
+    with transaction.atomic():
+        stored = _stored_issues(plan, list(deferred))
+        before = stored_histories([issue.pk for issue in stored.values()])
+        wanted: dict[int, list[Transition]] = {}
+        finished: list[tuple[int, int, bool]] = []
+        for jira_id, (key, _) in deferred.items():
+            issue = stored.get(jira_id)
+            if issue is None:
+                continue  # deleted or moved away since its page: the census and the next read see to it
+            answer = fetched.get(str(jira_id))
+            why = _still_short(issue, answer)
+            if why:
+                result.incomplete.append((key, why))
+                continue
+            transitions = status_transitions(answer.histories)
+            wanted[issue.pk] = history_wanted(
+                issue.created,
+                issue.status_id,
+                issue.status,
+                issue.updated,
+                transitions,
+                before.get(issue.pk, []),
+                whole=True,
+            )
+            finished.append((issue.pk, _total(issue, answer), True))
+        now = timezone.now()
+        result.status_changes = status_changes_replace(wanted, {pk: before.get(pk, []) for pk in wanted})
+        milestones_replace(wanted, plan.rules)
+        time_in_status_replace(wanted, now)
+        rows_update(Issue, ["changelog_total", "changelog_complete"], finished)
+        result.completed = len(finished)
+        audit_record_many(
+            actor=SYNC,
+            changes=[history_incomplete_change(plan.project, key, why) for key, why in result.incomplete],
+            sync_run_id=run_id,
+        )
+    return result
+
+
+def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Stored]:
+    rows = Issue.objects.filter(
+        instance=plan.project.instance, project=plan.project, jira_id__in=jira_ids, deleted_at__isnull=True
+    ).values_list("jira_id", "id", "key", "created", "status_id", "status", "updated", "changelog_total")
+    return {jira_id: _Stored(*values) for jira_id, *values in rows}
+
+
+def _total(issue: _Stored, answer: FetchedHistories) -> int:
+    return max(total for total in (issue.changelog_total, answer.total, len(answer.histories)) if total is not None)
+
+
+def _still_short(issue: _Stored, answer: FetchedHistories | None) -> str:
+    """Why the answer cannot be stored as the issue's whole history ('' when it can)."""
+    if answer is None:
+        return "Jira did not return its history when asked for it"
+    held, total = len(answer.histories), _total(issue, answer)
+    if held < total:
+        return f"{held} of {total} entries"
+    moves = [t.changed_at for t in status_transitions(answer.histories)]
+    if moves and issue.updated and max(moves) > issue.updated:
+        return "it changed in Jira after it was read"
+    return ""
