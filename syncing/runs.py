@@ -279,7 +279,7 @@ def _run_finish(
             Project.objects.filter(pk=run.project_id).values_list("sync_watermark", flat=True).first()
         )
     else:
-        values.update({name: getattr(run, name) for name in SUMMED})
+        values.update({name: getattr(run, name) for name in (*SUMMED, "expected_issues")})
     SyncRun.objects.filter(pk=run.pk).update(**values)
     run.refresh_from_db()
     with run_log_capture(run.pk):
@@ -336,7 +336,9 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
     failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
     # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
     # and recovered.
-    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in SUMMED})
+    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(
+        **{name: Sum(name) for name in SUMMED}, expected_issues=Sum("expected_issues")
+    )
     sums.update(SyncRun.objects.filter(parent=run).aggregate(deleted=Sum("deleted"), recovered=Sum("recovered")))
     # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
     own = (
@@ -346,6 +348,7 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
     )
     for name in SUMMED:
         setattr(run, name, (sums[name] or 0) + own.get(name, 0))
+    run.expected_issues = sums["expected_issues"]  # what Jira counted for its project runs
     if children and all(child.status == SyncRun.Status.CANCELLED for child in children):
         status = SyncRun.Status.CANCELLED
     elif failed and len(failed) == len(children):

@@ -84,6 +84,7 @@ def test_sync_now_leads_to_a_run_page_showing_its_project_runs_live_counts_pages
     assert result[0].pk == parent.pk and parent.status == SyncRun.Status.SUCCEEDED
     page = admin_client.get(link).content.decode()
     assert text_of(page, "run-pages") == f"{parent.pages} done of {parent.pages}" and parent.pages == 60
+    assert "of 600 Jira counted" in text_of(page, "run-issues") and parent.expected_issues == 600
     assert parent.fetched == children_read() == 600
     assert 'http-equiv="refresh"' not in page
 
