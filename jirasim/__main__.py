@@ -82,10 +82,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--sprint-format",
-        choices=["auto", "legacy", "alphabetical", "object"],
+        choices=["auto", "legacy", "server", "alphabetical", "object"],
         default="auto",
-        help="force how sprints are sent (auto: Cloud and Data Center 10+ objects, DC 8-9 alphabetical strings, "
-        "older DC legacy strings)",
+        help="force how sprints are sent (auto: Cloud and Data Center 10+ objects, DC 9 alphabetical strings, "
+        "7-8 server strings (id first, activatedDate), older legacy strings)",
     )
     parser.add_argument("--dc-version", default="9.12.4", help="the Data Center version serverInfo reports")
     parser.add_argument(

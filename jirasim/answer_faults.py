@@ -55,12 +55,14 @@ class AnswerFaults:
         return start, start, fault
 
     def _less_data(self, request: Request, issues: list[dict], expand: set[str], listing: str | None = None) -> None:
-        """Issues answered with less than was asked: fields null or missing, no core fields, no changelog."""
+        """Issues answered with less than was asked: fields null or missing, core fields missing or hollow, no
+        changelog or one without its total."""
         if not issues or not self.faults.has(LESS_DATA):
             return
-        eligible = {"changelog-missing"} if "changelog" in expand else set()
+        changelog_kinds = {"changelog-missing", "changelog-untotalled"}
+        eligible = set(changelog_kinds) if "changelog" in expand else set()
         if "fields" in issues[0]:
-            eligible |= LESS_DATA - {"changelog-missing"}
+            eligible |= LESS_DATA - changelog_kinds
         refs = [self._issue_ref(issue) for issue in issues]
         for rule, chosen in self.faults.issue_faults(request.endpoint, eligible, refs, listing):
             ids = {str(ref.id) for ref in chosen}
@@ -143,5 +145,20 @@ def take_away(rule: FaultRule, issue: dict[str, Any]) -> None:
     elif rule.kind == "core-fields-missing" and isinstance(issue.get("fields"), dict):
         for name in rule.drop:
             issue["fields"].pop(name, None)
+    elif rule.kind == "core-fields-hollow" and isinstance(issue.get("fields"), dict):
+        for name in rule.drop:
+            if name in issue["fields"]:
+                issue["fields"][name] = hollowed(issue["fields"][name], rule.hollow)
     elif rule.kind == "changelog-missing":
         issue.pop("changelog", None)
+    elif rule.kind == "changelog-untotalled" and isinstance(issue.get("changelog"), dict):
+        for name in ("total", "maxResults", "startAt"):
+            issue["changelog"].pop(name, None)
+
+
+def hollowed(value: Any, how: str) -> Any:
+    """A core field's value with nothing readable left: "empty" keeps only an object's self link (no id,
+    no name) and makes a string ""; "wrong-type" sends an object as its name and a string as a number."""
+    if isinstance(value, dict):
+        return {"self": value.get("self", "")} if how == "empty" else str(value.get("name") or value.get("key") or "")
+    return "" if how == "empty" else 12345

@@ -41,7 +41,7 @@ class SimConfig:
     dc_version: str = "9.12.4"  # Data Center's serverInfo version; decides how sprints are sent
     # Off by default, so that existing tests and benchmarks keep their figures:
     sprints: bool = False  # the Sprint field with hostile names, in the shape the site sends (sprint_format)
-    sprint_format: str = "auto"  # auto (flavour and dc_version decide) | legacy | alphabetical | object
+    sprint_format: str = "auto"  # auto (flavour and dc_version decide) | legacy | server | alphabetical | object
     rich_adf: bool = False  # description and "Shoot Brief" as ADF using every node kind (Cloud v3)
     status_lookalike_fields: bool = False  # custom fields "Status" and "Workflow Status", changed in histories
 
@@ -255,7 +255,8 @@ class Dataset:
         """Change these issues now, as people do while a client reads; return what was done, as advance() does.
 
         The clock moves on `minutes` (at least a millisecond); edits, moves and new issues happen at the
-        new now, so an edited issue's `updated` is the site's now and its history gains an entry.
+        new now, so an edited issue's `updated` is the site's now and its history gains an entry: all the
+        issues of one call share that one instant, as after a bulk change.
         """
         with self.lock:
             self._advances += 1

@@ -5,8 +5,9 @@ Four families, all written as FaultRule (CLI --fault JSON, FaultPlan(rules=[…]
   minute (each read is quick, the whole answer is not);
 - paging: a page token that repeats, a startAt that is ignored, the previous page again, an empty
   page that says more follow;
-- less data: issues answered with "fields": null, without fields, without the core fields, without
-  the changelog that was asked for; bulkfetch answers that leave issues out;
+- less data: issues answered with "fields": null, without fields, without the core fields or with them
+  hollow (no id or name, empty, the wrong type), without the changelog that was asked for or with one
+  that does not say its total; bulkfetch answers that leave issues out;
 - disturb: right after page N of a search, issues in its already served part are edited, deleted,
   moved or created, so a client paging by offset skips the next ones.
 """
@@ -24,7 +25,17 @@ TRANSPORT = frozenset(
 )
 TRICKLE_SECONDS = 60.0  # a "trickle" answer's body arrives a few bytes a second, over this long
 PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page"})
-LESS_DATA = frozenset({"fields-null", "fields-missing", "core-fields-missing", "changelog-missing"})
+LESS_DATA = frozenset(
+    {
+        "fields-null",
+        "fields-missing",
+        "core-fields-missing",
+        "core-fields-hollow",
+        "changelog-missing",
+        "changelog-untotalled",
+    }
+)
+HOLLOW = ("empty", "wrong-type")
 BULKFETCH_OMIT = "bulkfetch-omit"
 DISTURB = "disturb"
 KINDS = TRANSPORT | PAGING | LESS_DATA | {BULKFETCH_OMIT, DISTURB}
@@ -46,7 +57,10 @@ class FaultRule:
     ids: list[str] = field(default_factory=list)
     share: float = 0.0
     listing: str = "*"  # searches: "ids" (no fields, or only id/key/updated: a census listing), "full"
-    drop: list[str] = field(default_factory=lambda: list(CORE_FIELDS))  # core-fields-missing leaves these out
+    drop: list[str] = field(default_factory=lambda: list(CORE_FIELDS))  # core-fields-missing/-hollow: these
+    # core-fields-hollow: "empty" (objects {"self": …} without id or name, strings ""), "wrong-type" (objects
+    # as a plain string, strings as a number)
+    hollow: str = "empty"
     # disturb: after page `after_page` of a search (and every later page when `repeat`), the clock moves
     # on `minutes` and that many issues of the served part are edited / deleted / moved; `create` new ones.
     after_page: int = 1
@@ -64,6 +78,8 @@ class FaultRule:
             raise ValueError(f"listing must be one of {LISTINGS}, not {self.listing!r}")
         if not 0 <= self.share <= 1 or not 0 <= self.rate <= 1:
             raise ValueError("rate and share are probabilities between 0 and 1")
+        if self.hollow not in HOLLOW:
+            raise ValueError(f"hollow must be one of {HOLLOW}, not {self.hollow!r}")
         if self.after_page < 1:
             raise ValueError("after_page counts pages from 1")
         self.named = {str(name).upper() for name in [*self.keys, *self.ids]}

@@ -1,6 +1,7 @@
 """The subset of JQL a sync needs, parsed properly; anything else is a JqlError with Jira's wording.
 
-Clauses: project (= != in, not in), id / key / issuekey (= != in, not in, and < <= > >= on id),
+Clauses: project (= != in, not in), id / key / issuekey (= != in, not in; < <= > >= on an id, or on a
+key: project key, then number, the order of ORDER BY key),
 created / updated (= != < <= > >=) against quoted dates (minute-granular, read in the
 account's time zone), relative dates ("-15m") or unquoted epoch milliseconds; AND, OR, NOT,
 parentheses; ORDER BY several fields.
@@ -350,10 +351,17 @@ class _Parser:
             return lambda row: row.id in ids or row.key in keys
         if operator in ("!=", "not in"):
             return lambda row: row.id not in ids and row.key not in keys
-        if keys or len(ids) != 1:
-            raise JqlError(f"The operator '{operator}' is only supported with an issue id here.")
-        compare, bound = _COMPARE[operator], next(iter(ids))
-        return lambda row: compare(row.id, bound)
+        if len(ids) + len(keys) != 1:
+            raise JqlError(f"The operator '{operator}' is only supported with one issue id or key.")
+        compare = _COMPARE[operator]
+        if ids:
+            bound = next(iter(ids))
+            return lambda row: compare(row.id, bound)
+        project, _, number = next(iter(keys)).rpartition("-")
+        if not project or not number.isdigit():
+            raise JqlError(f"The issue key '{next(iter(keys))}' for field 'key' is invalid.")
+        place = (project, int(number))
+        return lambda row: compare((row.project_key, row.number), place)
 
     def moment(self, text: str, quoted: bool) -> int:
         """A JQL date value as epoch milliseconds."""

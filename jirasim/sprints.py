@@ -5,9 +5,12 @@ brackets and `name=`, as real teams write them. Each issue was in a run of conse
 none). How a sprint is sent depends on the site (`SimConfig.sprint_format`, `auto` by default):
 
 - `object` — Cloud, and Data Center 10 or later: `{"id", "name", "state", "boardId", "goal", …}`;
-- `legacy` — Data Center before 8: the greenhopper toString, `id,rapidViewId,state,name,startDate,
+- `legacy` — Jira before 7.x Server: the greenhopper toString, `id,rapidViewId,state,name,startDate,
   endDate,completeDate,sequence,goal`;
-- `alphabetical` — Data Center 8 and 9: the toString with its attributes in alphabetical order
+- `server` — Jira 7.x/8.x Server and Data Center: the toString with the id first and the later
+  attributes (`id,rapidViewId,state,name,startDate,endDate,completeDate,activatedDate,sequence,goal,
+  autoStartStop,synced,incompleteIssuesDestinationId`);
+- `alphabetical` — Data Center 9: the toString with its attributes in alphabetical order
   (`activatedDate,autoStartStop,completeDate,endDate,goal,id,…,name,…,synced`), the goal before the name.
 
 Jira does not escape the values inside the string, and neither does this module.
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-FORMATS = ("auto", "legacy", "alphabetical", "object")
+FORMATS = ("auto", "legacy", "server", "alphabetical", "object")
 SPRINT_DAYS = 14
 BOARD_ID = 7
 FIRST_SPRINT_ID = 260
@@ -35,6 +38,8 @@ _PATTERNS: list[tuple[str, str | None]] = [
     ("Ops [EU] wave={n}]", "Close [OPS-{n}] and [OPS-1{n}], then celebrate"),
     ("Édition {n} — «Été», [final]", "Goals: a=1, b=2; c=[3]"),
     ("Sprint {n},rapidViewId=3 (board moved)", "<tag>,state=unknown</tag>"),
+    # Attributes only the newer strings send, inside a name and a goal (a Jira 7 string has none of them).
+    ("Week {n} - 2023,activatedDate=<null>", "Keep it green,synced=true,autoStartStop=false]"),
 ]
 
 
@@ -95,7 +100,7 @@ def site_format(requested: str, cloud: bool, dc_version: str) -> str:
     if cloud:
         return "object"
     major = int(dc_version.split(".")[0])
-    return "legacy" if major < 8 else "alphabetical" if major < 10 else "object"
+    return "legacy" if major < 7 else "server" if major < 9 else "alphabetical" if major < 10 else "object"
 
 
 def sprint_value(sprint: SprintSpec, form: str, zone: ZoneInfo) -> Any:
@@ -103,12 +108,29 @@ def sprint_value(sprint: SprintSpec, form: str, zone: ZoneInfo) -> Any:
     if form == "object":
         return _object(sprint)
     attributes = _attributes(sprint, zone)
-    order = _LEGACY_ORDER if form == "legacy" else sorted(attributes)
+    order = _ORDERS[form] if form in _ORDERS else sorted(attributes)
     body = ",".join(f"{name}={attributes[name]}" for name in order)
     return f"com.atlassian.greenhopper.service.sprint.Sprint@{(sprint.id * 2654435761) & 0xFFFFFFFF:x}[{body}]"
 
 
-_LEGACY_ORDER = ("id", "rapidViewId", "state", "name", "startDate", "endDate", "completeDate", "sequence", "goal")
+_ORDERS = {
+    "legacy": ("id", "rapidViewId", "state", "name", "startDate", "endDate", "completeDate", "sequence", "goal"),
+    "server": (
+        "id",
+        "rapidViewId",
+        "state",
+        "name",
+        "startDate",
+        "endDate",
+        "completeDate",
+        "activatedDate",
+        "sequence",
+        "goal",
+        "autoStartStop",
+        "synced",
+        "incompleteIssuesDestinationId",
+    ),
+}
 
 
 def _attributes(sprint: SprintSpec, zone: ZoneInfo) -> dict[str, str]:

@@ -9,7 +9,7 @@ moment resumes from the last committed page.
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -134,8 +134,9 @@ def page_sync(
     clock = _lap(result, "histories", clock)
     incomplete = [item for item in changed if item.jira_id not in complete and item.jira_id not in deferred]
     result.incomplete_histories = len(incomplete)
+    still_unknown = {item.jira_id for item in changed if item.changelog_total is None}
     for item in changed:
-        if item.changelog_total is None:  # no changelog and none fetched: keep the total stored, if any
+        if item.changelog_total is None:  # no total and none fetched: keep the total stored, if any
             before = stored.get(item.jira_id)
             item.changelog_total = before.changelog_total if before else len(item.histories)
     if prepared:
@@ -164,6 +165,7 @@ def page_sync(
         )
         clock = _lap(result, "store", clock)
         result.inserted, result.updated = upserted.inserted, upserted.updated
+        result.unchanged += len(upserted.superseded)  # a newer version was stored meanwhile: left as it is
         result.failed += upserted.failed
         ids_by_key = {item.key: item.jira_id for item in changed}
         failures.update({ids_by_key[key]: (key, why) for key, why in upserted.failed if key in ids_by_key})
@@ -191,6 +193,7 @@ def page_sync(
                 upserted.stored,
                 unpreparable + upserted.failed,
                 [item for item in incomplete if item.jira_id in written],
+                still_unknown,
             ),
             sync_run_id=run_id,
         )
@@ -269,7 +272,11 @@ def histories_completed(client: JiraClient, items: list[PreparedIssue]) -> set[i
 
 
 def _audit_changes(
-    project: Project, stored: list, failed: list[tuple[str, str]], incomplete: list[PreparedIssue]
+    project: Project,
+    stored: list,
+    failed: list[tuple[str, str]],
+    incomplete: list[PreparedIssue],
+    unknown_totals: Collection[int] = (),
 ) -> list[Change]:
     changes = []
     for item in stored:
@@ -294,7 +301,12 @@ def _audit_changes(
             )
     for item in incomplete:
         held, total = len(item.histories), item.changelog_total
-        why = "Jira answered without its changelog" if held == 0 and not total else f"{held} of {total} entries"
+        if held == 0 and (not total or item.jira_id in unknown_totals):
+            why = "Jira answered without its changelog"
+        elif item.jira_id in unknown_totals:
+            why = f"{held} entries, and Jira did not say how many there are"
+        else:
+            why = f"{held} of {total} entries"
         changes.append(history_incomplete_change(project, item.key, why))
     for key, why in failed:
         changes.append(

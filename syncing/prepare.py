@@ -9,13 +9,13 @@ from django.db.models import CharField
 
 from issues.models import Issue
 from syncing.fields import CompiledMapping, process_issue
-from syncing.fields.core import CORE_COLUMN_NAMES, core_read
+from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
 from syncing.jira.paging import UNREADABLE
 
 
 class UnstorableIssue(ValueError):
-    """The issue lacks what every row needs (a numeric id, its fields, readable timestamps): storing it would
-    replace what is stored with less, so it costs its row instead."""
+    """The issue lacks what every row needs (a numeric id, its fields, the core fields with readable values —
+    see hollow_core_fields): storing it would replace what is stored with less, so it costs its row instead."""
 
 
 # The system fields every Jira issue has and every sync asks for: an answer without one of them holds less
@@ -35,10 +35,11 @@ class PreparedIssue:
     raw: bytes
     raw_hash: str
     histories: list[dict[str, Any]] = field(default_factory=list)
-    changelog_total: int | None = 0  # None: the answer carried no changelog, so the total is unknown
+    changelog_total: int | None = 0  # None: the total is unknown (no changelog, or one without its total)
 
     @property
     def changelog_missing(self) -> bool:
+        """Jira's total is unknown: the answer had no changelog, or one that did not say (rightly) how long."""
         return self.changelog_total is None
 
     @property
@@ -78,26 +79,37 @@ def _raw_json(issue: dict[str, Any]) -> bytes:
 
 
 def _missing_fields(issue: dict[str, Any]) -> str:
-    """Why the answer holds less than a whole issue, or "" when it holds what every sync asks for."""
+    """Why the answer holds less than a whole issue, or "" when it holds what every sync asks for: a core
+    field absent, or there but hollow (a status without a name, a created that is no date-time, …)."""
     fields = issue.get("fields")
     if "fields" not in issue:
         return "Jira answered without its fields"
     if not isinstance(fields, dict):
         return f"Jira answered with fields {orjson.dumps(fields).decode()[:20]}"
     absent = [name for name in REQUIRED_FIELDS if fields.get(name) is None or fields[name] == {}]
-    return f"Jira answered without {', '.join(absent)}" if absent else ""
+    if absent:
+        return f"Jira answered without {', '.join(absent)}"
+    hollow = hollow_core_fields(issue)
+    return f"Jira answered with a hollow {'; '.join(hollow)}" if hollow else ""
 
 
 def _changelog(issue: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
-    """The histories the answer holds and Jira's total; (…, None) when it holds no usable changelog."""
+    """The histories the answer holds and Jira's total; (…, None) when the total is unknown: no usable
+    changelog, or one that does not say its total or says one its own histories contradict (a total or a
+    maxResults below the histories held). Such a history is completed from the changelog endpoint, which
+    reports totals, or stays flagged incomplete — never taken as whole because nothing said it was not."""
     changelog = issue.get("changelog")
     if not isinstance(changelog, dict) or not isinstance(changelog.get("histories"), list):
         return [], None
     histories = [history for history in changelog["histories"] if isinstance(history, dict)]
-    total = changelog.get("total")
-    if isinstance(total, bool) or not isinstance(total, int) or total < len(histories):
-        total = len(histories)
+    total, shown = changelog.get("total"), changelog.get("maxResults", len(histories))
+    if not _count(total) or not _count(shown) or total < len(histories) or shown < len(histories):
+        return histories, None
     return histories, total
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIssue:
@@ -105,7 +117,8 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
     numeric id, no fields or not the core ones, unreadable timestamps.
 
     An answer without its changelog (asked for by every caller) is an issue whose history is truncated to
-    nothing: changelog_total is None, and the caller completes the history or keeps the stored one.
+    nothing: changelog_total is None, and the caller completes the history or keeps the stored one. So is
+    one whose changelog does not say its total (see _changelog): its histories are kept, the rest fetched.
     """
     label = str(issue.get("key") or issue.get("id") or "?")
     if UNREADABLE in issue:

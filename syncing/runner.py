@@ -24,7 +24,7 @@ from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.deferred_histories import HISTORY_BATCH, histories_complete
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
-from syncing.jira.errors import JiraCancelledError, JiraError
+from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
 from syncing.memory import free_memory_release
 from syncing.models import IssueRetry, SyncRun
 from syncing.pipeline import (
@@ -148,8 +148,12 @@ def _project_run(
     """sync_project once its run exists: claim, pages under the lease, end, release, census."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    if options.dry_run is False and not project_claim(project.pk, owner):
-        return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
+    if options.dry_run is False:
+        if not project_claim(project.pk, owner):
+            return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
+        # The run starts working once it holds the project (a run waiting for its claim has not started).
+        run.started_at = timezone.now()
+        SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
     counters = RequestCounters()
     totals = PageResult()
     stop = StopSignal(options.stop)
@@ -168,6 +172,8 @@ def _project_run(
         status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
         error = "; ".join(f"{key}: {why}" for key, why in totals.failed[:10])
         finished = run_finish(run, status, counters, totals, error=error)
+    except JiraOutpacedError as exc:  # what was read is stored and the watermark is behind nothing unread
+        return run_finish(run, SyncRun.Status.PARTIAL, counters, totals, error=str(exc))
     except JiraError as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=str(exc))
     except Exception as exc:  # the run must say why whatever went wrong
@@ -202,45 +208,51 @@ def _project_pages_sync(
     plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
     defer = not options.dry_run  # a dry run stores nothing to complete later: it completes page by page
     deferred: dict[int, tuple[str, bool]] = {}
+    outpaced: JiraOutpacedError | None = None  # the search stopped so the run ends: raised once the rest is done
     # What Jira counts for the query (its total, or the approximate count), for "pages done of pages expected";
     # a full sync without one goes by the last census.
     counted: list[int] = []
     fallback = project.census_count if options.full else None
-    for page in prefetched(project_pages(client, plan, counted=counted.append)):
-        result = page_sync(history_client, plan, page, run_id=run.pk, defer_histories=defer)
-        deferred.update(result.deferred)
-        if len(deferred) >= HISTORY_BATCH:
-            _deferred_complete(history_client, plan, run, deferred, totals, options)
-        if not options.dry_run:
-            watermark_advance(project, result.watermark)
-        accumulate(totals, result)
-        expected = counted[0] if counted else fallback
-        log.debug(
-            "page %d: %d read, %d new, %d updated, %d unchanged, %d failed (%s)",
-            run.pages + 1,
-            result.fetched,
-            result.inserted,
-            result.updated,
-            result.unchanged,
-            len(result.failed),
-            f"{totals.fetched:,} of {expected:,} expected" if expected is not None else f"{totals.fetched:,} so far",
-        )
-        if not run_progress(run, totals, counters, expected=expected):
-            stop.set()  # Cancel was asked for
-        free_memory_release()
-        if options.stage_seconds is not None:
-            for stage, seconds in result.seconds.items():
-                options.stage_seconds[stage] = options.stage_seconds.get(stage, 0.0) + seconds
-        if options.progress:
-            options.progress(run, result)
-        if stop.is_set():
-            return True
+    try:
+        for page in prefetched(project_pages(client, plan, counted=counted.append)):
+            result = page_sync(history_client, plan, page, run_id=run.pk, defer_histories=defer)
+            deferred.update(result.deferred)
+            if len(deferred) >= HISTORY_BATCH:
+                _deferred_complete(history_client, plan, run, deferred, totals, options)
+            if not options.dry_run:
+                watermark_advance(project, result.watermark)
+            accumulate(totals, result)
+            expected = counted[0] if counted else fallback
+            log.debug(
+                "page %d: %d read, %d new, %d updated, %d unchanged, %d failed (%s)",
+                run.pages + 1,
+                result.fetched,
+                result.inserted,
+                result.updated,
+                result.unchanged,
+                len(result.failed),
+                f"{totals.fetched:,} of {expected:,} expected" if expected is not None else f"{totals.fetched:,} so far",
+            )
+            if not run_progress(run, totals, counters, expected=expected):
+                stop.set()  # Cancel was asked for
+            free_memory_release()
+            if options.stage_seconds is not None:
+                for stage, seconds in result.seconds.items():
+                    options.stage_seconds[stage] = options.stage_seconds.get(stage, 0.0) + seconds
+            if options.progress:
+                options.progress(run, result)
+            if stop.is_set():
+                return True
+    except JiraOutpacedError as exc:
+        outpaced = exc
     if not options.dry_run:
         _deferred_complete(history_client, plan, run, deferred, totals, options)
         _retries_fetch(history_client, plan, run, totals, counters)
     if options.stage_seconds is not None:
         options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
         options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
+    if outpaced is not None:
+        raise outpaced
     return False
 
 

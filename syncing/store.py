@@ -29,6 +29,7 @@ class StoredState:
     complete: bool
     changelog_total: int
     fields: dict[str, Any]
+    updated: datetime | None = None
 
 
 @dataclass
@@ -43,6 +44,7 @@ class StoredIssue:
 class UpsertResult:
     stored: list[StoredIssue] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
+    superseded: list[str] = field(default_factory=list)  # keys read older than what another run stored meanwhile
 
     @property
     def inserted(self) -> int:
@@ -56,11 +58,19 @@ class UpsertResult:
 def stored_issues(instance: JiraInstance, jira_ids: list[int]) -> dict[int, StoredState]:
     """The stored state of these issues of the instance, by Jira id (absent: never stored). One query."""
     rows = Issue.objects.filter(instance=instance, jira_id__in=jira_ids).values_list(
-        "jira_id", "id", "project_id", "raw_hash", "deleted_at", "changelog_complete", "changelog_total", "fields"
+        "jira_id",
+        "id",
+        "project_id",
+        "raw_hash",
+        "deleted_at",
+        "changelog_complete",
+        "changelog_total",
+        "fields",
+        "updated",
     )
     return {
-        jira_id: StoredState(pk, project_id, digest, deleted_at is not None, complete, total, values)
-        for jira_id, pk, project_id, digest, deleted_at, complete, total, values in rows
+        jira_id: StoredState(pk, project_id, digest, deleted_at is not None, complete, total, values, updated)
+        for jira_id, pk, project_id, digest, deleted_at, complete, total, values, updated in rows
     }
 
 
@@ -92,8 +102,13 @@ def issues_upsert(
     bad issue costs one row, named in the result with why.
     """
     by_id = {item.jira_id: item for item in prepared}
-    stored = {**stored, **_stored_meanwhile(instance, [jira_id for jira_id in by_id if jira_id not in stored])}
+    stored = _stored_now(instance, stored, list(by_id))
     result = UpsertResult()
+    for jira_id, item in list(by_id.items()):
+        before = stored.get(jira_id)
+        if before and before.updated and item.columns["updated"] and before.updated > item.columns["updated"]:
+            result.superseded.append(item.key)  # a newer version is stored: an older read never replaces it
+            del by_id[jira_id]
     rows = [
         _row(instance, project, item, item.jira_id in complete, synced_at, milestones_digest) for item in by_id.values()
     ]
@@ -129,23 +144,37 @@ def issues_upsert(
     return result
 
 
-def _stored_meanwhile(instance: JiraInstance, jira_ids: list[int]) -> dict[int, StoredState]:
-    """The stored state of issues the caller looked up as new before its transaction, as it is now.
+def _stored_now(
+    instance: JiraInstance, looked_up: dict[int, StoredState], jira_ids: list[int]
+) -> dict[int, StoredState]:
+    """The stored state of the page's issues as it is now, inside the caller's transaction, held to its end.
 
-    Another project's sync may have stored one since (an issue moved between projects is read by both).
-    Inside the transaction this read is exact: SQLite's IMMEDIATE transactions hold the write lock from
-    their start; on PostgreSQL a transaction-scoped advisory lock per new id makes every inserter of an
-    id wait for the one before it to commit. Locks are taken in id order, so two pages cannot deadlock.
+    The page looked stored state up before its transaction (it asked Jira things in between); another
+    project's sync may have stored one of its issues since (an issue moved between projects is read by
+    both), a newer version of it even. Inside the transaction this read is exact: SQLite's IMMEDIATE
+    transactions hold the write lock from their start; on PostgreSQL the stored rows are locked (FOR
+    UPDATE) and, for the ids believed new, a transaction-scoped advisory lock per id makes every inserter
+    of an id wait for the one before it to commit. Locks are taken in id order, so two pages cannot deadlock.
+    Only rows that changed since `looked_up` (the lookup before the transaction) are read whole again.
     """
-    if not jira_ids:
-        return {}
-    if connection.vendor == "postgresql":
+    new = [jira_id for jira_id in jira_ids if jira_id not in looked_up]
+    if new and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, x) FROM unnest(%s::int[]) AS x",  # unnest keeps the order
-                [_NEW_ISSUE_LOCK_SPACE ^ instance.pk, [jira_id % 2**31 for jira_id in sorted(jira_ids)]],
+                [_NEW_ISSUE_LOCK_SPACE ^ instance.pk, [jira_id % 2**31 for jira_id in sorted(new)]],
             )
-    return stored_issues(instance, jira_ids)
+    now = dict(
+        Issue.objects.filter(instance=instance, jira_id__in=jira_ids)
+        .select_for_update()
+        .order_by("jira_id")  # rows locked in id order: no deadlock
+        .values_list("jira_id", "updated")
+    )
+    moved_on = [
+        jira_id for jira_id, updated in now.items() if jira_id not in looked_up or looked_up[jira_id].updated != updated
+    ]
+    kept = {jira_id: state for jira_id, state in looked_up.items() if jira_id in now}
+    return {**kept, **stored_issues(instance, moved_on)} if moved_on else kept
 
 
 # The first key of the advisory locks on new issue ids (the second is the id): jirasync's own key space.

@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from syncing.fields.convert import user_identity
 from syncing.fields.processor import FieldError
 from syncing.fields.timestamps import parse_jira_datetime
@@ -106,6 +108,55 @@ def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list
 def core_columns(issue: dict) -> dict[str, Any]:
     """core_read's columns alone."""
     return core_read(issue)[0]
+
+
+def hollow_core_fields(issue: dict) -> list[str]:
+    """What the store needs of an answer that is there but hollow; [] when it can be read.
+
+    Each entry names the field and what it holds, e.g. `status {"self": "…"} (no name)` or
+    `created '' is not a date-time`. The rule, per field the store writes and a sync always asks for:
+    `key` and `summary` non-empty strings; `status`, `issuetype` objects with a non-empty string name
+    (the row keeps names); `project` an object with an id (routing and moves go by it); `created`,
+    `updated` date-time strings with an offset (`_moment`'s reason). Absent fields are `prepare`'s "answered
+    without".
+    """
+    fields = issue.get("fields")
+    if not isinstance(fields, dict):
+        return []
+    hollow = []
+    key = issue.get("key")
+    if not isinstance(key, str) or not key.strip():
+        hollow.append(f"key {_shown(key)} (not a key)")
+    summary = fields.get("summary")
+    if summary is not None and (not isinstance(summary, str) or not summary):
+        hollow.append(f"summary {_shown(summary)} (not a text)")
+    for name in ("status", "issuetype"):
+        value = fields.get(name)
+        if value is not None and not (isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"]):
+            hollow.append(f"{name} {_shown(value)} (no name)")
+    project = fields.get("project")
+    if project is not None and not (isinstance(project, dict) and _has_id(project.get("id"))):
+        hollow.append(f"project {_shown(project)} (no id)")
+    for name in ("created", "updated"):
+        if fields.get(name) is not None:
+            try:
+                _moment(fields[name], name)
+            except ValueError as exc:
+                hollow.append(str(exc))
+    return hollow
+
+
+def _has_id(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit())
+
+
+def _shown(value: Any) -> str:
+    """A short JSON rendering of a value for a failure reason."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 # The columns core_columns returns, in its order.

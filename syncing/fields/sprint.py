@@ -10,17 +10,22 @@ Two shapes reach us in the Sprint field (`com.pyxis.greenhopper.jira:gh-sprint`,
   name=Team Sprint 26,startDate=2026-02-03T09:10:57.810+01:00,…,goal=<null>]`.
 
 Jira does not escape the string's values: a name or a goal may hold `,`, `=`, `]`, brackets or
-even `,name=`. So the string is read by its structure (`parse_sprint_string`):
+even `,name=`. So the string is read by its attribute structure (`parse_sprint_string`), in any order:
 
 1. the body between `Sprint@<hash>[` and the last `]` is cut only at a `,` followed by a known
-   attribute name and `=` (the candidate split points);
-2. the attributes must follow one of the orders Jira versions use (`KNOWN_ORDERS`; a version may
-   leave some out), each at most once, and every typed value must be valid (integers, dates,
-   `true`/`false`, an upper-case state; `<null>` is null). Only `name` and `goal` are free text;
-3. among the readings that pass, the one with the most attributes wins (a value's text can only
-   hide attributes, never add them to a complete string); if two different readings tie, or none
-   passes, or it has no id or name, the value is refused with `SprintFormatError` — a field error
-   on the issue, never a wrong name.
+   attribute name and `=` (`KNOWN_ATTRIBUTES`, every attribute any Jira version's toString emits);
+2. a reading takes each attribute at most once, in whatever order the string has them, and every
+   typed value must be valid (integers, dates, `true`/`false`, an upper-case state; `<null>` is
+   null). Only `name` and `goal` are free text, so only they can hold a cut point of the string;
+3. the readings that are exactly a Jira version's toString (`KNOWN_ORDERS`: its attributes in its
+   order) are preferred; then those with exactly a version's attribute set in another order; then
+   any. Within the first group that has one, the reading with the most attributes wins (a value's
+   text can only hide attributes, never add them). So a name holding `,activatedDate=…` in a Jira 7
+   string, which has no activatedDate, or `,goal=` in a Jira 6 one, stays whole.
+   If two different readings tie, or none passes, or it has no id or name, or its name or goal
+   holds `,someAttribute=` of an attribute no version emits (a newer Jira's, which it would
+   otherwise swallow), the value is refused with `SprintFormatError` — a field error on the
+   issue, never a wrong name.
 
 pycontribs/jira #820 and ICTU/quality-time #12884 show what a regex on `name=` gets wrong.
 """
@@ -35,14 +40,30 @@ from syncing.fields.timestamps import format_utc
 
 SPRINT_STRING_PREFIX = "com.atlassian.greenhopper.service.sprint.Sprint@"
 
-# The attribute orders of the toString() across Jira versions; a string may lack some attributes.
+# The attribute orders of the toString() across Jira versions (the parser takes any order; jirasim sends these).
 KNOWN_ORDERS: tuple[tuple[str, ...], ...] = (
     # Jira 6: no goal yet, the id last.
     ("rapidViewId", "state", "name", "startDate", "endDate", "completeDate", "sequence", "id"),
     # Jira 7 Server: the goal appended at the end.
     ("id", "rapidViewId", "state", "name", "startDate", "endDate", "completeDate", "sequence", "goal"),
-    # Jira 7/8 and Cloud webhooks until 2020: the goal after the name.
+    # Jira 7 and Cloud webhooks until 2020: the goal after the name.
     ("id", "rapidViewId", "state", "name", "goal", "startDate", "endDate", "completeDate", "sequence"),
+    # Jira 7.x/8.x Server: the id first, activatedDate after completeDate, the goal after the sequence.
+    (
+        "id",
+        "rapidViewId",
+        "state",
+        "name",
+        "startDate",
+        "endDate",
+        "completeDate",
+        "activatedDate",
+        "sequence",
+        "goal",
+        "autoStartStop",
+        "synced",
+        "incompleteIssuesDestinationId",
+    ),
     # Newer Data Center: alphabetical (the goal before the name).
     (
         "activatedDate",
@@ -60,12 +81,17 @@ KNOWN_ORDERS: tuple[tuple[str, ...], ...] = (
         "synced",
     ),
 )
+KNOWN_ATTRIBUTES = frozenset(name for order in KNOWN_ORDERS for name in order)
+# The attribute sets a whole string of some version has: the readings that match one are preferred.
+_VERSION_SETS = frozenset(frozenset(order) for order in KNOWN_ORDERS)
+_FREE_TEXT = frozenset({"name", "goal"})
 _NULL = "<null>"
-_MAX_SPLIT_POINTS = 200  # more is not a sprint but an attack on the quadratic search
+_MAX_SPLIT_POINTS = 200  # more is not a sprint but an attack on the search
+_MAX_STEPS = 200_000  # readings tried before the value is refused as too tangled to read
 _MAX_TYPED_LENGTH = 64  # no integer, date, boolean or state is longer
 _HEAD = re.compile(r"com\.atlassian\.greenhopper\.service\.sprint\.Sprint@[0-9A-Za-z]*\[")
-_ATTRIBUTES = sorted({name for order in KNOWN_ORDERS for name in order}, key=len, reverse=True)
-_SPLIT = re.compile(r"(?<![^,])(" + "|".join(_ATTRIBUTES) + ")=")
+_SPLIT = re.compile(r"(?<![^,])(" + "|".join(sorted(KNOWN_ATTRIBUTES, key=len, reverse=True)) + ")=")
+_ATTRIBUTE_LIKE = re.compile(r",([a-z][A-Za-z0-9]{2,})=")  # a Java field name; `,d=e` is text
 _INTEGER = re.compile(r"-?\d{1,19}")
 _STATE = re.compile(r"[A-Za-z_]{1,32}")
 
@@ -146,23 +172,29 @@ def parse_sprint_string(text: str) -> Sprint:
         raise SprintFormatError(f"sprint string does not start with a known attribute: {_short(text)}")
     if len(starts) > _MAX_SPLIT_POINTS:
         raise SprintFormatError(f"sprint string has too many attribute-like parts ({len(starts)})")
-    readings = _ReadingSearch(body, starts)
-    longest, chains = 0, set()
-    for order in KNOWN_ORDERS:
-        length, found = readings.best(order)
-        if length > longest:
-            longest, chains = length, set(found)
-        elif length == longest and length:
-            chains.update(found)
-    if not chains:
-        raise SprintFormatError(f"sprint string matches no known attribute order: {_short(text)}")
-    sprints = [readings.sprint(chain) for chain in sorted(chains)]
-    if len(sprints) > 1:
-        names = " or ".join(repr(_short(sprint.get("name") or "", 60)) for sprint in sprints[:3])
-        raise SprintFormatError(f"ambiguous sprint string: it reads as {len(sprints)} different sprints ({names})")
-    attributes = sprints[0]
+    readings = _ReadingSearch(body, starts).readings()
+    if not readings:
+        raise SprintFormatError(f"sprint string has no valid reading of its attributes: {_short(text)}")
+    in_order = [reading for reading in readings if tuple(reading) in KNOWN_ORDERS]
+    versioned = [reading for reading in readings if frozenset(reading) in _VERSION_SETS]
+    pool = in_order or versioned or readings
+    longest = max(len(reading) for reading in pool)
+    chosen = [reading for reading in pool if len(reading) == longest]
+    if len(chosen) > 1:
+        names = " or ".join(repr(_short(reading.get("name") or "", 60)) for reading in chosen[:3])
+        raise SprintFormatError(f"ambiguous sprint string: it reads as {len(chosen)} different sprints ({names})")
+    attributes = chosen[0]
     if attributes.get("id") is None or attributes.get("name") is None:
         raise SprintFormatError(f"sprint string has no id or no name: {_short(text)}")
+    for free in _FREE_TEXT:
+        unknown = [
+            found for found in _ATTRIBUTE_LIKE.findall(attributes.get(free) or "") if found not in KNOWN_ATTRIBUTES
+        ]
+        if unknown:
+            raise SprintFormatError(
+                f"sprint string has an unknown attribute {unknown[0]!r} (or a {free} holding ',{unknown[0]}='): "
+                f"{_short(text)}"
+            )
     return _sprint(attributes)
 
 
@@ -184,61 +216,60 @@ def _body(text: str) -> str:
 
 
 class _ReadingSearch:
-    """Longest readings of one body per attribute order, by dynamic programming over split points.
+    """Every valid reading of one body: which cut points start an attribute, in any order.
 
-    best[i] is the longest chain of split points that starts at point i and reaches the end of the
-    body, with attribute ranks increasing and every typed value valid; up to two chains are kept per
-    length, enough to tell one reading from several.
+    A typed value holds no `,`, so after a typed attribute the next cut point starts the next attribute;
+    only after a name or a goal may cut points be skipped (they are part of its text). With each
+    attribute read at most once that leaves few readings (at most one name and one goal span).
     """
 
     def __init__(self, body: str, starts: list[tuple[int, str, int]]) -> None:
         self.body = body
         self.starts = starts
+        self.steps = 0
         self._values: dict[tuple[int, int], Any] = {}
 
     def value(self, index: int, end: int) -> Any:
-        """The typed value of split point index running to end (exclusive), or _INVALID."""
+        """The typed value of cut point index running to end (exclusive), or _INVALID."""
         key = (index, end)
         if key not in self._values:
             _, name, begin = self.starts[index]
-            if name not in ("name", "goal") and end - begin > _MAX_TYPED_LENGTH:
+            if name not in _FREE_TEXT and end - begin > _MAX_TYPED_LENGTH:
                 self._values[key] = _INVALID
             else:
                 self._values[key] = _typed(name, self.body[begin:end])
         return self._values[key]
 
-    def end_of(self, index: int, following: int | None) -> int:
-        return len(self.body) if following is None else self.starts[following][0] - 1
+    def end_of(self, following: int) -> int:
+        return len(self.body) if following == len(self.starts) else self.starts[following][0] - 1
 
-    def best(self, order: tuple[str, ...]) -> tuple[int, list[tuple[int, ...]]]:
-        rank = {name: position for position, name in enumerate(order)}
+    def readings(self) -> list[dict[str, Any]]:
+        """The distinct attribute dicts of every reading that covers the body; raise when too tangled."""
+        found: list[dict[str, Any]] = []
+        self._walk(0, {}, found)
+        return found
+
+    def _walk(self, index: int, attributes: dict[str, Any], found: list[dict[str, Any]]) -> None:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise SprintFormatError("sprint string has too many possible readings to tell which is meant")
+        name = self.starts[index][1]
+        if name in attributes:
+            return
         count = len(self.starts)
-        best: list[tuple[int, list[tuple[int, ...]]]] = [(0, [])] * count
-        for i in reversed(range(count)):
-            name = self.starts[i][1]
-            if name not in rank:
+        following = range(index + 1, count + 1) if name in _FREE_TEXT else (index + 1,)
+        for after in following:
+            if after < count and self.starts[after][1] in attributes:
                 continue
-            length, chains = 0, []
-            if self.value(i, self.end_of(i, None)) is not _INVALID:
-                length, chains = 1, [(i,)]
-            for j in range(i + 1, count):
-                after, tails = best[j]
-                if not after or rank.get(self.starts[j][1], -1) <= rank[name] or after + 1 < length:
-                    continue
-                if self.value(i, self.end_of(i, j)) is _INVALID:
-                    continue
-                if after + 1 > length:
-                    length, chains = after + 1, []
-                chains = (chains + [(i, *tail) for tail in tails])[:2]
-            best[i] = (length, chains)
-        return best[0]
-
-    def sprint(self, chain: tuple[int, ...]) -> dict[str, Any]:
-        attributes = {}
-        for position, index in enumerate(chain):
-            following = chain[position + 1] if position + 1 < len(chain) else None
-            attributes[self.starts[index][1]] = self.value(index, self.end_of(index, following))
-        return attributes
+            value = self.value(index, self.end_of(after))
+            if value is _INVALID:
+                continue
+            extended = {**attributes, name: value}
+            if after == count:
+                if extended not in found:
+                    found.append(extended)
+            else:
+                self._walk(after, extended, found)
 
 
 # --- typed values -------------------------------------------------------------------------------

@@ -480,9 +480,7 @@ class JiraClient:
         whole result at once. Seek paging on `updated` (see paging.py): nothing is skipped when issues
         change between two requests. Raises JiraPagingError when Jira's paging does not advance.
 
-        counted: called once, after the first page, with how many issues match jql — Data Center's `total`,
-        on Cloud the approximate count (one more request, only when more than one page follows); not called
-        when Jira cannot say.
+        counted: called once, after the first page, with how many issues matched at the start (see seek_pages).
         """
         self._ensure_flavour()
         wanted = sorted({*fields, "updated"})  # the cursor is read from `updated`
@@ -490,48 +488,24 @@ class JiraClient:
             path, largest, fetch = "/rest/api/3/search/jql", 5000, self._cloud_page
         else:
             path, largest, fetch = "/rest/api/2/search", DC_MAX_RESULTS, self._datacenter_page
-        first = [True]
-
-        def fetch_and_count(query: str, size: int, start: int, token: str | None) -> SearchPage:
-            page = fetch(query, wanted, changelog, size, start, token)
-            if first[0] and counted is not None:
-                first[0] = False
-                total = page.total if page.total is not None else self._count_after_first(jql, page)
-                if total is not None:
-                    counted(total)
-            return page
-
         yield from seek_pages(
-            fetch_and_count,
+            lambda query, size, start, token: fetch(query, wanted, changelog, size, start, token),
             jql,
             page_size=page_size,
             largest_page=largest,
             token_paging=self.flavour == CLOUD,
             where=self._where("POST", path),
             probe=lambda query, size, start, token: fetch(query, ["updated"], False, size, start, token),
+            count=self._cloud_count if self.flavour == CLOUD else None,
+            counted=counted,
         )
 
-    def _count_after_first(self, jql: str, page: SearchPage) -> int | None:
-        """How many issues match, when the first page did not say: nothing to ask when it was the only one."""
-        if not page.more:
-            return len(page.issues)
-        return self.issue_count(jql)
-
-    def issue_count(self, jql: str) -> int | None:
-        """How many issues match jql (Cloud: approximate), or None when Jira cannot say."""
-        if self.flavour == CLOUD:
-            # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-approximate-count-post
-            path, body, key = "/rest/api/3/search/approximate-count", {"jql": jql}, "count"
-        else:
-            path, body, key = "/rest/api/2/search", {"jql": jql, "maxResults": 0, "fields": ["id"]}, "total"
-        try:
-            answer = _object(self.request("POST", path, body=body), self._where("POST", path))
-            return _count(answer.get(key), self._where("POST", path))
-        except JiraCancelledError:
-            raise
-        except JiraError as exc:
-            log.info("no issue count for the progress: %s", exc)
-            return None
+    def _cloud_count(self, jql: str) -> int:
+        """How many issues match jql now (Cloud's search answers carry no total)."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-approximate-count-post
+        where = self._where("POST", "/rest/api/3/search/approximate-count")
+        answer = _object(self.request("POST", "/rest/api/3/search/approximate-count", body={"jql": jql}), where)
+        return _count(answer.get("count"), where)
 
     def _cloud_page(
         self, jql: str, fields: list[str], changelog: bool, size: int, start: int, token: str | None
@@ -567,11 +541,11 @@ class JiraClient:
         page = _object(self.request("POST", "/rest/api/2/search", body=body), where)
         issues = _list_of_objects(page.get("issues") or [], where)
         echoed = _count(page.get("startAt", start), where)
-        if "total" in page:
-            more = echoed + len(issues) < _count(page["total"], where)
+        total = _count(page["total"], where) if "total" in page else None
+        if total is not None:
+            more = echoed + len(issues) < total
         else:  # no total: only a full page may have a successor
             more = len(issues) >= _count(page.get("maxResults", size), where)
-        total = _count(page["total"], where) if "total" in page else None
         return SearchPage(issues, more, start=echoed, total=total)
 
     def _where(self, method: str, path: str) -> str:

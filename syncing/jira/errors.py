@@ -46,6 +46,11 @@ class JiraPagingError(JiraResponseError):
     empty page that says more follow. Raised instead of looping; what was read before stays as it was."""
 
 
+class JiraOutpacedError(JiraError):
+    """A search read as many issues again as matched at its start while they kept changing: stopped so the run
+    ends (partial). Nothing unread lies behind the issues read: the next run continues from the watermark."""
+
+
 class JiraResponseTooLargeError(JiraResponseError):
     """The answer is larger than the configured cap: not read (an oversized issue costs its row)."""
 

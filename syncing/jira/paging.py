@@ -6,23 +6,40 @@ deleted, moved or created between two requests changes nothing before the cursor
 slide out of reach the way it does under offset paging (Data Center's `startAt`, and Cloud tokens that
 are offsets into a live result); an issue edited after it was read comes round again with its new
 `updated`, at the end. The issues read at the cursor's instant come back on the next page and are
-dropped; when more of them share one instant than a page holds, the same query is paged on (offset or
-token) until the cursor moves. Data Center's 10,000-result window is never reached.
+dropped. No query is ever paged on by offset or token, not even inside one instant: when a page holds
+only issues of the cursor's instant (more share it than a page holds, e.g. after a bulk change), the next
+page is the first page of `… AND updated >= <cursor> AND key > "<last key read>"`, of which only the
+issues still at that instant are kept (a later one may hide behind the key bound); once a later issue
+shows up or the result ends, that instant is read whole and the seek goes on from the next millisecond,
+without the key bound. (In JQL `key`, `issuekey`, `issue` and `id` are one field; a key comparison is by
+project, then number — the order of ORDER BY key; a sync's search is one project's, where every reading
+agrees.) Data Center's 10,000-result window is never reached.
+
+A search that keeps finding changed issues (people edit faster than it reads) stops once it has read
+READ_AGAIN_LIMIT times as many issues as matched at its start (Data Center's `total`, Cloud's
+approximate count), plus a page: JiraOutpacedError. Everything before the cursor was read, so the
+watermark passes nothing unread and the next run goes on from there.
 
 Every paged loop here proves it advances: a repeated token, an echoed offset other than the one asked
 for, an empty page that says more follow, or pages that bring nothing new raise JiraPagingError naming
 the endpoint, instead of looping or handing the caller the same issues again.
 """
 
+import re
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from syncing.jira.errors import JiraPagingError, JiraResponseTooLargeError
+from syncing.jira.errors import JiraOutpacedError, JiraPagingError, JiraResponseTooLargeError
 
 # Set on an issue whose whole answer was larger than the client's cap; the value says why. It costs its row.
 UNREADABLE = "jirasync:unreadable"
+KEY = re.compile(r"[A-Z][A-Z0-9_]*-[0-9]+", re.IGNORECASE)  # a key safe to quote in JQL
+# A search stops once it has read this many times as many issues as matched at its start (plus a page). Reading
+# N issues while each read brings r changed ones to the end costs N / (1 - r) reads: up to r = 3/4 it ends by
+# itself within the bound; beyond it, it would not end at all.
+READ_AGAIN_LIMIT = 4
 STALE_PAGES_ALLOWED = 2  # pages in a row that bring nothing new before the loop is called stuck
 ORDER_BY = "updated ASC, key ASC"
 
@@ -35,7 +52,7 @@ class SearchPage:
     more: bool  # Jira says more issues follow in this query
     start: int = 0  # Data Center: the offset this page starts at (as echoed)
     token: str | None = None  # Cloud: the token for the next page of the same query
-    total: int | None = None  # Data Center: how many issues match the query
+    total: int | None = None  # Data Center: how many issues match the query, as it says
 
 
 # (jql without ORDER BY, page size, offset, token) -> the page
@@ -107,55 +124,94 @@ def seek_pages(
     token_paging: bool,
     where: str,
     probe: FetchPage | None = None,
+    count: Callable[[str], int] | None = None,
+    counted: Callable[[int], None] | None = None,
 ) -> Iterator[list]:
     """Yield every issue matching jql once per (id, updated), oldest `updated` first, page by page.
 
-    token_paging: the endpoint pages a query by nextPageToken (Cloud), else by startAt (Data Center).
+    token_paging: the endpoint pages a query by nextPageToken (Cloud), else by startAt (Data Center); only
+    first pages are ever asked for, so neither is used, but a Data Center answer must echo startAt 0.
     probe: like fetch, but asking for ids and `updated` only (for an issue too large to read whole).
-    where: "<instance>: <METHOD> <path>", named in errors. Raises JiraPagingError when Jira's paging stalls.
+    count: jql -> how many issues match it now (Cloud's approximate count); asked once, after a first page
+    that says more follow, when the answers carry no `total`.
+    counted: told, after the first page, how many issues matched at the start — that count, or the first
+    page's issues when it was the only page (progress: pages done of pages expected); not told when unknown.
+    where: "<instance>: <METHOD> <path>", named in errors. Raises JiraPagingError when Jira's paging stalls,
+    JiraOutpacedError once it has read READ_AGAIN_LIMIT times as many issues as matched at its start.
     """
     probe = probe or fetch
     seen = _Seen()
-    cursor: int | None = None
-    within: tuple[int, str | None] | None = None  # (offset, token) paging on inside the current seek query
-    tokens: set[str] = set()
-    stale = pages = 0
+    cursor: int | None = None  # epoch ms: everything matching before this instant has been read
+    after: str | None = None  # key of the last issue read at the cursor's instant, when paging inside it
+    stale = pages = fetched = 0
+    limit: int | None = None
     while True:
         query = jql if cursor is None else f"({jql}) AND updated >= {cursor}"
-        start, token = within or (0, None)
-        page = _page_within_cap(fetch, probe, query, min(largest_page, page_size + seen.at(cursor)), start, token)
+        if after is not None:
+            query += f' AND key > "{after}"'
+        size = min(largest_page, page_size + (0 if after is not None else seen.at(cursor)))
+        page = _page_within_cap(fetch, probe, query, size, 0, None)
         pages += 1
-        if not token_paging and page.start != start:
-            raise JiraPagingError(
-                f"{where} ignored startAt={start} (answered from {page.start}); stopped at page {pages}"
-            )
-        fresh = seen.fresh(page.issues)
+        if not token_paging and page.start != 0:
+            raise JiraPagingError(f"{where} ignored startAt=0 (answered from {page.start}); stopped at page {pages}")
+        if limit is None and page.more:
+            matched = page.total if page.total is not None else (count(jql) if count and pages == 1 else None)
+            if matched is not None:
+                limit = READ_AGAIN_LIMIT * matched + page_size
+            if counted is not None and pages == 1 and matched is not None:
+                counted(matched)
+        elif counted is not None and pages == 1:
+            counted(page.total if page.total is not None else len(page.issues))  # the only page
+        if page.more and not page.issues:
+            raise JiraPagingError(f"{where}: page {pages} is empty but says more issues follow; stopped")
+        issues = page.issues
+        if after is not None:
+            # The key bound hides later issues whose key sorts before it: only this instant's issues count.
+            cut = _first_later(issues, cursor)
+            instant_done = cut < len(issues) or not page.more
+            issues = issues[:cut]
+        fresh = seen.fresh(issues)
+        fetched += len(fresh)
         if fresh:
             yield fresh
-        if not page.more:
-            return
-        if not page.issues:
-            raise JiraPagingError(f"{where}: page {pages} is empty but says more issues follow; stopped")
         stale = 0 if fresh else stale + 1
+        if after is not None:
+            if instant_done:  # every issue at the cursor's instant is read: seek on from the next millisecond
+                cursor, after = cursor + 1, None  # type: ignore[operator]
+                seen.forget_before(cursor)
+            else:
+                after = _key(issues[-1], where, pages)
+        else:
+            if not page.more:
+                return
+            newest = max((m for m in map(updated_ms, fresh) if m is not None), default=None)
+            if newest is not None and (cursor is None or newest > cursor):
+                cursor = newest  # a new seek from the newest issue read
+                seen.forget_before(cursor)
+            elif cursor is not None and all(updated_ms(issue) in (cursor, None) for issue in page.issues):
+                after = _key(page.issues[-1], where, pages)  # more share this instant than a page holds
         if stale > STALE_PAGES_ALLOWED:
             raise JiraPagingError(
                 f"{where}: {stale} pages in a row held only issues already read (the same page again); stopped"
             )
-        newest = max((m for m in map(updated_ms, fresh) if m is not None), default=None)
-        if newest is not None and (cursor is None or newest > cursor):
-            cursor, within = newest, None  # a new seek from the newest issue read
-            seen.forget_before(cursor)
-            continue
-        # The cursor did not move (a page of issues already read, or many at one instant): page on in this query.
-        if not token_paging:
-            within = (page.start + len(page.issues), None)
-        elif page.token is None:
-            raise JiraPagingError(f"{where}: page {pages} says more follow but gives no nextPageToken; stopped")
-        elif page.token in tokens:
-            raise JiraPagingError(f"{where} repeated its nextPageToken {page.token[:40]!r}; stopped at page {pages}")
-        else:
-            tokens.add(page.token)
-            within = (0, page.token)
+        if limit is not None and fetched >= limit:
+            raise JiraOutpacedError(
+                f"{where}: issues kept changing faster than they could be read ({fetched} read, "
+                f"{(limit - page_size) // READ_AGAIN_LIMIT} matched at the start); stopped, and the next run "
+                "continues from the watermark"
+            )
+
+
+def _first_later(issues: list[dict[str, Any]], cursor: int | None) -> int:
+    """The position of the first issue later than the cursor's instant (the page is in `updated` order)."""
+    return next((n for n, issue in enumerate(issues) if updated_ms(issue) not in (cursor, None)), len(issues))
+
+
+def _key(issue: dict[str, Any], where: str, pages: int) -> str:
+    key = issue.get("key")
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise JiraPagingError(f"{where}: page {pages} ends with an issue without a valid key ({key!r}); stopped")
+    return key
 
 
 @dataclass

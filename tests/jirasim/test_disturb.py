@@ -153,3 +153,34 @@ def test_disturbances_are_reproducible_from_the_seeds(flavour, jira_session):
             pager = cloud_keys if flavour == "cloud" else dc_keys_by_offset
             runs.append((pager(jira_session, server), fault_report(jira_session, server)["disturbances"]))
     assert runs[0] == runs[1] and runs[0][1]
+
+
+def test_a_bulk_change_gives_issues_one_instant_and_key_comparisons_go_by_project_then_number(jira_session):
+    with running_sim(flavour="datacenter", projects=2, issues=24, seed=3) as server:
+        data = server.sim.data
+        ops = [record for record in data.live() if data.projects[record.project].key == "OPS"]
+        done = data.change(edit=ops, minutes=60)  # a bulk change: every edited issue at the new now
+        rows = {row["key"]: row for row in data.truth()}  # `updated` in epoch ms
+        assert {rows[key]["updated"] for key in done["updated"]} == {done["now"]} and len(done["updated"]) == len(ops)
+        numbers = sorted(int(key.split("-")[1]) for key in done["updated"])
+        middle = f"OPS-{numbers[len(numbers) // 2]}"
+
+        def keys(jql):
+            body = {"jql": jql, "maxResults": 100, "fields": ["updated"]}
+            return [i["key"] for i in jira_session.post(f"{server.url}/rest/api/2/search", json=body).json()["issues"]]
+
+        after_middle = keys(f'updated >= {done["now"]} AND key > "{middle}" ORDER BY updated ASC, key ASC')
+        assert after_middle == [f"OPS-{n}" for n in numbers if n > numbers[len(numbers) // 2]]
+        everything = keys("project in (OPS, SHOOT) ORDER BY key ASC")
+        # Project first, then number (OPS-10 after OPS-9; every SHOOT key after every OPS key).
+        assert (
+            keys(f'project in (OPS, SHOOT) AND issuekey >= "{middle}" ORDER BY key ASC')
+            == everything[everything.index(middle) :]
+        )
+        assert (
+            keys(f'project in (OPS, SHOOT) AND key < "{middle}" ORDER BY key ASC')
+            == everything[: everything.index(middle)]
+        )
+        assert keys(f'project in (OPS, SHOOT) AND key <= "{middle}" ORDER BY key ASC')[-1] == middle
+        bad = {"jql": 'key > "not a key"', "maxResults": 1}
+        assert jira_session.post(f"{server.url}/rest/api/2/search", json=bad).status_code == 400

@@ -7,6 +7,8 @@ strings and rich text in test_processor_real_world.py and test_sim_rich_data.py.
 """
 
 import itertools
+import threading
+from datetime import timedelta
 
 import pytest
 import requests
@@ -16,13 +18,13 @@ from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing import pipeline
-from syncing.clients import client_for
+from syncing.clients import client_for, instance_discover_projects
 from syncing.history import INFERRED_HISTORY_ID
 from syncing.metrics import DatabaseCollector
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, project_plan, sync_instance
+from syncing.runner import RunOptions, project_plan, sync_instance, sync_project
 from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.syncing.truth import assert_database_equals_truth, moment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,6 +129,131 @@ def test_a_sync_reads_every_issue_although_others_are_edited_deleted_moved_and_c
         assert_database_equals_truth(server, instance)
 
 
+def assert_nothing_unread_behind_the_watermark(server, instance) -> None:
+    """Every live issue of a project changed before the project's watermark is stored as Jira has it now."""
+    stored = {issue.jira_id: issue for issue in Issue.objects.filter(instance=instance, deleted_at__isnull=True)}
+    truth_rows = server.sim.data.truth()
+    for project in Project.objects.filter(instance=instance, sync_watermark__isnull=False):
+        mark = int(project.sync_watermark.timestamp() * 1000)
+        behind = [row for row in truth_rows if row["project"] == project.key and row["updated"] < mark]
+        wrong = [
+            row["key"]
+            for row in behind
+            if int(row["id"]) not in stored
+            or (stored[int(row["id"])].key, stored[int(row["id"])].updated) != (row["key"], moment(row["updated"]))
+        ]
+        assert not wrong, f"{project.key}: behind the watermark but unread or stale: {wrong}"
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+@pytest.mark.parametrize("kind", ["full", "incremental"])
+def test_issues_sharing_one_updated_instant_are_all_read_although_others_change_while_it_is_paged(
+    flavour, kind, reference_mappings, settings
+):
+    """A bulk change gives all of a project's issues one millisecond; pages of 2 read inside that instant
+    while the first issue read is edited (it leaves for a later instant), and others are edited, deleted,
+    moved and created: an offset or token inside the instant skips one; the key bound skips none."""
+    settings.JIRASYNC_PAGE_SIZE = 2
+    settings.JIRASYNC_CENSUS_MAX_DELETE_SHARE = 0.9
+    with running_sim(
+        flavour=flavour, projects=2, issues=28, seed=47, cloud_tokens="live", long_history_share=0.05
+    ) as server:
+        instance = register(server, SLUG[flavour])
+        data = server.sim.data
+        if kind == "incremental":
+            assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        else:
+            instance_discover_projects(instance, client_for(instance))
+        ops = sorted((r for r in data.live() if data.projects[r.project].key == "OPS"), key=lambda r: r.number)
+        bulk = data.change(edit=ops, minutes=60)  # a bulk change: every OPS issue at one millisecond
+        assert len(ops) >= 8 and {r.updated_ms for r in ops} == {bulk["now"]}
+        at_start = {int(row["id"]) for row in data.truth() if row["project"] == "OPS"}
+        first = bulk["updated"][0]  # the lowest key: read first inside the instant
+        rule = {"kind": "disturb", "endpoint": SEARCH[flavour], "listing": "full"}
+        faults(
+            server,
+            {**rule, "keys": [first], "nth": [2]},  # after page 2 (inside the instant): the first read is edited
+            {**rule, "nth": [3, 4], "edit": 1, "delete": 1, "create": 1},
+            {**rule, "nth": [5], "move": 1, "create": 1},
+        )
+        project = Project.objects.get(instance=instance, key="OPS")
+        run = sync_project(project.pk, RunOptions(full=kind == "full"))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        disturbances = requests.get(f"{server.url}/_sim/faults", timeout=30).json()["disturbances"]
+        faults(server)
+        truth = {int(row["id"]): row for row in data.truth()}
+        gone = {int(m["id"]) for d in disturbances for m in d["moved"]}
+        stayed = [jira_id for jira_id in at_start if jira_id in truth and jira_id not in gone]
+        stored = {issue.jira_id: issue for issue in Issue.objects.filter(instance=instance)}
+        wrong = [
+            truth[jira_id]["key"]
+            for jira_id in stayed
+            if jira_id not in stored
+            or (stored[jira_id].key, stored[jira_id].status, stored[jira_id].updated)
+            != (truth[jira_id]["key"], truth[jira_id]["status"], moment(truth[jira_id]["updated"]))
+        ]
+        assert not wrong, f"skipped or stale after the instant was paged: {wrong}"
+        # Read by the sync itself: not left for the census that follows a full sync to find.
+        assert not SyncRun.objects.filter(project=project, kind=SyncRun.Kind.CENSUS, recovered__gt=0).exists()
+        # The disturbances hit the instant's pages, and an offset reader would have skipped issues there.
+        assert first in disturbances[0]["updated"] and len(disturbances) == 4
+        assert all("key >" in d["jql"] for d in disturbances[1:]), [d["jql"] for d in disturbances]
+        assert any(d["moved"] for d in disturbances) and all(d["skipped"] for d in disturbances)
+        assert_nothing_unread_behind_the_watermark(server, instance)
+        assert sync_instance(instance.pk, RunOptions(census=True)).status == SyncRun.Status.SUCCEEDED
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED
+        assert_database_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_sync_under_steady_changes_ends_partial_and_the_watermark_passes_nothing_unread(
+    flavour, reference_mappings, settings
+):
+    """Two issues edited and two created after every page of three: the result grows faster than it is
+    read. The run stops after reading four times as many issues as matched at its start, partial, saying why."""
+    settings.JIRASYNC_PAGE_SIZE = 3
+    with running_sim(flavour=flavour, projects=1, issues=60, seed=53, long_history_share=0.05) as server:
+        instance = register(server, SLUG[flavour])
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        server.sim.data.advance(minutes=30, update=0.5)
+        faults(
+            server,
+            {
+                "kind": "disturb",
+                "endpoint": SEARCH[flavour],
+                "listing": "full",
+                "after_page": 1,
+                "repeat": True,
+                "edit": 2,
+                "create": 2,
+            },
+        )
+        project = Project.objects.get(instance=instance)
+        watermark_before = project.sync_watermark
+        since = (watermark_before - timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES)).timestamp() * 1000
+        matched_at_start = sum(1 for row in server.sim.data.truth() if row["updated"] >= since)
+        stop = threading.Event()
+        deadline = threading.Timer(300, stop.set)  # a run that does not end is cancelled, and fails the test
+        deadline.start()
+        try:
+            run = sync_project(project.pk, RunOptions(stop=stop))
+        finally:
+            deadline.cancel()
+        assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
+        assert "kept changing faster than they could be read" in run.error, run.error
+        assert "the next run continues from the watermark" in run.error
+        # Four times what matched, plus a page (Cloud counts after its first page: two created by then).
+        most = 4 * (matched_at_start + (2 if flavour == "cloud" else 0)) + 3
+        assert 4 * matched_at_start + 3 <= run.fetched < most + 3, (run.fetched, matched_at_start)
+        project.refresh_from_db()
+        assert project.sync_watermark > watermark_before
+        assert_nothing_unread_behind_the_watermark(server, instance)
+        faults(server)
+        follow_up = sync_instance(instance.pk, RunOptions())
+        assert follow_up.status == SyncRun.Status.SUCCEEDED, follow_up.error
+        assert_database_equals_truth(server, instance)
+
+
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
 def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_not_inserted_twice(
     flavour, reference_mappings, monkeypatch
@@ -151,11 +278,40 @@ def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_
         assert_database_equals_truth(server, instance)
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_older_read_of_an_issue_never_replaces_a_newer_version_stored_meanwhile(flavour, reference_mappings):
+    """Two projects' runs read a moved issue at different moments; the slower one's page commits last. Its
+    older answer must not overwrite the newer one (nothing would ever read the issue again to repair it)."""
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=44, long_history_share=0.05) as server:
+        instance = register(server, SLUG[flavour])
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        issue = Issue.objects.filter(instance=instance, project__key="SHOOT").order_by("jira_id").first()
+        data = server.sim.data
+        plan = project_plan(Project.objects.get(instance=instance, key="SHOOT"), RunOptions())
+        client = client_for(instance)
+        (old_page,) = client.search_pages(f"id = {issue.jira_id}", plan.fields(), changelog=True, page_size=5)
+        data.change(edit=[data.by_id[issue.jira_id]], minutes=5)  # edited in Jira after that read
+        data.change(move=[data.by_id[issue.jira_id]], minutes=5)  # and moved to OPS
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED  # stores the new one
+        newer = Issue.objects.get(pk=issue.pk)
+        result = pipeline.page_sync(client, plan, old_page, run_id=None)  # the slow run's page commits now
+        assert (result.failed, result.inserted, result.updated, result.unchanged) == ([], 0, 0, 1)
+        kept = Issue.objects.get(pk=issue.pk)
+        assert (kept.updated, kept.project_id, kept.key, kept.fields) == (
+            newer.updated,
+            newer.project_id,
+            newer.key,
+            newer.fields,
+        )
+        assert_database_equals_truth(server, instance)
+
+
 # --- 3. pagination that does not advance --------------------------------------------------------------------
 
 
 PAGING_FAULTS = [
-    ("cloud", {"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql"}, "repeated its nextPageToken"),
+    # Search never follows a token (each page is a new seek): a repeated token reaches it as the same page again.
+    ("cloud", {"kind": "repeat-token", "endpoint": "POST /rest/api/3/search/jql"}, "the same page again"),
     ("cloud", {"kind": "repeat-page", "endpoint": "POST /rest/api/3/search/jql"}, "search/jql"),
     ("cloud", {"kind": "empty-page", "endpoint": "POST /rest/api/3/search/jql"}, "empty but says more"),
     ("datacenter", {"kind": "repeat-page", "endpoint": "POST /rest/api/2/search"}, "/rest/api/2/search"),
@@ -302,7 +458,75 @@ def test_an_answer_without_its_changelog_keeps_the_stored_history_flagged_and_co
         assert_database_equals_truth(server, instance)
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+@pytest.mark.parametrize(
+    ("drop", "hollow"),
+    [(["status"], "empty"), (["status"], "wrong-type"), (["created", "updated"], "empty"), (["updated"], "wrong-type")],
+    ids=["status-self-only", "status-a-string", "dates-empty", "updated-a-number"],
+)
+def test_an_answer_with_a_hollow_core_field_costs_its_row_and_keeps_what_is_stored(
+    flavour, drop, hollow, reference_mappings
+):
+    """A status {"self": …} or a plain string, a created "", an updated 12345: the row fails with the reason,
+    the stored status and dates stay, and a first read of such an issue fails only its row, not the project."""
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=47) as server:
+        instance = register(server, SLUG[flavour])
+        truth = server.sim.data.truth()
+        newcomer, victims = truth[-1]["key"], [row["key"] for row in truth[:3]]
+        faults(server, {"kind": "core-fields-hollow", "drop": drop, "hollow": hollow, "keys": [newcomer]})
+        first = sync_instance(instance.pk, RunOptions(full=True))
+        assert first.status == SyncRun.Status.PARTIAL, first.error
+        assert newcomer in first.error and "hollow" in first.error, first.error
+        assert not Issue.objects.filter(instance=instance, key=newcomer).exists()
+        assert Issue.objects.filter(instance=instance).count() == len(truth) - 1
+        faults(server)
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        before = stored_state(instance)
+        faults(server, {"kind": "core-fields-hollow", "drop": drop, "hollow": hollow, "keys": victims})
+        for full in (True, False):
+            run = sync_instance(instance.pk, RunOptions(full=full))
+            assert run.status == SyncRun.Status.PARTIAL, run.error
+            assert all(key in run.error for key in victims), run.error
+        assert stored_state(instance) == before
+        explained = AuditLog.objects.filter(action="sync_row_failed", object_repr__in=victims)
+        assert {entry.object_repr for entry in explained} == set(victims)
+        assert all(f"Jira answered with a hollow {drop[0]}" in entry.summary for entry in explained)
+        faults(server)
+        healed = sync_instance(instance.pk, RunOptions(full=True))
+        assert healed.status == SyncRun.Status.SUCCEEDED, healed.error
+        assert_database_equals_truth(server, instance)
+
+
 # --- 5. histories believed complete when they are not ----------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_inline_changelog_without_its_total_is_never_taken_as_whole(flavour, reference_mappings):
+    """Cloud's search sends at most 40 histories inline; without `total` an issue with 45 is not "40 of 40":
+    its history is completed from the changelog endpoint (which says its total), or, when that fails, flagged."""
+    with running_sim(flavour=flavour, projects=1, issues=40, seed=48, long_history_share=0.25) as server:
+        instance = register(server, SLUG[flavour])
+        long = [row["key"] for row in server.sim.data.truth() if row["changelog_total"] > 40]
+        assert len(long) >= 3
+        per_issue = "GET /rest/api/3/issue/{issueIdOrKey}/changelog"
+        if flavour == "datacenter":
+            per_issue = "GET /rest/api/2/issue/{issueIdOrKey}/changelog"
+        faults(server, {"kind": "changelog-untotalled", "keys": long}, {"kind": "500", "endpoint": per_issue})
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert inflicted(server).get("changelog-untotalled"), inflicted(server)
+        flagged = set(Issue.objects.filter(instance=instance, changelog_complete=False).values_list("key", flat=True))
+        assert flagged == set(long), run.error
+        assert set(
+            AuditLog.objects.filter(action="history_incomplete", object_repr__in=long).values_list(
+                "object_repr", flat=True
+            )
+        ) == set(long)
+        # The changelog endpoint answers again: the totals it reports complete every history.
+        faults(server, {"kind": "changelog-untotalled"})
+        again = sync_instance(instance.pk, RunOptions(full=True))
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert not Issue.objects.filter(instance=instance, changelog_complete=False).exists()
+        assert_database_equals_truth(server, instance)
 
 
 def test_issues_bulkfetch_leaves_out_stay_incomplete_counted_and_are_completed_next_run(reference_mappings):

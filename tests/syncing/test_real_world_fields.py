@@ -28,7 +28,8 @@ EXTRA_FIELDS = [
 SITES = {
     "cloud objects": {"flavour": "cloud"},
     "dc 9 alphabetical strings": {"flavour": "datacenter"},
-    "dc 7 legacy strings": {"flavour": "datacenter", "dc_version": "7.13.0"},
+    "dc 6 legacy strings": {"flavour": "datacenter", "dc_version": "6.4.14"},
+    "dc 8 server strings (id first, activatedDate)": {"flavour": "datacenter", "dc_version": "8.20.0"},
     "dc forced legacy": {"flavour": "datacenter", "sprint_format": "legacy"},
     "dc 10 objects": {"flavour": "datacenter", "dc_version": "10.3.1"},
 }
@@ -102,6 +103,12 @@ def test_the_site_version_decides_the_sprint_shape_and_an_option_forces_another(
     legacy = first_sprint(flavour="datacenter", dc_version="8.20.0", sprint_format="legacy")
     assert legacy.split("[", 1)[1].startswith("id=") and legacy.endswith("]")
     assert ",goal=" in legacy.rsplit(",sequence=", 1)[1]  # the goal last
+    server = first_sprint(flavour="datacenter", dc_version="8.20.0")
+    body = server.split("[", 1)[1]
+    assert (
+        body.startswith("id=") and ",activatedDate=" in body and body.endswith(",incompleteIssuesDestinationId=<null>]")
+    )
+    assert body.index(",activatedDate=") < body.rindex(",sequence=") < body.rindex(",goal=") < body.rindex(",synced=")
 
 
 def test_an_ambiguous_sprint_string_is_a_field_error_on_its_issue_and_nothing_else_is_lost(field_mappings):
