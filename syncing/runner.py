@@ -231,7 +231,7 @@ def _project_pages_sync(
                 result.updated,
                 result.unchanged,
                 len(result.failed),
-                f"{totals.fetched:,} of {expected:,} expected" if expected is not None else f"{totals.fetched:,} so far",
+                f"{totals.fetched:,} of {expected:,} expected" if expected is not None else f"{totals.fetched:,} read",
             )
             if not run_progress(run, totals, counters, expected=expected):
                 stop.set()  # Cancel was asked for
