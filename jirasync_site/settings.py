@@ -217,6 +217,7 @@ LOG_FILE = env.str("LOG_FILE", default="")
 _handlers: dict[str, dict] = {
     "console": {
         "class": "logging.StreamHandler",
+        "level": LOG_LEVEL,
         "formatter": LOG_FORMAT,
         "filters": ["redact_secrets"],
     },
@@ -227,9 +228,14 @@ if LOG_FILE:
         "filename": LOG_FILE,
         "maxBytes": env.int("LOG_FILE_MAX_BYTES", default=20 * 1024 * 1024),
         "backupCount": env.int("LOG_FILE_BACKUPS", default=5),
+        "level": LOG_LEVEL,
         "formatter": LOG_FORMAT,
         "filters": ["redact_secrets"],
     }
+# Each sync run keeps its own log (admin shows it on the run's page) down to DEBUG — every request to Jira
+# with its status and duration — while the handlers above keep LOG_LEVEL.
+_handlers["run_log"] = {"class": "syncing.run_log.RunLogHandler", "level": "DEBUG", "filters": ["redact_secrets"]}
+JIRASYNC_RUN_LOG_MAX_LINES = env.int("JIRASYNC_RUN_LOG_MAX_LINES", default=5000)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -241,6 +247,7 @@ LOGGING = {
     "handlers": _handlers,
     "root": {"handlers": list(_handlers), "level": LOG_LEVEL},
     "loggers": {
+        "syncing": {"level": "DEBUG"},  # for the run logs: the other handlers drop below LOG_LEVEL
         # Django's own defaults give these two handlers of their own, without the redaction filter (runserver's
         # request lines carry query strings): they write through ours instead.
         "django": {"handlers": list(_handlers), "level": "INFO", "propagate": False},

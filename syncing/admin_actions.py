@@ -8,6 +8,7 @@ import logging
 
 from django.contrib import messages
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -18,7 +19,8 @@ from syncing.checks import instance_check, said_of
 from syncing.clients import client_for, instance_discover_projects
 from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
-from syncing.runs import options_for, run_queue
+from syncing.retry import NotRetryable, run_retry
+from syncing.runs import options_for, run_cancel, run_queue
 from syncing.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -95,3 +97,44 @@ def projects_sync_now(request: HttpRequest, projects, kind: str) -> None:
         enqueue("syncing.tasks.sync_project_task", project.pk, kind, SyncRun.Trigger.ADMIN, None, run.pk)
         _audit_press(request, "sync_request", project.instance, f"asked for a {kind} sync of {project}", run)
         messages.success(request, format_html("{}: {} sync queued — {}", project, kind, _run_link(run)))
+
+
+def runs_cancel(request: HttpRequest, runs) -> None:
+    """Cancel: each selected run (and its project runs) stops at its next page; queued ones end now."""
+    actor = Actor.of_user(request.user)
+    for run in runs.select_related("instance", "project"):
+        asked = run_cancel(run, actor=actor)
+        run.refresh_from_db(fields=["status"])
+        if asked and run.status == SyncRun.Status.CANCELLED:
+            messages.success(request, format_html("{}: cancelled before it started", _run_link(run)))
+        elif asked:
+            messages.success(
+                request,
+                format_html(
+                    "{}: cancel asked for ({} run{}) — a running run stops at its next page",
+                    _run_link(run),
+                    asked,
+                    pluralize(asked),
+                ),
+            )
+        else:
+            messages.warning(
+                request,
+                format_html(
+                    "{} was not queued or running ({}): nothing to cancel",
+                    _run_link(run),
+                    run.get_status_display().lower(),
+                ),
+            )
+
+
+def runs_retry(request: HttpRequest, runs) -> None:
+    """Retry: each selected run that did not succeed is queued again as the same kind of run."""
+    actor = Actor.of_user(request.user)
+    for run in runs.select_related("instance", "project"):
+        try:
+            queued = run_retry(run, actor=actor)
+        except NotRetryable as exc:
+            messages.warning(request, str(exc))
+            continue
+        messages.success(request, format_html("{}: {} queued again — {}", _run_link(run), run.kind, _run_link(queued)))

@@ -12,12 +12,14 @@ from syncing.jira.errors import JiraError
 
 
 def said_of(instance: JiraInstance, text: str) -> str:
-    """text about an instance, naming it once: Jira errors already begin with the instance's name."""
+    """text about an instance, naming it once: Jira errors already begin with the instance's name, and a
+    run's error may quote one ("project discovery failed: <name>: GET …")."""
     return f"{instance.name}: {without_name(instance, text)}"
 
 
 def without_name(instance: JiraInstance, text: str) -> str:
-    return text.removeprefix(f"{instance.name}: ")
+    """text without the instance's name where a Jira error put it ("<name>: "), for a place that names it."""
+    return text.replace(f"{instance.name}: ", "")
 
 
 @dataclass

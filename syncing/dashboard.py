@@ -12,7 +12,9 @@ from issues.selectors import issue_counts
 from jirasync_site.db_stats import TableRows, database_size_bytes, table_rows
 from jirasync_site.svg_chart import Bar, bar_chart
 from projects.models import JiraInstance, Project
+from syncing.checks import without_name
 from syncing.models import SyncRun
+from syncing.progress import RunProgress, run_progress_of, runs_live_counts
 
 CHART_RUNS = 30
 # A run's result as a colour: the dashboard's bars and the sync-run list's badges.
@@ -28,12 +30,23 @@ STATUS_COLOURS = {
 }
 
 
+@dataclass(frozen=True)
+class ProjectFailure:
+    key: str
+    run_id: int
+    error: str  # the last run's, without the instance's name (the card names it)
+
+
 @dataclass
 class InstanceHealth:
     instance: JiraInstance
     last_success: datetime | None = None
     last_run: SyncRun | None = None  # the latest started sync (not census) of the whole instance
     failing_projects: list[str] = field(default_factory=list)
+    project_failures: list[ProjectFailure] = field(default_factory=list)  # the failing projects' last errors
+    active_run: SyncRun | None = None  # a sync of the instance queued or running now
+    active_progress: RunProgress | None = None  # its progress (the dashboard only)
+    projects_discovered: int = 0
     next_run: datetime | None = None
     issues: int = 0
     issues_deleted: int = 0
@@ -51,13 +64,29 @@ class InstanceHealth:
         return self.last_run.status if self.last_run else ""
 
     @property
+    def last_run_error(self) -> str:
+        """The last instance run's error when it failed or found nothing to sync, without the instance's name."""
+        if self.last_run is None or self.last_run_status not in (SyncRun.Status.FAILED, SyncRun.Status.SKIPPED):
+            return ""
+        return without_name(self.instance, self.last_run.error)
+
+    @property
+    def nothing_enabled(self) -> bool:
+        return self.projects_enabled == 0
+
+    @property
     def state(self) -> str:
         """ok, warning or failing: what the colour on the dashboard says."""
         if not self.instance.enabled:
             return "disabled"
         if self.failing_projects or self.last_run_status == SyncRun.Status.FAILED:
             return "failing"
-        if self.last_success is None or self.failed_runs_24h or self.last_run_status == SyncRun.Status.PARTIAL:
+        if (
+            self.last_success is None
+            or self.nothing_enabled
+            or self.failed_runs_24h
+            or self.last_run_status == SyncRun.Status.PARTIAL
+        ):
             return "warning"
         return "ok"
 
@@ -83,7 +112,10 @@ def dashboard(now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     health = instances_health(JiraInstance.objects.filter(deleting_since__isnull=True).order_by("name"), now)
     for item in health.values():
+        if item.active_run is not None:
+            item.active_progress = run_progress_of(item.active_run)
         runs = list(_chart_runs().filter(instance=item.instance).order_by("-created_at")[:CHART_RUNS])[::-1]
+        runs_live_counts(runs)  # a run still going: its project runs' counts so far
         item.rate_chart = bar_chart(
             [_bar(run, (run.fetched / run.duration_seconds) if run.duration_seconds else 0.0) for run in runs],
             title="Issues/s",
@@ -100,11 +132,14 @@ def dashboard(now: datetime | None = None) -> Dashboard:
     )
 
 
+def _syncs():
+    """Runs that are syncs: not dry runs (they write nothing), not censuses (they would hide a failing schedule)."""
+    return SyncRun.objects.filter(dry_run=False).exclude(kind=SyncRun.Kind.CENSUS)
+
+
 def _chart_runs():
-    """Top-level syncs that started (a census is not a sync: it would hide a failing schedule)."""
-    return (
-        SyncRun.objects.filter(parent__isnull=True).exclude(kind=SyncRun.Kind.CENSUS).exclude(started_at__isnull=True)
-    )
+    """Top-level syncs that started."""
+    return _syncs().filter(parent__isnull=True).exclude(started_at__isnull=True)
 
 
 def instances_health(instances, now: datetime | None = None) -> dict[int, InstanceHealth]:
@@ -113,7 +148,7 @@ def instances_health(instances, now: datetime | None = None) -> dict[int, Instan
     now = now or timezone.now()
     since = now - timedelta(hours=24)
     health = {i.pk: InstanceHealth(i) for i in instances}
-    top_level = SyncRun.objects.filter(parent__isnull=True, instance__in=list(health))
+    top_level = SyncRun.objects.filter(parent__isnull=True, instance__in=list(health), dry_run=False)
 
     for row in (
         top_level.filter(created_at__gte=since)
@@ -137,6 +172,9 @@ def instances_health(instances, now: datetime | None = None) -> dict[int, Instan
     last_runs = SyncRun.objects.select_related("instance").in_bulk([row["run"] for row in last_ids if row["run"]])
     for row in last_ids:
         health[row["pk"]].last_run = last_runs.get(row["run"])
+    active = _syncs().filter(parent__isnull=True, instance__in=list(health), status__in=SyncRun.ACTIVE)
+    for run in active.select_related("instance").order_by("created_at", "id"):
+        health[run.instance_id].active_run = run  # the latest wins
     for (instance_id, category), n in issue_counts("instance_id", "status_category").items():
         if instance_id in health:
             health[instance_id].issues_by_category[category or "unknown"] = n
@@ -145,15 +183,25 @@ def instances_health(instances, now: datetime | None = None) -> dict[int, Instan
         if instance_id in health:
             health[instance_id].issues_deleted = n
 
-    last_project_run = SyncRun.objects.filter(project=OuterRef("pk")).exclude(kind=SyncRun.Kind.CENSUS)
-    for project in Project.objects.filter(enabled=True, instance__in=list(health)).annotate(
-        last_status=Subquery(last_project_run.order_by("-created_at").values("status")[:1])
+    for row in Project.objects.filter(instance__in=list(health)).values("instance_id").annotate(n=Count("id")):
+        health[row["instance_id"]].projects_discovered = row["n"]
+    last_project_run = _syncs().filter(project=OuterRef("pk")).order_by("-created_at", "-id")
+    for project in (
+        Project.objects.filter(enabled=True, instance__in=list(health))
+        .annotate(
+            last_status=Subquery(last_project_run.values("status")[:1]),
+            last_run_id=Subquery(last_project_run.values("pk")[:1]),
+            last_error=Subquery(last_project_run.values("error")[:1]),
+        )
+        .order_by("key")
     ):
         item = health[project.instance_id]
         item.projects_enabled += 1
         item.projects_synced += project.sync_watermark is not None
         if project.last_status == SyncRun.Status.FAILED:
             item.failing_projects.append(project.key)
+            error = without_name(item.instance, project.last_error or "")
+            item.project_failures.append(ProjectFailure(project.key, project.last_run_id, error))
 
     schedule_owner = {sid: item for item in health.values() for sid in (item.instance.schedule_ids or {}).values()}
     active = Schedule.objects.filter(pk__in=schedule_owner).exclude(repeats=0)

@@ -6,7 +6,8 @@ series to the scraped target, and would rename ours to `exported_instance`, brea
 Work done by any qcluster worker on any machine lands in the database, so numbers read there are true
 whichever process did the work; process-local counters would only know their own process. Counts
 that must only grow (requests, 429s, runs) are sums over the sync runs kept plus the totals of runs
-already pruned (`RunTotals`), so pruning never makes a counter go backwards.
+already pruned (`RunTotals`), so pruning never makes a counter go backwards. Dry runs (`sync_jira
+--dry-run`) write nothing and are no syncs: no metric counts them.
 """
 
 import logging
@@ -24,7 +25,7 @@ from issues.models import Issue
 from issues.selectors import issue_counts
 from jirasync_site.db_stats import database_size_bytes, table_rows
 from projects.models import JiraInstance, Project
-from syncing.models import PendingRefresh, RunTotals, SyncRun, WebhookRefusal
+from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookRefusal
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,15 @@ def _issue_families() -> Iterator:
     errors = GaugeMetricFamily(
         "jirasync_issues_field_errors", "Live issues with mapped-field errors.", labels=["jira_instance"]
     )
+    retry_pending = GaugeMetricFamily(
+        "jirasync_issues_retry_pending",
+        "Issues a run could not store, waiting to be asked for again by the next run of their project.",
+        labels=["jira_instance", "project"],
+    )
     projects = {p.pk: (p.instance.slug, p.key) for p in Project.objects.select_related("instance")}
+    pending = dict(IssueRetry.objects.values("project_id").annotate(n=Count("id")).values_list("project_id", "n"))
+    for project_id, labels in sorted(projects.items(), key=lambda item: item[1]):
+        retry_pending.add_metric(list(labels), pending.get(project_id, 0))  # zero included: alertable
     slugs = {i.pk: i.slug for i in JiraInstance.objects.all()}
     for (project_id,), n in issue_counts("project_id").items():
         stored.add_metric(list(projects[project_id]), n)
@@ -120,7 +129,7 @@ def _issue_families() -> Iterator:
         counted = {row["instance_id"]: row["n"] for row in queryset.values("instance_id").annotate(n=Count("*"))}
         for instance_id, slug in sorted(slugs.items()):
             family.add_metric([slug], counted.get(instance_id, 0))
-    yield from (stored, by_category, deleted, incomplete, errors)
+    yield from (stored, by_category, deleted, incomplete, errors, retry_pending)
 
 
 def _project_families() -> Iterator:
@@ -171,6 +180,7 @@ def project_last_successes() -> dict[int, datetime]:
             status=SyncRun.Status.SUCCEEDED,
             project__isnull=False,
             kind__in=[SyncRun.Kind.FULL, SyncRun.Kind.INCREMENTAL],
+            dry_run=False,
         )
         .values("project_id")
         .annotate(at=Max("finished_at"))
@@ -179,7 +189,7 @@ def project_last_successes() -> dict[int, datetime]:
 
 def _run_families() -> Iterator:
     """Counters and the duration histogram over finished top-level runs (they sum their project runs)."""
-    finished = SyncRun.objects.filter(parent__isnull=True, status__in=FINISHED)
+    finished = SyncRun.objects.filter(parent__isnull=True, status__in=FINISHED, dry_run=False)
     runs = CounterMetricFamily("jirasync_sync_runs", "Finished sync runs.", labels=["jira_instance", "kind", "status"])
     counts: dict[tuple, float] = {}
     sums: dict[str, dict[str, float]] = {name: {} for name, _, _ in RUN_COUNTERS}
@@ -228,7 +238,7 @@ def _run_families() -> Iterator:
     running = GaugeMetricFamily(
         "jirasync_sync_runs_active", "Runs queued or running now.", labels=["jira_instance", "status"]
     )
-    active = SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING])
+    active = SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING], dry_run=False)
     counted = {
         (r["instance__slug"], r["status"]): r["n"]
         for r in active.values("instance__slug", "status").annotate(n=Count("id"))

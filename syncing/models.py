@@ -24,7 +24,7 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         PARTIAL = "partial", "Partly failed"
-        SKIPPED = "skipped", "Skipped (already running elsewhere)"
+        SKIPPED = "skipped", "Skipped"  # another run holds the project, or nothing was enabled: the error says which
         CANCELLED = "cancelled", "Cancelled"
         ABANDONED = "abandoned", "Abandoned (its worker stopped)"
 
@@ -52,6 +52,13 @@ class SyncRun(models.Model):
         default=0, help_text="Issues a census found in Jira but not stored, then fetched and stored."
     )
     pages = models.PositiveIntegerField(default=0)
+    expected_issues = models.PositiveIntegerField(
+        null=True, blank=True, help_text="What Jira counted for this run's query (or the last census), when known."
+    )
+    dry_run = models.BooleanField(
+        default=False,
+        help_text="Fetched and processed, nothing written: not a sync (no last success, charts, metrics).",
+    )
     expected_children = models.PositiveIntegerField(
         default=0, help_text="Project runs fanned out to queue workers; the last to finish closes this run."
     )
@@ -64,6 +71,10 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("cancel_syncrun", "Can cancel queued and running sync runs"),
+            ("retry_syncrun", "Can retry failed sync runs (queue the same kind again)"),
+        ]
         indexes = [
             models.Index(fields=["instance", "-created_at"], name="syncrun_instance_created"),
             models.Index(fields=["project", "-created_at"], name="syncrun_project_created"),
@@ -90,6 +101,24 @@ class SyncRun(models.Model):
 
             end = timezone.now()
         return (end - self.started_at).total_seconds()
+
+
+class RunLogLine(models.Model):
+    """One log record of a run (level, time, message; requests with status and duration at DEBUG), secrets
+    redacted by value; at most JIRASYNC_RUN_LOG_MAX_LINES a run (how many more there were is its last line).
+    Deleted with its run."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="log_lines")
+    at = models.DateTimeField()
+    level = models.PositiveSmallIntegerField(help_text="The logging level number (10 DEBUG … 50 CRITICAL).")
+    logger = models.CharField(max_length=100)
+    message = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "at"], name="runlogline_run_at")]
+
+    def __str__(self) -> str:
+        return f"#{self.run_id} {self.at:%H:%M:%S} {self.message[:60]}"
 
 
 class RunTotals(models.Model):

@@ -9,7 +9,7 @@ moment resumes from the last committed page.
 
 import logging
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -94,8 +94,11 @@ def requested_fields(mapping: CompiledMapping) -> list[str]:
     return sorted(set(CORE_FIELD_IDS) | set(mapping.jira_field_ids))
 
 
-def project_pages(client: JiraClient, plan: ProjectSyncPlan) -> Iterator[list[dict]]:
-    return client.search_pages(plan.jql(), plan.fields(), changelog=True, page_size=plan.page_size)
+def project_pages(
+    client: JiraClient, plan: ProjectSyncPlan, *, counted: Callable[[int], None] | None = None
+) -> Iterator[list[dict]]:
+    """The project's pages; counted, when given, is called once with what Jira counts for the query."""
+    return client.search_pages(plan.jql(), plan.fields(), changelog=True, page_size=plan.page_size, counted=counted)
 
 
 def page_sync(

@@ -1,6 +1,7 @@
 """Fetch the next pages while the current one is written: the network and the database overlap."""
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator
 from queue import Empty, Full, Queue
@@ -37,7 +38,9 @@ def prefetched[T](items: Iterator[T], depth: int = 2) -> Iterator[T]:
         except BaseException as exc:  # handed to the consumer, which re-raises it
             queue.put(_Raised(exc))
 
-    producer = threading.Thread(target=produce, name="jirasync-prefetch", daemon=True)
+    # In the consumer's context: what the producer logs goes to the same run's log (syncing.run_log).
+    context = contextvars.copy_context()
+    producer = threading.Thread(target=context.run, args=(produce,), name="jirasync-prefetch", daemon=True)
     producer.start()
     try:
         while True:

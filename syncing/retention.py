@@ -1,5 +1,5 @@
-"""Pruning what grows without end — sync runs, audit entries, queue task results, webhook deliveries —
-past its retention.
+"""Pruning what grows without end — sync runs (with their log lines), audit entries, queue task results,
+webhook deliveries — past its retention.
 
 Nothing younger than its kind's retention is removed, whatever is asked; audit entries of
 configuration changes are kept at least a year. Deletion goes in batches so no transaction holds
@@ -11,19 +11,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.models import Failure, Success
 
 from audit.models import AuditLog
 from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS, run_durations
-from syncing.models import RunTotals, SyncRun, WebhookDelivery
+from syncing.models import RunLogLine, RunTotals, SyncRun, WebhookDelivery
 
 CONFIGURATION_AUDIT_FLOOR_DAYS = 365
 # Entries about the configuration: what was mapped how, who changed an instance.
 CONFIGURATION_TYPES = ("config.fieldmapping", "config.statusmilestone", "projects.jirainstance", "projects.project")
 BATCH = 1000
+LOG_BATCH = 10_000  # run log lines deleted a statement
 
 
 @dataclass
@@ -32,10 +33,11 @@ class PruneReport:
     deleted: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"{kind}: {self.deleted.get(kind, 0):,} older than {self.cutoffs[kind]:%Y-%m-%d %H:%M} UTC"
             for kind in self.cutoffs
         ]
+        return [*lines, f"run log lines: {self.deleted.get('run log lines', 0):,} (of those sync runs)"]
 
 
 def retention_days() -> dict[str, int]:
@@ -69,19 +71,24 @@ def prune(*, older_than_days: int | None = None, dry_run: bool = False, now: dat
         "webhook deliveries": WebhookDelivery.objects.filter(received_at__lt=report.cutoffs["webhook deliveries"]),
     }
     failures = Failure.objects.filter(stopped__lt=report.cutoffs["task results"])
+    report.deleted["run log lines"] = 0
     for kind, queryset in targets.items():
         if dry_run:
             report.deleted[kind] = queryset.count() + (failures.count() if kind == "task results" else 0)
+            if kind == "sync runs":
+                report.deleted["run log lines"] = _run_log_lines(queryset.values("pk")).count()
             continue
-        report.deleted[kind] = _delete_in_batches(queryset, kind == "sync runs")
+        report.deleted[kind] = _delete_in_batches(queryset, kind == "sync runs", report)
         if kind == "task results":
-            report.deleted[kind] += _delete_in_batches(failures, False)
+            report.deleted[kind] += _delete_in_batches(failures, False, report)
     return report
 
 
-def _delete_in_batches(queryset: QuerySet, is_runs: bool) -> int:
+def _delete_in_batches(queryset: QuerySet, is_runs: bool, report: PruneReport) -> int:
     deleted = 0
     while ids := list(queryset.order_by("pk").values_list("pk", flat=True)[:BATCH]):
+        if is_runs:  # a long run logs thousands of lines: they go first, a statement of LOG_BATCH at a time
+            report.deleted["run log lines"] += _run_log_delete(ids)
         with transaction.atomic():
             if is_runs:
                 _runs_into_totals(ids)
@@ -90,9 +97,22 @@ def _delete_in_batches(queryset: QuerySet, is_runs: bool) -> int:
     return deleted
 
 
+def _run_log_lines(run_ids) -> QuerySet:
+    """The log lines of these runs and of their project runs."""
+    return RunLogLine.objects.filter(run__in=SyncRun.objects.filter(Q(pk__in=run_ids) | Q(parent_id__in=run_ids)))
+
+
+def _run_log_delete(run_ids: list) -> int:
+    deleted = 0
+    lines = _run_log_lines(run_ids)
+    while line_ids := list(lines.values_list("pk", flat=True)[:LOG_BATCH]):
+        deleted += RunLogLine.objects.filter(pk__in=line_ids).delete()[0]
+    return deleted
+
+
 def _runs_into_totals(run_ids: list) -> None:
-    """Add what these runs counted to RunTotals before they go."""
-    runs = SyncRun.objects.filter(pk__in=run_ids)
+    """Add what these runs counted to RunTotals before they go (dry runs count nowhere)."""
+    runs = SyncRun.objects.filter(pk__in=run_ids, dry_run=False)
     durations = {
         (row["instance_id"], row["kind"], row["status"]): row
         for row in run_durations(runs, "instance_id", "kind", "status")

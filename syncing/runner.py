@@ -36,6 +36,7 @@ from syncing.pipeline import (
     watermark_advance,
 )
 from syncing.prefetch import prefetched
+from syncing.run_log import run_log_capture
 from syncing.runs import (
     RunKeeper,
     RunOptions,
@@ -86,7 +87,7 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
     counters = RequestCounters()
     stop = StopSignal(options.stop)
     try:
-        with RunKeeper(run, stop, owner=run.owner) as keeper:
+        with run_log_capture(run.pk), RunKeeper(run, stop, owner=run.owner) as keeper:
             found = _instance_discover(run, options, counters, stop, keeper)
             if isinstance(found, SyncRun):
                 return found
@@ -147,12 +148,15 @@ def sync_project(
     owner = new_owner()
     runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
     run = run_adopt_or_start(run_id, instance, project, options, parent_id, owner=owner)
+    if not run.is_active:
+        return run  # cancelled before its task started
     if instance.being_deleted:  # a task queued before the deletion began
         return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
-    try:
-        return _project_run(run, project, options, parent_id, site, owner)
-    except Exception as exc:  # bookkeeping, the claim, the census after it: the run still says why
-        return run_end_unexpected(run, exc)
+    with run_log_capture(run.pk):
+        try:
+            return _project_run(run, project, options, parent_id, site, owner)
+        except Exception as exc:  # bookkeeping, the claim, the census after it: the run still says why
+            return run_end_unexpected(run, exc)
 
 
 def _project_run(
@@ -222,8 +226,12 @@ def _project_pages_sync(
     defer = not options.dry_run  # a dry run stores nothing to complete later: it completes page by page
     deferred: dict[int, tuple[str, bool]] = {}
     outpaced: JiraOutpacedError | None = None  # the search stopped so the run ends: raised once the rest is done
+    # What Jira counts for the query (its total, or the approximate count), for "pages done of pages expected";
+    # a full sync without one goes by the last census.
+    counted: list[int] = []
+    fallback = project.census_count if options.full else None
     try:
-        for page in prefetched(project_pages(client, plan)):
+        for page in prefetched(project_pages(client, plan, counted=counted.append)):
             result = page_sync(history_client, plan, page, run_id=run.pk, defer_histories=defer)
             deferred.update(result.deferred)
             if len(deferred) >= HISTORY_BATCH:
@@ -231,7 +239,18 @@ def _project_pages_sync(
             if not options.dry_run:
                 watermark_advance(project, result.watermark)
             accumulate(totals, result)
-            if not run_progress(run, totals, counters):
+            expected = counted[0] if counted else fallback
+            log.debug(
+                "page %d: %d read, %d new, %d updated, %d unchanged, %d failed (%s)",
+                run.pages + 1,
+                result.fetched,
+                result.inserted,
+                result.updated,
+                result.unchanged,
+                len(result.failed),
+                f"{totals.fetched:,} of {expected:,} expected" if expected is not None else f"{totals.fetched:,} read",
+            )
+            if not run_progress(run, totals, counters, expected=expected):
                 stop.set()  # Cancel was asked for
             free_memory_release()
             if options.stage_seconds is not None:
@@ -321,11 +340,11 @@ def _instance_run(instance_id: int, options: RunOptions, run_id: int | None) -> 
     """The instance run, started (or adopted from the queue); ended as cancelled when Cancel came first."""
     instance = JiraInstance.objects.get(pk=instance_id)
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
-    if instance.being_deleted:
+    if instance.being_deleted and run.is_active:
         return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
-    if run.cancel_requested:
+    if run.is_active and run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    return run
+    return run  # not active: cancelled before its task started
 
 
 def _instance_discover(
@@ -349,8 +368,31 @@ def _instance_discover(
     projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
     if options.project_keys:
         projects = projects.filter(key__in=options.project_keys)
+    project_ids = list(projects.values_list("id", flat=True))
     SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
-    return site, list(projects.values_list("id", flat=True))
+    if not project_ids:
+        # Nothing synced is not a success: the run says why, and the dashboard and the command say so too.
+        return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
+    log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
+    return site, project_ids
+
+
+def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:
+    """Why an instance run found no project to sync: nothing discovered, nothing enabled, or --project
+    naming none of the enabled ones."""
+    discovered = Project.objects.filter(instance=instance)
+    if options.project_keys:
+        return (
+            f"nothing to sync: no enabled project is named {', '.join(options.project_keys)} "
+            f"({discovered.filter(enabled=True).count()} enabled)"
+        )
+    if not discovered.exists():
+        return "nothing to sync: the account sees no projects (permissions?)"
+    count = discovered.count()
+    return (
+        f"nothing to sync: {count} project{'s' if count != 1 else ''} discovered, none enabled — "
+        "enable them in admin (Projects), or set the instance's 'enable new projects'"
+    )
 
 
 def sync_instance_fan_out(
@@ -367,14 +409,12 @@ def sync_instance_fan_out(
     counters = RequestCounters()
     stop = StopSignal(options.stop)
     try:
-        with RunKeeper(run, stop, owner=run.owner) as keeper:
+        with run_log_capture(run.pk), RunKeeper(run, stop, owner=run.owner) as keeper:
             found = _instance_discover(run, options, counters, stop, keeper)
             if isinstance(found, SyncRun):
                 return found, []
             site, project_ids = found
             children = [census_project_run(pk, options, run.pk, site) for pk in project_ids] if options.census else []
-        if not project_ids:
-            return run_finish(run, SyncRun.Status.SUCCEEDED, counters, error="no enabled projects"), []
         if options.census:
             return _closed(run_close_parent(run, children, counters), options), []
         SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
@@ -401,21 +441,34 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
 
 
 def census_project_run(
-    project_id: int, options: RunOptions, parent_id: int | None = None, site: SiteInfo | None = None
+    project_id: int,
+    options: RunOptions,
+    parent_id: int | None = None,
+    site: SiteInfo | None = None,
+    run_id: int | None = None,
 ) -> SyncRun:
     """A census of one project as its own SyncRun (kind census): listed, moved/restored, deleted, and the
-    listed issues never stored fetched and stored (`recovered`; any that could not be make it partial)."""
+    listed issues never stored fetched and stored (`recovered`; any that could not be make it partial).
+    run_id: a queued census run to adopt (a Retry)."""
     project = Project.objects.select_related("instance").get(pk=project_id)
-    run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
+    if run_id:
+        run = run_adopt_or_start(run_id, project.instance, project, options, parent_id, owner=new_owner())
+        if not run.is_active:
+            return run  # cancelled before its task started
+    else:
+        run = run_start(project.instance, project, options, parent_id, kind=SyncRun.Kind.CENSUS, owner=new_owner())
     if project.instance.being_deleted:
         return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
-    try:
-        return _census_run(run, project, options, site)
-    except Exception as exc:  # the run must say why whatever went wrong
-        return run_end_unexpected(run, exc)
+    with run_log_capture(run.pk):
+        try:
+            return _census_run(run, project, options, site)
+        except Exception as exc:  # the run must say why whatever went wrong
+            return run_end_unexpected(run, exc)
 
 
 def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteInfo | None) -> SyncRun:
+    if run.cancel_requested:
+        return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     counters = RequestCounters()
     stop = StopSignal(options.stop)
     try:

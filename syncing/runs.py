@@ -23,10 +23,12 @@ from django.utils import timezone
 from audit.services import SYNC, Actor, Change, audit_record
 from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance, Project
+from syncing.checks import without_name
 from syncing.claims import project_claim_renew
 from syncing.jira.client import RequestCounters
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult
+from syncing.run_log import run_log_capture, run_log_flush
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ SUMMED = (
     "deleted",
     "recovered",
 )
-_OWN = ("requests", "retries", "rate_limited")  # what an instance run's own requests (discovery) cost
+OWN_COUNTS = ("requests", "retries", "rate_limited")  # what an instance run's own requests (discovery) cost
 
 
 class StopSignal:
@@ -119,7 +121,12 @@ def after_reconnect[T](write: Callable[[], T]) -> T:
 def run_queue(instance: JiraInstance, project: Project | None, options: RunOptions) -> SyncRun:
     """A run recorded as queued before its task starts, so the operator can follow it from the start."""
     return SyncRun.objects.create(
-        instance=instance, project=project, kind=options.kind, trigger=options.trigger, status=SyncRun.Status.QUEUED
+        instance=instance,
+        project=project,
+        kind=options.kind,
+        trigger=options.trigger,
+        status=SyncRun.Status.QUEUED,
+        dry_run=options.dry_run,
     )
 
 
@@ -145,9 +152,9 @@ def run_start(
         heartbeat_at=now,
         owner=owner,
         watermark_before=project.sync_watermark if project else None,
+        dry_run=options.dry_run,
     )
-    if parent_id is None:
-        _audit_start(run, instance, project)
+    _started(run, instance, project)
     return run
 
 
@@ -160,7 +167,8 @@ def run_adopt_or_start(
     *,
     owner: str = "",
 ) -> SyncRun:
-    """The queued run run_id, now running (when it is still queued), else a new running run."""
+    """The queued run run_id, now running (when it is still queued); as it is when it was cancelled before it
+    started (the caller does nothing more: check `is_active`); else a new running run."""
     now = timezone.now()
     if run_id and SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
         status=SyncRun.Status.RUNNING,
@@ -170,9 +178,25 @@ def run_adopt_or_start(
         watermark_before=project.sync_watermark if project else None,
     ):
         run = SyncRun.objects.get(pk=run_id)
-        _audit_start(run, instance, project)
+        _started(run, instance, project)
         return run
+    cancelled = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.CANCELLED).first() if run_id else None
+    if cancelled is not None:
+        return cancelled  # Cancel came before its task did: the task has nothing to do
     return run_start(instance, project, options, parent_id, owner=owner)
+
+
+def _started(run: SyncRun, instance: JiraInstance, project: Project | None) -> None:
+    """Say in the run's log (and the process's) that it started; audit the start of a top-level run."""
+    with run_log_capture(run.pk):
+        log.info(
+            "%s started%s%s",
+            run,
+            " (dry run: nothing is written)" if run.dry_run else "",
+            f"; watermark {run.watermark_before:%Y-%m-%d %H:%M:%S} UTC" if run.watermark_before else "",
+        )
+    if run.parent_id is None:
+        _audit_start(run, instance, project)
 
 
 def _audit_start(run: SyncRun, instance: JiraInstance, project: Project | None) -> None:
@@ -222,15 +246,19 @@ def counts(totals: PageResult | None, counters: RequestCounters | None, pages: i
     return values
 
 
-def run_progress(run: SyncRun, totals: PageResult, counters: RequestCounters) -> bool:
-    """Record a page's progress on the run; False when Cancel was asked for (the run should stop now)."""
+def run_progress(run: SyncRun, totals: PageResult, counters: RequestCounters, *, expected: int | None = None) -> bool:
+    """Record a page's progress on the run (and what Jira counted for it, when known), then write what the
+    run logged meanwhile; False when Cancel was asked for (the run should stop now)."""
     run.pages += 1
     values = counts(totals, counters, run.pages)
+    if expected is not None:
+        values["expected_issues"] = expected
     written = SyncRun.objects.filter(pk=run.pk, cancel_requested=False).update(heartbeat_at=timezone.now(), **values)
     for name, value in values.items():
         setattr(run, name, value)
     if not written:
         SyncRun.objects.filter(pk=run.pk).update(**values)
+    run_log_flush(run.pk)
     return bool(written)
 
 
@@ -251,23 +279,28 @@ def _run_finish(
             Project.objects.filter(pk=run.project_id).values_list("sync_watermark", flat=True).first()
         )
     else:
-        values.update({name: getattr(run, name) for name in SUMMED})
+        values.update({name: getattr(run, name) for name in (*SUMMED, "expected_issues")})
     SyncRun.objects.filter(pk=run.pk).update(**values)
     run.refresh_from_db()
-    log.log(
-        logging.INFO if status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.SKIPPED) else logging.WARNING,
-        "%s %s: %d fetched, %d inserted, %d updated, %d failed, %d requests, %d retries, %d × 429%s",
-        run,
-        status,
-        run.fetched,
-        run.inserted,
-        run.updated,
-        run.failed_rows,
-        run.requests,
-        run.retries,
-        run.rate_limited,
-        f" — {run.error}" if run.error else "",
-    )
+    with run_log_capture(run.pk):
+        log.log(
+            # A project skipped because another run holds it is routine; an instance with nothing to sync is not.
+            logging.INFO
+            if status == SyncRun.Status.SUCCEEDED or (status == SyncRun.Status.SKIPPED and run.project_id)
+            else logging.WARNING,
+            "%s %s%s: %d fetched, %d inserted, %d updated, %d failed, %d requests, %d retries, %d × 429%s",
+            run,
+            status,
+            " (dry run)" if run.dry_run else "",
+            run.fetched,
+            run.inserted,
+            run.updated,
+            run.failed_rows,
+            run.requests,
+            run.retries,
+            run.rate_limited,
+            f" — {run.error}" if run.error else "",
+        )
     if run.parent_id is None:
         audit_record(
             actor=SYNC,
@@ -303,16 +336,19 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
     failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
     # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
     # and recovered.
-    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(**{name: Sum(name) for name in SUMMED})
+    sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(
+        **{name: Sum(name) for name in SUMMED}, expected_issues=Sum("expected_issues")
+    )
     sums.update(SyncRun.objects.filter(parent=run).aggregate(deleted=Sum("deleted"), recovered=Sum("recovered")))
     # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
     own = (
-        {name: getattr(counters, name) for name in _OWN}
+        {name: getattr(counters, name) for name in OWN_COUNTS}
         if counters
-        else (SyncRun.objects.filter(pk=run.pk).values(*_OWN).first() or {})
+        else (SyncRun.objects.filter(pk=run.pk).values(*OWN_COUNTS).first() or {})
     )
     for name in SUMMED:
         setattr(run, name, (sums[name] or 0) + own.get(name, 0))
+    run.expected_issues = sums["expected_issues"]  # what Jira counted for its project runs
     if children and all(child.status == SyncRun.Status.CANCELLED for child in children):
         status = SyncRun.Status.CANCELLED
     elif failed and len(failed) == len(children):
@@ -321,7 +357,11 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
         status = SyncRun.Status.PARTIAL
     else:
         status = SyncRun.Status.SUCCEEDED
-    error = "; ".join(f"{child.project.key} ({child.kind}): {child.error}" for child in children if child.error)
+    error = "; ".join(
+        f"{child.project.key} ({child.kind}): {without_name(run.instance, child.error)}"
+        for child in children
+        if child.error
+    )
     return run_finish(run, status, None, error=error)
 
 
@@ -368,6 +408,7 @@ class RunKeeper:
             connection.close()  # this thread's own connection
 
     def _renew(self) -> None:
+        run_log_flush(self.run_id)  # what the run logged since its last page, visible while it waits
         kept = SyncRun.objects.filter(pk=self.run_id, status=SyncRun.Status.RUNNING).update(heartbeat_at=timezone.now())
         if not kept:
             self.lost = "the run was ended by someone else (abandoned after its lease expired?)"
@@ -435,6 +476,8 @@ def run_cancel(run: SyncRun, *, actor: Actor) -> int:
         ):
             _audit_end(queued, SyncRun.Status.CANCELLED, f"cancelled by {actor.name} before it started")
     if asked:
+        with run_log_capture(run.pk):
+            log.info("cancel asked for by %s; runs asked to stop: %d", actor.name, asked)
         audit_record(
             actor=actor,
             change=Change(

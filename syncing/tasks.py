@@ -11,7 +11,7 @@ from django_q.tasks import async_task
 from audit.services import Actor
 from syncing.models import SyncRun
 from syncing.remap import issues_remap
-from syncing.runner import child_finished, sync_instance_fan_out, sync_project
+from syncing.runner import census_project_run, child_finished, sync_instance_fan_out, sync_project
 from syncing.runs import options_for
 
 
@@ -46,6 +46,11 @@ def sync_project_task(
     if parent_id:
         child_finished(parent_id, options)
     return run.pk
+
+
+def census_project_task(project_id: int, trigger: str = "admin", run_id: int | None = None) -> int:
+    """A census of one project (a Retry of a project's census); returns its run's id."""
+    return census_project_run(project_id, options_for(SyncRun.Kind.CENSUS, trigger), run_id=run_id).pk
 
 
 def census_instance_task(instance_id: int, trigger: str = "schedule", run_id: int | None = None) -> int:
@@ -103,6 +108,7 @@ TASK_FUNCTIONS = frozenset(
         "sync_instance_task",
         "sync_project_task",
         "census_instance_task",
+        "census_project_task",
         "remap_task",
         "refresh_issue",
         "instance_delete_task",

@@ -3,6 +3,7 @@
 It knows no database and nothing of mappings: it takes connection settings and yields what Jira said.
 """
 
+import contextvars
 import functools
 import json
 import logging
@@ -15,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import partial
 from typing import Any
 
 import orjson
@@ -174,8 +174,7 @@ class JiraClient:
                 continue
             status = response.status_code
             log.debug(
-                "%s %s -> %s in %.0f ms (attempt %d)",
-                method,
+                "%s -> %s in %.0f ms (attempt %d)",
                 where,
                 status,
                 (time.perf_counter() - began) * 1000,
@@ -426,8 +425,10 @@ class JiraClient:
                 except JiraError as exc:
                     log.warning("histories of %d issues stay incomplete: %s", len(bulk), exc)
         if singles:
+            # Each thread in a copy of the caller's context, so what it logs stays with the caller's (a run's log).
+            context = contextvars.copy_context()
+            fetch = lambda issue_id: context.copy().run(self._changelog_or_none, issue_id, keep)  # noqa: E731
             with ThreadPoolExecutor(max_workers=min(4, len(singles))) as pool:
-                fetch = partial(self._changelog_or_none, keep=keep)
                 for issue_id, fetched in zip(singles, pool.map(fetch, singles), strict=True):
                     if fetched is not None:
                         found[issue_id] = fetched
@@ -474,11 +475,20 @@ class JiraClient:
         return found
 
     def search_pages(
-        self, jql: str, fields: list[str], *, changelog: bool = True, page_size: int = 100
+        self,
+        jql: str,
+        fields: list[str],
+        *,
+        changelog: bool = True,
+        page_size: int = 100,
+        counted: Callable[[int], None] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield every issue matching jql, page by page as they arrive, oldest `updated` first; never the
         whole result at once. Seek paging on `updated` (see paging.py): nothing is skipped when issues
-        change between two requests. Raises JiraPagingError when Jira's paging does not advance."""
+        change between two requests. Raises JiraPagingError when Jira's paging does not advance.
+
+        counted: called once, after the first page, with how many issues matched at the start (see seek_pages).
+        """
         self._ensure_flavour()
         wanted = sorted({*fields, "updated"})  # the cursor is read from `updated`
         if self.flavour == CLOUD:
@@ -494,6 +504,7 @@ class JiraClient:
             where=self._where("POST", path),
             probe=lambda query, size, start, token: fetch(query, ["updated"], False, size, start, token),
             count=self._cloud_count if self.flavour == CLOUD else None,
+            counted=counted,
         )
 
     def _cloud_count(self, jql: str) -> int:

@@ -125,6 +125,7 @@ def seek_pages(
     where: str,
     probe: FetchPage | None = None,
     count: Callable[[str], int] | None = None,
+    counted: Callable[[int], None] | None = None,
 ) -> Iterator[list]:
     """Yield every issue matching jql once per (id, updated), oldest `updated` first, page by page.
 
@@ -133,6 +134,8 @@ def seek_pages(
     probe: like fetch, but asking for ids and `updated` only (for an issue too large to read whole).
     count: jql -> how many issues match it now (Cloud's approximate count); asked once, after a first page
     that says more follow, when the answers carry no `total`.
+    counted: told, after the first page, how many issues matched at the start — that count, or the first
+    page's issues when it was the only page (progress: pages done of pages expected); not told when unknown.
     where: "<instance>: <METHOD> <path>", named in errors. Raises JiraPagingError when Jira's paging stalls,
     JiraOutpacedError once it has read READ_AGAIN_LIMIT times as many issues as matched at its start.
     """
@@ -155,6 +158,10 @@ def seek_pages(
             matched = page.total if page.total is not None else (count(jql) if count and pages == 1 else None)
             if matched is not None:
                 limit = READ_AGAIN_LIMIT * matched + page_size
+            if counted is not None and pages == 1 and matched is not None:
+                counted(matched)
+        elif counted is not None and pages == 1:
+            counted(page.total if page.total is not None else len(page.issues))  # the only page
         if page.more and not page.issues:
             raise JiraPagingError(f"{where}: page {pages} is empty but says more issues follow; stopped")
         issues = page.issues

@@ -1,9 +1,11 @@
 """The operator's day of issue #17, in Chromium: readable lists, exports, unchanged saves that change
-nothing, a legacy mapping file, messages that say things once, and who pressed what."""
+nothing, a legacy mapping file, messages that say things once, who pressed what, and a sync followed,
+cancelled and retried from its run's page."""
 
 import csv
 import io
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ from django.urls import reverse
 from audit.models import AuditLog
 from config.models import FieldMapping
 from issues.models import Issue
+from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from projects.models import JiraInstance
 from syncing.models import SyncRun
@@ -32,6 +35,35 @@ def log_in(page, base: str) -> None:
     with page.expect_navigation():
         page.click('input[type="submit"]')
     page.wait_for_selector("#jirasync-dashboard")
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+def without_self_refresh(route) -> None:
+    """A run's page as served, less its 3-second refresh (a page reloading itself cannot be read steadily)."""
+    if route.request.method != "GET":
+        route.continue_()
+        return
+    response = route.fetch()
+    route.fulfill(response=response, body=response.text().replace('<meta http-equiv="refresh" content="3">', ""))
+
+
+def goto(page, url: str) -> None:
+    """Open url, again if the page being left refreshed itself at that moment (the navigation is aborted)."""
+    from playwright.sync_api import Error
+
+    for attempt in range(5):
+        try:
+            page.goto(url)
+            return
+        except Error:
+            if attempt == 4:
+                raise
 
 
 def no_horizontal_scroll(page) -> bool:
@@ -174,3 +206,73 @@ def test_the_operators_day(live_server, page, screenshots, django_user_model, sy
         page.click('input[type="submit"][value="Import"]')
     assert "converted from the legacy format" in page.inner_text("#import-report")
     page.screenshot(path=screenshots / "legacy-import.png", full_page=True)
+
+
+def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
+    live_server, page, qcluster, screenshots, django_user_model, reference_mappings
+):
+    """Sync now → the run's page shows its project runs filling up (pages of pages expected, rate, time left)
+    and the dashboard says 'syncing now'; Cancel stops it at its next page; Retry queues it again and a real
+    worker finishes it; the run's log shows every request."""
+    django_user_model.objects.create_superuser("operator", "op@example.com", PASSWORD)
+    base = live_server.url
+    with running_sim(
+        flavour="datacenter", projects=2, issues=1500, seed=23, faults=FaultPlan(latency_ms=200)
+    ) as server:
+        instance = register(server, "instance_2")
+        log_in(page, base)
+        page.goto(f"{base}{reverse('admin:projects_jirainstance_change', args=[instance.pk])}")
+        page.select_option('select[name="CHANGE_FORM-action"]', label="Sync now (incremental)")
+        with page.expect_navigation():
+            page.click('.actions button[type="submit"]')
+        with page.expect_navigation():
+            page.click(".messagelist a:has-text('run #')")
+        run = SyncRun.objects.get(parent__isnull=True)
+        assert page.url.endswith(reverse("admin:syncing_syncrun_change", args=[run.pk]))
+
+        # The page refreshes itself: the project runs appear and fill up, without a reload by hand.
+        page.wait_for_selector("#run-children tbody tr:nth-child(2)", timeout=90_000)
+        wait_for(lambda: SyncRun.objects.filter(parent=run, pages__gte=2).count() == 2, 90, "two project runs going")
+        # From here on the run's pages are served less their 3-second refresh: steady to read and photograph.
+        page.route(re.compile(r".*/admin/syncing/syncrun/\d+/change/.*"), without_self_refresh)
+        run_url = f"{base}{reverse('admin:syncing_syncrun_change', args=[run.pk])}"
+        goto(page, run_url)
+        assert page.locator("#run-children tbody tr").count() == 2
+        assert re.search(r"done of ~\d+", page.inner_text("#run-pages"))  # Data Center's total: 3,000 issues
+        assert "issues/s" in page.inner_text("#run-rate") and page.inner_text("#run-eta").startswith("about")
+        page.screenshot(path=screenshots / "run-progress.png", full_page=True)
+        page.goto(f"{base}/admin/")
+        assert "Syncing now" in page.inner_text("#syncing-instance_2")
+        page.screenshot(path=screenshots / "dashboard-syncing-now.png", full_page=True)
+
+        # Cancel, on the run's page: it stops at its next page.
+        goto(page, run_url)
+        with page.expect_navigation():
+            page.click('.run-actions button[value="cancel_runs"]')
+        assert "cancel asked for" in page.inner_text(".messagelist")
+        wait_for(lambda: SyncRun.objects.get(pk=run.pk).status == "cancelled", 90, "the run to stop")
+        stored = Issue.objects.count()
+        assert 0 < stored < 3000
+        goto(page, run_url)
+        assert "Cancelled" in page.inner_text("#run-state") and page.locator('button[value="retry_runs"]').count()
+        page.screenshot(path=screenshots / "run-cancelled.png", full_page=True)
+        assert AuditLog.objects.filter(action="sync_cancel", actor="operator").exists()
+
+        # Retry: the same kind again, which the worker runs to the end from where the cancelled one stopped.
+        with page.expect_navigation():
+            page.click('.run-actions button[value="retry_runs"]')
+        with page.expect_navigation():
+            page.click(f".messagelist a:has-text('run #'):not(:has-text('run #{run.pk}'))")
+        retried = SyncRun.objects.get(parent__isnull=True, trigger="admin", pk__gt=run.pk)
+        wait_for(lambda: SyncRun.objects.get(pk=retried.pk).status == "succeeded", 180, "the retried run")
+        assert Issue.objects.count() == 3000
+        goto(page, f"{base}{reverse('admin:syncing_syncrun_change', args=[retried.pk])}")
+        assert "Succeeded" in page.inner_text("#run-state")
+        page.screenshot(path=screenshots / "run-retried.png", full_page=True)
+
+        # The run's log: its requests with status and duration.
+        with page.expect_navigation():
+            page.click("#run-log a:first-child")
+        assert re.search(r"POST /rest/api/2/search -> 200 in \d+ ms", page.inner_text("#run-log-lines"))
+        page.screenshot(path=screenshots / "run-log.png", full_page=True)
+        assert not page.csp_problems, page.csp_problems

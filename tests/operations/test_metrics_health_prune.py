@@ -11,7 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from audit.models import AuditLog
 from issues.models import Issue
-from syncing.models import RunTotals, SyncRun, WebhookDelivery, WorkerHeartbeat
+from projects.models import Project
+from syncing.models import IssueRetry, RunTotals, SyncRun, WebhookDelivery, WorkerHeartbeat
 from syncing.retention import prune
 from syncing.runner import RunOptions, sync_instance
 from syncing.schedules import schedules_ensure_all
@@ -177,3 +178,16 @@ def test_prune_removes_only_what_is_past_retention_and_keeps_counters_whole(clie
         ),
     ):
         assert value(after, name, **labels) == value(before, name, **labels), name
+
+
+def test_issues_waiting_to_be_asked_for_again_are_counted_per_project(client, settings, instance):
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    ops = Project.objects.create(instance=instance, jira_id="1", key="OPS")
+    Project.objects.create(instance=instance, jira_id="2", key="QUIET")
+    for jira_id in (101, 102):
+        IssueRetry.objects.create(
+            project=ops, jira_id=jira_id, key=f"OPS-{jira_id}", reason="too large", last_failed_at=timezone.now()
+        )
+    samples = scrape(client)
+    assert value(samples, "jirasync_issues_retry_pending", jira_instance="instance_1", project="OPS") == 2
+    assert value(samples, "jirasync_issues_retry_pending", jira_instance="instance_1", project="QUIET") == 0

@@ -180,7 +180,13 @@ def test_credentials_echoed_by_the_server_are_redacted_wherever_they_are_shown_o
         assert server.authorizations, "the server was asked"
     assert run.status == "failed" and "Proxy refused the request" in run.error  # what it said, less the secret
     assert "Proxy refused the request" in messages and "Proxy refused the request" in fields
+    run_log = admin_client.get(reverse("admin:syncing_syncrun_log", args=[run.pk])).content.decode()
+    run_log += b"".join(
+        admin_client.get(reverse("admin:syncing_syncrun_log_download", args=[run.pk])).streaming_content
+    ).decode()
+    assert "Proxy refused the request" in run_log  # the run's own log has what it said, less the secret
     places = {
+        "run logs": run_log,
         "admin messages": messages,
         "Discover fields": fields,
         "check_jira": out.getvalue() + str(refused.value),

@@ -4,6 +4,7 @@ permission (or one this test does not know how to grant) fails here."""
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin import ActionLocation
 from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, reverse
@@ -43,15 +44,18 @@ def action_permission(name: str, opts) -> str:
         "view": f"{opts.app_label}.view_{opts.model_name}",
         "sync": "projects.sync_jirainstance",
         "resubmit": f"django_q.change_{opts.model_name}",
+        "cancel": "syncing.cancel_syncrun",
+        "retry": "syncing.retry_syncrun",
     }
     assert name in known, f"the action permission {name!r} of {opts.label} is not in the permission model"
     return known[name]
 
 
-def every_action() -> list[tuple[type, admin.ModelAdmin, str, tuple[str, ...]]]:
+def every_action(location: ActionLocation = ActionLocation.CHANGE_LIST) -> list:
+    """(model, its admin, action name, declared permissions) of every action offered at location."""
     found = []
     for model, model_admin in admin.site._registry.items():
-        for action in model_admin._get_base_actions():
+        for action in model_admin._get_base_actions(location):
             found.append((model, model_admin, action.name, tuple(getattr(action.func, "allowed_permissions", ()))))
     return found
 
@@ -77,9 +81,13 @@ def client_without(staff_with, missing: str):
 
 @pytest.fixture
 def furnished(cloud_site, reference_mappings):
-    """A row in every table an action or view can act on."""
+    """A row in every table an action or view can act on (a run to cancel, one to retry)."""
     instance = register(cloud_site, "instance_1", enable_new_projects=False)
-    Project.objects.create(instance=instance, jira_id="10000", key="ONE", name="One")
+    project = Project.objects.create(instance=instance, jira_id="10000", key="ONE", name="One")
+    for status in ("failed", "running"):
+        SyncRun.objects.create(
+            instance=instance, project=project, kind="incremental", trigger="schedule", status=status
+        )
     now = timezone.now()
     for model, task_id in ((Failure, "f1"), (Success, "s1")):
         model.objects.create(
@@ -91,7 +99,7 @@ def furnished(cloud_site, reference_mappings):
 def state() -> dict:
     """What an action or view could change: compared before and after each unauthorised attempt."""
     return {
-        "runs": SyncRun.objects.count(),
+        "runs": list(SyncRun.objects.order_by("pk").values_list("status", "cancel_requested")),
         "queued": OrmQ.objects.count(),
         "enabled": list(Project.objects.values_list("enabled", flat=True)),
         "projects": Project.objects.count(),
@@ -124,7 +132,7 @@ def test_no_action_is_offered_or_runs_without_its_permission(staff_with, furnish
     model_admin = admin.site._registry[model]
     function = next(a.func for a in model_admin._get_base_actions() if a.name == name)
     changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    ids = list(model.objects.values_list("pk", flat=True)[:1])
+    ids = list(model.objects.values_list("pk", flat=True)[:5])
     requests_before = sum(sum(codes.values()) for codes in request_counts(cloud_site).values())
     for missing in {action_permission(p, model._meta) for p in function.allowed_permissions}:
         client = client_without(staff_with, missing)
@@ -143,6 +151,30 @@ def test_no_action_is_offered_or_runs_without_its_permission(staff_with, furnish
     assert requests_after == requests_before + 1  # only the stats request itself: Jira was never asked
 
 
+@pytest.mark.parametrize(
+    "action",
+    [(m._meta.label, name) for m, _, name, _ in every_action(ActionLocation.CHANGE_FORM)],
+    ids=lambda a: f"{a[0]}.{a[1]}",
+)
+def test_no_button_on_an_objects_page_runs_without_its_permission(staff_with, furnished, cloud_site, action):
+    label, name = action
+    model = next(m for m in admin.site._registry if m._meta.label == label)
+    model_admin = admin.site._registry[model]
+    function = next(a.func for a in model_admin._get_base_actions(ActionLocation.CHANGE_FORM) if a.name == name)
+    requests_before = sum(sum(codes.values()) for codes in request_counts(cloud_site).values())
+    for pk in model.objects.values_list("pk", flat=True)[:5]:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
+        for missing in {action_permission(p, model._meta) for p in function.allowed_permissions}:
+            client = client_without(staff_with, missing)
+            assert f'value="{name}"' not in client.get(url).content.decode(), f"{name} offered without {missing}"
+            before = state()
+            response = client.post(url, {"CHANGE_FORM-action": name, "_selected_action": pk})
+            assert response.status_code in (200, 302, 403)
+            assert state() == before, f"{label} {name} changed something on its page without {missing}"
+    requests_after = sum(sum(codes.values()) for codes in request_counts(cloud_site).values())
+    assert requests_after == requests_before + 1  # only the stats request itself: Jira was never asked
+
+
 def test_a_view_only_user_runs_no_action_and_no_custom_view(staff_with, furnished):
     viewer = staff_with(*view_permissions(), name="viewer")
     for model, _model_admin, name, _ in every_action():
@@ -150,7 +182,7 @@ def test_a_view_only_user_runs_no_action_and_no_custom_view(staff_with, furnishe
         page = viewer.get(changelist)
         assert page.status_code == 200
         assert f'value="{name}"' not in page.content.decode(), f"{model._meta.label} offers {name} to a viewer"
-        ids = list(model.objects.values_list("pk", flat=True)[:1])
+        ids = list(model.objects.values_list("pk", flat=True)[:5])
         before = state()
         viewer.post(changelist, {"action": name, "_selected_action": ids, "index": 0, "post": "yes"})
         assert state() == before, f"a viewer ran {model._meta.label} {name}"
@@ -172,12 +204,15 @@ def test_every_custom_view_declares_its_permissions_and_refuses_without_each(sta
         "config_fieldmapping_export",
         "config_fieldmapping_remap",
         "audit_auditlog_object",
+        "syncing_syncrun_log",
+        "syncing_syncrun_log_download",
     }
     entry = AuditLog.objects.filter(object_type="projects.jirainstance").first()
+    run = SyncRun.objects.first()
     for name, pattern in views:
         required = getattr(pattern.callback, "required_permissions", None)
         assert required, f"the admin view {name} declares no permission (jirasync_site.admin_permissions)"
-        pk = entry.pk if "auditlog" in name else furnished.pk
+        pk = entry.pk if "auditlog" in name else run.pk if "syncrun" in name else furnished.pk
         url = reverse(f"admin:{name}", kwargs={k: pk for k in pattern.pattern.converters})
         for missing in required:
             assert client_without(staff_with, missing).get(url).status_code == 403, f"{name} without {missing}"

@@ -5,6 +5,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from projects.models import JiraInstance
+from syncing.checks import said_of
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult
 from syncing.runner import sync_instance
@@ -15,8 +16,9 @@ class Command(BaseCommand):
     help = (
         "Sync Jira instances into the database: incremental by default, --full to re-read everything. "
         "SIGTERM or Ctrl-C stops within seconds, ending the runs as cancelled; the next run resumes from the "
-        "last committed page. Exits 1 when a run failed, 2 when one ended partial, 128 + the signal's number when "
-        "stopped by one (130 for Ctrl-C, 143 for SIGTERM)."
+        "last committed page. Exits 1 when a run failed, 2 when one ended partial, 3 when an instance had "
+        "nothing to sync (no enabled project), 128 + the signal's number when stopped by one (130 for Ctrl-C, "
+        "143 for SIGTERM). --dry-run runs are marked as such and count as no sync."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -56,7 +58,8 @@ class Command(BaseCommand):
         try:
             for instance in targets:
                 kind = "census" if census else "full" if full else "incremental"
-                self.stdout.write(f"syncing {instance.name} ({kind})…")
+                dry = ", dry run: nothing is written" if dry_run else ""
+                self.stdout.write(f"syncing {instance.name} ({kind}{dry})…")
                 run = sync_instance(
                     instance.pk,
                     RunOptions(
@@ -86,11 +89,14 @@ class Command(BaseCommand):
             )
         failed = [run for run in runs if run.status == SyncRun.Status.FAILED]
         if failed:
-            raise CommandError("; ".join(f"{run.instance.name}: {run.error}" for run in failed))
+            raise CommandError("; ".join(said_of(run.instance, run.error) for run in failed))
         partial = [run for run in runs if run.status == SyncRun.Status.PARTIAL]
         # Some issues could not be stored: not a success, and a script can tell it from a failure.
         if partial:
-            raise CommandError("; ".join(f"{run.instance.name}: {run.error}" for run in partial), returncode=2)
+            raise CommandError("; ".join(said_of(run.instance, run.error) for run in partial), returncode=2)
+        idle = [run for run in runs if run.status == SyncRun.Status.SKIPPED]
+        if idle:  # nothing synced is not a success either: say why
+            raise CommandError("; ".join(said_of(run.instance, run.error) for run in idle), returncode=3)
 
     def _instances(self, names: list[str], everything: bool) -> list[JiraInstance]:
         if everything:
@@ -121,15 +127,16 @@ class Command(BaseCommand):
 
     def _summary(self, runs: list[SyncRun]) -> None:
         self.stdout.write(
-            f"{'project':<22}{'kind':<12}{'status':<11}{'fetched':>9}{'new':>8}{'updated':>9}{'same':>8}"
+            f"{'project':<22}{'kind':<12}{'status':<17}{'fetched':>9}{'new':>8}{'updated':>9}{'same':>8}"
             f"{'failed':>8}{'deleted':>8}{'requests':>10}{'429s':>6}{'seconds':>9}"
         )
         for parent in runs:
             children = list(parent.children.select_related("project").order_by("project__key", "id")) or [parent]
             for run in children:
                 name = f"{parent.instance.slug}/{run.project.key if run.project_id else '-'}"
+                status = f"{run.status} (dry)" if run.dry_run else run.status
                 self.stdout.write(
-                    f"{name:<22}{run.kind:<12}{run.status:<11}{run.fetched:>9}{run.inserted:>8}{run.updated:>9}"
+                    f"{name:<22}{run.kind:<12}{status:<17}{run.fetched:>9}{run.inserted:>8}{run.updated:>9}"
                     f"{run.unchanged:>8}{run.failed_rows:>8}{run.deleted:>8}{run.requests:>10}{run.rate_limited:>6}"
                     f"{run.duration_seconds or 0:>9.1f}"
                 )
