@@ -143,3 +143,20 @@ def test_the_demo_leaves_working_commands_and_a_second_demo_serves_admin_though_
         for demo in (second, first):
             if demo is not None:
                 demo_stop(demo)
+    # Stopped, a demo leaves nothing running: the queue worker's own processes included.
+    deadline = time.monotonic() + 60
+    while (left := processes_in(folder)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"still running after the demos stopped: {left}"
+
+
+def processes_in(folder: Path) -> list[str]:
+    """The command lines of the processes working in folder (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and Path(os.readlink(entry / "cwd")).is_relative_to(folder):
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
