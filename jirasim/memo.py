@@ -5,36 +5,6 @@ from collections import OrderedDict
 from typing import Any
 
 
-class VersionedLru:
-    """A bounded LRU of values valid while Dataset.version stays the same: a new version empties it.
-
-    get(version, key) -> the value or None; put(key, value) after a miss. Values must not be None.
-    """
-
-    __slots__ = ("items", "size", "version")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.version = -1
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-
-    def get(self, version: int, key: Any) -> Any:
-        if version != self.version:
-            self.items.clear()
-            self.version = version
-            return None
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
-
-    def put(self, key: Any, value: Any) -> Any:
-        self.items[key] = value
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return value
-
-
 class Lru:
     """A bounded LRU whose entries the owner drops itself when they go stale (pop)."""
 
@@ -58,3 +28,23 @@ class Lru:
 
     def pop(self, key: Any) -> None:
         self.items.pop(key, None)
+
+
+class VersionedLru(Lru):
+    """A bounded LRU of values valid while Dataset.version stays the same: a new version empties it.
+
+    get(version, key) -> the value or None; put(key, value) after a miss. Values must not be None.
+    """
+
+    __slots__ = ("version",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.version = -1
+
+    def get(self, version: int, key: Any) -> Any:  # type: ignore[override]
+        if version != self.version:
+            self.items.clear()
+            self.version = version
+            return None
+        return super().get(key)
