@@ -1,10 +1,11 @@
 """Status history and milestones, derived from changelogs and configuration; no status is named in code."""
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, reduce
 
 from django.db.models import Q
 
@@ -202,6 +203,9 @@ def history_wanted(
     return history_reconciled(history, status_id, status_name, updated, stored)
 
 
+STALE_BATCH = 200  # stale status rows deleted per statement
+
+
 def status_changes_replace(
     wanted: dict[int, list[Transition]], stored: dict[int, list[Transition]], *, fresh: bool = False
 ) -> int:
@@ -213,20 +217,22 @@ def status_changes_replace(
     """
     if not wanted:
         return 0
-    stale = Q()
+    stale: list[Q] = []
     rows = []
     new = 0
     for issue_id, history in wanted.items():
         before = set() if fresh else set(stored.get(issue_id, ()))
         known = {(t.history_id, t.from_id, t.to_id) for t in before}
         for t in before.difference(history):
-            stale |= Q(issue_id=issue_id, history_id=t.history_id, from_status_id=t.from_id, to_status_id=t.to_id)
+            stale.append(Q(issue_id=issue_id, history_id=t.history_id, from_status_id=t.from_id, to_status_id=t.to_id))
         for t in history:
             if t not in before:
                 rows.append(_status_change_row(issue_id, t))
                 new += t.history_id not in SYNTHETIC_HISTORY_IDS and (t.history_id, t.from_id, t.to_id) not in known
-    if stale:
-        StatusChange.objects.filter(stale).delete()
+    # In batches: SQLite refuses an expression deeper than 1,000, and every stale row is one OR more (a
+    # page whose histories all changed, as a re-generated simulator's do, has thousands).
+    for start in range(0, len(stale), STALE_BATCH):
+        StatusChange.objects.filter(reduce(operator.or_, stale[start : start + STALE_BATCH])).delete()
     (rows_insert if fresh else rows_insert_new)(StatusChange, _STATUS_CHANGE_COLUMNS, rows)
     return new
 

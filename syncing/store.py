@@ -102,12 +102,16 @@ def issues_upsert(
     bad issue costs one row, named in the result with why.
     """
     by_id = {item.jira_id: item for item in prepared}
-    stored = _stored_now(instance, stored, list(by_id))
+    looked_up = stored
+    stored = _stored_now(instance, looked_up, list(by_id))
     result = UpsertResult()
     for jira_id, item in list(by_id.items()):
         before = stored.get(jira_id)
-        if before and before.updated and item.columns["updated"] and before.updated > item.columns["updated"]:
-            result.superseded.append(item.key)  # a newer version is stored: an older read never replaces it
+        stored_meanwhile = before is not None and (
+            jira_id not in looked_up or looked_up[jira_id].updated != before.updated
+        )
+        if stored_meanwhile and before.updated and item.columns["updated"] and before.updated > item.columns["updated"]:
+            result.superseded.append(item.key)  # another run stored a newer version meanwhile: kept
             del by_id[jira_id]
     rows = [
         _row(instance, project, item, item.jira_id in complete, synced_at, milestones_digest) for item in by_id.values()

@@ -23,6 +23,7 @@ from syncing.history import INFERRED_HISTORY_ID
 from syncing.metrics import DatabaseCollector
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, project_plan, sync_instance, sync_project
+from syncing.store import stored_issues
 from tests.syncing.conftest import register
 from tests.syncing.truth import assert_database_equals_truth, moment
 
@@ -279,7 +280,9 @@ def test_an_issue_another_project_stored_after_the_page_looked_it_up_is_updated_
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
-def test_an_older_read_of_an_issue_never_replaces_a_newer_version_stored_meanwhile(flavour, reference_mappings):
+def test_an_older_read_of_an_issue_never_replaces_a_newer_version_stored_meanwhile(
+    flavour, reference_mappings, monkeypatch
+):
     """Two projects' runs read a moved issue at different moments; the slower one's page commits last. Its
     older answer must not overwrite the newer one (nothing would ever read the issue again to repair it)."""
     with running_sim(flavour=flavour, projects=2, issues=30, seed=44, long_history_share=0.05) as server:
@@ -290,11 +293,14 @@ def test_an_older_read_of_an_issue_never_replaces_a_newer_version_stored_meanwhi
         plan = project_plan(Project.objects.get(instance=instance, key="SHOOT"), RunOptions())
         client = client_for(instance)
         (old_page,) = client.search_pages(f"id = {issue.jira_id}", plan.fields(), changelog=True, page_size=5)
+        looked_up = stored_issues(instance, [issue.jira_id])  # the slow page's lookup, before the other run
         data.change(edit=[data.by_id[issue.jira_id]], minutes=5)  # edited in Jira after that read
         data.change(move=[data.by_id[issue.jira_id]], minutes=5)  # and moved to OPS
         assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED  # stores the new one
         newer = Issue.objects.get(pk=issue.pk)
+        monkeypatch.setattr(pipeline, "stored_issues", lambda instance, jira_ids: looked_up)
         result = pipeline.page_sync(client, plan, old_page, run_id=None)  # the slow run's page commits now
+        monkeypatch.undo()
         assert (result.failed, result.inserted, result.updated, result.unchanged) == ([], 0, 0, 1)
         kept = Issue.objects.get(pk=issue.pk)
         assert (kept.updated, kept.project_id, kept.key, kept.fields) == (

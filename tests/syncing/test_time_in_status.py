@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from issues.models import StatusChange
 from syncing.history import Transition, status_history, time_in_status
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -82,3 +85,29 @@ def test_a_sync_earlier_than_the_last_change_never_gives_negative_time():
     history = status_history(at(0), EDIT[0], EDIT[1], [move(1, 5, OPEN, EDIT)])
     result = by_status(time_in_status(history, as_of=at(4)))
     assert result["Edit Start"][0] == 0.0 and result["Open"][0] == 5.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_whose_histories_all_changed_replaces_thousands_of_stale_rows(reference_mappings, settings):
+    """A re-generated site (bin/demo run again) changes every history: one page then has thousands of stale
+    status rows to delete, more than SQLite takes in one expression (depth 1,000)."""
+    from jirasim.testing import running_sim
+    from syncing.runner import RunOptions, sync_instance
+    from tests.syncing.conftest import register
+    from tests.syncing.truth import assert_database_equals_truth
+
+    settings.JIRASYNC_PAGE_SIZE = 400  # one page holds every issue
+    with running_sim(flavour="datacenter", projects=1, issues=400, seed=61) as first:
+        instance = register(first, "instance_2")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == "succeeded"
+    assert StatusChange.objects.count() > 1000
+    with running_sim(flavour="datacenter", projects=1, issues=400, seed=62) as second:
+        instance.base_url = second.url
+        from audit.services import COMMAND
+        from jirasim.testing import TOKEN
+        from projects.services import instance_save
+
+        instance_save(instance=instance, actor=COMMAND, token=TOKEN)
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == "succeeded", run.error
+        assert_database_equals_truth(second, instance)
