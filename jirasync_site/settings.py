@@ -193,7 +193,8 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # --- Background jobs (django-q2) ----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
-    "name": "jirasync",
+    # Deployments sharing one Redis keep apart by name (the broker's keys are named after it).
+    "name": env.str("Q_CLUSTER_NAME", default="jirasync"),
     "workers": env.int("Q_WORKERS", default=2),
     # A full sync of a large project can run for a long time; the timeout bounds a hung task.
     "timeout": env.int("Q_TIMEOUT", default=3600),

@@ -1,5 +1,6 @@
 """Real processes for tests: qcluster workers on the test database, stopped for sure."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,13 +20,17 @@ def qcluster_start(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def processes_stop(processes: list[subprocess.Popen], grace: float = 15) -> None:
-    """SIGTERM to every process group, then SIGKILL to those still running after the grace period."""
+def processes_stop(processes: list[subprocess.Popen], grace: float = 30) -> None:
+    """SIGTERM to each leader, then SIGKILL to whatever is left of its process group.
+
+    Only the leader is asked to stop, as systemd's KillMode=mixed does: a qcluster whose worker, pusher and
+    monitor processes receive SIGTERM too hangs in its stop until killed, instead of stopping in seconds.
+    """
     for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
     for process in processes:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the leader if it hung, and any orphan left behind
+        process.wait(timeout=10)

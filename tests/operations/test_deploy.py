@@ -1,8 +1,10 @@
 """deploy/: the systemd units verify and their web command serves; log rotation parses; a backup restores."""
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -111,6 +113,53 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
     access_log = log.read_text()
     assert '"POST /webhooks/jira/dc-site/ HTTP/1.1" 401' in access_log
     assert WEBHOOK_SECRET not in access_log and "token=" not in access_log
+
+
+def unit_setting(unit: str, name: str, default: str) -> str:
+    """The last value a unit's [Service] section gives a setting, else systemd's default."""
+    values = re.findall(rf"^{name}=(.*)$", unit, re.MULTILINE)
+    return values[-1].strip() if values else default
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_unit_s_stop_ends_the_cluster_cleanly_well_within_its_timeout():
+    """systemd stops the unit as its KillMode says (default control-group: every process gets KillSignal);
+    the cluster must be gone, all its processes, well before TimeoutStopSec would SIGKILL them."""
+    unit = (DEPLOY / "systemd" / "jirasync-qcluster.service").read_text()
+    kill_mode = unit_setting(unit, "KillMode", "control-group")
+    kill_signal = getattr(signal, unit_setting(unit, "KillSignal", "SIGTERM"))
+    timeout = float(unit_setting(unit, "TimeoutStopSec", "90"))
+    from tests.syncing.test_resilience import subprocess_env
+
+    cluster = subprocess.Popen(
+        [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own group, as the unit's cgroup
+    )
+    try:
+        deadline = time.time() + 180  # generous: a loaded machine starts the cluster slowly
+        for line in cluster.stdout:
+            if "running." in line:
+                break
+            assert time.time() < deadline, "the cluster did not start"
+        if kill_mode == "mixed":
+            cluster.send_signal(kill_signal)
+        else:
+            os.killpg(cluster.pid, kill_signal)
+        began = time.time()
+        cluster.wait(timeout=timeout / 2)  # a hung stop raises TimeoutExpired here
+        took = time.time() - began
+        left = subprocess.run(["pgrep", "-g", str(cluster.pid)], capture_output=True, text=True).stdout.split()
+        assert not left, f"processes of the cluster outlived its stop: {left}"
+        print(f"\nthe cluster stopped {took:.1f} s after {unit_setting(unit, 'KillSignal', 'SIGTERM')} ({kill_mode})")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait(timeout=10)
 
 
 def test_nginx_logs_paths_without_query_strings():

@@ -127,7 +127,7 @@ def operator(client):
     return client
 
 
-def test_connection(operator, instance: JiraInstance):
+def connection_tested(operator, instance: JiraInstance):
     return operator.post(
         "/admin/projects/jirainstance/",
         {"action": "test_connection", "_selected_action": [instance.pk]},
@@ -156,7 +156,7 @@ def test_answers_of_the_wrong_shape_are_a_clear_error_naming_the_endpoint(
         requests.post(
             f"{server.url}/_sim/override", json={"endpoint": endpoint, "status": 200, "body": body}, timeout=30
         )
-        page = test_connection(operator, instance)
+        page = connection_tested(operator, instance)
         assert page.status_code == 200
         text = page.content.decode()
         assert said in text and endpoint.split(" ")[1].split("{")[0].rstrip("/") in text, text[-3000:]
@@ -199,7 +199,7 @@ def test_test_connection_to_a_dead_url_or_not_jira_answers_within_10_seconds_say
         instance.set_token("t0ken-value-long-enough")
         instance.save()
         began = time.monotonic()
-        page = test_connection(operator, instance)
+        page = connection_tested(operator, instance)
         assert time.monotonic() - began < 10
         text = page.content.decode()
         expected = "connection was refused" if where == "dead" else "not a Jira REST root"
