@@ -33,8 +33,9 @@ def test_two_clusters_on_redis_never_sync_a_project_twice_at_once(reference_mapp
         broker.ping()
     except redis.RedisError as exc:
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    # Its own queue and budget keys: another suite may be running this test against the same Redis.
-    cluster = f"jirasync_test_{uuid.uuid4().hex[:12]}"  # the instance slug too: the budget key
+    # Its own queue keys: another suite may be running this test against the same Redis (the budget key,
+    # named after the instance slug the mappings need, is shared then: each suite gets less, never more).
+    cluster = f"jirasync-test-{uuid.uuid4().hex[:12]}"
     try:
         _two_clusters_converge(cluster)
     finally:
@@ -44,7 +45,7 @@ def test_two_clusters_on_redis_never_sync_a_project_twice_at_once(reference_mapp
 
 def _two_clusters_converge(cluster: str) -> None:
     with running_sim(flavour="cloud", projects=4, issues=80, seed=41) as server:
-        instance = register(server, cluster, request_budget=BUDGET, max_parallel_projects=4)
+        instance = register(server, "instance_1", request_budget=BUDGET, max_parallel_projects=4)
         Schedule.objects.all().delete()  # only the overlapping ones below
         due = timezone.now() - timedelta(seconds=1)
         for kind in ("full", "incremental", "incremental"):
