@@ -381,7 +381,7 @@ def document_to_data(document: MappingDocument) -> dict[str, Any]:
                 for slug, names, ids in m.statuses
             },
         }
-        for m in document.milestones
+        for m in sorted(document.milestones, key=lambda m: (m.order, m.name))  # as stored: a file's order is not kept
     ]
     return data
 

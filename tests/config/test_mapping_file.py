@@ -1,14 +1,21 @@
 """The mapping file loader: all or nothing, every problem with its JSON path; export is its fixed point."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditLog
+from config.mapping_file import document_to_text, parse_mapping_text
 from config.models import FieldMapping, FieldSource, MilestoneStatuses, StatusMilestone
-from config.selectors import field_specs_for_instance, mapping_version, milestone_rules_for_instance
+from config.selectors import (
+    field_specs_for_instance,
+    mapping_document,
+    mapping_version,
+    milestone_rules_for_instance,
+)
 from tests.conftest import REFERENCE_MAPPINGS
 
 
@@ -63,6 +70,18 @@ def test_load_then_export_then_load_is_a_fixed_point(reference_mappings, tmp_pat
     assert mapping_version() == version
     call_command("export_field_mappings", "--output", str(tmp_path / "again.json"))
     assert (tmp_path / "again.json").read_text() == first
+
+
+def test_milestones_listed_out_of_order_or_sharing_an_order_read_as_what_is_stored(reference_mappings, tmp_path):
+    """The canonical form (export, the mapping version) orders milestones by (order, name), as they are
+    stored: a file listing them otherwise, or giving two the same order, is the same configuration."""
+    data = json.loads(REFERENCE_MAPPINGS.read_text())
+    data["milestones"].reverse()
+    data["milestones"][0]["order"] = data["milestones"][-1]["order"]  # a tie, listed apart
+    path = load(tmp_path, data)
+    document = parse_mapping_text(Path(path).read_text())
+    assert mapping_version(document) == mapping_version()
+    assert document_to_text(document) == document_to_text(mapping_document())
 
 
 BAD_FILES = {
