@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
+# Dropped and created afresh for each measurement: give each bench running beside another its own.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "jirasync_bench")
 
 
 def start_sim(issues: int, projects: int, *extra: str) -> tuple[subprocess.Popen, str]:
@@ -65,9 +67,9 @@ def fresh_database(kind: str, folder: Path) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS jirasync_bench WITH (FORCE)")
-        admin.execute("CREATE DATABASE jirasync_bench")
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/jirasync_bench"
+        admin.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
 
 
 def run_worker(mode: str, database_url: str, sim_url: str, extra: list[str]) -> dict:

@@ -7,7 +7,9 @@ from projects.models import JiraInstance, Project
 class Issue(models.Model):
     """One Jira issue as last synced, identified by (instance, Jira id): keys change on move, ids do not."""
 
-    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="issues")
+    # No index of its own: the unique (instance, jira_id) index leads with it, and a second one on instance
+    # alone is what PostgreSQL picked for page lookups by (instance, jira_id) before it had statistics.
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="issues", db_index=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
     jira_id = models.BigIntegerField()
     key = models.CharField(max_length=64)

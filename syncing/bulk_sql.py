@@ -8,7 +8,7 @@ portable subset SQLite (3.24+) and PostgreSQL share: INSERT … ON CONFLICT … 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import NotSupportedError, connection, models
 from django.db.models import Model
 
 
@@ -36,8 +36,34 @@ def rows_upsert(
     update: Sequence[str],
 ) -> int:
     """INSERT the rows; where `conflict` columns clash, overwrite the `update` columns. Returns rows written."""
+    return _insert(model, columns, rows, _on_conflict_update(conflict, update))
+
+
+def rows_upsert_returning(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    conflict: Sequence[str],
+    update: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple]:
+    """rows_upsert that returns the `returning` columns of every row it wrote, inserted or updated (in no set order).
+
+    PostgreSQL only: SQLite's driver returns no rows from executemany, so a caller there reads them back.
+    """
+    if connection.vendor != "postgresql":
+        raise NotSupportedError("rows_upsert_returning needs PostgreSQL")
+    batch = list(rows)
+    if not batch:
+        return []
+    with connection.cursor() as cursor:
+        _insert_from_staging(cursor, model, columns, batch, _on_conflict_update(conflict, update), returning)
+        return cursor.fetchall()
+
+
+def _on_conflict_update(conflict: Sequence[str], update: Sequence[str]) -> str:
     assignments = ", ".join(f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in update)
-    return _insert(model, columns, rows, f"ON CONFLICT ({_columns(conflict)}) DO UPDATE SET {assignments}")
+    return f"ON CONFLICT ({_columns(conflict)}) DO UPDATE SET {assignments}"
 
 
 def rows_insert_new(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -53,18 +79,27 @@ def rows_insert(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     if connection.vendor != "postgresql":
         sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
         return _executemany(sql, rows, _datetime_positions(model, columns))
-    count = 0
-    # The raw driver's COPY is outside Django's error translation: wrap it, so a value a column refuses is
-    # a DatabaseError like any other (one bad row is then isolated by the caller's row-by-row retry).
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {_table(model)} ({_columns(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
+    with connection.cursor() as cursor:
+        return _copy(cursor, f"COPY {_table(model)} ({_columns(columns)}) FROM STDIN", rows)
+
+
+def _copy(cursor, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+    """Run a COPY … FROM STDIN of the rows through the raw driver; return how many were sent.
+
+    It goes through the connection's execute wrappers like any statement (so connection.execute_wrapper()
+    sees and counts it), and through Django's error translation: a value a column refuses is a DatabaseError
+    like any other (one bad row is then isolated by the caller's row-by-row retry).
+    """
+
+    def send(sql: str, params: None, many: bool, context: dict) -> int:
+        count = 0
+        with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    return cursor._execute_with_wrappers(sql, None, many=False, executor=send)
 
 
 def _insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str) -> int:
@@ -78,34 +113,42 @@ def _copy_then_insert(
     model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str
 ) -> int:
     """PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT (PERFORMANCE.md: ~3x executemany)."""
-    batch = list(rows)
+    with connection.cursor() as cursor:
+        return _insert_from_staging(cursor, model, columns, list(rows), on_conflict)
+
+
+def _insert_from_staging(
+    cursor, model: type[Model], columns: Sequence[str], batch: list, on_conflict: str, returning: Sequence[str] = ()
+) -> int:
+    """PostgreSQL: COPY the batch into staging, then INSERT it from there; return the rows written (0: none sent)."""
     if not batch:
         return 0
-    with connection.cursor() as cursor:
-        staging = _copy_to_staging(cursor, model, columns, batch, "insert")
-        cursor.execute(
-            f"INSERT INTO {_table(model)} ({_columns(columns)}) SELECT {_columns(columns)} FROM {staging} {on_conflict}"
-        )
-        return max(cursor.rowcount, 0)
+    staging = _copy_to_staging(cursor, model, columns, batch, "insert")
+    names = _columns(columns)
+    cursor.execute(
+        f"WITH staged AS (DELETE FROM {staging} RETURNING {names}) "
+        f"INSERT INTO {_table(model)} ({names}) SELECT {names} FROM staged {on_conflict}"
+        + (f" RETURNING {_columns(returning)}" if returning else "")
+    )
+    return max(cursor.rowcount, 0)
 
 
 def _copy_to_staging(cursor, model: type[Model], columns: Sequence[str], batch: list, purpose: str) -> str:
     """COPY the rows into a temporary table shaped like the target's columns (no constraints); return its name.
 
-    One staging table per (table, purpose, column set), emptied before use and at commit.
+    One staging table per (table, purpose, column set), created once per connection. It is empty whenever a
+    COPY begins: the statement that reads it deletes what it reads (`WITH staged AS (DELETE … RETURNING …)`),
+    a statement that fails takes its COPY back with it (the caller's savepoint or transaction), and ON COMMIT
+    DELETE ROWS is the backstop. So a second COPY in one transaction (the row-by-row retry of a batch that
+    failed, a second batch) never sees the first one's rows, without a TRUNCATE per use (a new file each time).
+    Must run inside a transaction: outside one, each statement commits and the COPY would be emptied at once.
     """
     staging = connection.ops.quote_name(f"staging_{purpose}_{model._meta.db_table}_{len(columns)}")
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
         f"SELECT {_columns(columns)} FROM {_table(model)} WITH NO DATA"
     )
-    cursor.execute(f"TRUNCATE {staging}")
-    with (
-        connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {staging} ({_columns(columns)}) FROM STDIN") as copy,
-    ):
-        for row in batch:
-            copy.write_row(row)
+    _copy(cursor, f"COPY {staging} ({_columns(columns)}) FROM STDIN", batch)
     return staging
 
 
@@ -136,8 +179,10 @@ def rows_update(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
             assignments = ", ".join(
                 f"{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in columns
             )
+            names = _columns([pk, *columns])
             cursor.execute(
-                f"UPDATE {_table(model)} AS t SET {assignments} FROM {staging} AS s "
+                f"WITH s AS (DELETE FROM {staging} RETURNING {names}) "
+                f"UPDATE {_table(model)} AS t SET {assignments} FROM s "
                 f"WHERE t.{connection.ops.quote_name(pk)} = s.{connection.ops.quote_name(pk)}"
             )
             return max(cursor.rowcount, 0)

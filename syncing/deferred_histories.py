@@ -29,6 +29,8 @@ from syncing.history import (
 )
 from syncing.jira.client import FetchedHistories, JiraClient
 from syncing.pipeline import ProjectSyncPlan, history_incomplete_change
+from syncing.store import issue_rows
+from syncing.table_statistics import table_statistics_refresh
 
 HISTORY_BATCH = 1000  # issues per changelog/bulkfetch call: Jira Cloud's cap
 
@@ -109,14 +111,19 @@ def histories_complete(
             changes=[history_incomplete_change(plan.project, key, why) for key, why in result.incomplete],
             sync_run_id=run_id,
         )
+    if result.completed:  # long histories write many status rows at once, at the end of a run too
+        table_statistics_refresh()
     return result
 
 
 def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Stored]:
-    rows = Issue.objects.filter(
-        instance=plan.project.instance, project=plan.project, jira_id__in=jira_ids, deleted_at__isnull=True
-    ).values_list("jira_id", "id", "key", "created", "status_id", "status", "updated", "changelog_total")
-    return {jira_id: _Stored(*values) for jira_id, *values in rows}
+    """The live issues of the project with these Jira ids, found by the unique index (store.issue_rows)."""
+    columns = ["project_id", "deleted_at", "id", "key", "created", "status_id", "status", "updated", "changelog_total"]
+    return {
+        jira_id: _Stored(*values)
+        for jira_id, project_id, deleted_at, *values in issue_rows(plan.project.instance, jira_ids, columns)
+        if project_id == plan.project.pk and deleted_at is None
+    }
 
 
 def _total(issue: _Stored, answer: FetchedHistories) -> int:

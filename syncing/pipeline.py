@@ -144,12 +144,15 @@ def page_sync(
     if plan.dry_run:
         return result
     if not changed:
-        with transaction.atomic():
-            _retries_update(plan, failures, {item.jira_id for item in prepared})
-            if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
-                audit_record_many(
-                    actor=SYNC, changes=_audit_changes(project, [], result.failed, []), sync_run_id=run_id
-                )
+        read = {item.jira_id for item in prepared}
+        # Nothing to write, no transaction: on SQLite even an empty one takes the write lock.
+        if failures or result.failed or plan.retry_ids & read:
+            with transaction.atomic():
+                _retries_update(plan, failures, read)
+                if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
+                    audit_record_many(
+                        actor=SYNC, changes=_audit_changes(project, [], result.failed, []), sync_run_id=run_id
+                    )
         return result
     unpreparable = list(result.failed)
     now = timezone.now()

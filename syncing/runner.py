@@ -54,6 +54,7 @@ from syncing.runs import (
 )
 from syncing.schedules import instance_schedules_after_run
 from syncing.store import retries_clear, retries_record, retry_ids
+from syncing.table_statistics import table_statistics_refresh
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,8 @@ def _project_pages_sync(
                 _deferred_complete(history_client, plan, run, deferred, totals, options)
             if not options.dry_run:
                 watermark_advance(project, result.watermark)
+            if result.inserted or result.updated:
+                table_statistics_refresh()  # between pages: early in a first full sync, then as the tables double
             accumulate(totals, result)
             expected = counted[0] if counted else fallback
             log.debug(
