@@ -21,9 +21,20 @@ INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was create
 # imported from another tracker, a workflow migration): dated at the issue's last update, marked by this id.
 INFERRED_HISTORY_ID = -1
 SYNTHETIC_HISTORY_IDS = (INITIAL_HISTORY_ID, INFERRED_HISTORY_ID)
+MILESTONE_COLUMNS = ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"]
+TIME_IN_STATUS_COLUMNS = [
+    "issue_id",
+    "status",
+    "status_id",
+    "seconds",
+    "visits",
+    "first_entered",
+    "last_entered",
+    "current",
+    "as_of",
+]
 # In the order of Transition's fields, after the issue.
-_MILESTONE_COLUMNS = ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"]
-_STATUS_CHANGE_COLUMNS = [
+STATUS_CHANGE_COLUMNS = [
     "issue_id",
     "history_id",
     "changed_at",
@@ -227,17 +238,18 @@ def status_changes_replace(
             stale.append(Q(issue_id=issue_id, history_id=t.history_id, from_status_id=t.from_id, to_status_id=t.to_id))
         for t in history:
             if t not in before:
-                rows.append(_status_change_row(issue_id, t))
+                rows.append(status_change_row(issue_id, t))
                 new += t.history_id not in SYNTHETIC_HISTORY_IDS and (t.history_id, t.from_id, t.to_id) not in known
     # In batches: SQLite refuses an expression deeper than 1,000, and every stale row is one OR more (a
     # page whose histories all changed, as a re-generated simulator's do, has thousands).
     for start in range(0, len(stale), STALE_BATCH):
         StatusChange.objects.filter(reduce(operator.or_, stale[start : start + STALE_BATCH])).delete()
-    (rows_insert if fresh else rows_insert_new)(StatusChange, _STATUS_CHANGE_COLUMNS, rows)
+    (rows_insert if fresh else rows_insert_new)(StatusChange, STATUS_CHANGE_COLUMNS, rows)
     return new
 
 
-def _status_change_row(issue_id: int, t: Transition) -> tuple:
+def status_change_row(issue_id: int, t: Transition) -> tuple:
+    """The StatusChange row (STATUS_CHANGE_COLUMNS) of one transition of an issue."""
     return (
         issue_id,
         t.history_id,
@@ -293,7 +305,7 @@ def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
     rows = (
         StatusChange.objects.filter(issue_id__in=issue_ids)
         .order_by("changed_at", "history_id")
-        .values_list(*_STATUS_CHANGE_COLUMNS)
+        .values_list(*STATUS_CHANGE_COLUMNS)
     )
     for issue_id, *values in rows:
         by_issue[issue_id].append(Transition(*values))
@@ -310,8 +322,29 @@ def milestones_replace(
     """
     if not histories_by_issue:
         return 0
-    milestone_ids = dict(StatusMilestone.objects.values_list("name", "id"))
-    wanted: dict[int, set[tuple]] = {
+    wanted = milestone_rows(histories_by_issue, rules, dict(StatusMilestone.objects.values_list("name", "id")))
+    stored: dict[int, set[tuple]] = defaultdict(set)
+    if fresh:
+        return rows_insert(
+            IssueMilestone, MILESTONE_COLUMNS, [(i, *row) for i, rows in wanted.items() for row in rows]
+        )
+    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(*MILESTONE_COLUMNS):
+        stored[issue_id].add(tuple(values))
+    differing = [issue_id for issue_id, rows in wanted.items() if rows != stored.get(issue_id, set())]
+    if not differing:
+        return 0
+    IssueMilestone.objects.filter(issue_id__in=differing).delete()
+    rows = [(issue_id, *row) for issue_id in differing for row in wanted[issue_id]]
+    rows_insert_new(IssueMilestone, MILESTONE_COLUMNS, rows)
+    return len(rows)
+
+
+def milestone_rows(
+    histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule], milestone_ids: dict[str, int]
+) -> dict[int, set[tuple]]:
+    """{issue id: {(milestone id, first reached, last reached, times reached), …}} of milestones_reached;
+    milestone_ids: {milestone name: StatusMilestone id} (a rule without a stored milestone gives no row)."""
+    return {
         issue_id: {
             (milestone_ids[name], reached.first, reached.last, reached.times)
             for name, reached in milestones_reached(history, rules).items()
@@ -319,22 +352,6 @@ def milestones_replace(
         }
         for issue_id, history in histories_by_issue.items()
     }
-    stored: dict[int, set[tuple]] = defaultdict(set)
-    if fresh:
-        return rows_insert(
-            IssueMilestone, _MILESTONE_COLUMNS, [(i, *row) for i, rows in wanted.items() for row in rows]
-        )
-    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(*_MILESTONE_COLUMNS):
-        stored[issue_id].add(tuple(values))
-    differing = [issue_id for issue_id, rows in wanted.items() if rows != stored.get(issue_id, set())]
-    if not differing:
-        return 0
-    IssueMilestone.objects.filter(issue_id__in=differing).delete()
-    rows = [(issue_id, *row) for issue_id in differing for row in wanted[issue_id]]
-    rows_insert_new(
-        IssueMilestone, ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"], rows
-    )
-    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -385,7 +402,16 @@ def time_in_status_replace(
     """Replace the time-in-status rows of these issues, counting current visits up to as_of (fresh: none stored)."""
     if not histories_by_issue:
         return 0
-    rows = [
+    rows = time_in_status_rows(histories_by_issue, as_of)
+    if not fresh:
+        TimeInStatus.objects.filter(issue_id__in=list(histories_by_issue)).delete()
+    (rows_insert if fresh else rows_insert_new)(TimeInStatus, TIME_IN_STATUS_COLUMNS, rows)
+    return len(rows)
+
+
+def time_in_status_rows(histories_by_issue: dict[int, list[Transition]], as_of: datetime) -> list[tuple]:
+    """The TimeInStatus rows (TIME_IN_STATUS_COLUMNS) of these histories, current visits counted up to as_of."""
+    return [
         (
             issue_id,
             item.status[:255],
@@ -400,11 +426,3 @@ def time_in_status_replace(
         for issue_id, history in histories_by_issue.items()
         for item in time_in_status(history, as_of)
     ]
-    if not fresh:
-        TimeInStatus.objects.filter(issue_id__in=list(histories_by_issue)).delete()
-    (rows_insert if fresh else rows_insert_new)(
-        TimeInStatus,
-        ["issue_id", "status", "status_id", "seconds", "visits", "first_entered", "last_entered", "current", "as_of"],
-        rows,
-    )
-    return len(rows)
