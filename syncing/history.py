@@ -85,23 +85,26 @@ def status_transitions(histories: Iterable[dict]) -> list[Transition]:
     """Every status change in the histories, oldest first (Cloud sends them newest first)."""
     transitions = []
     for history in histories:
-        items = [item for item in history.get("items") or [] if is_status_item(item)]
-        if not items:
-            continue
-        changed_at = _history_time(history["created"])
-        identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
-        for item in items:
+        changed_at = None
+        for item in history.get("items") or []:
+            field_id = item.get("fieldId")  # is_status_item, its common case first: most items are other fields
+            if field_id != "status" and (field_id or not is_status_item(item)):
+                continue
+            if changed_at is None:  # read once a history, and only for one that changes the status
+                changed_at = _history_time(history["created"])
+                identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
+                history_id, author, author_id = int(history["id"]), identity["name"][:255], identity["id"][:128]
             # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
             transitions.append(
                 Transition(
-                    int(history["id"]),
+                    history_id,
                     changed_at,
                     str(item.get("from") or "")[:32],
                     str(item.get("fromString") or "").replace("\x00", "")[:255],
                     str(item.get("to") or "")[:32],
                     str(item.get("toString") or "").replace("\x00", "")[:255],
-                    identity["name"][:255],
-                    identity["id"][:128],
+                    author,
+                    author_id,
                 )
             )
     # One entry per (history, from, to): a history seen twice (inline and completed) counts once.
