@@ -5,7 +5,10 @@ executemany; status-history rows ~24,000/s through the ORM against ~53,000. The 
 portable subset SQLite (3.24+) and PostgreSQL share: INSERT … ON CONFLICT … DO UPDATE / DO NOTHING.
 """
 
+import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC
+from functools import cache
 from typing import Any
 
 from django.db import NotSupportedError, connection, models
@@ -80,26 +83,7 @@ def rows_insert(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
         sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
         return _executemany(sql, rows, _datetime_positions(model, columns))
     with connection.cursor() as cursor:
-        return _copy(cursor, f"COPY {_table(model)} ({_columns(columns)}) FROM STDIN", rows)
-
-
-def _copy(cursor, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-    """Run a COPY … FROM STDIN of the rows through the raw driver; return how many were sent.
-
-    It goes through the connection's execute wrappers like any statement (so connection.execute_wrapper()
-    sees and counts it), and through Django's error translation: a value a column refuses is a DatabaseError
-    like any other (one bad row is then isolated by the caller's row-by-row retry).
-    """
-
-    def send(sql: str, params: None, many: bool, context: dict) -> int:
-        count = 0
-        with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
-
-    return cursor._execute_with_wrappers(sql, None, many=False, executor=send)
+        return _copy_rows(cursor, _table(model), model, columns, rows)
 
 
 def _insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str) -> int:
@@ -148,23 +132,108 @@ def _copy_to_staging(cursor, model: type[Model], columns: Sequence[str], batch: 
         f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
         f"SELECT {_columns(columns)} FROM {_table(model)} WITH NO DATA"
     )
-    _copy(cursor, f"COPY {staging} ({_columns(columns)}) FROM STDIN", batch)
+    _copy_rows(cursor, staging, model, columns, batch)
     return staging
+
+
+def _copy_rows(cursor, table: str, model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY the rows into table (shaped like model's columns); return how many were sent.
+
+    In binary where every column has a plain type: ~5x less of this process's CPU than text COPY for
+    date-times and bytes (measured: 6,000 status changes 12 → 2.5 ms, 1,000 raw issues 20 → 3 ms), and
+    the server parses no text. A JSON column's value is its JSON text, as the caller encoded it (orjson),
+    sent as it is.
+    """
+    types = _binary_types(model, tuple(columns))
+    if types and "jsonb" in types:
+        from psycopg.types.json import set_json_dumps  # PostgreSQL only
+
+        set_json_dumps(_json_text, cursor.cursor)  # for this cursor only
+    sql = f"COPY {table} ({_columns(columns)}) FROM STDIN{' (FORMAT BINARY)' if types else ''}"
+
+    def send(sql: str, params: None, many: bool, context: dict) -> int:
+        count = 0
+        # The raw driver's COPY is outside Django's error translation: wrap it, so a value a column refuses
+        # is a DatabaseError like any other (one bad row is then isolated by the caller's row-by-row retry).
+        with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            if types:
+                copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    # Through the connection's execute wrappers like any statement, so connection.execute_wrapper() sees it.
+    return cursor._execute_with_wrappers(sql, None, many=False, executor=send)
+
+
+@cache
+def _binary_types(model: type[Model], columns: tuple[str, ...]) -> list[str] | None:
+    """The PostgreSQL type of each column, for a binary COPY; None when one has no plain binary form."""
+    by_column = {field.column: field for field in model._meta.concrete_fields}
+    types = [re.sub(r"\(.*\)$", "", by_column[name].db_type(connection) or "") for name in columns]
+    return None if any(name not in _BINARY_COPY_TYPES for name in types) else types
+
+
+# Column types whose binary form psycopg writes from the Python values the sync holds (JSON as its text).
+_BINARY_COPY_TYPES = frozenset(
+    {
+        "bigint",
+        "integer",
+        "smallint",
+        "boolean",
+        "double precision",
+        "varchar",
+        "text",
+        "bytea",
+        "timestamp with time zone",
+        "jsonb",
+    }
+)
+
+
+def _json_text(value: str) -> str:
+    """A JSON column's value for COPY: the caller's rows hold JSON text, already encoded."""
+    return value
 
 
 def _executemany(sql: str, rows: Iterable[Sequence[Any]], datetimes: list[int]) -> int:
     """Run sql for every row; return the rows affected (both drivers sum them over executemany)."""
-    batch = [list(row) for row in rows] if datetimes else list(rows)
-    adapt = connection.ops.adapt_datetimefield_value
-    for row in batch if datetimes else ():
-        for position in datetimes:
-            if row[position] is not None:
-                row[position] = adapt(row[position])
+    batch = _with_datetime_text(rows, datetimes) if datetimes else list(rows)
     if not batch:
         return 0
     with connection.cursor() as cursor:
         cursor.executemany(sql, batch)
         return max(cursor.rowcount, 0)
+
+
+def _with_datetime_text(rows: Iterable[Sequence[Any]], datetimes: list[int]) -> list[list[Any]]:
+    """The rows with their date-times as the text Django keeps in SQLite (adapt_datetimefield_value's).
+
+    Django's adapter costs ~3 µs a value (checks, make_naive, str) and a sync writes ~30 date-times an
+    issue (issue #15: 1.6 M calls, 9 % of a sync); an aware UTC datetime made naive prints the same text.
+    Many values repeat (the time-in-status rows' as_of, an entry's moment in its milestone and time in
+    status rows): each distinct one is printed once a call.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    utc = connection.timezone is UTC  # the database's zone, UTC unless DATABASES sets TIME_ZONE
+    printed: dict[Any, str] = {}
+    batch = []
+    for row in rows:
+        row = list(row)
+        for position in datetimes:
+            value = row[position]
+            if value is None:
+                continue
+            if utc and value.tzinfo is UTC:
+                text = printed.get(value)
+                if text is None:
+                    text = printed[value] = value.replace(tzinfo=None).isoformat(" ")
+                row[position] = text
+            else:
+                row[position] = adapt(value)
+        batch.append(row)
+    return batch
 
 
 def rows_update(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

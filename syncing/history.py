@@ -3,9 +3,9 @@
 import operator
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, reduce
+from typing import NamedTuple
 
 from django.db.models import Q
 
@@ -21,9 +21,20 @@ INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was create
 # imported from another tracker, a workflow migration): dated at the issue's last update, marked by this id.
 INFERRED_HISTORY_ID = -1
 SYNTHETIC_HISTORY_IDS = (INITIAL_HISTORY_ID, INFERRED_HISTORY_ID)
+MILESTONE_COLUMNS = ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"]
+TIME_IN_STATUS_COLUMNS = [
+    "issue_id",
+    "status",
+    "status_id",
+    "seconds",
+    "visits",
+    "first_entered",
+    "last_entered",
+    "current",
+    "as_of",
+]
 # In the order of Transition's fields, after the issue.
-_MILESTONE_COLUMNS = ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"]
-_STATUS_CHANGE_COLUMNS = [
+STATUS_CHANGE_COLUMNS = [
     "issue_id",
     "history_id",
     "changed_at",
@@ -44,8 +55,10 @@ def _history_time(value: str | int | float) -> datetime:
     return parse_jira_datetime(value)
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
+    """One status change. A named tuple, not a dataclass: a page makes ~10 per issue, hashes and compares them,
+    and a frozen dataclass costs several times as much to make and to hash (issue #15)."""
+
     history_id: int
     changed_at: datetime
     from_id: str
@@ -72,23 +85,26 @@ def status_transitions(histories: Iterable[dict]) -> list[Transition]:
     """Every status change in the histories, oldest first (Cloud sends them newest first)."""
     transitions = []
     for history in histories:
-        items = [item for item in history.get("items") or [] if is_status_item(item)]
-        if not items:
-            continue
-        changed_at = _history_time(history["created"])
-        identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
-        for item in items:
+        changed_at = None
+        for item in history.get("items") or []:
+            field_id = item.get("fieldId")  # is_status_item, its common case first: most items are other fields
+            if field_id != "status" and (field_id or not is_status_item(item)):
+                continue
+            if changed_at is None:  # read once a history, and only for one that changes the status
+                changed_at = _history_time(history["created"])
+                identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
+                history_id, author, author_id = int(history["id"]), identity["name"][:255], identity["id"][:128]
             # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
             transitions.append(
                 Transition(
-                    int(history["id"]),
+                    history_id,
                     changed_at,
                     str(item.get("from") or "")[:32],
                     str(item.get("fromString") or "").replace("\x00", "")[:255],
                     str(item.get("to") or "")[:32],
                     str(item.get("toString") or "").replace("\x00", "")[:255],
-                    identity["name"][:255],
-                    identity["id"][:128],
+                    author,
+                    author_id,
                 )
             )
     # One entry per (history, from, to): a history seen twice (inline and completed) counts once.
@@ -217,27 +233,32 @@ def status_changes_replace(
     """
     if not wanted:
         return 0
+    if fresh:  # nothing stored to compare with (and no frozen dataclass hashed per transition)
+        rows = [status_change_row(issue_id, t) for issue_id, history in wanted.items() for t in history]
+        rows_insert(StatusChange, STATUS_CHANGE_COLUMNS, rows)
+        return sum(t.history_id not in SYNTHETIC_HISTORY_IDS for history in wanted.values() for t in history)
     stale: list[Q] = []
     rows = []
     new = 0
     for issue_id, history in wanted.items():
-        before = set() if fresh else set(stored.get(issue_id, ()))
+        before = set(stored.get(issue_id, ()))
         known = {(t.history_id, t.from_id, t.to_id) for t in before}
         for t in before.difference(history):
             stale.append(Q(issue_id=issue_id, history_id=t.history_id, from_status_id=t.from_id, to_status_id=t.to_id))
         for t in history:
             if t not in before:
-                rows.append(_status_change_row(issue_id, t))
+                rows.append(status_change_row(issue_id, t))
                 new += t.history_id not in SYNTHETIC_HISTORY_IDS and (t.history_id, t.from_id, t.to_id) not in known
     # In batches: SQLite refuses an expression deeper than 1,000, and every stale row is one OR more (a
     # page whose histories all changed, as a re-generated simulator's do, has thousands).
     for start in range(0, len(stale), STALE_BATCH):
         StatusChange.objects.filter(reduce(operator.or_, stale[start : start + STALE_BATCH])).delete()
-    (rows_insert if fresh else rows_insert_new)(StatusChange, _STATUS_CHANGE_COLUMNS, rows)
+    rows_insert_new(StatusChange, STATUS_CHANGE_COLUMNS, rows)
     return new
 
 
-def _status_change_row(issue_id: int, t: Transition) -> tuple:
+def status_change_row(issue_id: int, t: Transition) -> tuple:
+    """The StatusChange row (STATUS_CHANGE_COLUMNS) of one transition of an issue."""
     return (
         issue_id,
         t.history_id,
@@ -251,8 +272,7 @@ def _status_change_row(issue_id: int, t: Transition) -> tuple:
     )
 
 
-@dataclass(frozen=True)
-class Reached:
+class Reached(NamedTuple):
     first: datetime
     last: datetime
     times: int
@@ -273,11 +293,18 @@ def _milestones_by_status(rules: tuple[MilestoneRule, ...]) -> tuple[dict[str, l
 
 def milestones_reached(history: list[Transition], rules: list[MilestoneRule]) -> dict[str, Reached]:
     """For each milestone: first and last time the issue entered one of its statuses, and how often."""
-    by_id, by_name = _milestones_by_status(tuple(rules))
+    return _reached(history, *_milestones_by_status(tuple(rules)))
+
+
+def _reached(
+    history: list[Transition], by_id: dict[str, list[str]], by_name: dict[str, list[str]]
+) -> dict[str, Reached]:
     reached: dict[str, Reached] = {}
     for transition in history:
-        names = set(by_id.get(transition.to_id, ())) | set(by_name.get(transition.to_name.casefold(), ()))
-        for name in names:
+        ids, names = by_id.get(transition.to_id, ()), by_name.get(transition.to_name.casefold(), ())
+        if not ids and not names:
+            continue
+        for name in {*ids, *names}:
             before = reached.get(name)
             reached[name] = (
                 Reached(transition.changed_at, transition.changed_at, 1)
@@ -293,7 +320,7 @@ def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
     rows = (
         StatusChange.objects.filter(issue_id__in=issue_ids)
         .order_by("changed_at", "history_id")
-        .values_list(*_STATUS_CHANGE_COLUMNS)
+        .values_list(*STATUS_CHANGE_COLUMNS)
     )
     for issue_id, *values in rows:
         by_issue[issue_id].append(Transition(*values))
@@ -310,35 +337,38 @@ def milestones_replace(
     """
     if not histories_by_issue:
         return 0
-    milestone_ids = dict(StatusMilestone.objects.values_list("name", "id"))
-    wanted: dict[int, set[tuple]] = {
-        issue_id: {
-            (milestone_ids[name], reached.first, reached.last, reached.times)
-            for name, reached in milestones_reached(history, rules).items()
-            if name in milestone_ids
-        }
-        for issue_id, history in histories_by_issue.items()
-    }
+    wanted = milestone_rows(histories_by_issue, rules, dict(StatusMilestone.objects.values_list("name", "id")))
     stored: dict[int, set[tuple]] = defaultdict(set)
     if fresh:
-        return rows_insert(
-            IssueMilestone, _MILESTONE_COLUMNS, [(i, *row) for i, rows in wanted.items() for row in rows]
-        )
-    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(*_MILESTONE_COLUMNS):
+        return rows_insert(IssueMilestone, MILESTONE_COLUMNS, [(i, *row) for i, rows in wanted.items() for row in rows])
+    for issue_id, *values in IssueMilestone.objects.filter(issue_id__in=list(wanted)).values_list(*MILESTONE_COLUMNS):
         stored[issue_id].add(tuple(values))
     differing = [issue_id for issue_id, rows in wanted.items() if rows != stored.get(issue_id, set())]
     if not differing:
         return 0
     IssueMilestone.objects.filter(issue_id__in=differing).delete()
     rows = [(issue_id, *row) for issue_id in differing for row in wanted[issue_id]]
-    rows_insert_new(
-        IssueMilestone, ["issue_id", "milestone_id", "first_reached", "last_reached", "times_reached"], rows
-    )
+    rows_insert_new(IssueMilestone, MILESTONE_COLUMNS, rows)
     return len(rows)
 
 
-@dataclass(frozen=True)
-class StatusTime:
+def milestone_rows(
+    histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule], milestone_ids: dict[str, int]
+) -> dict[int, set[tuple]]:
+    """{issue id: {(milestone id, first reached, last reached, times reached), …}} of milestones_reached;
+    milestone_ids: {milestone name: StatusMilestone id} (a rule without a stored milestone gives no row)."""
+    by_status = _milestones_by_status(tuple(rules))  # once a page, not once an issue
+    return {
+        issue_id: {
+            (milestone_ids[name], *reached)
+            for name, reached in _reached(history, *by_status).items()
+            if name in milestone_ids
+        }
+        for issue_id, history in histories_by_issue.items()
+    }
+
+
+class StatusTime(NamedTuple):
     status_id: str
     status: str
     seconds: float
@@ -354,29 +384,23 @@ def time_in_status(history: list[Transition], as_of: datetime) -> list[StatusTim
     Each entry opens a visit to its `to` status that lasts until the next entry; the last visit, the
     current one, lasts until as_of. Statuses are told apart by id (names are historical), else by name.
     """
-    totals: dict[str, dict] = {}
+    totals: dict[str, list] = {}  # status -> [name, seconds, visits, first entered, last entered]
+    last = len(history) - 1
     for position, transition in enumerate(history):
-        ends = history[position + 1].changed_at if position + 1 < len(history) else max(as_of, transition.changed_at)
+        entered = transition.changed_at
+        ends = history[position + 1].changed_at if position < last else max(as_of, entered)
+        seconds = max(0.0, (ends - entered).total_seconds())
         key = transition.to_id or transition.to_name
-        entry = totals.setdefault(
-            key,
-            {
-                "name": transition.to_name,
-                "seconds": 0.0,
-                "visits": 0,
-                "first": transition.changed_at,
-                "last": transition.changed_at,
-            },
-        )
-        entry["name"] = transition.to_name or entry["name"]
-        entry["seconds"] += max(0.0, (ends - transition.changed_at).total_seconds())
-        entry["visits"] += 1
-        entry["last"] = transition.changed_at
+        entry = totals.get(key)
+        if entry is None:
+            totals[key] = [transition.to_name, seconds, 1, entered, entered]
+        else:
+            entry[0] = transition.to_name or entry[0]
+            entry[1] += seconds
+            entry[2] += 1
+            entry[4] = entered
     current = (history[-1].to_id or history[-1].to_name) if history else None
-    return [
-        StatusTime(key, entry["name"], entry["seconds"], entry["visits"], entry["first"], entry["last"], key == current)
-        for key, entry in totals.items()
-    ]
+    return [StatusTime(key, *entry, key == current) for key, entry in totals.items()]
 
 
 def time_in_status_replace(
@@ -385,7 +409,16 @@ def time_in_status_replace(
     """Replace the time-in-status rows of these issues, counting current visits up to as_of (fresh: none stored)."""
     if not histories_by_issue:
         return 0
-    rows = [
+    rows = time_in_status_rows(histories_by_issue, as_of)
+    if not fresh:
+        TimeInStatus.objects.filter(issue_id__in=list(histories_by_issue)).delete()
+    (rows_insert if fresh else rows_insert_new)(TimeInStatus, TIME_IN_STATUS_COLUMNS, rows)
+    return len(rows)
+
+
+def time_in_status_rows(histories_by_issue: dict[int, list[Transition]], as_of: datetime) -> list[tuple]:
+    """The TimeInStatus rows (TIME_IN_STATUS_COLUMNS) of these histories, current visits counted up to as_of."""
+    return [
         (
             issue_id,
             item.status[:255],
@@ -400,11 +433,3 @@ def time_in_status_replace(
         for issue_id, history in histories_by_issue.items()
         for item in time_in_status(history, as_of)
     ]
-    if not fresh:
-        TimeInStatus.objects.filter(issue_id__in=list(histories_by_issue)).delete()
-    (rows_insert if fresh else rows_insert_new)(
-        TimeInStatus,
-        ["issue_id", "status", "status_id", "seconds", "visits", "first_entered", "last_entered", "current", "as_of"],
-        rows,
-    )
-    return len(rows)

@@ -78,9 +78,10 @@ def _raw_json(issue: dict[str, Any]) -> bytes:
     return orjson.dumps({key: value for key, value in issue.items() if key != "changelog"})
 
 
-def _missing_fields(issue: dict[str, Any]) -> str:
+def _missing_fields(issue: dict[str, Any], *, dates: bool = True) -> str:
     """Why the answer holds less than a whole issue, or "" when it holds what every sync asks for: a core
-    field absent, or there but hollow (a status without a name, a created that is no date-time, …)."""
+    field absent, or there but hollow (a status without a name, a created that is no date-time, …; the
+    date-times only when `dates`)."""
     fields = issue.get("fields")
     if "fields" not in issue:
         return "Jira answered without its fields"
@@ -89,7 +90,7 @@ def _missing_fields(issue: dict[str, Any]) -> str:
     absent = [name for name in REQUIRED_FIELDS if fields.get(name) is None or fields[name] == {}]
     if absent:
         return f"Jira answered without {', '.join(absent)}"
-    hollow = hollow_core_fields(issue)
+    hollow = hollow_core_fields(issue, dates=dates)
     return f"Jira answered with a hollow {'; '.join(hollow)}" if hollow else ""
 
 
@@ -130,13 +131,13 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
             raw = _raw_json(issue)
     except TypeError as exc:  # orjson: a lone surrogate (an emoji cut in half), nesting past 254 levels
         raise UnstorableIssue(f"{label}: cannot be kept as JSON ({exc})") from None
-    missing = _missing_fields(issue)
-    if missing:
-        raise UnstorableIssue(f"{label}: {missing}")
+    # created and updated are read once, by core_read; only an issue it refuses has them checked for the reason.
+    if _missing_fields(issue, dates=False):
+        raise UnstorableIssue(f"{label}: {_missing_fields(issue)}")
     try:
         columns, core_errors = core_read(issue)
     except (KeyError, TypeError, ValueError) as exc:
-        raise UnstorableIssue(f"{label}: {type(exc).__name__}: {exc}") from None
+        raise UnstorableIssue(f"{label}: {_missing_fields(issue) or f'{type(exc).__name__}: {exc}'}") from None
     if not -(2**63) <= columns["jira_id"] < 2**63:
         raise UnstorableIssue(f"{columns['key'] or issue.get('id')}: id {issue.get('id')} is not a 64-bit number")
     too_long = [name for name, limit in _COLUMN_LIMITS.items() if len(columns[name]) > limit]

@@ -110,15 +110,15 @@ def core_columns(issue: dict) -> dict[str, Any]:
     return core_read(issue)[0]
 
 
-def hollow_core_fields(issue: dict) -> list[str]:
+def hollow_core_fields(issue: dict, *, dates: bool = True) -> list[str]:
     """What the store needs of an answer that is there but hollow; [] when it can be read.
 
     Each entry names the field and what it holds, e.g. `status {"self": "…"} (no name)` or
     `created '' is not a date-time`. The rule, per field the store writes and a sync always asks for:
     `key` and `summary` non-empty strings; `status`, `issuetype` objects with a non-empty string name
     (the row keeps names); `project` an object with an id (routing and moves go by it); `created`,
-    `updated` date-time strings with an offset (`_moment`'s reason). Absent fields are `prepare`'s "answered
-    without".
+    `updated` date-time strings with an offset (`_moment`'s reason; not read when not `dates`, for a caller
+    that reads them next anyway). Absent fields are `prepare`'s "answered without".
     """
     fields = issue.get("fields")
     if not isinstance(fields, dict):
@@ -137,7 +137,7 @@ def hollow_core_fields(issue: dict) -> list[str]:
     project = fields.get("project")
     if project is not None and not (isinstance(project, dict) and _has_id(project.get("id"))):
         hollow.append(f"project {_shown(project)} (no id)")
-    for name in ("created", "updated"):
+    for name in ("created", "updated") if dates else ():
         if fields.get(name) is not None:
             try:
                 _moment(fields[name], name)

@@ -26,7 +26,8 @@ class ProcessedFields:
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or value is MISSING or value == "" or value == [] or value == {}
+    """None, MISSING, "", [] or {} (called a few times per mapped field: no list or dict made to compare)."""
+    return value is None or value is MISSING or (not value and isinstance(value, (str, list, dict)))
 
 
 def process_issue(issue: dict, mapping: CompiledMapping) -> ProcessedFields:
