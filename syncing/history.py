@@ -44,7 +44,7 @@ def _history_time(value: str | int | float) -> datetime:
     return parse_jira_datetime(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transition:
     history_id: int
     changed_at: datetime
@@ -70,28 +70,35 @@ def is_status_item(item: dict) -> bool:
 
 def status_transitions(histories: Iterable[dict]) -> list[Transition]:
     """Every status change in the histories, oldest first (Cloud sends them newest first)."""
-    transitions = []
-    for history in histories:
-        items = [item for item in history.get("items") or [] if is_status_item(item)]
-        if not items:
-            continue
-        changed_at = _history_time(history["created"])
-        identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
-        for item in items:
-            # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
-            transitions.append(
-                Transition(
-                    int(history["id"]),
-                    changed_at,
-                    str(item.get("from") or "")[:32],
-                    str(item.get("fromString") or "").replace("\x00", "")[:255],
-                    str(item.get("to") or "")[:32],
-                    str(item.get("toString") or "").replace("\x00", "")[:255],
-                    identity["name"][:255],
-                    identity["id"][:128],
-                )
-            )
-    # One entry per (history, from, to): a history seen twice (inline and completed) counts once.
+    return transitions_ordered(move for history in histories for move in status_moves(history))
+
+
+def status_moves(history: dict) -> list[Transition]:
+    """The status changes of one history (none for most; a history may move the status once at most)."""
+    items = [item for item in history.get("items") or [] if is_status_item(item)]
+    if not items:
+        return []
+    changed_at = _history_time(history["created"])
+    identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
+    # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
+    return [
+        Transition(
+            int(history["id"]),
+            changed_at,
+            str(item.get("from") or "")[:32],
+            str(item.get("fromString") or "").replace("\x00", "")[:255],
+            str(item.get("to") or "")[:32],
+            str(item.get("toString") or "").replace("\x00", "")[:255],
+            identity["name"][:255],
+            identity["id"][:128],
+        )
+        for item in items
+    ]
+
+
+def transitions_ordered(transitions: Iterable[Transition]) -> list[Transition]:
+    """The transitions oldest first, one per (history, from, to): a history seen twice (inline and completed)
+    counts once."""
     unique = {(t.history_id, t.from_id, t.to_id): t for t in transitions}
     return sorted(unique.values(), key=lambda t: (t.changed_at, t.history_id))
 

@@ -225,12 +225,18 @@ class PageGuard:
 
     def page(self, items: Iterable[Hashable], *, more: bool, token: str | None = None) -> None:
         """Check one page: items are its entries' identities; more: the page says more follow."""
-        self.pages += 1
         items = list(items)
         new = set(items) - self.seen
-        if more and not items:
+        self.counted(len(items), len(new), more=more, token=token)
+        self.seen |= new
+
+    def counted(self, entries: int, new: int, *, more: bool, token: str | None = None) -> None:
+        """Check one page whose caller tells apart the entries already read: entries on the page, new among
+        them (for a caller that keeps its own record of what it read)."""
+        self.pages += 1
+        if more and not entries:
             raise JiraPagingError(f"{self.where}: page {self.pages} is empty but says more follow; stopped")
-        if items and not new:
+        if entries and not new:
             raise JiraPagingError(
                 f"{self.where}: page {self.pages} held only entries already read (startAt ignored or the same page "
                 "again); stopped"
@@ -241,4 +247,3 @@ class PageGuard:
                     f"{self.where} repeated its nextPageToken {token[:40]!r}; stopped at page {self.pages}"
                 )
             self.tokens.add(token)
-        self.seen |= new
