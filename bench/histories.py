@@ -44,7 +44,7 @@ def main() -> None:
         began = time.perf_counter()
         histories = bulk.bulk_histories(ids, ["status"])
         bulk_seconds = time.perf_counter() - began
-        status_entries = sum(len(found) for found in histories.values())
+        status_entries = sum(len(found.histories) for found in histories.values())
 
         single = JiraClient(settings, counters=RequestCounters(), budget=LocalBudget(10_000))
         began = time.perf_counter()

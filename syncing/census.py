@@ -7,6 +7,9 @@ A census that would delete too much at once stops and reports instead, since a l
 exactly like a deletion. Every question to Jira is asked before the one transaction that writes.
 """
 
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -37,15 +40,25 @@ class CensusResult:
     stored_pages: PageResult = field(default_factory=PageResult)  # what storing the recovered did
 
 
-def listed_issue_ids(client: JiraClient, project: Project, jql_filter: str = "") -> dict[int, str]:
-    """Every issue id Jira lists in the project (and the instance's JQL filter, when given), with its key;
-    ids only, the largest pages Jira allows."""
-    listed: dict[int, str] = {}
+def listed_issue_ids(
+    client: JiraClient, project: Project, jql_filter: str = "", *, stored: "array[int]"
+) -> tuple["array[int]", dict[int, str]]:
+    """Every issue id Jira lists in the project (and the instance's JQL filter, when given), sorted, and the
+    keys of those not among `stored` (sorted ids); ids only, the largest pages Jira allows.
+
+    Ids are kept 8 bytes each and keys only where the census needs them (an issue to move in or fetch): a
+    census's memory is a few bytes per issue of the project, not a dictionary entry of two objects.
+    """
+    listed = array("q")
+    keys: dict[int, str] = {}
     jql = f"project = {project.jira_id}" + (f" AND ({jql_filter})" if jql_filter else "")
     for page in client.search_pages(jql, ["updated"], changelog=False, page_size=5000):
         for issue in page:
-            listed[int(issue["id"])] = str(issue.get("key") or "")
-    return listed
+            jira_id = int(issue["id"])
+            listed.append(jira_id)
+            if not _holds(stored, jira_id):
+                keys[jira_id] = str(issue.get("key") or "")
+    return _sorted(listed), keys
 
 
 def census_project(
@@ -57,16 +70,17 @@ def census_project(
     Raises CensusRefused (nothing changed) when too many stored issues are gone; JiraError when Jira fails.
     """
     instance = project.instance
+    live = Issue.objects.filter(instance=instance, project=project, deleted_at__isnull=True)
+    stored = array("q", live.order_by("jira_id").values_list("jira_id", flat=True).iterator(chunk_size=5000))
     # Deletions and moves are judged on the whole project; what is missing, on what the sync reads: with
     # the instance's JQL filter, an issue outside it is not the sync's to store (one stored while it was
     # inside stays, as it was last read).
-    whole = listed_issue_ids(client, project)
-    listed = listed_issue_ids(client, project, plan.jql_filter) if plan.jql_filter else whole
-    stored = dict(
-        Issue.objects.filter(instance=instance, project=project, deleted_at__isnull=True).values_list("jira_id", "key")
-    )
+    whole, unlisted = listed_issue_ids(client, project, stored=stored)
+    listed = whole
+    if plan.jql_filter:
+        listed, unlisted = listed_issue_ids(client, project, plan.jql_filter, stored=stored)
     result = CensusResult(listed=len(listed), stored=len(stored))
-    vanished = sorted(set(stored) - set(whole))
+    vanished = [jira_id for jira_id in stored if not _holds(whole, jira_id)]
     share = settings.JIRASYNC_CENSUS_MAX_DELETE_SHARE
     if vanished and len(vanished) > share * len(stored) and len(vanished) > settings.JIRASYNC_CENSUS_GUARD_MIN:
         raise CensusRefused(
@@ -74,14 +88,14 @@ def census_project(
             f"(more than {share:.0%}); nothing was deleted. A lost permission looks like this: check the "
             "account's access, or raise JIRASYNC_CENSUS_MAX_DELETE_SHARE if the deletions are real."
         )
-    unlisted = set(listed) - set(stored)
+    vanished_keys = _keys(live, vanished)
     elsewhere = list(
-        Issue.objects.filter(instance=instance, jira_id__in=unlisted).only("pk", "jira_id", "key", "deleted_at")
+        Issue.objects.filter(instance=instance, jira_id__in=list(unlisted)).only("pk", "jira_id", "key", "deleted_at")
     )
-    missing = sorted(unlisted - {issue.jira_id for issue in elsewhere})
+    missing = sorted(set(unlisted) - {issue.jira_id for issue in elsewhere})
     # Jira first, outside any transaction: where did the vanished issues go, and the missing ones, whole.
     now_in = {jira_id: _current(client, jira_id) for jira_id in vanished}
-    fetched = issues_refetch(client, plan, {jira_id: listed[jira_id] for jira_id in missing}, run_id=run_id)
+    fetched = issues_refetch(client, plan, {jira_id: unlisted[jira_id] for jira_id in missing}, run_id=run_id)
     result.recovered, result.stored_pages = fetched.stored, fetched.pages
     result.unrecovered = fetched.failed + [
         (key, "listed by the census, then gone from Jira (404)") for key in fetched.gone
@@ -101,7 +115,7 @@ def census_project(
     now = timezone.now()
     with transaction.atomic():
         for issue in elsewhere:
-            key = listed[issue.jira_id]
+            key = unlisted[issue.jira_id]
             restored = issue.deleted_at is not None
             (result.restored if restored else result.moved).append(key)
             changes.append(
@@ -117,12 +131,36 @@ def census_project(
             )
             Issue.objects.filter(pk=issue.pk).update(project=project, key=key, deleted_at=None)
         for jira_id in vanished:
-            _follow(project, jira_id, stored[jira_id], now_in[jira_id], result, changes, now)
-        live_ids = Issue.objects.filter(project=project, deleted_at__isnull=True).values_list("jira_id", flat=True)
-        live = len(set(live_ids) & set(listed)) if plan.jql_filter else live_ids.count()
-        Project.objects.filter(pk=project.pk).update(last_census_at=now, census_count=len(listed), stored_count=live)
+            _follow(project, jira_id, vanished_keys[jira_id], now_in[jira_id], result, changes, now)
+        live_now = Issue.objects.filter(project=project, deleted_at__isnull=True)
+        if plan.jql_filter:
+            ids = live_now.values_list("jira_id", flat=True).iterator(chunk_size=5000)
+            counted = sum(1 for jira_id in ids if _holds(listed, jira_id))
+        else:
+            counted = live_now.count()
+        Project.objects.filter(pk=project.pk).update(last_census_at=now, census_count=len(listed), stored_count=counted)
         audit_record_many(actor=SYNC, changes=changes, sync_run_id=run_id)
     return result
+
+
+def _sorted(ids: Iterable[int]) -> "array[int]":
+    """Issue ids, sorted, each once (a listing meets an issue edited meanwhile twice), 8 bytes each."""
+    ordered = sorted(ids)
+    return array("q", (jira_id for n, jira_id in enumerate(ordered) if n == 0 or ordered[n - 1] != jira_id))
+
+
+def _holds(ids: "array[int]", jira_id: int) -> bool:
+    """Whether the sorted ids hold jira_id."""
+    at = bisect_left(ids, jira_id)
+    return at < len(ids) and ids[at] == jira_id
+
+
+def _keys(issues, jira_ids: list[int]) -> dict[int, str]:
+    """The stored keys of these issues, asked for a few hundred at a time."""
+    keys: dict[int, str] = {}
+    for start in range(0, len(jira_ids), 500):
+        keys.update(issues.filter(jira_id__in=jira_ids[start : start + 500]).values_list("jira_id", "key"))
+    return keys
 
 
 def _current(client: JiraClient, jira_id: int) -> dict | None:

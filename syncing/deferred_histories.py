@@ -1,13 +1,18 @@
-"""History completion batched across pages: one changelog/bulkfetch call per 1,000 truncated issues.
+"""History completion batched across pages: bulkfetch pages filled, never one call per page.
 
 A search page holds at most a few dozen history entries per issue; the rest must be asked for. Asking
-page by page costs a bulkfetch per page (39 calls for 187 long histories); instead a project run stores
-such issues with the history their answer holds, flagged incomplete (`changelog_complete = false`), and
-completes them here once HISTORY_BATCH have gathered and when its pages are done. A run killed in between
-leaves them flagged, and the next run asks for them again (store.retry_ids), so nothing is believed whole
-that is not.
+page by page costs a bulkfetch per page (39 calls for 187 long histories) whose last page is mostly empty;
+instead a project run stores such issues with the history their answer holds, flagged incomplete
+(`changelog_complete = false`), and completes them here in packs: issues gathered until their histories
+(the totals their answers gave) fill PACK_ENTRIES, two whole bulkfetch pages, or HISTORY_BATCH issues (one
+call's cap) — and the rest when its pages are done. The requests are then those of one call for all of
+them (a bulkfetch page holds 10,000 histories, whichever issues they belong to), give or take a partly
+filled page per pack, and what a pack holds in memory does not grow with the project. A run killed in
+between leaves them flagged, and the next run asks for them again (store.retry_ids), so nothing is
+believed whole that is not.
 """
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,12 +25,12 @@ from syncing.bulk_sql import rows_update
 from syncing.history import (
     Transition,
     history_wanted,
-    is_status_item,
     milestones_replace,
     status_changes_replace,
-    status_transitions,
+    status_moves,
     stored_histories,
     time_in_status_replace,
+    transitions_ordered,
 )
 from syncing.jira.client import FetchedHistories, JiraClient
 from syncing.pipeline import ProjectSyncPlan, history_incomplete_change
@@ -33,6 +38,35 @@ from syncing.store import issue_rows
 from syncing.table_statistics import table_statistics_refresh
 
 HISTORY_BATCH = 1000  # issues per changelog/bulkfetch call: Jira Cloud's cap
+BULKFETCH_PAGE = 10_000  # histories per bulkfetch page (its maxResults' cap)
+PACK_ENTRIES = 2 * BULKFETCH_PAGE  # histories completed at once: two whole pages
+
+Deferred = dict[int, tuple[str, int | None]]  # {jira_id: (key, entries Jira counts, None when it did not say)}
+
+
+def deferred_due(deferred: Deferred, *, final: bool) -> list[Deferred]:
+    """Take out of `deferred` the packs to complete now, in the order they were deferred.
+
+    A pack holds the issues whose histories fill PACK_ENTRIES (one issue alone may exceed it), or
+    HISTORY_BATCH issues; final: the rest too (the run's pages are done). An issue whose total is unknown is
+    read from the per-issue endpoint and weighs nothing in the pack.
+    """
+    packs: list[Deferred] = []
+    pack: Deferred = {}
+    entries = 0
+    for jira_id, (key, total) in deferred.items():
+        weight = total or 0
+        if pack and (entries + weight > PACK_ENTRIES or len(pack) >= HISTORY_BATCH):
+            packs.append(pack)
+            pack, entries = {}, 0
+        pack[jira_id] = (key, total)
+        entries += weight
+    if pack and (final or entries >= PACK_ENTRIES or len(pack) >= HISTORY_BATCH):
+        packs.append(pack)
+    for due in packs:
+        for jira_id in due:
+            del deferred[jira_id]
+    return packs
 
 
 @dataclass
@@ -56,9 +90,9 @@ class _Stored:
 
 
 def histories_complete(
-    client: JiraClient, plan: ProjectSyncPlan, deferred: dict[int, tuple[str, bool]], *, run_id: int | None
+    client: JiraClient, plan: ProjectSyncPlan, deferred: Deferred, *, run_id: int | None
 ) -> Completion:
-    """Fetch the whole histories of the deferred issues ({jira_id: (key, total known)}) and store them.
+    """Fetch the whole histories of the deferred issues ({jira_id: (key, entries or None)}) and store them.
 
     Jira is asked first (the client hides the flavour: Cloud's bulkfetch, Data Center's per-issue
     changelog); then one transaction rewrites each issue's status history, milestones and time in status
@@ -71,8 +105,8 @@ def histories_complete(
         return Completion()
     fetched = client.histories(
         [str(jira_id) for jira_id in deferred],
-        totals_needed={str(jira_id) for jira_id, (_, known) in deferred.items() if not known},
-        keep=is_status_item,  # a thousand long histories at once: only their status items are held
+        totals_needed={str(jira_id) for jira_id, (_, total) in deferred.items() if total is None},
+        reduce=_status_moves,  # tens of thousands of histories at once: only their status moves are held
     )
     result = Completion()
     with transaction.atomic():
@@ -89,7 +123,7 @@ def histories_complete(
             if why:
                 result.incomplete.append((key, why))
                 continue
-            transitions = status_transitions(answer.histories)
+            transitions = transitions_ordered(answer.histories)
             wanted[issue.pk] = history_wanted(
                 issue.created,
                 issue.status_id,
@@ -116,6 +150,20 @@ def histories_complete(
     return result
 
 
+def _status_moves(history: dict) -> list[Transition]:
+    """A history's status moves, their texts shared with the other histories' (a pack holds thousands)."""
+    return [
+        Transition(
+            move.history_id,
+            move.changed_at,
+            *(sys.intern(text) for text in (move.from_id, move.from_name, move.to_id, move.to_name)),
+            sys.intern(move.author),
+            sys.intern(move.author_id),
+        )
+        for move in status_moves(history)
+    ]
+
+
 def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Stored]:
     """The live issues of the project with these Jira ids, found by the unique index (store.issue_rows)."""
     columns = ["project_id", "deleted_at", "id", "key", "created", "status_id", "status", "updated", "changelog_total"]
@@ -127,22 +175,17 @@ def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Sto
 
 
 def _total(issue: _Stored, answer: FetchedHistories) -> int:
-    return max(total for total in (issue.changelog_total, answer.total, _held(answer)) if total is not None)
-
-
-def _held(answer: FetchedHistories) -> int:
-    """How many distinct history entries the answer holds (a page answered twice counts once)."""
-    return len({str(history.get("id")) for history in answer.histories})
+    return max(total for total in (issue.changelog_total, answer.total, answer.held) if total is not None)
 
 
 def _still_short(issue: _Stored, answer: FetchedHistories | None) -> str:
     """Why the answer cannot be stored as the issue's whole history ('' when it can)."""
     if answer is None:
         return "Jira did not return its history when asked for it"
-    held, total = _held(answer), _total(issue, answer)
+    held, total = answer.held, _total(issue, answer)
     if held < total:
         return f"{held} of {total} entries"
-    moves = [t.changed_at for t in status_transitions(answer.histories)]
+    moves = [t.changed_at for t in answer.histories]
     if moves and issue.updated and max(moves) > issue.updated:
         return "it changed in Jira after it was read"
     return ""

@@ -83,31 +83,40 @@ def is_status_item(item: dict) -> bool:
 
 def status_transitions(histories: Iterable[dict]) -> list[Transition]:
     """Every status change in the histories, oldest first (Cloud sends them newest first)."""
-    transitions = []
-    for history in histories:
-        changed_at = None
-        for item in history.get("items") or []:
-            field_id = item.get("fieldId")  # is_status_item, its common case first: most items are other fields
-            if field_id != "status" and (field_id or not is_status_item(item)):
-                continue
-            if changed_at is None:  # read once a history, and only for one that changes the status
-                changed_at = _history_time(history["created"])
-                identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
-                history_id, author, author_id = int(history["id"]), identity["name"][:255], identity["id"][:128]
-            # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
-            transitions.append(
-                Transition(
-                    history_id,
-                    changed_at,
-                    str(item.get("from") or "")[:32],
-                    str(item.get("fromString") or "").replace("\x00", "")[:255],
-                    str(item.get("to") or "")[:32],
-                    str(item.get("toString") or "").replace("\x00", "")[:255],
-                    author,
-                    author_id,
-                )
+    return transitions_ordered(move for history in histories for move in status_moves(history))
+
+
+def status_moves(history: dict) -> list[Transition]:
+    """The status changes of one history (none for most; a history may move the status once at most)."""
+    moves = []
+    changed_at = None
+    for item in history.get("items") or []:
+        field_id = item.get("fieldId")  # is_status_item, its common case first: most items are other fields
+        if field_id != "status" and (field_id or not is_status_item(item)):
+            continue
+        if changed_at is None:  # read once a history, and only for one that changes the status
+            changed_at = _history_time(history["created"])
+            identity = user_identity(history.get("author") or {}) or {"id": "", "name": ""}
+            history_id, author, author_id = int(history["id"]), identity["name"][:255], identity["id"][:128]
+        # Cut to the columns' lengths here, so a stored entry compares equal to the one it came from.
+        moves.append(
+            Transition(
+                history_id,
+                changed_at,
+                str(item.get("from") or "")[:32],
+                str(item.get("fromString") or "").replace("\x00", "")[:255],
+                str(item.get("to") or "")[:32],
+                str(item.get("toString") or "").replace("\x00", "")[:255],
+                author,
+                author_id,
             )
-    # One entry per (history, from, to): a history seen twice (inline and completed) counts once.
+        )
+    return moves
+
+
+def transitions_ordered(transitions: Iterable[Transition]) -> list[Transition]:
+    """The transitions oldest first, one per (history, from, to): a history seen twice (inline and completed)
+    counts once."""
     unique = {(t.history_id, t.from_id, t.to_id): t for t in transitions}
     return sorted(unique.values(), key=lambda t: (t.changed_at, t.history_id))
 

@@ -49,8 +49,9 @@ class PageResult:
     status_changes: int = 0
     incomplete_histories: int = 0
     watermark: datetime | None = None
-    # Issues stored with a truncated history whose completion the caller took on: {jira_id: (key, total known)}.
-    deferred: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    # Issues stored with a truncated history whose completion the caller took on:
+    # {jira_id: (key, how many entries Jira says it has — None when it did not say)}.
+    deferred: dict[int, tuple[str, int | None]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # process, store, derive
 
 
@@ -185,7 +186,7 @@ def page_sync(
         time_in_status_replace(wanted, now, fresh=fresh)
         written = {item.prepared.jira_id for item in upserted.stored}
         result.deferred = {
-            item.jira_id: (item.key, item.jira_id not in total_unknown)
+            item.jira_id: (item.key, None if item.jira_id in total_unknown else item.changelog_total)
             for item in changed
             if item.jira_id in deferred and item.jira_id in written
         }

@@ -21,7 +21,7 @@ from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
-from syncing.deferred_histories import HISTORY_BATCH, histories_complete
+from syncing.deferred_histories import Deferred, deferred_due, histories_complete
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
@@ -48,6 +48,7 @@ from syncing.runs import (
     run_close_parent,
     run_end_unexpected,
     run_finish,
+    run_follower_add,
     run_progress,
     run_start,
     runs_abandoned_close,
@@ -200,8 +201,9 @@ def _project_run(
     finally:
         after_reconnect(lambda: project_claim_release(project.pk, owner))
     if options.full and not options.dry_run and not totals.failed and parent_id is None:
-        # Within an instance run the census follows all the projects' syncs instead.
-        census_project_run(project.pk, options, None, site)
+        # Within an instance run the census follows all the projects' syncs instead. Here it is the run's
+        # child, and what it cost (and found) is the run's: a run's requests are every request it caused.
+        return run_follower_add(finished, census_project_run(project.pk, options, run.pk, site))
     return finished
 
 
@@ -225,7 +227,7 @@ def _project_pages_sync(
     history_client = client_for(instance, counters, stop=stop, site=site)
     plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
     defer = not options.dry_run  # a dry run stores nothing to complete later: it completes page by page
-    deferred: dict[int, tuple[str, bool]] = {}
+    deferred: Deferred = {}
     outpaced: JiraOutpacedError | None = None  # the search stopped so the run ends: raised once the rest is done
     # What Jira counts for the query (its total, or the approximate count), for "pages done of pages expected";
     # a full sync without one goes by the last census.
@@ -235,8 +237,8 @@ def _project_pages_sync(
         for page in prefetched(project_pages(client, plan, counted=counted.append)):
             result = page_sync(history_client, plan, page, run_id=run.pk, defer_histories=defer)
             deferred.update(result.deferred)
-            if len(deferred) >= HISTORY_BATCH:
-                _deferred_complete(history_client, plan, run, deferred, totals, options)
+            for pack in deferred_due(deferred, final=False):
+                _deferred_complete(history_client, plan, run, pack, totals, options)
             if not options.dry_run:
                 watermark_advance(project, result.watermark)
             if result.inserted or result.updated:
@@ -266,7 +268,8 @@ def _project_pages_sync(
     except JiraOutpacedError as exc:
         outpaced = exc
     if not options.dry_run:
-        _deferred_complete(history_client, plan, run, deferred, totals, options)
+        for pack in deferred_due(deferred, final=True):
+            _deferred_complete(history_client, plan, run, pack, totals, options)
         _retries_fetch(history_client, plan, run, totals, counters)
     if options.stage_seconds is not None:
         options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
@@ -277,17 +280,11 @@ def _project_pages_sync(
 
 
 def _deferred_complete(
-    client: JiraClient,
-    plan: ProjectSyncPlan,
-    run: SyncRun,
-    deferred: dict[int, tuple[str, bool]],
-    totals: PageResult,
-    options: RunOptions,
+    client: JiraClient, plan: ProjectSyncPlan, run: SyncRun, pack: Deferred, totals: PageResult, options: RunOptions
 ) -> None:
-    """Complete the histories the pages deferred (deferred_histories), counted on the run; empties deferred."""
+    """Complete a pack of the histories the pages deferred (deferred_histories), counted on the run."""
     clock = time.perf_counter()
-    done = histories_complete(client, plan, deferred, run_id=run.pk)
-    deferred.clear()
+    done = histories_complete(client, plan, pack, run_id=run.pk)
     totals.status_changes += done.status_changes
     totals.incomplete_histories += len(done.incomplete)
     if options.stage_seconds is not None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from audit.services import SYNC, Actor, Change, audit_record
@@ -50,6 +50,8 @@ SUMMED = (
     "recovered",
 )
 OWN_COUNTS = ("requests", "retries", "rate_limited")  # what an instance run's own requests (discovery) cost
+# What a run adds up from every child, the census that follows a full sync included.
+FOLLOWER_COUNTS = (*OWN_COUNTS, "deleted", "recovered")
 
 
 class StopSignal:
@@ -335,11 +337,11 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
     """Sum the children into the parent and give it the status they add up to."""
     failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
     # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
-    # and recovered.
+    # and recovered, and the requests they made: a run's requests are every request it caused.
     sums = SyncRun.objects.filter(parent=run, kind=run.kind).aggregate(
         **{name: Sum(name) for name in SUMMED}, expected_issues=Sum("expected_issues")
     )
-    sums.update(SyncRun.objects.filter(parent=run).aggregate(deleted=Sum("deleted"), recovered=Sum("recovered")))
+    sums.update(SyncRun.objects.filter(parent=run).aggregate(**{name: Sum(name) for name in FOLLOWER_COUNTS}))
     # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
     own = (
         {name: getattr(counters, name) for name in OWN_COUNTS}
@@ -363,6 +365,15 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
         if child.error
     )
     return run_finish(run, status, None, error=error)
+
+
+def run_follower_add(run: SyncRun, follower: SyncRun) -> SyncRun:
+    """Add to a finished run what the run that followed it (the census after a project's full sync) cost in
+    requests and found deleted or recovered; return the run refreshed."""
+    values = {name: F(name) + (getattr(follower, name) or 0) for name in FOLLOWER_COUNTS}
+    after_reconnect(lambda: SyncRun.objects.filter(pk=run.pk).update(**values))
+    run.refresh_from_db()
+    return run
 
 
 class RunKeeper:

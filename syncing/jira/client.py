@@ -11,7 +11,7 @@ import random
 import threading
 import time
 import zoneinfo
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,10 +88,16 @@ class RequestCounters:
 
 @dataclass(frozen=True)
 class FetchedHistories:
-    """An issue's histories as an endpoint gave them, oldest first, and the total it reported (None: none)."""
+    """An issue's histories as an endpoint gave them, oldest first, and the total it reported (None: none).
 
-    histories: list[dict[str, Any]]
+    histories: each distinct history as Jira sent it — or, when the caller gave a `reduce`, what it made of
+    each (its status moves, say), histories it reduced to nothing left out. held: how many distinct
+    histories the endpoint gave, whatever was held of them.
+    """
+
+    histories: list[Any]
     total: int | None
+    held: int
 
 
 @dataclass(frozen=True)
@@ -140,8 +146,17 @@ class JiraClient:
         self.session.close()
 
     # --- the request loop --------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
-        """Send one request (retrying what may be retried) and return its parsed JSON.
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        body: Any = None,
+        decode: "Callable[[bytes], Any] | None" = None,
+    ) -> Any:
+        """Send one request (retrying what may be retried) and return its parsed JSON — or what decode makes of
+        the body (it raises ValueError for a body that is not JSON, which is retried like a broken one).
 
         1. Wait for the instance's budget.  2. Send, and read the body within the request's total
         deadline and size cap.  3. On a connection error, a deadline passed, 5xx, 429 or a broken body,
@@ -199,7 +214,7 @@ class JiraClient:
                 )
             fetched = time.perf_counter()
             try:
-                parsed = _parsed(content)
+                parsed = (decode or _parsed)(content)
                 self.counters.add(fetch=fetched - began, parse=time.perf_counter() - fetched)
                 return parsed
             except ValueError:
@@ -376,31 +391,32 @@ class JiraClient:
             raise JiraResponseError(f"{where}: an issue without an id")
         return answer
 
-    def changelog(self, issue_id: str, *, keep: "ItemFilter | None" = None) -> FetchedHistories:
-        """Every history of an issue, oldest first, from the per-issue changelog endpoint, with Jira's total."""
+    def changelog(self, issue_id: str, *, reduce: "Reduce | None" = None) -> FetchedHistories:
+        """Every history of an issue, oldest first, from the per-issue changelog endpoint, with Jira's total
+        (what `reduce` makes of each history, when given: see FetchedHistories)."""
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-changelog-get
         self._ensure_flavour()
         path = f"{self.api}/issue/{issue_id}/changelog"
         where = self._where("GET", f"{self.api}/issue/{{id}}/changelog")
         guard = PageGuard(where)
-        histories: list[dict[str, Any]] = []
+        gathered = _Gathered(reduce, where)
         total = 0
         while True:
-            page = _object(self.request("GET", path, params={"startAt": len(histories), "maxResults": 100}), where)
+            page = _object(self.request("GET", path, params={"startAt": gathered.read, "maxResults": 100}), where)
             values = _list_of_objects(page.get("values", []), where)
-            total = _count(page.get("total", len(histories) + len(values)), where)
+            total = _count(page.get("total", gathered.read + len(values)), where)
             more = page.get("isLast") is False or (
-                "isLast" not in page and bool(values) and len(histories) + len(values) < total
+                "isLast" not in page and bool(values) and gathered.read + len(values) < total
             )
-            guard.page((history.get("id") for history in values), more=more)
-            histories += _slimmed(values, keep)
+            guard.counted(len(values), gathered.add(values), more=more)
             if not more:
-                return FetchedHistories(histories, total)
+                return FetchedHistories(gathered.histories, total, len(gathered.ids))
 
     def histories(
-        self, issue_ids: list[str], *, totals_needed: Collection[str] = (), keep: "ItemFilter | None" = None
+        self, issue_ids: list[str], *, totals_needed: Collection[str] = (), reduce: "Reduce | None" = None
     ) -> dict[str, FetchedHistories]:
-        """The whole history of each issue, as far as Jira gives it, the flavour hidden.
+        """The whole history of each issue, as far as Jira gives it, the flavour hidden; with reduce, only what
+        it makes of each history is held (FetchedHistories).
 
         Cloud: changelog/bulkfetch, up to 1,000 issues a call, every field's items (so the entries can be
         counted against the issue's total); it reports no totals, so the issues in totals_needed (those whose
@@ -416,10 +432,7 @@ class JiraClient:
             bulk = [issue_id for issue_id in wanted if issue_id not in totals_needed]
             if bulk:
                 try:
-                    found.update(
-                        (issue_id, FetchedHistories(histories, None))
-                        for issue_id, histories in self.bulk_histories(bulk, keep=keep).items()
-                    )
+                    found.update(self.bulk_histories(bulk, reduce=reduce))
                 except (JiraPagingError, JiraCancelledError):
                     raise  # Jira's paging is broken, or a stop was asked for: the run must end, saying why
                 except JiraError as exc:
@@ -427,16 +440,16 @@ class JiraClient:
         if singles:
             # Each thread in a copy of the caller's context, so what it logs stays with the caller's (a run's log).
             context = contextvars.copy_context()
-            fetch = lambda issue_id: context.copy().run(self._changelog_or_none, issue_id, keep)  # noqa: E731
+            fetch = lambda issue_id: context.copy().run(self._changelog_or_none, issue_id, reduce)  # noqa: E731
             with ThreadPoolExecutor(max_workers=min(4, len(singles))) as pool:
                 for issue_id, fetched in zip(singles, pool.map(fetch, singles), strict=True):
                     if fetched is not None:
                         found[issue_id] = fetched
         return found
 
-    def _changelog_or_none(self, issue_id: str, keep: "ItemFilter | None" = None) -> "FetchedHistories | None":
+    def _changelog_or_none(self, issue_id: str, reduce: "Reduce | None" = None) -> "FetchedHistories | None":
         try:
-            return self.changelog(issue_id, keep=keep)
+            return self.changelog(issue_id, reduce=reduce)
         except (JiraPagingError, JiraCancelledError):
             raise
         except JiraError as exc:
@@ -444,35 +457,31 @@ class JiraClient:
             return None
 
     def bulk_histories(
-        self, issue_ids: list[str], field_ids: list[str] | None = None, keep: "ItemFilter | None" = None
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Cloud: the histories of the issues Jira answers for, oldest first, only field_ids' items when given.
-
-        Issues Jira leaves out (not found, no permission, or simply missing) are absent from the answer.
+        self, issue_ids: list[str], field_ids: list[str] | None = None, reduce: "Reduce | None" = None
+    ) -> dict[str, FetchedHistories]:
+        """Cloud: the histories of the issues Jira answers for, oldest first, only field_ids' items when given
+        (no totals: bulkfetch reports none). Issues Jira leaves out (not found, no permission, or simply
+        missing) are absent from the answer.
         """
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-changelog-bulkfetch-post
         where = self._where("POST", "/rest/api/3/changelog/bulkfetch")
-        found: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, _Gathered] = {}
         for start in range(0, len(issue_ids), 1000):
             body: dict[str, Any] = {"issueIdsOrKeys": issue_ids[start : start + 1000], "maxResults": 10000}
             if field_ids:
                 body["fieldIds"] = field_ids
             guard = PageGuard(where)
+            gather = functools.partial(_bulk_page_gathered, found=found, reduce=reduce, where=where)
             while True:
-                page = _object(self.request("POST", "/rest/api/3/changelog/bulkfetch", body=body), where)
-                logs = _list_of_objects(page.get("issueChangeLogs") or [], where)
-                token = page.get("nextPageToken") or None
-                entries = []
-                for entry in logs:
-                    issue_id = str(entry.get("issueId"))
-                    histories = _list_of_objects(entry.get("changeHistories") or [], where)
-                    entries += [(issue_id, history.get("id")) for history in histories]
-                    found.setdefault(issue_id, []).extend(_slimmed(histories, keep))
-                guard.page(entries, more=token is not None, token=token)
+                entries, new, token = self.request("POST", "/rest/api/3/changelog/bulkfetch", body=body, decode=gather)
+                guard.counted(entries, new, more=token is not None, token=token)
                 if token is None:
                     break
                 body["nextPageToken"] = token
-        return found
+        return {
+            issue_id: FetchedHistories(gathered.histories, None, len(gathered.ids))
+            for issue_id, gathered in found.items()
+        }
 
     def search_pages(
         self,
@@ -592,30 +601,105 @@ def _connection_problem(exc: Exception) -> str:
     return type(exc).__name__
 
 
-# Which changelog items a caller keeps (the others are dropped as histories arrive, so a thousand long
-# histories held at once cost their count and the items wanted, not every item of every field).
-ItemFilter = Callable[[dict[str, Any]], bool]
+# What a caller holds of each history (its status moves, say): a thousand long histories at once then cost
+# their count and what the caller needs, not every item and avatar of every change.
+Reduce = Callable[[dict[str, Any]], list[Any]]
 
 
-def _slimmed(histories: list[dict[str, Any]], keep: ItemFilter | None) -> list[dict[str, Any]]:
-    """The histories with only the items `keep` wants (id, created and author kept); all of it without keep."""
-    if keep is None:
-        return histories
-    slim = []
-    for history in histories:
-        items = [item for item in history.get("items") or [] if isinstance(item, dict) and keep(item)]
-        if items:
-            slim.append(
-                {
-                    "id": history.get("id"),
-                    "created": history.get("created"),
-                    "author": history.get("author"),
-                    "items": items,
-                }
-            )
-        else:
-            slim.append({"id": history.get("id")})
-    return slim
+# A bulkfetch page is 10,000 histories, ~9 MB of JSON and ~25 MB of objects once parsed whole. Parsed whole, the
+# page's objects take fresh allocator arenas that whatever outlives the page then pins: memory that grew by a
+# page's worth after the first pack of histories, and stayed. So with a reduce, the page is parsed history by
+# history (the standard library's object hook), each history reduced as soon as it is read, and the threads of
+# a process (projects synced in parallel) do so one page at a time: parsing holds the GIL anyway.
+_LARGE_PAGE = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class _Reduced:
+    """A history read and reduced while its page was parsed: its id, and what reduce made of it."""
+
+    identity: Hashable
+    held: list[Any]
+
+
+def _bulk_page_gathered(
+    content: bytes, *, found: "dict[str, _Gathered]", reduce: "Reduce | None", where: str
+) -> tuple[int, int, str | None]:
+    """Parse a bulkfetch page and gather its histories into found, by issue; returns (entries on the page,
+    entries not seen before, the next page's token). ValueError when the body is not JSON."""
+    with _LARGE_PAGE:
+        page = _object(_parsed(content) if reduce is None else _reduced_while_parsed(content, reduce, where), where)
+        logs = _list_of_objects(page.pop("issueChangeLogs", None) or [], where)
+        token = page.get("nextPageToken") or None
+        if token is not None and not isinstance(token, str):
+            raise JiraResponseError(f"{where}: nextPageToken is not a string")
+        entries = new = 0
+        for entry in logs:
+            histories = entry.get("changeHistories") or []
+            if not isinstance(histories, list) or any(not isinstance(h, (dict, _Reduced)) for h in histories):
+                raise JiraResponseError(f"{where}: expected a list of JSON objects, got {type(histories).__name__}")
+            entries += len(histories)
+            new += found.setdefault(str(entry.get("issueId")), _Gathered(reduce, where)).add(histories)
+        return entries, new, token
+
+
+def _reduced_while_parsed(content: bytes, reduce: Reduce, where: str) -> Any:
+    """The JSON body with every history (an object with `items` and `created`) replaced, as soon as it is read,
+    by a _Reduced: only one history's objects are alive at a time. ValueError when it is not JSON."""
+
+    def history_reduced(value: dict[str, Any]) -> Any:
+        if not (isinstance(value.get("items"), list) and "created" in value):
+            return value
+        identity = value.get("id")
+        identity = identity if isinstance(identity, Hashable) else repr(identity)
+        try:
+            return _Reduced(identity, reduce(value))
+        except (KeyError, TypeError, ValueError) as exc:  # not a body to retry: a history of another shape
+            raise JiraResponseError(f"{where}: history {str(identity)[:40]!r} cannot be read ({exc!r})") from None
+
+    if not content:
+        return None
+    try:
+        return json.loads(content, object_hook=history_reduced)
+    except (RecursionError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+class _Gathered:
+    """One issue's histories as pages bring them, each once (by id): as Jira sent them, or what reduce made of
+    them (a history reduced to nothing is only counted)."""
+
+    def __init__(self, reduce: Reduce | None, where: str) -> None:
+        self.reduce, self.where = reduce, where
+        self.histories: list[Any] = []
+        self.ids: set[Hashable] = set()
+        self.read = 0  # entries read, repeats included (where the next page starts)
+
+    def add(self, histories: "list[dict[str, Any] | _Reduced]") -> int:
+        """Take in a page's histories of this issue; returns how many were not seen before."""
+        before = len(self.ids)
+        for history in histories:
+            self.read += 1
+            if isinstance(history, _Reduced):  # reduced while its page was parsed
+                if history.identity not in self.ids:
+                    self.ids.add(history.identity)
+                    self.histories += history.held
+                continue
+            identity = history.get("id")
+            identity = identity if isinstance(identity, Hashable) else repr(identity)
+            if identity in self.ids:
+                continue
+            self.ids.add(identity)
+            if self.reduce is None:
+                self.histories.append(history)
+                continue
+            try:
+                self.histories += self.reduce(history)
+            except (KeyError, TypeError, ValueError) as exc:  # not a body to retry: a history of another shape
+                raise JiraResponseError(
+                    f"{self.where}: history {str(identity)[:40]!r} cannot be read ({exc!r})"
+                ) from None
+        return len(self.ids) - before
 
 
 def _parsed(content: bytes) -> Any:

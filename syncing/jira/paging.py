@@ -25,8 +25,11 @@ for, an empty page that says more follow, or pages that bring nothing new raise 
 the endpoint, instead of looping or handing the caller the same issues again.
 """
 
+import contextvars
 import re
+import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -133,13 +136,16 @@ def seek_pages(
     first pages are ever asked for, so neither is used, but a Data Center answer must echo startAt 0.
     probe: like fetch, but asking for ids and `updated` only (for an issue too large to read whole).
     count: jql -> how many issues match it now (Cloud's approximate count); asked once, after a first page
-    that says more follow, when the answers carry no `total`.
-    counted: told, after the first page, how many issues matched at the start — that count, or the first
-    page's issues when it was the only page (progress: pages done of pages expected); not told when unknown.
+    that says more follow, when the answers carry no `total` — in a thread of its own, beside the second
+    page (a serial run of requests is what a distant Jira makes slow).
+    counted: told how many issues matched at the start — Data Center's total after the first page, Cloud's
+    count after the second, or the first page's issues when it was the only page (progress: pages done of
+    pages expected); not told when unknown.
     where: "<instance>: <METHOD> <path>", named in errors. Raises JiraPagingError when Jira's paging stalls,
     JiraOutpacedError once it has read READ_AGAIN_LIMIT times as many issues as matched at its start.
     """
     probe = probe or fetch
+    counting: Future[int] | None = None  # Cloud's count, asked beside the second page (one latency less)
     seen = _Seen()
     cursor: int | None = None  # epoch ms: everything matching before this instant has been read
     after: str | None = None  # key of the last issue read at the cursor's instant, when paging inside it
@@ -154,8 +160,16 @@ def seek_pages(
         pages += 1
         if not token_paging and page.start != 0:
             raise JiraPagingError(f"{where} ignored startAt=0 (answered from {page.start}); stopped at page {pages}")
+        if counting is not None:
+            matched = counting.result()  # asked while this page was: its answer is in by now, or soon
+            counting = None
+            limit = READ_AGAIN_LIMIT * matched + page_size
+            if counted is not None:
+                counted(matched)
         if limit is None and page.more:
-            matched = page.total if page.total is not None else (count(jql) if count and pages == 1 else None)
+            if page.total is None and count and pages == 1:
+                counting = _asked_aside(count, jql)
+            matched = page.total
             if matched is not None:
                 limit = READ_AGAIN_LIMIT * matched + page_size
             if counted is not None and pages == 1 and matched is not None:
@@ -202,6 +216,21 @@ def seek_pages(
             )
 
 
+def _asked_aside(count: Callable[[str], int], jql: str) -> "Future[int]":
+    """count(jql) in a thread of its own (in the caller's context: what it logs stays with the caller's run)."""
+    future: Future[int] = Future()
+    context = contextvars.copy_context()
+
+    def ask() -> None:
+        try:
+            future.set_result(context.run(count, jql))
+        except BaseException as exc:  # handed to the reader of the future
+            future.set_exception(exc)
+
+    threading.Thread(target=ask, name="jirasync-count", daemon=True).start()
+    return future
+
+
 def _first_later(issues: list[dict[str, Any]], cursor: int | None) -> int:
     """The position of the first issue later than the cursor's instant (the page is in `updated` order)."""
     return next((n for n, issue in enumerate(issues) if updated_ms(issue) not in (cursor, None)), len(issues))
@@ -225,12 +254,18 @@ class PageGuard:
 
     def page(self, items: Iterable[Hashable], *, more: bool, token: str | None = None) -> None:
         """Check one page: items are its entries' identities; more: the page says more follow."""
-        self.pages += 1
         items = list(items)
         new = set(items) - self.seen
-        if more and not items:
+        self.counted(len(items), len(new), more=more, token=token)
+        self.seen |= new
+
+    def counted(self, entries: int, new: int, *, more: bool, token: str | None = None) -> None:
+        """Check one page whose caller tells apart the entries already read: entries on the page, new among
+        them (for a caller that keeps its own record of what it read)."""
+        self.pages += 1
+        if more and not entries:
             raise JiraPagingError(f"{self.where}: page {self.pages} is empty but says more follow; stopped")
-        if items and not new:
+        if entries and not new:
             raise JiraPagingError(
                 f"{self.where}: page {self.pages} held only entries already read (startAt ignored or the same page "
                 "again); stopped"
@@ -241,4 +276,3 @@ class PageGuard:
                     f"{self.where} repeated its nextPageToken {token[:40]!r}; stopped at page {self.pages}"
                 )
             self.tokens.add(token)
-        self.seen |= new

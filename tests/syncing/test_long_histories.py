@@ -127,3 +127,53 @@ def test_a_deferred_history_of_an_issue_that_moved_on_in_jira_meanwhile_is_not_s
         issue.refresh_from_db()
         assert issue.changelog_complete and issue.status == "Escalated Editing"
         assert_database_equals_truth(server, instance)
+
+
+def test_deferred_histories_are_completed_in_packs_that_fill_bulkfetch_pages_in_the_order_they_came():
+    from syncing.deferred_histories import HISTORY_BATCH, PACK_ENTRIES, deferred_due
+
+    deferred = {n: (f"OPS-{n}", 450) for n in range(1, 100)}  # 99 × 450 = 44,550 histories
+    deferred[100] = ("OPS-100", None)  # total unknown: read one by one, weighs nothing
+    packs = deferred_due(deferred, final=False)
+    assert [len(pack) for pack in packs] == [44, 44]  # 44 × 450 = 19,800 ≤ 20,000 < 45 × 450
+    assert all(sum(total or 0 for _, total in pack.values()) <= PACK_ENTRIES for pack in packs)
+    assert list(packs[0]) == list(range(1, 45)) and list(packs[1]) == list(range(45, 89))
+    assert list(deferred) == [*range(89, 101)], "the rest waits for more, or for the end of the pages"
+    assert deferred_due(deferred, final=False) == []
+    last = deferred_due(deferred, final=True)
+    assert [list(pack) for pack in last] == [[*range(89, 101)]] and deferred == {}
+    many = {n: (f"OPS-{n}", 3) for n in range(HISTORY_BATCH + 5)}  # short ones: Jira's 1,000 issues a call
+    assert [len(pack) for pack in deferred_due(many, final=True)] == [HISTORY_BATCH, 5]
+    alone = {1: ("OPS-1", 3 * PACK_ENTRIES), 2: ("OPS-2", 10)}  # larger than a pack: a pack of its own
+    assert [list(pack) for pack in deferred_due(alone, final=True)] == [[1], [2]]
+
+
+def test_long_histories_are_completed_in_packs_while_the_pages_are_read_and_all_end_whole(
+    reference_mappings, settings, monkeypatch
+):
+    from syncing import deferred_histories, runner
+
+    settings.JIRASYNC_PAGE_SIZE = 10
+    monkeypatch.setattr(deferred_histories, "PACK_ENTRIES", 1500)  # a few long histories a pack
+    packs: list[int] = []
+    stored_then: list[int] = []
+    complete = runner.histories_complete
+
+    def counted(client, plan, pack, **kwargs):
+        packs.append(sum(total or 0 for _, total in pack.values()))
+        stored_then.append(Issue.objects.count())
+        return complete(client, plan, pack, **kwargs)
+
+    monkeypatch.setattr(runner, "histories_complete", counted)
+    with running_sim(flavour="cloud", projects=1, issues=120, seed=36, long_history_share=0.2) as server:
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED and run.incomplete_histories == 0
+        assert not Issue.objects.filter(changelog_complete=False).exists()
+        assert_database_equals_truth(server, instance)
+        assert len(packs) >= 3 and all(entries <= 1500 for entries in packs)
+        assert stored_then[0] < 120, "the first pack is completed while the pages are still read"
+        long = sum(issue.changelog_total for issue in Issue.objects.filter(changelog_total__gt=40))
+        assert sum(packs) == long, "every long history completed once"
+        bulkfetch = sum(server.sim.stats.snapshot()["POST /rest/api/3/changelog/bulkfetch"].values())
+        assert bulkfetch == len(packs)  # a pack of ≤ 1,500 histories is one page of 10,000
