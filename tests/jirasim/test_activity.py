@@ -147,3 +147,33 @@ def test_advance_sends_comment_and_worklog_events_in_jiras_shapes(flavour):
             validate(comment["comment"], "Comment")
             validate(worklog["worklog"], "Worklog")
     assert received["comment_deleted"]["comment"]["id"] not in rows[done["comments"]["deleted"][0]["issue"]]["comments"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "schema", "many"),
+    [
+        ("GET", "issue/{key}/comment/{comment}", None, "Comment", False),
+        ("GET", "issue/{key}/worklog/{worklog}", None, "Worklog", False),
+        ("GET", "worklog/updated?since=0", None, "ChangedWorklogs", False),
+        ("GET", "worklog/deleted?since=0", None, "ChangedWorklogs", False),
+        ("POST", "worklog/list", "worklog ids", "Worklog", True),
+        ("GET", "project/OPS/versions", None, "Version", True),
+        ("GET", "project/OPS/version", None, "PageBeanVersion", False),
+        ("GET", "project/OPS/components", None, "ProjectComponent", True),
+        ("GET", "project/OPS/component", None, "PageBeanComponentWithIssueCount", False),
+        ("GET", "statuscategory", None, "StatusCategory", True),
+    ],
+)
+def test_the_other_activity_endpoints_validate_against_the_openapi_schemas(cloud_sim, method, path, body, schema, many):
+    """Every endpoint of an issue's activity that the Cloud platform's OpenAPI description has (the agile API
+    is not in it), answered in the schema's shape."""
+    key, row = next((k, row) for k, row in truth(cloud_sim).items() if row["comments"] and row["worklogs"])
+    names = {"key": key, "comment": row["comments"][0], "worklog": row["worklogs"][0]}
+    url = f"{cloud_sim.url}/rest/api/3/{path.format(**names)}"
+    payload = {"ids": [int(names["worklog"])]} if body == "worklog ids" else None
+    response = requests.request(method, url, json=payload, auth=AUTH, timeout=30)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    for item in answer if many else [answer]:
+        validate(item, schema)
+    assert not many or answer
