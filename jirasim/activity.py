@@ -9,11 +9,11 @@ the status history or of the field values), so sites keep their histories and va
 What advance() later adds, edits and deletes is kept per issue in `Changes`.
 """
 
-import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from jirasim import catalog
+from jirasim.streams import stream
 
 NOTE_IDS_PER_ISSUE = 100  # seeded comment and worklog ids: issue id * 100 + k
 ATTACHMENT_BASE = 50  # … attachments: issue id * 100 + 50 + k
@@ -88,7 +88,7 @@ class Changes:
 
 def seeded_activity(issue_id: int, seed: int, created_ms: int, end_ms: int, reporter: int) -> Activity:
     """The issue's activity between its creation and the end of its seeded history (end_ms)."""
-    rng = random.Random(seed ^ 0xAC7117)
+    rng = stream(seed ^ 0xAC7117)
     draw = rng.random
     users = len(catalog.USERS)
     span = end_ms - created_ms

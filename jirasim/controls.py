@@ -11,6 +11,9 @@ from jirasim.search import Read
 from jirasim.serving import Request
 from jirasim.webhooks import Registration
 
+# The issue's fields a comment event carries.
+COMMENT_EVENT_FIELDS = ("summary", "issuetype", "project", "assignee", "priority", "status")
+
 
 class SimControls:
     """JiraSim's /_sim endpoints (no auth, off the Jira paths)."""
@@ -71,6 +74,40 @@ class SimControls:
                 if self.config.cloud and event == "jira:issue_created":
                     payload["changelog"] = self._creation_changelog(record, issue["fields"])
             self.webhooks.send(event, key, payload)
+        self._send_activity_webhooks(done)
+
+    def _send_activity_webhooks(self, done: dict[str, Any]) -> None:
+        """comment_created|updated|deleted and worklog_created|updated|deleted for what an advance did to
+        comments and worklogs. A comment event carries the comment and the issue (id, key, a few fields); a
+        worklog event the worklog alone, whose issueId names the issue. Payloads in the v2 representation,
+        as Jira's webhooks send them."""
+        verbs = {"added": "created", "edited": "updated", "deleted": "deleted"}
+        for kind, noun in (("comments", "comment"), ("worklogs", "worklog")):
+            for action, changed in (done.get(kind) or {}).items():
+                for change in changed:
+                    record = self.data.by_key.get(change["issue"])
+                    if record is None:
+                        continue
+                    with self.data.lock:
+                        payload = self._activity_payload(record, noun, int(change["id"]))
+                    if payload is not None:
+                        event = f"{noun}_{verbs[action]}"
+                        payload = {"timestamp": self.data.now_ms, "webhookEvent": event, **payload}
+                        self.webhooks.send(event, change["issue"], payload)
+
+    def _activity_payload(self, record, noun: str, note_id: int) -> dict[str, Any] | None:
+        activity = self.data.activity(record)
+        notes = activity.comments if noun == "comment" else activity.worklogs
+        note = next((n for n in notes if n.id == note_id), None)
+        if note is None:
+            return None
+        if noun == "worklog":
+            return {"worklog": self.r.worklog(record.id, note, "2")}
+        issue = self.r.issue(record, "2", set(COMMENT_EVENT_FIELDS), set(), None)
+        return {
+            "comment": self.r.comment(record.id, note, "2"),
+            "issue": {key: issue[key] for key in ("id", "self", "key", "fields")},
+        }
 
     def _creation_changelog(self, record, fields: dict[str, Any]) -> dict[str, Any]:
         """What Cloud's issue_created webhook lists as set: summary, Status, priority, reporter, fix versions."""

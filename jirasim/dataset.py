@@ -28,6 +28,7 @@ from jirasim.memo import Lru, VersionedLru
 from jirasim.replay import epoch_ms, raw_events
 from jirasim.rich import RichText, rich_document
 from jirasim.sprints import FORMATS, SprintSpec, issue_sprints, new_sprint, site_format, site_sprints
+from jirasim.streams import stream
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -81,7 +82,7 @@ class SimConfig:
 Item = tuple[str, str, str, str | None, str | None, str | None, str | None]
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     history_id: int
     at_ms: int
@@ -105,6 +106,7 @@ class IssueRecord:
         "raw",
         "seed",
         "span_ms",
+        "state",
         "updated_ms",
     )
 
@@ -126,6 +128,7 @@ class IssueRecord:
         self.raw: dict[str, Any] | None = None  # a replayed issue, served as recorded
         self.forced_status: tuple[str, int] | None = None  # (status id, when): set with no history entry
         self.changes: Changes | None = None  # comments, worklogs and sprints changed by advance()
+        self.state: dict[str, Any] | None = None  # Dataset.state(), kept until the issue's history changes
 
 
 @dataclass
@@ -158,7 +161,6 @@ class Dataset:
         self.seeded_sprints = len(self.sprint_board)  # issues' seeded sprint runs index this many
         # Rebuilt from seeds on first use and kept a while (bounded: a 100,000-issue site stays small).
         self._activity = Lru(ACTIVITY_CACHE)  # issue id -> its activity (dropped when advance() changes it)
-        self._states = VersionedLru(STATE_CACHE)  # issue id -> state(): linked issues, parents, sub-tasks
         self._sprints = VersionedLru(STATE_CACHE)  # issue id -> sprints_of()
         self._next_note = ADDED_NOTE_BASE
         self.added_notes: dict[int, int] = {}  # id of a comment or worklog added by advance() -> issue id
@@ -171,7 +173,7 @@ class Dataset:
     def _seeded_record(self, project: Project) -> IssueRecord:
         issue_id = self._next_id
         seed = (self.config.seed * 1_000_003 + issue_id) & 0xFFFFFFFF
-        rng = random.Random(seed)
+        rng = stream(seed)
         long_history = rng.random() < self.config.long_history_share
         n_events = rng.randint(120, 450) if long_history else rng.randint(0, 14)
         created = self.now_ms - rng.randint(1, self.config.history_days * DAY_MS)
@@ -203,7 +205,7 @@ class Dataset:
         """The seeded changes of sprints, fix versions, attachments, work logged, estimates, environment and
         links, riding on the issue's history entries (their number, times and other items unchanged).
         A value not changed in the history was set when the issue was created."""
-        rng = random.Random(record.seed ^ 0x17E35)
+        rng = stream(record.seed ^ 0x17E35)
         draw = rng.random
         n = len(events)
         extra: dict[int, list[Item]] = {}
@@ -329,14 +331,16 @@ class Dataset:
         }
 
     def state(self, record: IssueRecord, events: list[Event] | None = None) -> dict[str, Any]:
-        """The issue's current values that its history (given, or rebuilt) decides: status, priority, assignee,
-        reporter, resolved_ms (shared when not given events: callers must not change it)."""
-        if events is None:
-            cached = self._states.get(self.version, record.id)
-            if cached is None:
-                cached = self._states.put(record.id, self._state(record, None))
-            return cached
-        return self._state(record, events)
+        """The issue's current values that its history decides: status, priority, assignee, reporter,
+        resolved_ms (shared: callers must not change it). Only workflow items decide them, never the activity
+        woven into a history, so a generated issue's state is kept on it until its history changes
+        (_forget); `events`, its history when the caller has it, saves rebuilding it."""
+        if record.raw is not None:
+            return self._state(record, events)
+        state = record.state
+        if state is None:
+            state = record.state = self._state(record, events)
+        return state
 
     def _state(self, record: IssueRecord, events: list[Event] | None) -> dict[str, Any]:
         current = {
@@ -455,12 +459,13 @@ class Dataset:
         return self._next_history
 
     def _forget(self, record: IssueRecord | None = None) -> None:
-        """Drop what the caches hold of an issue (None: of every issue) changed before the version moves on."""
-        for cache in (self._states, self._sprints):
-            if record is None:
-                cache.items.clear()
-            else:
-                cache.items.pop(record.id, None)
+        """Drop what the caches hold of an issue changed before the version moves on (None: the sprints of every
+        issue, as when the board changes; states do not depend on it)."""
+        if record is None:
+            self._sprints.items.clear()
+        else:
+            record.state = None
+            self._sprints.items.pop(record.id, None)
 
     def _append(self, record: IssueRecord, event: Event) -> None:
         self._forget(record)
@@ -867,7 +872,7 @@ def _base_events(record: IssueRecord) -> list[Event]:
     """The issue's generated history: n_events spread over (created, created + span], the last at the end."""
     if not record.n_events:
         return []
-    rng = random.Random(record.seed ^ 0xC0FFEE)
+    rng = stream(record.seed ^ 0xC0FFEE)
     draw = rng.random  # random() is ~5x cheaper than randint(); this runs for every issue served
     start, span = record.created_ms + 1, record.span_ms
     times = sorted(start + int(draw() * span) for _ in range(record.n_events - 1))
@@ -912,7 +917,7 @@ def _with_lookalike_events(record: IssueRecord, events: list[Event]) -> list[Eve
     """
     if not record.span_ms:
         return events
-    rng = random.Random(record.seed ^ 0x57A7E5)
+    rng = stream(record.seed ^ 0x57A7E5)
     riders = {k for k, e in enumerate(events) if any(i[2] == "status" for i in e.items) and rng.random() < 0.3}
     own = [record.created_ms + 1 + int(rng.random() * max(record.span_ms - 1, 0)) for _ in range(rng.randint(0, 3))]
     slots = sorted([(events[k].at_ms, k) for k in riders] + [(at, -1 - n) for n, at in enumerate(own)])

@@ -47,4 +47,8 @@ class VersionedLru(Lru):
             self.items.clear()
             self.version = version
             return None
-        return super().get(key)
+        items = self.items  # Lru.get inlined: this runs for every comment, worklog and linked issue served
+        value = items.get(key)
+        if value is not None:
+            items.move_to_end(key)
+        return value

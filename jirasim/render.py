@@ -2,6 +2,7 @@
 
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from jirasim.memo import VersionedLru
 from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
 from jirasim.sprints import sprint_value
+from jirasim.streams import stream
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
@@ -31,10 +33,6 @@ _MILLIS = tuple(f"{milli:03d}" for milli in range(1000))
 AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
 
 
-def _every(field_id: str) -> bool:
-    return True
-
-
 class Renderer(ActivityRendering):
     def __init__(self, dataset: Dataset, base_url: str) -> None:
         self.data = dataset
@@ -49,6 +47,7 @@ class Renderer(ActivityRendering):
         self._items: dict[tuple, dict] = {}
         self._documents: dict[str, dict] = {}
         self._priorities: dict[tuple[str, str], dict] = {}
+        self._pieces: dict[tuple, Any] = {}  # see _shared()
         self._sprint_values: dict[tuple, Any] = {}  # (sprint, format) -> its value (shared: never changed)
         self._refs = VersionedLru(REF_CACHE)  # (issue id, version) -> the issue as others' links show it
         self._notes = VersionedLru(NOTE_CACHE)  # (comment or worklog, issue id, version) -> its rendering
@@ -165,7 +164,7 @@ class Renderer(ActivityRendering):
 
     def _basics(self, record: IssueRecord) -> tuple[random.Random, str, tuple, tuple]:
         """The issue's value stream and its first draws: (rng, street, service, issue type)."""
-        rng = random.Random(record.seed ^ 0xF1E1D)
+        rng = stream(record.seed ^ 0xF1E1D)
         street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
         service = rng.choice(catalog.SERVICES)
         issue_type = catalog.ISSUE_TYPES[rng.randrange(len(catalog.ISSUE_TYPES))]
@@ -183,7 +182,22 @@ class Renderer(ActivityRendering):
     def issue_type(self, record: IssueRecord, version: str) -> dict[str, Any]:
         return self.issue_type_bean(self._basics(record)[3], version)
 
+    def _shared(self, key: tuple, build: Callable[..., Any]) -> Any:
+        """A piece that never changes once built (a project, an issue type, a component …), built once:
+        key[1:] are build's arguments. Shared: callers must copy before changing it."""
+        cached = self._pieces.get(key)
+        if cached is None:
+            cached = self._pieces[key] = build(*key[1:])
+        return cached
+
+    def _resolution(self, version: str) -> dict[str, Any]:
+        return {"self": f"{self.api(version)}/resolution/10000", **catalog.RESOLUTION}
+
     def issue_type_bean(self, issue_type: tuple, version: str) -> dict[str, Any]:
+        """An issue type (shared: never changed once built)."""
+        return self._shared(("issuetype", issue_type, version), self._issue_type_bean)
+
+    def _issue_type_bean(self, issue_type: tuple, version: str) -> dict[str, Any]:
         return {
             "self": f"{self.api(version)}/issuetype/{issue_type[0]}",
             "id": issue_type[0],
@@ -214,6 +228,10 @@ class Renderer(ActivityRendering):
         return datetime.fromtimestamp(ms / 1000, self.zone).strftime("%d/%b/%y")
 
     def project(self, index: int, version: str) -> dict[str, Any]:
+        """A project as issues show it (shared: callers must copy before changing it)."""
+        return self._shared(("project", index, version), self._project)
+
+    def _project(self, index: int, version: str) -> dict[str, Any]:
         project = self.data.projects[index]
         return {
             "self": f"{self.api(version)}/project/{project.id}",
@@ -251,7 +269,8 @@ class Renderer(ActivityRendering):
         state = self.data.state(record, events) if needs_state else {"resolved_ms": None}
         values: dict[str, Any] = {}
 
-        want = _every if wanted is None else wanted.__contains__  # a C call: this runs ~60 times an issue
+        # C calls: this runs ~60 times an issue. Every field: bool() is true for every field id (non-empty).
+        want = bool if wanted is None else wanted.__contains__
         if want("summary"):
             values["summary"] = f"{street}: {service[1]}"
         if want("description"):
@@ -271,16 +290,16 @@ class Renderer(ActivityRendering):
         if want("labels"):
             values["labels"] = sorted(rng.sample(catalog.LABELS, rng.randint(0, 2)))
         if want("components"):
-            values["components"] = [self.component_bean(record.project, rng.choice(catalog.COMPONENTS), version)]
+            component = rng.choice(catalog.COMPONENTS)
+            key = ("component", record.project, component, version)
+            values["components"] = [self._shared(key, self.component_bean)]
         if want("created"):
             values["created"] = self.timestamp(record.created_ms)
         if want("updated"):
             values["updated"] = self.timestamp(record.updated_ms)
         resolved = state["resolved_ms"]
         if want("resolution"):
-            values["resolution"] = (
-                {"self": f"{self.api(version)}/resolution/10000", **catalog.RESOLUTION} if resolved else None
-            )
+            values["resolution"] = self._shared(("resolution", version), self._resolution) if resolved else None
         if want("resolutiondate"):
             values["resolutiondate"] = self.timestamp(resolved) if resolved else None
         if want("project"):
@@ -330,12 +349,10 @@ class Renderer(ActivityRendering):
 
     def _custom_fields(self, record: IssueRecord, rng: random.Random, version: str, values: dict, want) -> None:
         draw = rng.random  # cheaper than randint/choice: this runs for every issue served
+        option, user = self.option, self.user
 
         def pick(items: list | tuple) -> Any:
             return items[int(draw() * len(items))]
-
-        def option(pair: tuple) -> dict[str, Any]:
-            return self.option(pair, version)
 
         n = 1000 + int(draw() * 9000)
         region = pick(catalog.REGIONS)
@@ -349,18 +366,18 @@ class Renderer(ActivityRendering):
             "customfield_10030": self.timestamp(shoot_ms)[:10],
             "customfield_10031": self.timestamp(shoot_ms - shoot_ms % 3_600_000),
             "customfield_10032": float(400 + int(draw() * 5600)) if draw() < 0.9 else None,
-            "customfield_10033": option(pick(catalog.PROPERTY_TYPES)),
-            "customfield_10034": [option(service) for service in services],
-            "customfield_10035": {**option(region[:2]), "child": option(city)},
-            "customfield_10036": self.user(first_user, version),
+            "customfield_10033": option(pick(catalog.PROPERTY_TYPES), version),
+            "customfield_10034": [option(service, version) for service in services],
+            "customfield_10035": {**option(region[:2], version), "child": option(city, version)},
+            "customfield_10036": user(first_user, version),
             "customfield_10037": [
-                self.user(first_user, version),
-                self.user((first_user + 1 + int(draw() * 6)) % len(catalog.USERS), version),
+                user(first_user, version),
+                user((first_user + 1 + int(draw() * 6)) % len(catalog.USERS), version),
             ],
             "customfield_10038": [pick(catalog.LABELS) for _ in range(int(draw() * 2))],
             "customfield_10039": f"https://listings.example.com/{record.id}",
             "customfield_10040": float(1 + int(draw() * 9)),
-            "customfield_10041": option(pick(catalog.RUSH)) if draw() < 0.7 else None,
+            "customfield_10041": option(pick(catalog.RUSH), version) if draw() < 0.7 else None,
             "customfield_10045": catalog.PARENT_LINK_PLACEHOLDER,
             "customfield_10046": self.group(catalog.TEAM_GROUPS[record.seed % 4 - 1], version)
             if record.seed % 4
@@ -454,12 +471,12 @@ class Renderer(ActivityRendering):
     def history(self, event: Any, version: str) -> dict[str, Any]:
         if isinstance(event, RawEvent):
             return event.body
-        created = self.timestamp(event.at_ms)
+        items = self._items
         history = {
             "id": str(event.history_id),
             "author": self.user(event.author, version),
-            "created": created,
-            "items": [self.item(item) for item in event.items],
+            "created": self.timestamp(event.at_ms),
+            "items": [items.get(item) or self.item(item) for item in event.items],
         }
         if self.cloud and event.history_id % 9 == 0:
             # Changes made by automation or an app on someone's behalf: Cloud says so in historyMetadata.

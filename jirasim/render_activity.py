@@ -94,9 +94,9 @@ class ActivityRendering:
             values["attachment"] = [self.attachment(a, version) for a in activity.attachments]
         self._related(record, version, want, values)
         if want("fixVersions"):
-            values["fixVersions"] = [self.version_bean(record.project, v, version) for v in activity.fix_versions]
+            values["fixVersions"] = [self._version(record.project, v, version) for v in activity.fix_versions]
         if want("versions"):
-            values["versions"] = [self.version_bean(record.project, v, version) for v in activity.affects_versions]
+            values["versions"] = [self._version(record.project, v, version) for v in activity.affects_versions]
         if want("environment"):
             environment = activity.environment
             values["environment"] = self.rich_text(environment, version) if environment else None
@@ -273,7 +273,7 @@ class ActivityRendering:
         return {
             "id": str(link_id),
             "self": f"{self.api(version)}/issueLink/{link_id}",
-            "type": self.link_type(link_type, version),
+            "type": self._shared(("link type", link_type, version), self.link_type),
             ("outwardIssue" if outward else "inwardIssue"): self.issue_ref(other, version),
         }
 
@@ -299,6 +299,10 @@ class ActivityRendering:
                 },
             },
         )
+
+    def _version(self, project: int, index: int, version: str) -> dict[str, Any]:
+        """A version as issues show it (shared: never changed once built)."""
+        return self._shared(("version", project, index, version), self.version_bean)
 
     def version_bean(self, project: int, index: int, version: str, *, full: bool = False) -> dict[str, Any]:
         """A project version as issues show it (full: as /project/{key}/versions lists it)."""

@@ -7,12 +7,12 @@ hints). Cloud v3 sends the document; REST v2 (Data Center, Cloud v2) sends the p
 Node kinds: https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/
 """
 
-import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from jirasim import catalog
+from jirasim.streams import stream
 
 
 @dataclass
@@ -56,7 +56,7 @@ class _Builder:
 
 def rich_document(seed: int, label: str, at_ms: int) -> RichText:
     """A document using every node kind, its wording drawn from seed; label names the field in it."""
-    rng = random.Random(seed)
+    rng = stream(seed)
     b = _Builder()
     street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
     agent, editor = rng.sample(catalog.USERS, 2)

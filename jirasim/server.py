@@ -319,7 +319,7 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
         return 200, me
 
     def _project_bean(self, project, version: str) -> dict[str, Any]:
-        bean = self.r.project(project.index, version)
+        bean = dict(self.r.project(project.index, version))
         bean.update({"expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"})
         bean["projectCategory"] = {
             "self": f"{self.r.api(version)}/projectCategory/10000",

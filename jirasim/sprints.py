@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jirasim.streams import stream
+
 FORMATS = ("auto", "legacy", "server", "alphabetical", "object")
 SPRINT_DAYS = 14
 BOARD_ID = 7
@@ -89,7 +91,7 @@ def site_sprints(seed: int, now_ms: int, count: int = 12, *, hostile: bool = Tru
 
 def issue_sprints(issue_seed: int, board: list[SprintSpec]) -> list[SprintSpec]:
     """The sprints an issue was in, oldest first: none, or a run carried over from sprint to sprint."""
-    rng = random.Random(issue_seed ^ 0x5B1A7)
+    rng = stream(issue_seed ^ 0x5B1A7)
     if rng.random() < 0.2:
         return []
     first = rng.randrange(len(board))

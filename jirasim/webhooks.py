@@ -26,7 +26,17 @@ log = logging.getLogger(__name__)
 class Registration:
     url: str
     secret: str = ""
-    events: tuple[str, ...] = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
+    events: tuple[str, ...] = (
+        "jira:issue_created",
+        "jira:issue_updated",
+        "jira:issue_deleted",
+        "comment_created",
+        "comment_updated",
+        "comment_deleted",
+        "worklog_created",
+        "worklog_updated",
+        "worklog_deleted",
+    )
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Accepting Jira's webhooks: authenticate, refuse replays and malformed bodies, record, ask for a refresh.
 
 The payload is never trusted as the issue's state: it only names the issue, which `refresh_issue`
-then fetches from Jira. Bursts for one issue collapse into one refresh (a PendingRefresh row per
+then fetches from Jira. Issue events (jira:issue_*), comment events (comment_*) and worklog events
+(worklog_*) all ask for that refresh; other events are answered "ignored" and logged.
+Bursts for one issue collapse into one refresh (a PendingRefresh row per
 issue; only the event that creates it enqueues the task), and at most JIRASYNC_WEBHOOK_MAX_PENDING
 refreshes wait per instance: past that a delivery for another issue is answered 429 and counted
 (the incremental schedule picks the change up anyway).
@@ -13,6 +15,8 @@ token — gets the same answer, so the answers do not tell which instance slugs 
 import hashlib
 import hmac
 import json
+import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,7 +26,14 @@ from django.db.models import F
 from projects.models import JiraInstance
 from syncing.models import PendingRefresh, WebhookDelivery, WebhookRefusal
 
-EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
+ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
+# A comment or worklog changes its issue (`updated`, the comment field, time tracking): the same refresh.
+COMMENT_EVENTS = ("comment_created", "comment_updated", "comment_deleted")
+WORKLOG_EVENTS = ("worklog_created", "worklog_updated", "worklog_deleted")
+EVENTS = ISSUE_EVENTS + COMMENT_EVENTS + WORKLOG_EVENTS
+# …/rest/api/2/issue/10148/comment/10046: where a comment event without an issue names it.
+COMMENT_SELF = re.compile(r"/issue/(\d+)/comment/\d+/?$")
+log = logging.getLogger(__name__)
 UNAUTHENTICATED = "not authenticated"  # the one answer of every authentication failure
 
 
@@ -66,16 +77,24 @@ def webhook_authenticate(instance: JiraInstance, body: bytes, signature: str, ur
 
 
 def _issue_id(payload: dict) -> tuple[int, str]:
+    """(issue id, key or "") the event is about: its `issue`; for a worklog event without one the worklog's
+    issueId; for a comment event without one the id in the comment's self URL."""
     issue = payload.get("issue")
-    if not isinstance(issue, dict):
+    if isinstance(issue, dict):
+        named, key = issue.get("id"), issue.get("key")
+    elif isinstance(payload.get("worklog"), dict):
+        named, key = payload["worklog"].get("issueId"), None
+    elif isinstance(payload.get("comment"), dict):
+        found = COMMENT_SELF.search(str(payload["comment"].get("self") or ""))
+        named, key = found.group(1) if found else None, None
+    else:
         raise WebhookRejected(400, "the payload has no issue")
     try:
-        jira_id = int(str(issue.get("id")))
+        jira_id = int(str(named))
     except ValueError:
         raise WebhookRejected(400, "the issue has no numeric id") from None
     if not 0 < jira_id < 2**63:
         raise WebhookRejected(400, "the issue id is out of range")
-    key = issue.get("key")
     return jira_id, key[:64] if isinstance(key, str) else ""
 
 
@@ -94,6 +113,8 @@ def webhook_accept(
         raise WebhookRejected(400, "the body is not a JSON object")
     event = payload.get("webhookEvent")
     if event not in EVENTS:
+        # Answered 202 "ignored" (Jira would retry an error), and said here: never dropped without a word.
+        log.info("webhook event %r for %s ignored: not an issue, comment or worklog event", event, instance.slug)
         return Accepted(str(event)[:64], 0, "", queued=False, ignored=True)
     jira_id, key = _issue_id(payload)
     digest = hashlib.sha256(body).hexdigest()

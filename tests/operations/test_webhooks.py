@@ -20,7 +20,7 @@ from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue
 from tests.reference import recorded
 from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.syncing.truth import assert_database_equals_truth, moment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,11 +87,85 @@ def test_forged_replayed_and_malformed_requests_are_refused(client, hooked, inst
         json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": str(2**70)}}).encode(),
     ):
         assert post(client, "instance_1", bad, signature=signed(bad)).status_code == 400, bad
-    other = json.dumps({"webhookEvent": "comment_created", "issue": {"id": "1"}}).encode()
+    other = json.dumps({"webhookEvent": "issue_property_set", "issue": {"id": "1"}}).encode()
     assert post(client, "instance_1", other, signature=signed(other)).json()["status"] == "ignored"
+    assert "'issue_property_set' for instance_1 ignored" in caplog.text  # answered 202, and said
     # Logged: who and why, never the secret or the body.
     assert "rejected (401)" in caplog.text
     assert SECRET not in caplog.text and "OPS-1" not in caplog.text
+
+
+def test_comment_and_worklog_events_queue_the_refresh_an_issue_update_does(
+    client, hooked, django_capture_on_commit_callbacks
+):
+    """Cloud's comment events carry the issue; one without it is named by the comment's self URL; worklog
+    events by the worklog's issueId. Each asks for the issue's refresh, as jira:issue_updated does."""
+    comment = {"id": "10046", "self": "https://x.example/rest/api/2/issue/10148/comment/10046", "body": "hi"}
+    payloads = [
+        {"webhookEvent": "comment_created", "comment": comment, "issue": {"id": "10147", "key": "OPS-7"}},
+        {"webhookEvent": "comment_deleted", "comment": comment},
+        {"webhookEvent": "worklog_updated", "worklog": {"id": "10200", "issueId": "10149", "timeSpentSeconds": 60}},
+    ]
+    broker = get_broker()
+    before = broker.queue_size()
+    for number, payload in enumerate(payloads):
+        body = json.dumps(payload).encode()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(client, "instance_1", body, signature=signed(body), delivery=f"c-{number}")
+        assert response.status_code == 202 and response.json()["status"] == "queued", response.content
+    assert broker.queue_size() == before + 3
+    assert set(PendingRefresh.objects.values_list("issue_jira_id", flat=True)) == {10147, 10148, 10149}
+    assert set(WebhookDelivery.objects.values_list("event", flat=True)) == {
+        "comment_created",
+        "comment_deleted",
+        "worklog_updated",
+    }
+    unnamed = json.dumps({"webhookEvent": "comment_updated", "comment": {"id": "1", "self": "nowhere"}}).encode()
+    assert post(client, "instance_1", unnamed, signature=signed(unnamed)).status_code == 400
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_comment_and_worklog_changes_in_jira_reach_the_database_through_webhooks(
+    live_server, qcluster, flavour, request
+):
+    """jirasim sends comment_* and worklog_* events for an advance's comments and worklogs (over loopback
+    HTTP, signed on Cloud, with the URL token on Data Center); jirasync refreshes each issue they name."""
+    site = request.getfixturevalue("cloud_site" if flavour == "cloud" else "dc_site")
+    request.getfixturevalue("reference_mappings")
+    instance = register(site, "instance_1" if flavour == "cloud" else "instance_2")
+    instance_save(instance=instance, actor=COMMAND, webhook_secret=SECRET)
+    sync_instance(instance.pk, RunOptions(full=True))
+    url = live_server.url + reverse("jira_webhook", args=[instance.slug])
+    registration = {"url": url, "secret": SECRET} if flavour == "cloud" else {"url": f"{url}?token={SECRET}"}
+    requests.post(f"{site.url}/_sim/webhooks", json=registration, timeout=5).raise_for_status()
+    activity = {"add": 2, "edit": 1, "delete": 1}
+    done = requests.post(
+        f"{site.url}/_sim/advance", json={"minutes": 3, "comments": activity, "worklogs": activity}, timeout=10
+    ).json()
+    changed = {change["issue"] for kind in ("comments", "worklogs") for side in done[kind].values() for change in side}
+    truth = {row["key"]: row for row in site.sim.data.truth()}
+
+    def arrived() -> bool:
+        stored = {i.key: i for i in Issue.objects.filter(instance=instance, key__in=changed)}
+        return (
+            len(stored) == len(changed)
+            and all(stored[key].updated == moment(truth[key]["updated"]) for key in changed)
+            and not PendingRefresh.objects.exists()
+        )
+
+    deadline = time.time() + 90
+    while not arrived():
+        assert time.time() < deadline, requests.get(f"{site.url}/_sim/webhooks", timeout=5).json()
+        time.sleep(0.1)
+    deliveries = requests.get(f"{site.url}/_sim/webhooks?wait=10", timeout=15).json()["deliveries"]
+    assert sorted(d["event"] for d in deliveries) == sorted(
+        f"{noun}_{verb}" for noun in ("comment", "worklog") for verb in ("created", "created", "updated", "deleted")
+    )
+    assert all(d["status"] == 202 for d in deliveries), deliveries
+    received = WebhookDelivery.objects.filter(instance=instance)
+    assert received.count() == len(deliveries)
+    assert set(received.values_list("issue_key", flat=True)) - {""} <= changed
+    assert_database_equals_truth(site, instance)
 
 
 def test_webhooks_are_closed_until_a_secret_is_set(client, instance):
