@@ -612,6 +612,8 @@ Reduce = Callable[[dict[str, Any]], list[Any]]
 # history (the standard library's object hook), each history reduced as soon as it is read, and the threads of
 # a process (projects synced in parallel) do so one page at a time: parsing holds the GIL anyway.
 _LARGE_PAGE = threading.Lock()
+# What a reduce raises for a history of another shape than Jira's: an error of the answer, not a body to retry.
+_HISTORY_OF_ANOTHER_SHAPE = (AttributeError, KeyError, TypeError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -654,7 +656,7 @@ def _reduced_while_parsed(content: bytes, reduce: Reduce, where: str) -> Any:
         identity = identity if isinstance(identity, Hashable) else repr(identity)
         try:
             return _Reduced(identity, reduce(value))
-        except (KeyError, TypeError, ValueError) as exc:  # not a body to retry: a history of another shape
+        except _HISTORY_OF_ANOTHER_SHAPE as exc:
             raise JiraResponseError(f"{where}: history {str(identity)[:40]!r} cannot be read ({exc!r})") from None
 
     if not content:
@@ -695,7 +697,7 @@ class _Gathered:
                 continue
             try:
                 self.histories += self.reduce(history)
-            except (KeyError, TypeError, ValueError) as exc:  # not a body to retry: a history of another shape
+            except _HISTORY_OF_ANOTHER_SHAPE as exc:
                 raise JiraResponseError(
                     f"{self.where}: history {str(identity)[:40]!r} cannot be read ({exc!r})"
                 ) from None

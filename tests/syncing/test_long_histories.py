@@ -177,3 +177,34 @@ def test_long_histories_are_completed_in_packs_while_the_pages_are_read_and_all_
         assert sum(packs) == long, "every long history completed once"
         bulkfetch = sum(server.sim.stats.snapshot()["POST /rest/api/3/changelog/bulkfetch"].values())
         assert bulkfetch == len(packs)  # a pack of ≤ 1,500 histories is one page of 10,000
+
+
+def test_a_bulkfetch_history_of_another_shape_leaves_its_issues_flagged_not_the_run_failed(reference_mappings):
+    import requests
+
+    with running_sim(flavour="cloud", projects=1, issues=10, seed=37, long_history_share=0) as server:
+        server.sim.data.set_history_length("OPS-5", 130)
+        instance = register(server, "instance_1")
+        odd = {  # a status move whose history id is not a number: nothing to store it under
+            "issueChangeLogs": [
+                {
+                    "issueId": str(server.sim.data.by_key["OPS-5"].id),
+                    "changeHistories": [
+                        {
+                            "id": "not-a-number",
+                            "created": "2026-01-01T00:00:00.000+0000",
+                            "items": [{"fieldId": "status", "from": "1", "fromString": "Open", "to": "2"}],
+                        }
+                    ],
+                }
+            ]
+        }
+        override = {"endpoint": "POST /rest/api/3/changelog/bulkfetch", "status": 200, "body": odd}
+        assert requests.post(f"{server.url}/_sim/override", json=override, timeout=30).status_code == 200
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED and run.incomplete_histories == 1, run.error
+        assert not Issue.objects.get(key="OPS-5").changelog_complete
+        requests.delete(f"{server.url}/_sim/override", timeout=30)
+        sync_instance(instance.pk, RunOptions())
+        assert Issue.objects.get(key="OPS-5").changelog_complete
+        assert_database_equals_truth(server, instance)
