@@ -116,6 +116,40 @@ class StatusChange(models.Model):
         return self.history_id == -1
 
 
+class FieldChange(models.Model):
+    """One item of an issue's changelog: a field (any field the instance keeps) changed from one value to another.
+
+    Keyed by the Jira history's id and the item's place in it. `field_id` is Jira Cloud's fieldId (Data Center
+    sends none: blank); the values are Jira's `from`/`to` (ids, account ids, raw values) and `fromString`/
+    `toString` (what people read), NULL where Jira sent null.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="field_changes")
+    history_id = models.BigIntegerField()
+    position = models.PositiveIntegerField(help_text="The item's place in its history, as Jira sent it.")
+    changed_at = models.DateTimeField()
+    field_id = models.CharField(max_length=255, blank=True)
+    field_name = models.CharField(max_length=255, blank=True)
+    field_type = models.CharField(max_length=64, blank=True)
+    from_id = models.TextField(null=True, blank=True)
+    from_string = models.TextField(null=True, blank=True)
+    to_id = models.TextField(null=True, blank=True)
+    to_string = models.TextField(null=True, blank=True)
+    author = models.CharField(max_length=255, blank=True)
+    author_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["issue", "changed_at", "history_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "history_id", "position"], name="fieldchange_unique"),
+        ]
+        indexes = [models.Index(fields=["field_id", "changed_at"], name="fieldchange_field")]
+
+    def __str__(self) -> str:
+        moment = f"{self.changed_at:%Y-%m-%d %H:%M}"
+        return f"{self.field_name}: {self.from_string or '∅'} → {self.to_string or '∅'} at {moment}"
+
+
 class IssueMilestone(models.Model):
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="milestones")
     milestone = models.ForeignKey(StatusMilestone, on_delete=models.CASCADE, related_name="issue_milestones")

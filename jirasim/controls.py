@@ -165,9 +165,14 @@ class SimControls:
         }
 
     def sim_truth(self, request: Request) -> tuple[int, Any]:
+        """Every live issue as it is; with ?changelog=1 each with its whole changelog as Jira renders it."""
         rows = self.data.truth()
+        version = "3" if self.data.config.cloud else "2"
         for row in rows:
             row["updated"] = self.r.timestamp(row["updated"])
+            if request.param("changelog"):
+                events = self.data.history(self.data.by_id[int(row["id"])])
+                row["changelog"] = [self.r.history(event, version) for event in events]
         return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
 
     def sim_stats(self, request: Request) -> tuple[int, Any]:

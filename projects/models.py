@@ -69,6 +69,14 @@ class JiraInstance(models.Model):
         max_length=1000, blank=True, help_text="Extra JQL ANDed to every sync query, e.g. issuetype != Epic."
     )
     enable_new_projects = models.BooleanField(default=False, help_text="Projects found by discovery start enabled.")
+    field_history = models.CharField(
+        max_length=2000,
+        blank=True,
+        default="*",
+        help_text="Whose changes the field history keeps: * for every field; else field ids or names, comma "
+        "separated (e.g. assignee, priority, customfield_10020, Sprint); empty for none. The status history "
+        "is kept whatever this says.",
+    )
     time_zone = models.CharField(
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )

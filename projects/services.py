@@ -58,6 +58,10 @@ def instance_save(
         from syncing.schedules import instance_schedules_ensure  # syncing builds on projects, not the reverse
 
         instance_schedules_ensure(instance)
+        if stored is not None and stored.field_history != instance.field_history:
+            from syncing.field_history import field_history_widened
+
+            field_history_widened(instance_id=instance.pk, before=stored.field_history, after=instance.field_history)
         if created or changes:
             audit_object_change(
                 actor=actor,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from audit.services import SYNC, audit_record_many
 from issues.models import Issue
 from syncing.bulk_sql import rows_update
+from syncing.field_history import FieldItem, field_changes_replace, field_items
 from syncing.history import (
     Transition,
     history_wanted,
@@ -75,6 +76,7 @@ class Completion:
 
     completed: int = 0  # issues whose stored history is now whole
     status_changes: int = 0  # recorded transitions that were new
+    field_changes: int = 0  # changelog items of kept fields that were new
     incomplete: list[tuple[str, str]] = field(default_factory=list)  # (key, why) of those still short
 
 
@@ -106,13 +108,15 @@ def histories_complete(
     fetched = client.histories(
         [str(jira_id) for jira_id in deferred],
         totals_needed={str(jira_id) for jira_id, (_, total) in deferred.items() if total is None},
-        reduce=_status_moves,  # tens of thousands of histories at once: only their status moves are held
+        # Tens of thousands of histories at once: only their status moves and their kept items are held.
+        reduce=lambda history: [*_status_moves(history), *field_items(history, plan.kept)],
     )
     result = Completion()
     with transaction.atomic():
         stored = _stored_issues(plan, list(deferred))
         before = stored_histories([issue.pk for issue in stored.values()])
         wanted: dict[int, list[Transition]] = {}
+        items: dict[int, list[FieldItem]] = {}
         finished: list[tuple[int, int, bool]] = []
         for jira_id, (key, _) in deferred.items():
             issue = stored.get(jira_id)
@@ -123,7 +127,8 @@ def histories_complete(
             if why:
                 result.incomplete.append((key, why))
                 continue
-            transitions = transitions_ordered(answer.histories)
+            transitions = transitions_ordered(t for t in answer.histories if isinstance(t, Transition))
+            items[issue.pk] = [item for item in answer.histories if isinstance(item, FieldItem)]
             wanted[issue.pk] = history_wanted(
                 issue.created,
                 issue.status_id,
@@ -138,6 +143,8 @@ def histories_complete(
         result.status_changes = status_changes_replace(wanted, {pk: before.get(pk, []) for pk in wanted})
         milestones_replace(wanted, plan.rules)
         time_in_status_replace(wanted, now)
+        if not plan.kept.none:
+            result.field_changes = field_changes_replace(items, set(items))
         rows_update(Issue, ["changelog_total", "changelog_complete"], finished)
         result.completed = len(finished)
         audit_record_many(
@@ -185,7 +192,7 @@ def _still_short(issue: _Stored, answer: FetchedHistories | None) -> str:
     held, total = answer.held, _total(issue, answer)
     if held < total:
         return f"{held} of {total} entries"
-    moves = [t.changed_at for t in answer.histories]
+    moves = [t.changed_at for t in answer.histories if isinstance(t, Transition)]
     if moves and issue.updated and max(moves) > issue.updated:
         return "it changed in Jira after it was read"
     return ""

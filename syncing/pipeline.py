@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit.services import SYNC, Change, audit_record_many
 from config.selectors import MilestoneRule, milestones_digest
 from projects.models import Project
+from syncing.field_history import KeptFields, field_changes_replace, field_items_of
 from syncing.fields import CompiledMapping
 from syncing.fields.core import CORE_FIELD_IDS
 from syncing.history import (
@@ -47,6 +48,7 @@ class PageResult:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     status_changes: int = 0
+    field_changes: int = 0  # changelog items of kept fields stored for the first time
     incomplete_histories: int = 0
     watermark: datetime | None = None
     # Issues stored with a truncated history whose completion the caller took on:
@@ -67,6 +69,7 @@ class ProjectSyncPlan:
     dry_run: bool = False
     milestones_digest: str = ""  # of `rules`, fixed for the run
     retry_ids: set[int] = field(default_factory=set)  # the project's rows that failed before: cleared when stored
+    kept: KeptFields = field(default_factory=lambda: KeptFields.parse("*"))  # whose field history is stored
 
     def __post_init__(self) -> None:
         self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)
@@ -184,6 +187,12 @@ def page_sync(
         result.status_changes = status_changes_replace(wanted, before, fresh=fresh)
         milestones_replace(wanted, plan.rules, fresh=fresh)
         time_in_status_replace(wanted, now, fresh=fresh)
+        if not plan.kept.none:
+            result.field_changes = field_changes_replace(
+                {item.pk: field_items_of(item.prepared.histories, plan.kept) for item in upserted.stored},
+                {item.pk for item in upserted.stored if item.prepared.jira_id in complete},
+                fresh=fresh,
+            )
         written = {item.prepared.jira_id for item in upserted.stored}
         result.deferred = {
             item.jira_id: (item.key, None if item.jira_id in total_unknown else item.changelog_total)
@@ -420,5 +429,6 @@ def _refetched_store(
     totals.updated += page.updated
     totals.unchanged += page.unchanged
     totals.status_changes += page.status_changes
+    totals.field_changes += page.field_changes
     totals.incomplete_histories += page.incomplete_histories
     totals.failed += page.failed

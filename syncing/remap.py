@@ -18,6 +18,7 @@ from config.selectors import (
 from issues.models import Issue
 from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_update
+from syncing.field_history import KeptFields, field_changes_prune
 from syncing.fields import CompiledMapping, compile_mapping, process_issue
 from syncing.fields.core import core_read
 from syncing.history import milestones_replace, stored_histories
@@ -31,6 +32,7 @@ class RemapResult:
     checked: int = 0
     changed: int = 0
     milestones_recomputed: int = 0
+    field_changes_pruned: int = 0  # stored changelog items of fields the instance no longer keeps
     seconds: float = 0.0
 
 
@@ -46,7 +48,8 @@ def issues_remap(
 
     Milestones are recomputed from the stored status histories of the issues whose milestones were
     derived with other rules than the current ones (each issue keeps the digest of its rules).
-    Returns how many issues were checked and how many had their mapped values (or errors) change.
+    The field history keeps only the fields the instance keeps now: items of others are deleted (a dry run
+    counts none). Returns how many issues were checked and how many had their mapped values (or errors) change.
     """
     began = time.perf_counter()
     document = mapping_document()
@@ -63,6 +66,10 @@ def issues_remap(
             project_id = Project.objects.filter(instance=instance, key=project_key).values_list("id", flat=True).first()
             if project_id is None:
                 continue
+        if not dry_run:
+            kept = KeptFields.parse(instance.field_history)
+            pruned = field_changes_prune(instance_id=instance.pk, kept=kept, project_id=project_id)
+            result.field_changes_pruned += pruned
         # Reading and re-mapping the next batch (a thread of its own) overlaps writing this one.
         for batch, changed in prefetched(_remapped_batches(instance.pk, project_id, batch_size, mapping)):
             result.checked += len(batch)
@@ -88,7 +95,7 @@ def issues_remap(
                 "",
                 scope,
                 f"re-mapped {result.checked} stored issues of {scope} with mapping version {result.version}: "
-                f"{result.changed} changed",
+                f"{result.changed} changed; {result.field_changes_pruned} field changes of fields not kept deleted",
                 {"mapping_version": [None, result.version]},
                 instance_slug or "",
             ),

@@ -22,6 +22,7 @@ from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.deferred_histories import Deferred, deferred_due, histories_complete
+from syncing.field_history import KeptFields
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
@@ -75,6 +76,7 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
         jql_filter=jql_filter_check(instance.jql_filter),  # refused, whatever saved it, if it can escape
         page_size=settings.JIRASYNC_PAGE_SIZE,
         dry_run=options.dry_run,
+        kept=KeptFields.parse(instance.field_history),
     )
 
 

@@ -1,9 +1,12 @@
 """What the simulator holds, read through its Python API, to compare the database with."""
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from issues.models import Issue, IssueMilestone, StatusChange
+import requests
+
+from issues.models import FieldChange, Issue, IssueMilestone, StatusChange
 from jirasim import catalog
 from jirasim.server import SimServer
 from projects.models import JiraInstance
@@ -36,8 +39,69 @@ def expected_instructions(fields: dict, *ids: str) -> str | None:
     return joined or None
 
 
+FIELD_CHANGE_COMPARED = (
+    "history_id",
+    "position",
+    "changed_at",
+    "field_id",
+    "field_name",
+    "field_type",
+    "from_id",
+    "from_string",
+    "to_id",
+    "to_string",
+)
+
+
+def _value(value) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def truth_field_changes(server: SimServer, kept: set[str] | None = None) -> dict[int, set[tuple]]:
+    """{jira id: {FIELD_CHANGE_COMPARED values}} of every live issue's changelog items, read from the simulator's
+    /_sim/truth over HTTP (Jira's own rendering); kept: the case-folded field ids or names kept (None: all)."""
+    answer = requests.get(f"{server.url}/_sim/truth", params={"changelog": "1"}, timeout=60)
+    answer.raise_for_status()
+    found: dict[int, set[tuple]] = {}
+    for row in answer.json()["issues"]:
+        items = found[int(row["id"])] = set()
+        for history in row["changelog"]:
+            at = datetime.strptime(history["created"], "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+            for position, item in enumerate(history["items"]):
+                field_id, name = item.get("fieldId") or "", item["field"]
+                if kept is not None and field_id.casefold() not in kept and name.casefold() not in kept:
+                    continue
+                values = (_value(item.get(key)) for key in ("from", "fromString", "to", "toString"))
+                items.add((int(history["id"]), position, at, field_id, name, item["fieldtype"], *values))
+    return found
+
+
+def stored_field_changes(instance: JiraInstance) -> dict[int, set[tuple]]:
+    """{jira id: {FIELD_CHANGE_COMPARED values}} of the instance's live issues, as stored."""
+    found: dict[int, set[tuple]] = defaultdict(set)
+    rows = FieldChange.objects.filter(issue__instance=instance, issue__deleted_at__isnull=True)
+    for jira_id, *values in rows.values_list("issue__jira_id", *FIELD_CHANGE_COMPARED):
+        found[jira_id].add(tuple(values))
+    return found
+
+
+def assert_field_history_equals_truth(server: SimServer, instance: JiraInstance) -> int:
+    """The live issues' field history equals the truth's changelog items of the fields the instance keeps."""
+    setting = {part.strip().casefold() for part in instance.field_history.split(",") if part.strip()}
+    truth = truth_field_changes(server, None if "*" in setting else setting)
+    stored = stored_field_changes(instance)
+    for jira_id, items in truth.items():
+        assert stored.get(jira_id, set()) == items, (
+            f"issue {jira_id}: missing {sorted(items - stored.get(jira_id, set()))[:3]}, "
+            f"extra {sorted(stored.get(jira_id, set()) - items)[:3]}"
+        )
+    assert not set(stored) - set(truth), f"field changes of issues Jira does not have: {set(stored) - set(truth)}"
+    return sum(len(items) for items in truth.values())
+
+
 def assert_database_equals_truth(server: SimServer, instance: JiraInstance) -> int:
-    """Every live issue stored once with its key, status, mapped fields, status changes and milestones."""
+    """Every live issue stored once with its key, status, mapped fields, status changes, milestones and field
+    history (the changelog items of the fields the instance keeps)."""
     data = server.sim.data
     render = server.sim.r
     truth = {int(row["id"]): row for row in data.truth()}
@@ -87,4 +151,5 @@ def assert_database_equals_truth(server: SimServer, instance: JiraInstance) -> i
         assert {name: (times[0], times[-1], len(times)) for name, times in expected.items()} == reached[jira_id], row[
             "key"
         ]
+    assert_field_history_equals_truth(server, instance)
     return len(truth)
