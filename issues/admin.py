@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, StatusCategoryFilter, StatusFilter
-from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
+from issues.models import FieldChange, Issue, IssueMilestone, StatusChange, TimeInStatus
 from issues.resources import IssueResource, StatusChangeResource
 from issues.selectors import bounded, issue_detail
 from jirasync_site.exports import StreamingExportMixin
@@ -150,6 +150,23 @@ class StatusChangeAdmin(StreamingExportMixin, ReadOnlyAdmin):
     raw_id_fields = ("issue",)
     show_full_result_count = False
     paginator = CappedCountPaginator
+
+
+@admin.register(FieldChange)
+class FieldChangeAdmin(ReadOnlyAdmin):
+    list_display = ("issue", "changed_at", "field_name", "from_shown", "to_shown", "author")
+    list_select_related = ("issue__instance",)
+    raw_id_fields = ("issue",)
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    @admin.display(description="From")
+    def from_shown(self, obj: FieldChange) -> str:
+        return bounded(obj.from_string if obj.from_string is not None else obj.from_id or "", 200)
+
+    @admin.display(description="To")
+    def to_shown(self, obj: FieldChange) -> str:
+        return bounded(obj.to_string if obj.to_string is not None else obj.to_id or "", 200)
 
 
 @admin.register(IssueMilestone)

@@ -2,7 +2,8 @@
 
 Core columns, one typed column per field mapping (named by its target name), and per milestone the
 first time it was reached (`<milestone>_at`) and the total seconds spent in its statuses
-(`<milestone>_seconds`). Rebuilt from the configuration; dropped before migrations, rebuilt after.
+(`<milestone>_seconds`); from the field history, `assignee_at_resolution`. Rebuilt from the configuration;
+dropped before migrations, rebuilt after.
 """
 
 from django.db import connection
@@ -28,6 +29,7 @@ CORE = [
     "updated",
     "resolved",
     "resolution",
+    "assignee_at_resolution",
     "has_field_errors",
     "synced_at",
 ]
@@ -85,6 +87,32 @@ def _statuses_condition(statuses: tuple) -> str:
     return " OR ".join(parts) or "1 = 0"
 
 
+def system_field_condition(field_id: str) -> str:
+    """SQL true when a field change `f` is of this system field: by Cloud's fieldId, or on Data Center (no
+    fieldId) by its name among the system fields (a custom field of the same name is not it)."""
+    return (
+        f"(f.field_id = {_literal(field_id)} OR (f.field_id = '' AND f.field_type = 'jira' "
+        f"AND lower(f.field_name) = {_literal(field_id.casefold())}))"
+    )
+
+
+def value_at_sql(field_condition: str, moment: str, current: str) -> str:
+    """SQL for the display value (`toString`) a field of issue `i` had at moment: its last change at or before
+    it; before its first change, that change's `fromString`; never changed, `current` (its value now)."""
+    changes = f"FROM issues_fieldchange f WHERE f.issue_id = i.id AND {field_condition}"
+    before = f"{changes} AND f.changed_at <= {moment}"
+    after = f"{changes} AND f.changed_at > {moment}"
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 {before}) THEN (SELECT f.to_string {before} "
+        "ORDER BY f.changed_at DESC, f.history_id DESC, f.position DESC LIMIT 1) "
+        f"WHEN EXISTS (SELECT 1 {after}) THEN (SELECT f.from_string {after} "
+        f"ORDER BY f.changed_at, f.history_id, f.position LIMIT 1) ELSE {current} END"
+    )
+
+
+ASSIGNEE_AT_RESOLUTION = value_at_sql(system_field_condition("assignee"), "i.resolved", "i.assignee")
+
+
 def report_view_sql(document: MappingDocument, vendor: str) -> str:
     """The CREATE VIEW statement for this configuration on this database."""
     columns = [
@@ -104,6 +132,9 @@ def report_view_sql(document: MappingDocument, vendor: str) -> str:
         "i.updated AS updated",
         "i.resolved AS resolved",
         "i.resolution AS resolution",
+        # Who held the issue when it was resolved: from the field history (the assignee must be kept); an issue
+        # whose assignee never changed had its current one.
+        f"CASE WHEN i.resolved IS NOT NULL THEN ({ASSIGNEE_AT_RESOLUTION}) END AS assignee_at_resolution",
         "i.has_field_errors AS has_field_errors",
         "i.synced_at AS synced_at",
     ]

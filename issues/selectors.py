@@ -6,9 +6,9 @@ from datetime import datetime
 import orjson
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
+from issues.models import FieldChange, Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
 
 
 @dataclass
@@ -18,18 +18,29 @@ class TimelineEntry:
 
 
 @dataclass
+class FieldChangeShown:
+    change: FieldChange
+    from_text: str  # fromString (else from), cut at FIELD_VALUE_SHOWN characters
+    to_text: str
+
+
+@dataclass
 class IssueDetail:
     fields: list[tuple[str, str | None]]
     timeline: list[TimelineEntry]
     time_in_status: list[TimeInStatus]
     milestones: list[IssueMilestone]
     raw_json: str
+    field_history: list[FieldChangeShown]  # the newest FIELD_CHANGES_SHOWN, oldest first
+    field_history_cut: bool  # older ones are not shown
 
 
 # What an issue's page shows at most of one value and of the raw JSON: a hostile Jira can send a summary or
 # a field of megabytes, and a page of megabytes helps nobody.
 SHOWN_CHARACTERS = 10_000
 RAW_SHOWN_BYTES = 256 * 1024
+FIELD_CHANGES_SHOWN = 500  # the newest changes of an issue's field history on its page
+FIELD_VALUE_SHOWN = 1000  # characters of one value there (a description's whole text is one)
 
 
 def bounded(text: str, limit: int = SHOWN_CHARACTERS) -> str:
@@ -60,8 +71,15 @@ def _readable(value: object) -> str | None:
     return str(value)
 
 
+def _field_change_shown(change: FieldChange) -> FieldChangeShown:
+    def text(string: str | None, value: str | None) -> str:
+        return bounded(string if string is not None else value or "", FIELD_VALUE_SHOWN)
+
+    return FieldChangeShown(change, text(change.from_string, change.from_id), text(change.to_string, change.to_id))
+
+
 def issue_detail(issue: Issue) -> IssueDetail:
-    """Return what an issue's page shows besides its columns: four queries whatever the history's length."""
+    """Return what an issue's page shows besides its columns: five queries whatever the history's length."""
     changes = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
     timeline = []
     previous_at: datetime | None = None
@@ -77,7 +95,14 @@ def issue_detail(issue: Issue) -> IssueDetail:
             raw_json = f"{body[:RAW_SHOWN_BYTES].decode('utf-8', 'replace')} … [cut: {len(body):,} bytes in all]"
         else:
             raw_json = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
+    newest = list(
+        FieldChange.objects.filter(issue=issue).order_by("-changed_at", "-history_id", "-position")[
+            : FIELD_CHANGES_SHOWN + 1
+        ]
+    )
     return IssueDetail(
+        field_history=[_field_change_shown(change) for change in reversed(newest[:FIELD_CHANGES_SHOWN])],
+        field_history_cut=len(newest) > FIELD_CHANGES_SHOWN,
         fields=[(name, _shown(value)) for name, value in sorted((issue.fields or {}).items())],
         timeline=timeline,
         time_in_status=list(TimeInStatus.objects.filter(issue=issue).order_by("-seconds")),
@@ -86,6 +111,38 @@ def issue_detail(issue: Issue) -> IssueDetail:
         ),
         raw_json=raw_json,
     )
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A field's value as its changelog says: Jira's `from`/`to` (id or raw value) and `fromString`/`toString`."""
+
+    id: str | None
+    string: str | None
+    since: datetime | None  # when it took this value; None: it had it before its first change stored
+
+
+def field_changes_of(field: str) -> Q:
+    """The changes (FieldChange) of a field named by its id (Cloud's fieldId: `assignee`, `customfield_10020`) or,
+    on Data Center, whose items carry no fieldId, by its name, case-insensitively (`assignee`, `Sprint`)."""
+    return Q(field_id=field) | Q(field_id="", field_name__iexact=field)
+
+
+def field_value_at(issue: Issue | int, field: str, moment: datetime) -> FieldValue | None:
+    """The value field of issue had at moment, from its stored field history: the `to` of its last change at or
+    before moment; earlier than its first change, that change's `from`. None when no change of the field is
+    stored (it never changed — its current value is the answer — or the instance does not keep it). Two queries."""
+    changes = FieldChange.objects.filter(field_changes_of(field), issue=issue)
+    last = (
+        changes.filter(changed_at__lte=moment)
+        .order_by("-changed_at", "-history_id", "-position")
+        .values_list("to_id", "to_string", "changed_at")
+        .first()
+    )
+    if last is not None:
+        return FieldValue(*last)
+    first = changes.order_by("changed_at", "history_id", "position").values_list("from_id", "from_string").first()
+    return FieldValue(*first, None) if first is not None else None
 
 
 def issue_counts(*group_by: str, deleted: bool = False) -> dict[tuple, int]:

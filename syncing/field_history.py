@@ -138,32 +138,39 @@ STALE_BATCH = 500  # stale rows deleted per statement
 
 
 def field_changes_replace(wanted: dict[int, list[FieldItem]], whole: set[int], *, fresh: bool = False) -> int:
-    """Store each issue's field history: the items not stored yet inserted; for the issues in `whole` (their
-    changelog is whole) the stored items it no longer holds (a field no longer kept) deleted. A partial history
-    only adds. Returns how many items were new. fresh: the issues were created in this transaction.
+    """Store each issue's field history: items not stored yet inserted, items stored otherwise replaced, and for
+    the issues in `whole` (their changelog is whole) the stored items it no longer holds deleted (a field no
+    longer kept). A partial history never deletes. Returns how many items were inserted or replaced.
 
-    A history never changes in Jira, so an item stored under its (history id, place) is stored as it is.
+    fresh: the issues were created in this transaction, so nothing of theirs is stored (no read, no statement
+    when there is nothing to write).
     """
     if not wanted:
         return 0
-    if fresh:  # nothing stored to compare with; no statement when nothing is kept
+    if fresh:
         rows = [_row(issue_id, item) for issue_id, items in wanted.items() for item in items]
         return rows_insert(FieldChange, FIELD_CHANGE_COLUMNS, rows) if rows else 0
-    stored: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
-    for pk, issue_id, history_id, position in FieldChange.objects.filter(issue_id__in=list(wanted)).values_list(
-        "pk", "issue_id", "history_id", "position"
+    stored: dict[int, dict[tuple[int, int], tuple[int, tuple]]] = defaultdict(dict)
+    for pk, issue_id, *values in FieldChange.objects.filter(issue_id__in=list(wanted)).values_list(
+        "pk", *FIELD_CHANGE_COLUMNS
     ):
-        stored[issue_id][(history_id, position)] = pk
+        stored[issue_id][(values[0], values[1])] = (pk, tuple(values))
     rows, stale = [], []
     for issue_id, items in wanted.items():
         held = stored.get(issue_id, {})
-        keys = {(item.history_id, item.position) for item in items}
-        rows += [_row(issue_id, item) for item in items if (item.history_id, item.position) not in held]
+        for item in items:
+            before = held.pop((item.history_id, item.position), None)
+            if before is not None and before[1] == item:
+                continue  # stored as it is: not written again
+            if before is not None:
+                stale.append(before[0])
+            rows.append(_row(issue_id, item))
         if issue_id in whole:
-            stale += [pk for key, pk in held.items() if key not in keys]
+            stale += [pk for pk, _ in held.values()]
     for start in range(0, len(stale), STALE_BATCH):
         FieldChange.objects.filter(pk__in=stale[start : start + STALE_BATCH]).delete()
-    return rows_insert_new(FieldChange, FIELD_CHANGE_COLUMNS, rows)
+    rows_insert_new(FieldChange, FIELD_CHANGE_COLUMNS, rows)
+    return len(rows)
 
 
 def _row(issue_id: int, item: FieldItem) -> tuple:
