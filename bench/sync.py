@@ -10,7 +10,7 @@ histories completed) are saved to disk first for the yardsticks:
 
 - one row per issue: the pages parsed and upserted as rows of 30 typed columns plus the raw issue, by
   psycopg alone (COPY into a staging table, then INSERT … ON CONFLICT) or sqlite3 alone (executemany);
-- the same work: exactly the rows a full sync writes — the issue row, its raw JSON, status changes,
+- the same work: exactly the rows a full sync writes — the issue row, its raw JSON, status changes, field changes,
   milestones and time in status — made by the sync's own functions from pre-parsed pages (the parse is
   outside the clock) and written by the raw driver alone (psycopg COPY, the issue and raw rows as upserts
   through a staging table; sqlite3 executemany), one transaction a page. Its row counts are printed beside
@@ -287,11 +287,10 @@ def measure_syncs(instance, sim_url: str) -> dict:
 
 def rows_stored() -> dict[str, int]:
     """Rows of each table a sync writes, by the table's model name."""
-    from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
+    from issues.models import FieldChange, Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
 
-    return {
-        model.__name__: model.objects.count() for model in (Issue, IssueRaw, StatusChange, IssueMilestone, TimeInStatus)
-    }
+    models = (Issue, IssueRaw, StatusChange, IssueMilestone, TimeInStatus, FieldChange)
+    return {model.__name__: model.objects.count() for model in models}
 
 
 def measure_remap(instance) -> dict:
@@ -533,8 +532,9 @@ def same_work_yardstick(instance, source: Path) -> dict:
     from django.db import connection
 
     from config.models import StatusMilestone
-    from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
+    from issues.models import FieldChange, Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
     from syncing.clients import client_for, instance_discover_projects
+    from syncing.field_history import FIELD_CHANGE_COLUMNS, field_items_of
     from syncing.history import (
         MILESTONE_COLUMNS,
         STATUS_CHANGE_COLUMNS,
@@ -562,6 +562,7 @@ def same_work_yardstick(instance, source: Path) -> dict:
             (StatusChange, STATUS_CHANGE_COLUMNS),
             (IssueMilestone, MILESTONE_COLUMNS),
             (TimeInStatus, TIME_IN_STATUS_COLUMNS),
+            (FieldChange, FIELD_CHANGE_COLUMNS),
         )
     }
     counts = dict.fromkeys((model.__name__ for model in tables), 0)
@@ -584,6 +585,11 @@ def same_work_yardstick(instance, source: Path) -> dict:
                 (pk, *row) for pk, rows in milestone_rows(wanted, rules, milestone_ids).items() for row in rows
             ],
             TimeInStatus: time_in_status_rows(wanted, now),
+            FieldChange: [
+                (pks[item.jira_id], *change)
+                for plan, item in prepared
+                for change in field_items_of(item.histories, plan.kept)
+            ],
         }
 
     def names(model) -> str:
