@@ -146,3 +146,21 @@ def test_the_reporting_view_gives_the_assignee_at_resolution(reference_mappings)
             before = [item for item in changes if item[2] <= at]
             expected = before[-1][9] if before else changes[0][7] if changes else now
             assert at_resolution == expected, (jira_id, at, changes)
+
+
+def test_the_readmes_field_history_queries_run_and_metrics_count_the_table(client, settings, reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=19) as server:
+        instance = register(server, "instance_1")
+        synced(instance, full=True)
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    section = readme[readme.index("The field history answers questions") : readme.index("## The Jira simulator")]
+    queries = [query for block in section.split("```sql")[1:] for query in block.split("```")[0].split(";")]
+    with connection.cursor() as cursor:
+        for query in filter(str.strip, queries):
+            cursor.execute(query)
+            assert cursor.fetchall(), query
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = "", ["127.0.0.1"]
+    metrics = client.get("/metrics").content.decode()
+    assert 'jirasync_table_rows{table="issues_fieldchange"}' in metrics
+    if connection.vendor == "sqlite":  # exact counts there; PostgreSQL's are the planner's estimates
+        assert f'jirasync_table_rows{{table="issues_fieldchange"}} {float(FieldChange.objects.count())}' in metrics
