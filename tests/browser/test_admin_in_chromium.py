@@ -96,6 +96,7 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         changes = busiest.status_changes.count()
         assert page.locator("#timeline tbody tr").count() == changes
         assert page.locator("#milestones tbody tr").count() == max(1, busiest.milestones.count())
+        assert page.locator("#field-history tbody tr").count() == min(busiest.field_changes.count(), 500)
         assert not page.is_visible("pre.js-raw")  # collapsed until asked for
         page.click("#raw-json summary")
         assert page.is_visible("pre.js-raw")
