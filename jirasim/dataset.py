@@ -255,11 +255,13 @@ class Dataset:
             at(position, ("WorklogId", "jira", "WorklogId", None, None, str(worklog.id), str(worklog.id)))
         if activity.environment and draw() < 0.5:
             at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
-        for link_id, other, outward, link_type in self.links(record):
+        for link_id, other, outward, link_type in self.links(record, ever=True):
             if link_id % 3:
                 _, _, inward_text, outward_text = catalog.LINK_TYPES[link_type]
-                text = f"This issue {outward_text if outward else inward_text} {self.key_of(other)}"
-                at((link_id * 7) % n, ("Link", "jira", "Link", None, None, self.key_of(other), text))
+                # The key the other issue had when linked: a history keeps it when that issue moves later.
+                key = other.old_keys[0] if other.old_keys else self.key_of(other)
+                text = f"This issue {outward_text if outward else inward_text} {key}"
+                at((link_id * 7) % n, ("Link", "jira", "Link", None, None, key, text))
         if not extra:
             return events
         woven = list(events)
@@ -295,14 +297,15 @@ class Dataset:
             cached = self._activity.put(record.id, with_changes(seeded, record.changes))
         return cached
 
-    def links(self, record: IssueRecord) -> list[tuple[int, IssueRecord, bool, int]]:
-        """The issue's links: [(link id, the other issue, this one is the outward end, link type index)]."""
+    def links(self, record: IssueRecord, *, ever: bool = False) -> list[tuple[int, IssueRecord, bool, int]]:
+        """The issue's links: [(link id, the other issue, this one is the outward end, link type index)]; ever:
+        also those to issues deleted since (a history never changes: the change that made a link stays)."""
         if record.raw is not None:
             return []
         found = []
         for link_id, partner, outward, link_type in link_partners(record.id - FIRST_ISSUE_ID, self.config.seed):
             other = self.by_id.get(FIRST_ISSUE_ID + partner)
-            if other is not None and not other.deleted and other.raw is None:
+            if other is not None and (ever or not other.deleted) and other.raw is None:
                 found.append((link_id, other, outward, link_type))
         return found
 
