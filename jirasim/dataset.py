@@ -256,12 +256,14 @@ class Dataset:
         if activity.environment and draw() < 0.5:
             at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
         for link_id, other, outward, link_type in self.links(record, ever=True):
-            if link_id % 3:
+            position = (link_id * 7) % n
+            # A history never changes: no link item in one older than the other issue (created later, the link
+            # would be a change of its own), and the key it had then (it may move later).
+            if link_id % 3 and other.created_ms <= events[position].at_ms:
                 _, _, inward_text, outward_text = catalog.LINK_TYPES[link_type]
-                # The key the other issue had when linked: a history keeps it when that issue moves later.
                 key = other.old_keys[0] if other.old_keys else self.key_of(other)
                 text = f"This issue {outward_text if outward else inward_text} {key}"
-                at((link_id * 7) % n, ("Link", "jira", "Link", None, None, key, text))
+                at(position, ("Link", "jira", "Link", None, None, key, text))
         if not extra:
             return events
         woven = list(events)
