@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from agile.services import boards_sync
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
 from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
@@ -359,6 +360,8 @@ def _instance_discover(
         client = client_for(instance, counters, stop=stop)
         site = site_record(instance, client)
         instance_discover_projects(instance, client)
+        if options.full and not options.census and not options.dry_run:
+            _boards_sync(instance, client)
     except JiraCancelledError:
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, error=f"stopped: {keeper.lost}")
@@ -375,6 +378,22 @@ def _instance_discover(
         return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
     log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
     return site, project_ids
+
+
+def _boards_sync(instance: JiraInstance, client: JiraClient) -> None:
+    """Boards and sprints, once per full instance run (an incremental run asks nothing more than its searches:
+    sprints then change with the Sprint field of the issues synced). A failed read is a warning in the run's
+    log, not a failed run: the issues' own data does not depend on it, and the next full sync reads it again."""
+    try:
+        found = boards_sync(instance=instance, client=client)
+    except JiraCancelledError:
+        raise
+    except JiraError as exc:
+        log.warning("boards and sprints were not read: %s", exc)
+        return
+    for why in found.skipped:
+        log.info("boards: %s", why)
+    log.info("boards and sprints read: %d boards, %d sprints", found.boards, found.sprints)
 
 
 def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:
