@@ -11,6 +11,7 @@ from agile.membership import sprints_read
 from issues.models import Issue
 from syncing.fields import CompiledMapping, process_issue
 from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
+from syncing.fields.processor import FieldError
 from syncing.fields.sprint import Sprint
 from syncing.jira.paging import UNREADABLE
 from syncing.relations import IssueRelations, issue_relations
@@ -152,10 +153,8 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
             f"{label}: {', '.join(f'{name} longer than {_COLUMN_LIMITS[name]} characters' for name in too_long)}"
         )
     processed = process_issue(issue, mapping)
-    fields = issue["fields"]
-    relations = issue_relations(fields)
-    sprints, sprint_errors = _sprints(fields, mapping)
-    errors = [error.as_dict() for error in [*core_errors, *processed.errors, *relations.errors, *sprint_errors]]
+    relations, sprints, read_errors = relations_read(issue["fields"], mapping)
+    errors = [error.as_dict() for error in [*core_errors, *processed.errors, *read_errors]]
     try:
         encoded = (_json(columns["labels"]), _json(processed.values), _json(errors))
     except TypeError as exc:
@@ -179,7 +178,17 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
     )
 
 
-def _sprints(fields: dict[str, Any], mapping: CompiledMapping) -> tuple[list[Sprint] | None, list]:
+def relations_read(
+    fields: dict[str, Any], mapping: CompiledMapping
+) -> tuple[IssueRelations, list[Sprint] | None, list[FieldError]]:
+    """An issue's relations, the sprints of its Sprint field (None: the mapping reads none) and the field errors
+    of both, in the order a sync and a re-map record them."""
+    relations = issue_relations(fields)
+    sprints, sprint_errors = _sprints(fields, mapping)
+    return relations, sprints, [*relations.errors, *sprint_errors]
+
+
+def _sprints(fields: dict[str, Any], mapping: CompiledMapping) -> tuple[list[Sprint] | None, list[FieldError]]:
     """The sprints of the first Sprint field the mapping reads that the issue has (None: the mapping reads none)."""
     if not mapping.sprint_field_ids:
         return None, []

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from agile.models import Board, IssueSprint, Sprint
+from audit.services import COMMAND
 from issues.models import Issue, IssueComponent, IssueLink, IssueVersion
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
+from syncing.remap import issues_remap
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
 from tests.syncing.test_sync_engine import search_requests
@@ -156,7 +158,9 @@ def test_relations_and_sprints_equal_the_truth_after_full_incremental_and_quiet_
         assert quiet.status == SyncRun.Status.SUCCEEDED and quiet.inserted == quiet.updated == 0
         assert search_requests(server) == 2  # a search per project
         assert not [name for name in server.sim.stats.snapshot() if "/rest/agile/" in name]  # full syncs only
-        server.sim.data.advance(minutes=30, delete=2, activity={"sprints": {"close": True}})  # the census sees deletions
+        server.sim.data.advance(
+            minutes=30, delete=2, activity={"sprints": {"close": True}}
+        )  # the census sees deletions
         run = sync_instance(instance.pk, RunOptions(full=True))
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
         assert_relations_equal_truth(server, instance, sprints_listed=True)
@@ -174,3 +178,28 @@ def test_a_link_to_an_issue_not_synced_is_kept_by_its_jira_id(reference_mappings
         assert outside.exists()  # relations to issues outside the filter: stored by id and key, not dropped
         truth = {row["key"]: int(row["id"]) for row in server.sim.data.truth()}
         assert all(truth[link.other_key] == link.other_jira_id for link in outside)
+
+
+def relation_rows(instance) -> dict[str, set]:
+    scope = {"issue__instance": instance}
+    return {
+        "links": set(IssueLink.objects.filter(**scope).values_list("issue_id", "kind", "link_id", "other_jira_id")),
+        "versions": set(IssueVersion.objects.filter(**scope).values_list("issue_id", "kind", "version_jira_id")),
+        "components": set(IssueComponent.objects.filter(**scope).values_list("issue_id", "component_jira_id")),
+        "stays": set(IssueSprint.objects.filter(**scope).values_list("issue_id", "sprint_jira_id", "added_at")),
+    }
+
+
+def test_remapping_rebuilds_the_relations_from_the_raw_json_without_jira(cloud_site, reference_mappings):
+    instance = register(cloud_site, "instance_1")
+    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+    before = relation_rows(instance)
+    assert all(before.values())
+    IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK).delete()
+    IssueVersion.objects.filter(issue__instance=instance).update(name="stale")
+    cloud_site.sim.stats.reset()
+    result = issues_remap(actor=COMMAND, instance_slug=instance.slug)
+    assert result.changed == 0  # the relations' field errors (none here) are re-derived alike
+    assert relation_rows(instance) == before
+    assert not IssueVersion.objects.filter(name="stale").exists()
+    assert cloud_site.sim.stats.snapshot() == {}
