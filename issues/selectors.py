@@ -1,14 +1,23 @@
 """Reading synced issues for people: an issue's page, and the cheap lists the admin filters need."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
-from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
+from issues.models import (
+    Issue,
+    IssueComponent,
+    IssueLink,
+    IssueMilestone,
+    IssueRaw,
+    IssueVersion,
+    StatusChange,
+    TimeInStatus,
+)
 
 
 @dataclass
@@ -24,6 +33,10 @@ class IssueDetail:
     time_in_status: list[TimeInStatus]
     milestones: list[IssueMilestone]
     raw_json: str
+    links: list[IssueLink] = field(default_factory=list)  # each with other_pk: the other issue's row, if stored
+    versions: list[IssueVersion] = field(default_factory=list)
+    components: list[IssueComponent] = field(default_factory=list)
+    sprint_stays: list = field(default_factory=list)  # IssueSprint rows, each with sprint_state
 
 
 # What an issue's page shows at most of one value and of the raw JSON: a hostile Jira can send a summary or
@@ -61,7 +74,8 @@ def _readable(value: object) -> str | None:
 
 
 def issue_detail(issue: Issue) -> IssueDetail:
-    """Return what an issue's page shows besides its columns: four queries whatever the history's length."""
+    """Return what an issue's page shows besides its columns: eight queries whatever the history's length or
+    the number of its links (the other issue's row and a sprint's state are subqueries, not a query each)."""
     changes = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
     timeline = []
     previous_at: datetime | None = None
@@ -85,7 +99,27 @@ def issue_detail(issue: Issue) -> IssueDetail:
             IssueMilestone.objects.filter(issue=issue).select_related("milestone").order_by("milestone__order")
         ),
         raw_json=raw_json,
+        **_relations(issue),
     )
+
+
+def _relations(issue: Issue) -> dict[str, list]:
+    from agile.models import IssueSprint, Sprint  # the agile app builds on issues, not the other way round
+
+    other = Issue.objects.filter(instance_id=issue.instance_id, jira_id=OuterRef("other_jira_id")).values("pk")[:1]
+    state = Sprint.objects.filter(instance_id=issue.instance_id, jira_id=OuterRef("sprint_jira_id")).values("state")
+    return {
+        "links": list(
+            IssueLink.objects.filter(issue=issue)
+            .annotate(other_pk=Subquery(other))
+            .order_by("kind", "link_type", "other_key")
+        ),
+        "versions": list(IssueVersion.objects.filter(issue=issue).order_by("kind", "name")),
+        "components": list(IssueComponent.objects.filter(issue=issue).order_by("name")),
+        "sprint_stays": list(
+            IssueSprint.objects.filter(issue=issue).annotate(sprint_state=Subquery(state[:1])).order_by("added_at")
+        ),
+    }
 
 
 def issue_counts(*group_by: str, deleted: bool = False) -> dict[tuple, int]:

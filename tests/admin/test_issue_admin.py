@@ -7,13 +7,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from issues.models import Issue, IssueMilestone, StatusChange
+from agile.models import IssueSprint
+from issues.models import Issue, IssueLink, IssueMilestone, StatusChange
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with connections of their own
 
 CHANGELIST = reverse("admin:issues_issue_changelist")
+# An issue's page: session, user, the issue, its status changes, raw JSON, time in status, milestones, and (issue
+# #14) its links, versions, components and sprint stays — one query each, whatever their number.
+PAGE_QUERIES = 11
 
 
 @pytest.fixture
@@ -105,6 +109,13 @@ def test_an_issue_page_shows_timeline_time_in_status_milestones_and_raw_json(adm
     assert '<div class="js-section module" id="time-in-status">' in page
     assert "<details>" in page and f"&quot;key&quot;: &quot;{issue.key}&quot;" in page
     assert f"{synced.base_url}/browse/{issue.key}" in page
+    # Issue #14: its links, versions, components and sprint stays, each list one query (8 detail queries).
+    assert '<div class="js-section module" id="relations">' in page
+    for link in IssueLink.objects.filter(issue=issue):
+        assert (link.other_key or str(link.other_jira_id)) in page
+    for stay in IssueSprint.objects.filter(issue=issue):
+        assert stay.added_at.strftime("%Y-%m-%d %H:%M:%S") in page
+    assert len(captured) == PAGE_QUERIES, [query["sql"][:80] for query in captured]
     short = min(Issue.objects.all(), key=lambda i: i.status_changes.count())
     with CaptureQueriesContext(connection) as other:
         admin_client.get(reverse("admin:issues_issue_change", args=[short.pk]))
