@@ -12,16 +12,22 @@ between leaves them flagged, and the next run asks for them again (store.retry_i
 believed whole that is not.
 """
 
+import functools
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from agile.membership import SprintMove, sprint_moves, sprint_stays
+from agile.models import IssueSprint
+from agile.services import issue_sprints_replace
 from audit.services import SYNC, audit_record_many
 from issues.models import Issue
 from syncing.bulk_sql import rows_update
+from syncing.fields.sprint import Sprint as SprintValue
 from syncing.history import (
     Transition,
     history_wanted,
@@ -103,16 +109,19 @@ def histories_complete(
     """
     if not deferred:
         return Completion()
+    field_ids = plan.mapping.sprint_field_ids
     fetched = client.histories(
         [str(jira_id) for jira_id in deferred],
         totals_needed={str(jira_id) for jira_id, (_, total) in deferred.items() if total is None},
-        reduce=_status_moves,  # tens of thousands of histories at once: only their status moves are held
+        # Tens of thousands of histories at once: only their status moves (and Sprint moves) are held.
+        reduce=functools.partial(_moves, sprint_field_ids=field_ids),
     )
     result = Completion()
     with transaction.atomic():
         stored = _stored_issues(plan, list(deferred))
         before = stored_histories([issue.pk for issue in stored.values()])
         wanted: dict[int, list[Transition]] = {}
+        sprint_moves_of: dict[int, list[SprintMove]] = {}
         finished: list[tuple[int, int, bool]] = []
         for jira_id, (key, _) in deferred.items():
             issue = stored.get(jira_id)
@@ -123,7 +132,8 @@ def histories_complete(
             if why:
                 result.incomplete.append((key, why))
                 continue
-            transitions = transitions_ordered(answer.histories)
+            transitions = transitions_ordered(move for move in answer.histories if isinstance(move, Transition))
+            sprint_moves_of[issue.pk] = [move for move in answer.histories if isinstance(move, SprintMove)]
             wanted[issue.pk] = history_wanted(
                 issue.created,
                 issue.status_id,
@@ -139,6 +149,8 @@ def histories_complete(
         milestones_replace(wanted, plan.rules)
         time_in_status_replace(wanted, now)
         rows_update(Issue, ["changelog_total", "changelog_complete"], finished)
+        if field_ids:
+            _sprint_stays_replace({pk: (issue, sprint_moves_of[pk]) for issue, pk in _finished(stored, finished)})
         result.completed = len(finished)
         audit_record_many(
             actor=SYNC,
@@ -148,6 +160,36 @@ def histories_complete(
     if result.completed:  # long histories write many status rows at once, at the end of a run too
         table_statistics_refresh()
     return result
+
+
+def _finished(stored: dict[int, "_Stored"], finished: list[tuple[int, int, bool]]) -> list[tuple["_Stored", int]]:
+    done = {pk for pk, _, _ in finished}
+    return [(issue, issue.pk) for issue in stored.values() if issue.pk in done]
+
+
+def _sprint_stays_replace(whole: dict[int, tuple["_Stored", list[SprintMove]]]) -> None:
+    """Each issue's sprint stays again from its whole history: the page stored them from the part it held. The
+    sprints it is in now are the stays the page left open (made to agree with its Sprint field then)."""
+    current: dict[int, list[SprintValue]] = defaultdict(list)
+    for pk, sprint_id, name in IssueSprint.objects.filter(
+        issue_id__in=list(whole), removed_at__isnull=True
+    ).values_list("issue_id", "sprint_jira_id", "sprint_name"):
+        current[pk].append(SprintValue(sprint_id, name))
+    issue_sprints_replace(
+        {
+            pk: sprint_stays(current[pk], moves, created=issue.created, updated=issue.updated)
+            for pk, (issue, moves) in whole.items()
+        }
+    )
+
+
+def _moves(history: dict, *, sprint_field_ids: frozenset[str]) -> list[Transition | SprintMove]:
+    """A history's status moves (their texts shared with the other histories': a pack holds thousands), and its
+    Sprint moves when a Sprint field is mapped."""
+    found: list[Transition | SprintMove] = _status_moves(history)
+    if sprint_field_ids:
+        found += sprint_moves(history, sprint_field_ids)
+    return found
 
 
 def _status_moves(history: dict) -> list[Transition]:
