@@ -226,3 +226,43 @@ class IssueComponent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Version(models.Model):
+    """A project's version as Jira lists it (`/project/{key}/versions`), read on full syncs; IssueVersion rows
+    name it by `version_jira_id`. `deleted_at`: no longer listed."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
+    jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    released = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    release_date = models.DateField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "jira_id"], name="version_unique_jira_id")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(models.Model):
+    """A project's component as Jira lists it (`/project/{key}/components`), read on full syncs."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="components", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="components")
+    jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "jira_id"], name="component_unique_jira_id")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -37,6 +37,7 @@ from syncing.pipeline import (
     watermark_advance,
 )
 from syncing.prefetch import prefetched
+from syncing.project_catalogue import projects_catalogue_sync
 from syncing.run_log import run_log_capture
 from syncing.runs import (
     RunKeeper,
@@ -361,7 +362,7 @@ def _instance_discover(
         site = site_record(instance, client)
         instance_discover_projects(instance, client)
         if options.full and not options.census and not options.dry_run:
-            _boards_sync(instance, client)
+            _full_sync_extras(instance, client, options)
     except JiraCancelledError:
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, error=f"stopped: {keeper.lost}")
@@ -380,20 +381,35 @@ def _instance_discover(
     return site, project_ids
 
 
-def _boards_sync(instance: JiraInstance, client: JiraClient) -> None:
-    """Boards and sprints, once per full instance run (an incremental run asks nothing more than its searches:
-    sprints then change with the Sprint field of the issues synced). A failed read is a warning in the run's
-    log, not a failed run: the issues' own data does not depend on it, and the next full sync reads it again."""
-    try:
-        found = boards_sync(instance=instance, client=client)
-    except JiraCancelledError:
-        raise
-    except JiraError as exc:
-        log.warning("boards and sprints were not read: %s", exc)
-        return
-    for why in found.skipped:
-        log.info("boards: %s", why)
-    log.info("boards and sprints read: %d boards, %d sprints", found.boards, found.sprints)
+def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOptions) -> None:
+    """Boards and sprints, and the enabled projects' versions and components, once per full instance run (an
+    incremental run asks nothing more than its searches: sprints then follow the Sprint field of the issues
+    synced). A failed read is a warning in the run's log, not a failed run: the issues' own data does not
+    depend on it, and the next full sync reads it again."""
+    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+    if options.project_keys:
+        projects = projects.filter(key__in=options.project_keys)
+    for what, read in (
+        ("boards and sprints", lambda: boards_sync(instance=instance, client=client)),
+        (
+            "versions and components",
+            lambda: projects_catalogue_sync(instance=instance, client=client, projects=list(projects)),
+        ),
+    ):
+        try:
+            found = read()
+        except JiraCancelledError:
+            raise
+        except JiraError as exc:
+            log.warning("%s were not read: %s", what, exc)
+            continue
+        for why in getattr(found, "skipped", ()):
+            log.info("%s: %s", what, why)
+        log.info(
+            "%s read: %s",
+            what,
+            ", ".join(f"{count} {name}" for name, count in vars(found).items() if isinstance(count, int)),
+        )
 
 
 def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:

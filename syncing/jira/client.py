@@ -378,6 +378,28 @@ class JiraClient:
             raise JiraResponseError(f"{where}: a field without an id")
         return found
 
+    def project_versions(self, project_key: str) -> list[dict[str, Any]]:
+        """Every version of a project (released, unreleased, archived), each a dict with a numeric-string `id`."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-versions/#api-rest-api-3-project-projectidorkey-versions-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getProjectVersions
+        return self._project_list(project_key, "versions")
+
+    def project_components(self, project_key: str) -> list[dict[str, Any]]:
+        """Every component of a project, each a dict with a numeric-string `id`."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-components/#api-rest-api-3-project-projectidorkey-components-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getProjectComponents
+        return self._project_list(project_key, "components")
+
+    def _project_list(self, project_key: str, what: str) -> list[dict[str, Any]]:
+        """A project's whole list (one request, unpaged, both flavours), each entry with a numeric id."""
+        self._ensure_flavour()
+        where = self._where("GET", f"{self.api}/project/{{key}}/{what}")
+        found = _list_of_objects(self.request("GET", f"{self.api}/project/{project_key}/{what}"), where)
+        for item in found:
+            if not str(item.get("id", "")).isdigit():
+                raise JiraResponseError(f"{where}: an entry without a numeric id ({str(item.get('id'))[:40]!r})")
+        return found
+
     def boards(self) -> list[dict[str, Any]]:
         """Every board the account can see (Jira Software's Agile API, both flavours), each a dict with a
         numeric `id`; `name`, `type` (scrum, kanban, simple) and `location` as Jira sends them. Raises

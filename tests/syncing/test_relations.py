@@ -6,7 +6,8 @@ import pytest
 
 from agile.models import Board, IssueSprint
 from audit.services import COMMAND
-from issues.models import Issue, IssueComponent, IssueLink, IssueVersion
+from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
+from jirasim import catalog
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.remap import issues_remap
@@ -28,6 +29,12 @@ def test_relations_and_sprints_equal_the_truth_after_full_incremental_and_quiet_
         assert {(b.jira_id, b.name, b.type) for b in Board.objects.filter(instance=instance)} == {
             (b["id"], b["name"], b["type"]) for b in boards
         }
+        data = server.sim.data
+        versions = {data.version_ref(p.index, i) for p in data.projects for i in range(len(catalog.VERSIONS))}
+        assert {(str(v.jira_id), v.name) for v in Version.objects.filter(instance=instance)} == versions
+        assert {(str(c.jira_id), c.name) for c in Component.objects.filter(instance=instance)} == set(
+            catalog.COMPONENTS
+        )
         assert IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK).exists()
         assert IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.SUBTASK).exists()
         assert_relations_equal_truth(server, instance, sprints_listed=True)
