@@ -2,9 +2,14 @@
 sprints and sprint membership equal what the simulator holds after full, incremental and quiet syncs, while it
 edits issues, moves them between sprints and starts and closes sprints."""
 
-import pytest
+import re
+from pathlib import Path
 
-from agile.models import Board, IssueSprint
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from agile.models import Board, IssueSprint, Sprint
 from audit.services import COMMAND
 from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
 from jirasim import catalog
@@ -112,3 +117,31 @@ def test_sprint_stays_of_long_histories_come_from_the_whole_history_once_it_is_c
         assert Issue.objects.filter(instance=instance, changelog_total__gt=40).count() >= 5
         assert not Issue.objects.filter(instance=instance, changelog_complete=False).exists()
         assert_relations_equal_truth(server, instance, sprints_listed=True)
+
+
+def test_the_readmes_relation_queries_run_as_written(cloud_site, reference_mappings):
+    readme = Path(settings.BASE_DIR, "README.md").read_text()
+    block = re.search(r"The relation tables join the same way.*?```sql\n(.*?)```", readme, re.S).group(1)
+    blocking, in_sprint = [part.strip() for part in block.split(";") if part.strip()]
+    instance = register(cloud_site, "instance_1")
+    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+    sprint = next(
+        s
+        for s in Sprint.objects.filter(instance=instance, state="closed").order_by("-jira_id")
+        if IssueSprint.objects.filter(sprint_jira_id=s.jira_id).exists()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(blocking)
+        rows = cursor.fetchall()
+        cursor.execute(in_sprint.replace("'Shoot sprint 12'", "%s"), [sprint.name])
+        members = cursor.fetchall()
+    inward = IssueLink.objects.filter(kind="link", link_type="Blocks", direction="inward", issue__deleted_at=None)
+    assert len(rows) == inward.count() and all(text == "is blocked by" for _, text, _, _ in rows)
+    stays = IssueSprint.objects.filter(sprint_jira_id=sprint.jira_id)
+    assert len(members) == stays.count() > 0
+    at_close = {key for key, _, closing in members if closing}
+    assert at_close == {
+        stay.issue.key
+        for stay in stays
+        if stay.added_at <= sprint.complete_date and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
+    }
