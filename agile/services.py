@@ -126,7 +126,7 @@ def boards_sync(*, instance: JiraInstance, client: JiraClient) -> BoardsResult:
         return result
     boards, sprints = [], []
     for item in listed:
-        location = item.get("location") if isinstance(item.get("location"), dict) else {}
+        location = item["location"] if isinstance(item.get("location"), dict) else {}
         board = {
             "id": item["id"],
             "name": str(item.get("name") or ""),

@@ -186,7 +186,7 @@ def _sprint_stays_replace(whole: dict[int, tuple["_Stored", list[SprintMove]]]) 
 def _moves(history: dict, *, sprint_field_ids: frozenset[str]) -> list[Transition | SprintMove]:
     """A history's status moves (their texts shared with the other histories': a pack holds thousands), and its
     Sprint moves when a Sprint field is mapped."""
-    found: list[Transition | SprintMove] = _status_moves(history)
+    found: list[Transition | SprintMove] = list(_status_moves(history))
     if sprint_field_ids:
         found += sprint_moves(history, sprint_field_ids)
     return found

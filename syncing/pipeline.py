@@ -239,7 +239,7 @@ def sprints_store(
     kept = [item for item in stored if item.prepared.sprints is not None]
     if not kept:
         return
-    sprints_upsert(project.instance, (s for item in kept for s in item.prepared.sprints), now, listed=False)
+    sprints_upsert(project.instance, (s for item in kept for s in item.prepared.sprints or ()), now, listed=False)
     issue_sprints_replace({item.pk: prepared_stays(item.prepared, field_ids) for item in kept}, fresh=fresh)
 
 
