@@ -21,6 +21,10 @@ class FieldType(models.TextChoices):
     USER = "user", "User"
     STRING_LIST = "string_list", "List of strings"
     JSON = "json", "JSON (as Jira sends it)"
+    SPRINT = "sprint", "Sprint (the current one's name)"
+    SPRINT_LIST = "sprint_list", "Sprints (every name)"
+    VERSION_LIST = "version_list", "Versions (names)"
+    COMPONENT_LIST = "component_list", "Components (names)"
 
 
 class CombineMode(models.TextChoices):

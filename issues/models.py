@@ -189,3 +189,114 @@ class TimeInStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status}: {self.seconds:.0f} s over {self.visits} visit(s)"
+
+
+class IssueLink(models.Model):
+    """One issue's relation to another as this issue's JSON shows it: an issue link (one row per end, with
+    its direction), its parent (or epic, on Cloud) or one of its sub-tasks. The other issue is named by its
+    Jira id (and key when read), so a link to an issue not synced (yet) is kept; join on
+    (issue.instance_id, other_jira_id) = (issues_issue.instance_id, jira_id)."""
+
+    class Kind(models.TextChoices):
+        LINK = "link", "Issue link"
+        PARENT = "parent", "Parent"
+        SUBTASK = "subtask", "Sub-task"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    link_id = models.BigIntegerField(default=0, help_text="Jira's issue link id; 0 for parent and sub-tasks.")
+    link_type = models.CharField(max_length=255, blank=True, help_text="The link type's name, e.g. Blocks.")
+    direction = models.CharField(max_length=8, blank=True, help_text="outward or inward; blank for parent/sub-task.")
+    description = models.CharField(max_length=255, blank=True, help_text="This issue <description> the other.")
+    other_jira_id = models.BigIntegerField()
+    other_key = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "kind", "link_id", "other_jira_id"], name="issuelink_unique"),
+        ]
+        indexes = [models.Index(fields=["other_jira_id"], name="issuelink_other")]
+
+    def __str__(self) -> str:
+        return f"{self.description or self.kind} {self.other_key or self.other_jira_id}"
+
+
+class IssueVersion(models.Model):
+    """A fix or affects version of an issue, as its JSON names it (version ids are per Jira instance)."""
+
+    class Kind(models.TextChoices):
+        FIX = "fix", "Fix version"
+        AFFECTS = "affects", "Affects version"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="versions")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    version_jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    released = models.BooleanField(null=True)
+    release_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "kind", "version_jira_id"], name="issueversion_unique"),
+        ]
+        indexes = [models.Index(fields=["version_jira_id"], name="issueversion_version")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+class IssueComponent(models.Model):
+    """A component of an issue, as its JSON names it."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="components")
+    component_jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "component_jira_id"], name="issuecomponent_unique"),
+        ]
+        indexes = [models.Index(fields=["component_jira_id"], name="issuecomponent_component")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Version(models.Model):
+    """A project's version as Jira lists it (`/project/{key}/versions`), read on full syncs; IssueVersion rows
+    name it by `version_jira_id`. `deleted_at`: no longer listed."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
+    jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    released = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    release_date = models.DateField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "jira_id"], name="version_unique_jira_id")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(models.Model):
+    """A project's component as Jira lists it (`/project/{key}/components`), read on full syncs."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="components", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="components")
+    jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "jira_id"], name="component_unique_jira_id")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -54,6 +54,9 @@ def _field_expression(vendor: str, name: str, field_type: str) -> str:
             "datetime": f"{text}::timestamptz",
             "user": f"(i.fields -> {_literal(name)} ->> 'name')",
             "string_list": f"(i.fields -> {_literal(name)})",
+            "sprint_list": f"(i.fields -> {_literal(name)})",
+            "version_list": f"(i.fields -> {_literal(name)})",
+            "component_list": f"(i.fields -> {_literal(name)})",
             "json": f"(i.fields -> {_literal(name)})",
         }.get(field_type, text)
     path = f"'$.\"{name}\"'"
@@ -63,6 +66,9 @@ def _field_expression(vendor: str, name: str, field_type: str) -> str:
         "decimal": f"CAST({value} AS REAL)",
         "user": f"json_extract(i.fields, '$.\"{name}\".name')",
         "string_list": f"json(json_extract(i.fields, {path}))",
+        "sprint_list": f"json(json_extract(i.fields, {path}))",
+        "version_list": f"json(json_extract(i.fields, {path}))",
+        "component_list": f"json(json_extract(i.fields, {path}))",
         "json": f"json(json_extract(i.fields, {path}))",
     }.get(field_type, value)
 

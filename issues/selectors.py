@@ -1,14 +1,24 @@
 """Reading synced issues for people: an issue's page, and the cheap lists the admin filters need."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
-from issues.models import FieldChange, Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
+from issues.models import (
+    FieldChange,
+    Issue,
+    IssueComponent,
+    IssueLink,
+    IssueMilestone,
+    IssueRaw,
+    IssueVersion,
+    StatusChange,
+    TimeInStatus,
+)
 
 
 @dataclass
@@ -33,6 +43,10 @@ class IssueDetail:
     raw_json: str
     field_history: list[FieldChangeShown]  # the newest FIELD_CHANGES_SHOWN, oldest first
     field_history_cut: bool  # older ones are not shown
+    links: list[IssueLink] = field(default_factory=list)  # each with other_pk: the other issue's row, if stored
+    versions: list[IssueVersion] = field(default_factory=list)
+    components: list[IssueComponent] = field(default_factory=list)
+    sprint_stays: list = field(default_factory=list)  # IssueSprint rows, each with sprint_state
 
 
 # What an issue's page shows at most of one value and of the raw JSON: a hostile Jira can send a summary or
@@ -79,7 +93,8 @@ def _field_change_shown(change: FieldChange) -> FieldChangeShown:
 
 
 def issue_detail(issue: Issue) -> IssueDetail:
-    """Return what an issue's page shows besides its columns: five queries whatever the history's length."""
+    """Return what an issue's page shows besides its columns: nine queries whatever the history's length or
+    the number of its links (the other issue's row and a sprint's state are subqueries, not a query each)."""
     changes = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
     timeline = []
     previous_at: datetime | None = None
@@ -110,6 +125,7 @@ def issue_detail(issue: Issue) -> IssueDetail:
             IssueMilestone.objects.filter(issue=issue).select_related("milestone").order_by("milestone__order")
         ),
         raw_json=raw_json,
+        **_relations(issue),
     )
 
 
@@ -143,6 +159,25 @@ def field_value_at(issue: Issue | int, field: str, moment: datetime) -> FieldVal
         return FieldValue(*last)
     first = changes.order_by("changed_at", "history_id", "position").values_list("from_id", "from_string").first()
     return FieldValue(*first, None) if first is not None else None
+
+
+def _relations(issue: Issue) -> dict[str, list]:
+    from agile.models import IssueSprint, Sprint  # the agile app builds on issues, not the other way round
+
+    other = Issue.objects.filter(instance_id=issue.instance_id, jira_id=OuterRef("other_jira_id")).values("pk")[:1]
+    state = Sprint.objects.filter(instance_id=issue.instance_id, jira_id=OuterRef("sprint_jira_id")).values("state")
+    return {
+        "links": list(
+            IssueLink.objects.filter(issue=issue)
+            .annotate(other_pk=Subquery(other))
+            .order_by("kind", "link_type", "other_key")
+        ),
+        "versions": list(IssueVersion.objects.filter(issue=issue).order_by("kind", "name")),
+        "components": list(IssueComponent.objects.filter(issue=issue).order_by("name")),
+        "sprint_stays": list(
+            IssueSprint.objects.filter(issue=issue).annotate(sprint_state=Subquery(state[:1])).order_by("added_at")
+        ),
+    }
 
 
 def issue_counts(*group_by: str, deleted: bool = False) -> dict[tuple, int]:

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "projects",
     "config",
     "issues",
+    "agile",
     "syncing",
     "audit",
 ]

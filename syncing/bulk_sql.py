@@ -37,9 +37,12 @@ def rows_upsert(
     rows: Iterable[Sequence[Any]],
     conflict: Sequence[str],
     update: Sequence[str],
+    where: str = "",
 ) -> int:
-    """INSERT the rows; where `conflict` columns clash, overwrite the `update` columns. Returns rows written."""
-    return _insert(model, columns, rows, _on_conflict_update(conflict, update))
+    """INSERT the rows; where `conflict` columns clash, overwrite the `update` columns (only where the SQL
+    condition `where` holds, when given: `excluded.x` is the new row, `<table>.x` the stored one). Returns rows
+    written."""
+    return _insert(model, columns, rows, _on_conflict_update(conflict, update) + (f" WHERE {where}" if where else ""))
 
 
 def rows_upsert_returning(

@@ -13,16 +13,21 @@ believed whole that is not.
 """
 
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from agile.membership import SprintMove, sprint_moves, sprint_stays
+from agile.models import IssueSprint
+from agile.services import issue_sprints_replace
 from audit.services import SYNC, audit_record_many
 from issues.models import Issue
 from syncing.bulk_sql import rows_update
 from syncing.field_history import FieldItem, field_changes_replace, field_items
+from syncing.fields.sprint import Sprint as SprintValue
 from syncing.history import (
     Transition,
     history_wanted,
@@ -105,11 +110,12 @@ def histories_complete(
     """
     if not deferred:
         return Completion()
+    field_ids = plan.mapping.sprint_field_ids
     fetched = client.histories(
         [str(jira_id) for jira_id in deferred],
         totals_needed={str(jira_id) for jira_id, (_, total) in deferred.items() if total is None},
-        # Tens of thousands of histories at once: only their status moves and their kept items are held.
-        reduce=lambda history: [*_status_moves(history), *field_items(history, plan.kept)],
+        # Tens of thousands of histories at once: only their status and Sprint moves and their kept items are held.
+        reduce=lambda history: [*_moves(history, sprint_field_ids=field_ids), *field_items(history, plan.kept)],
     )
     result = Completion()
     with transaction.atomic():
@@ -117,6 +123,7 @@ def histories_complete(
         before = stored_histories([issue.pk for issue in stored.values()])
         wanted: dict[int, list[Transition]] = {}
         items: dict[int, list[FieldItem]] = {}
+        sprint_moves_of: dict[int, list[SprintMove]] = {}
         finished: list[tuple[int, int, bool]] = []
         for jira_id, (key, _) in deferred.items():
             issue = stored.get(jira_id)
@@ -127,8 +134,9 @@ def histories_complete(
             if why or answer is None:
                 result.incomplete.append((key, why))
                 continue
-            transitions = transitions_ordered(t for t in answer.histories if isinstance(t, Transition))
             items[issue.pk] = [item for item in answer.histories if isinstance(item, FieldItem)]
+            transitions = transitions_ordered(move for move in answer.histories if isinstance(move, Transition))
+            sprint_moves_of[issue.pk] = [move for move in answer.histories if isinstance(move, SprintMove)]
             wanted[issue.pk] = history_wanted(
                 issue.created,
                 issue.status_id,
@@ -146,6 +154,8 @@ def histories_complete(
         if not plan.kept.none:
             result.field_changes = field_changes_replace(items, set(items))
         rows_update(Issue, ["changelog_total", "changelog_complete"], finished)
+        if field_ids:
+            _sprint_stays_replace({pk: (issue, sprint_moves_of[pk]) for issue, pk in _finished(stored, finished)})
         result.completed = len(finished)
         audit_record_many(
             actor=SYNC,
@@ -155,6 +165,36 @@ def histories_complete(
     if result.completed:  # long histories write many status rows at once, at the end of a run too
         table_statistics_refresh()
     return result
+
+
+def _finished(stored: dict[int, "_Stored"], finished: list[tuple[int, int, bool]]) -> list[tuple["_Stored", int]]:
+    done = {pk for pk, _, _ in finished}
+    return [(issue, issue.pk) for issue in stored.values() if issue.pk in done]
+
+
+def _sprint_stays_replace(whole: dict[int, tuple["_Stored", list[SprintMove]]]) -> None:
+    """Each issue's sprint stays again from its whole history: the page stored them from the part it held. The
+    sprints it is in now are the stays the page left open (made to agree with its Sprint field then)."""
+    current: dict[int, list[SprintValue]] = defaultdict(list)
+    for pk, sprint_id, name in IssueSprint.objects.filter(
+        issue_id__in=list(whole), removed_at__isnull=True
+    ).values_list("issue_id", "sprint_jira_id", "sprint_name"):
+        current[pk].append(SprintValue(sprint_id, name))
+    issue_sprints_replace(
+        {
+            pk: sprint_stays(current[pk], moves, created=issue.created, updated=issue.updated)
+            for pk, (issue, moves) in whole.items()
+        }
+    )
+
+
+def _moves(history: dict, *, sprint_field_ids: frozenset[str]) -> list[Transition | SprintMove]:
+    """A history's status moves (their texts shared with the other histories': a pack holds thousands), and its
+    Sprint moves when a Sprint field is mapped."""
+    found: list[Transition | SprintMove] = list(_status_moves(history))
+    if sprint_field_ids:
+        found += sprint_moves(history, sprint_field_ids)
+    return found
 
 
 def _status_moves(history: dict) -> list[Transition]:

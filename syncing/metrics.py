@@ -21,6 +21,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from agile.models import Board, Sprint
 from issues.models import Issue
 from issues.selectors import issue_counts
 from jirasync_site.db_stats import database_size_bytes, table_rows
@@ -81,6 +82,7 @@ class DatabaseCollector(Collector):
 
     def _families(self) -> Iterator:
         yield from _issue_families()
+        yield from _agile_families()
         yield from _project_families()
         yield from _run_families()
         yield from _queue_families()
@@ -131,6 +133,29 @@ def _issue_families() -> Iterator:
         for instance_id, slug in sorted(slugs.items()):
             family.add_metric([slug], counted.get(instance_id, 0))
     yield from (stored, by_category, deleted, incomplete, errors, retry_pending)
+
+
+def _agile_families() -> Iterator:
+    """Boards and sprints stored per instance (small tables: counted exactly). The relation tables (links,
+    versions, components, sprint stays) are in jirasync_table_rows, which never scans a big table."""
+    boards = GaugeMetricFamily(
+        "jirasync_boards", "Boards stored that Jira still lists (Agile API, full syncs).", labels=["jira_instance"]
+    )
+    sprints = GaugeMetricFamily("jirasync_sprints", "Sprints stored, by state.", labels=["jira_instance", "state"])
+    slugs = {i.pk: i.slug for i in JiraInstance.objects.all()}
+    live = dict(
+        Board.objects.filter(deleted_at__isnull=True)
+        .values("instance_id")
+        .annotate(n=Count("*"))
+        .values_list("instance_id", "n")
+    )
+    counted = Sprint.objects.values("instance_id", "state").annotate(n=Count("*"))
+    by_state = {(row["instance_id"], row["state"]): row["n"] for row in counted}
+    for instance_id, slug in sorted(slugs.items(), key=lambda item: item[1]):
+        boards.add_metric([slug], live.get(instance_id, 0))
+        for state in Sprint.State.values:
+            sprints.add_metric([slug, state], by_state.get((instance_id, state), 0))
+    yield from (boards, sprints)
 
 
 def _project_families() -> Iterator:

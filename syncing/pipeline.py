@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agile.membership import SprintStay, sprint_moves, sprint_stays
+from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
 from config.selectors import MilestoneRule, milestones_digest
 from projects.models import Project
@@ -35,7 +37,15 @@ from syncing.history import (
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraNotFoundError
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
-from syncing.store import issue_unchanged, issues_upsert, retries_clear, retries_record, stored_issues
+from syncing.relations import RELATION_FIELD_IDS, relations_replace
+from syncing.store import (
+    StoredIssue,
+    issue_unchanged,
+    issues_upsert,
+    retries_clear,
+    retries_record,
+    stored_issues,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +104,8 @@ class ProjectSyncPlan:
 
 
 def requested_fields(mapping: CompiledMapping) -> list[str]:
-    """The Jira fields to ask for: only what the core columns and the mappings read, never *all."""
-    return sorted(set(CORE_FIELD_IDS) | set(mapping.jira_field_ids))
+    """The Jira fields to ask for: only what the core columns, the relations and the mappings read, never *all."""
+    return sorted(set(CORE_FIELD_IDS) | set(RELATION_FIELD_IDS) | set(mapping.jira_field_ids))
 
 
 def project_pages(
@@ -193,6 +203,8 @@ def page_sync(
                 {item.pk for item in upserted.stored if item.prepared.jira_id in complete},
                 fresh=fresh,
             )
+        relations_replace({item.pk: item.prepared.relations for item in upserted.stored}, fresh=fresh)
+        sprints_store(project, upserted.stored, plan.mapping.sprint_field_ids, now, fresh=fresh)
         written = {item.prepared.jira_id for item in upserted.stored}
         result.deferred = {
             item.jira_id: (item.key, None if item.jira_id in total_unknown else item.changelog_total)
@@ -226,6 +238,30 @@ def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool
         stored,
         whole=whole,
     )
+
+
+def sprints_store(
+    project: Project, stored: list[StoredIssue], field_ids: frozenset[str], now: datetime, *, fresh: bool
+) -> None:
+    """The sprints the stored issues' Sprint fields describe (upserted) and each issue's stays in sprints
+    (replaced), from its field and the Sprint items of the history held; nothing when no Sprint field is mapped."""
+    kept = [item for item in stored if item.prepared.sprints is not None]
+    if not kept:
+        return
+    sprints_upsert(project.instance, (s for item in kept for s in item.prepared.sprints or ()), now, listed=False)
+    issue_sprints_replace({item.pk: prepared_stays(item.prepared, field_ids) for item in kept}, fresh=fresh)
+
+
+def prepared_stays(item: PreparedIssue, field_ids: frozenset[str]) -> list[SprintStay]:
+    """An issue's stays in sprints from its prepared Sprint field and the Sprint items of its held histories."""
+    moves = []
+    for history in item.histories:
+        try:
+            moves += sprint_moves(history, field_ids)
+        except (KeyError, TypeError, ValueError):
+            continue  # an unreadable history: its status moves say why (syncing.history), its sprint items cannot
+    columns = item.columns
+    return sprint_stays(item.sprints or [], moves, created=columns["created"], updated=columns["updated"])
 
 
 def _jira_id(issue: dict) -> int | None:

@@ -7,11 +7,15 @@ from typing import Any, TypeGuard
 import orjson
 from django.db.models import CharField
 
+from agile.membership import sprints_read
 from issues.models import Issue
 from jirasync_site.columns import max_length
 from syncing.fields import CompiledMapping, process_issue
 from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
+from syncing.fields.processor import FieldError
+from syncing.fields.sprint import Sprint
 from syncing.jira.paging import UNREADABLE
+from syncing.relations import IssueRelations, issue_relations
 
 
 class UnstorableIssue(ValueError):
@@ -37,6 +41,9 @@ class PreparedIssue:
     raw_hash: str
     histories: list[dict[str, Any]] = field(default_factory=list)
     changelog_total: int | None = 0  # None: the total is unknown (no changelog, or one without its total)
+    relations: IssueRelations = field(default_factory=IssueRelations)
+    # The sprints its Sprint field holds now; None when the mapping names no Sprint field (no membership kept).
+    sprints: list[Sprint] | None = None
 
     @property
     def changelog_missing(self) -> bool:
@@ -147,7 +154,8 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
             f"{label}: {', '.join(f'{name} longer than {_COLUMN_LIMITS[name]} characters' for name in too_long)}"
         )
     processed = process_issue(issue, mapping)
-    errors = [error.as_dict() for error in [*core_errors, *processed.errors]]
+    relations, sprints, read_errors = relations_read(issue["fields"], mapping)
+    errors = [error.as_dict() for error in [*core_errors, *processed.errors, *read_errors]]
     try:
         encoded = (_json(columns["labels"]), _json(processed.values), _json(errors))
     except TypeError as exc:
@@ -166,4 +174,26 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
         raw_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
         histories=histories,
         changelog_total=total,
+        relations=relations,
+        sprints=sprints,
     )
+
+
+def relations_read(
+    fields: dict[str, Any], mapping: CompiledMapping
+) -> tuple[IssueRelations, list[Sprint] | None, list[FieldError]]:
+    """An issue's relations, the sprints of its Sprint field (None: the mapping reads none) and the field errors
+    of both, in the order a sync and a re-map record them."""
+    relations = issue_relations(fields)
+    sprints, sprint_errors = _sprints(fields, mapping)
+    return relations, sprints, [*relations.errors, *sprint_errors]
+
+
+def _sprints(fields: dict[str, Any], mapping: CompiledMapping) -> tuple[list[Sprint] | None, list[FieldError]]:
+    """The sprints of the first Sprint field the mapping reads that the issue has (None: the mapping reads none)."""
+    if not mapping.sprint_field_ids:
+        return None, []
+    for field_id in sorted(mapping.sprint_field_ids):
+        if fields.get(field_id) is not None:
+            return sprints_read(fields[field_id], field_id)
+    return [], []

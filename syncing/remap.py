@@ -24,6 +24,8 @@ from syncing.fields.core import core_read
 from syncing.history import milestones_replace, stored_histories
 from syncing.memory import free_memory_release
 from syncing.prefetch import prefetched
+from syncing.prepare import relations_read
+from syncing.relations import IssueRelations, relations_replace
 
 
 @dataclass
@@ -71,7 +73,7 @@ def issues_remap(
             pruned = field_changes_prune(instance_id=instance.pk, kept=kept, project_id=project_id)
             result.field_changes_pruned += pruned
         # Reading and re-mapping the next batch (a thread of its own) overlaps writing this one.
-        for batch, changed in prefetched(_remapped_batches(instance.pk, project_id, batch_size, mapping)):
+        for batch, (changed, relations) in prefetched(_remapped_batches(instance.pk, project_id, batch_size, mapping)):
             result.checked += len(batch)
             result.changed += len(changed)
             if dry_run:
@@ -80,6 +82,7 @@ def issues_remap(
             stale = [row[0] for row in batch if row[4] != digest]
             with transaction.atomic():
                 rows_update(Issue, ["fields", "field_errors", "has_field_errors"], changed)
+                relations_replace(relations)  # links, versions and components read again from the raw JSON
                 milestones_replace(stored_histories(stale), rules)
                 rows_update(Issue, ["milestones_digest"], [(issue_id, digest) for issue_id in stale])
             result.milestones_recomputed += len(stale)
@@ -105,8 +108,8 @@ def issues_remap(
 
 def _remapped_batches(
     instance_id: int, project_id: int | None, size: int, mapping: CompiledMapping
-) -> Iterator[tuple[list[tuple], list[tuple]]]:
-    """Yield (stored batch, its changed rows) until every issue was read."""
+) -> Iterator[tuple[list[tuple], tuple[list[tuple], dict[int, IssueRelations]]]]:
+    """Yield (stored batch, (its changed rows, the relations of its issues)) until every issue was read."""
     last_id = 0
     try:
         while batch := _stored_batch(instance_id, project_id, last_id, size):
@@ -133,17 +136,21 @@ def _stored_batch(instance_id: int, project_id: int | None, after_id: int, size:
         return cursor.fetchall()
 
 
-def _remapped(batch: list[tuple], mapping: CompiledMapping) -> list[tuple]:
-    """(id, fields, errors, has errors) for every issue whose values or errors differ under mapping."""
+def _remapped(batch: list[tuple], mapping: CompiledMapping) -> tuple[list[tuple], dict[int, IssueRelations]]:
+    """(id, fields, errors, has errors) for every issue whose values or errors differ under mapping, and the
+    relations of every issue of the batch (the sprint stays need the changelog, which the raw JSON lacks)."""
     changed = []
+    relations = {}
     for issue_id, fields_text, errors_text, body, _digest in batch:
         if body is None:
             continue
         issue = orjson.loads(bytes(body))
         processed = process_issue(issue, mapping)
-        new_errors = [error.as_dict() for error in [*core_read(issue, strict=False)[1], *processed.errors]]
+        relations[issue_id], _, read_errors = relations_read(issue.get("fields") or {}, mapping)
+        core_errors = core_read(issue, strict=False)[1]
+        new_errors = [error.as_dict() for error in [*core_errors, *processed.errors, *read_errors]]
         if processed.values != orjson.loads(fields_text) or new_errors != orjson.loads(errors_text):
             changed.append(
                 (issue_id, orjson.dumps(processed.values).decode(), orjson.dumps(new_errors).decode(), bool(new_errors))
             )
-    return changed
+    return changed, relations

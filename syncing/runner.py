@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from agile.services import boards_sync
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
 from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
@@ -37,6 +38,7 @@ from syncing.pipeline import (
     watermark_advance,
 )
 from syncing.prefetch import prefetched
+from syncing.project_catalogue import projects_catalogue_sync
 from syncing.run_log import run_log_capture
 from syncing.runs import (
     RunKeeper,
@@ -361,6 +363,8 @@ def _instance_discover(
         client = client_for(instance, counters, stop=stop)
         site = site_record(instance, client)
         instance_discover_projects(instance, client)
+        if options.full and not options.census and not options.dry_run:
+            _full_sync_extras(instance, client, options)
     except JiraCancelledError:
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, error=f"stopped: {keeper.lost}")
@@ -377,6 +381,37 @@ def _instance_discover(
         return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
     log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
     return site, project_ids
+
+
+def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOptions) -> None:
+    """Boards and sprints, and the enabled projects' versions and components, once per full instance run (an
+    incremental run asks nothing more than its searches: sprints then follow the Sprint field of the issues
+    synced). A failed read is a warning in the run's log, not a failed run: the issues' own data does not
+    depend on it, and the next full sync reads it again."""
+    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
+    if options.project_keys:
+        projects = projects.filter(key__in=options.project_keys)
+    for what, read in (
+        ("boards and sprints", lambda: boards_sync(instance=instance, client=client)),
+        (
+            "versions and components",
+            lambda: projects_catalogue_sync(instance=instance, client=client, projects=list(projects)),
+        ),
+    ):
+        try:
+            found = read()
+        except JiraCancelledError:
+            raise
+        except JiraError as exc:
+            log.warning("%s were not read: %s", what, exc)
+            continue
+        for why in getattr(found, "skipped", ()):
+            log.info("%s: %s", what, why)
+        log.info(
+            "%s read: %s",
+            what,
+            ", ".join(f"{count} {name}" for name, count in vars(found).items() if isinstance(count, int)),
+        )
 
 
 def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:

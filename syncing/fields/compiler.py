@@ -8,7 +8,10 @@ from syncing.fields.convert import CONVERTERS
 from syncing.fields.paths import split_path
 
 # The types whose values can be joined from several sources.
-JOINABLE_TYPES = {"string", "text", "string_list"}
+JOINABLE_TYPES = {"string", "text", "string_list", "sprint_list", "version_list", "component_list"}
+LIST_TYPES = {"string_list", "sprint_list", "version_list", "component_list"}
+# The types that read a Sprint field: the fields their sources name are where sprint membership is read from.
+SPRINT_TYPES = {"sprint", "sprint_list"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class CompiledMapping:
     fields: tuple[CompiledField, ...]
     version: str = ""
     jira_field_ids: frozenset[str] = field(default_factory=frozenset)
+    sprint_field_ids: frozenset[str] = field(default_factory=frozenset)  # read by sprint / sprint_list fields
 
 
 def compile_mapping(specs: list[FieldSpec], version: str = "") -> CompiledMapping:
@@ -66,4 +70,9 @@ def compile_mapping(specs: list[FieldSpec], version: str = "") -> CompiledMappin
             )
         )
     field_ids = frozenset(parts[0] for item in compiled for _, parts in item.sources)
-    return CompiledMapping(fields=tuple(compiled), version=version, jira_field_ids=field_ids)
+    sprint_ids = frozenset(
+        parts[0] for item in compiled if item.field_type in SPRINT_TYPES for _, parts in item.sources if parts
+    )
+    return CompiledMapping(
+        fields=tuple(compiled), version=version, jira_field_ids=field_ids, sprint_field_ids=sprint_ids
+    )

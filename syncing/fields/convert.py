@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from syncing.fields.adf import adf_to_text, is_adf
-from syncing.fields.sprint import SprintFormatError, is_sprint_string, sprint_name
+from syncing.fields.sprint import Sprint, SprintFormatError, is_sprint_string, parse_sprint, sprint_name
 from syncing.fields.timestamps import datetime_from_epoch_ms, format_utc, parse_jira_date, parse_jira_datetime
 
 
@@ -189,6 +189,47 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def _sprints(value: Any) -> list[Sprint]:
+    items = value if isinstance(value, list) else [value]
+    try:
+        return [parse_sprint(item) for item in items if item is not None and item != ""]
+    except SprintFormatError as exc:
+        raise ConversionError(str(exc)) from None
+
+
+def to_sprint_list(value: Any) -> list[str]:
+    """The names of every sprint the Sprint field holds (objects or greenhopper strings), in Jira's order."""
+    return [sprint.name for sprint in _sprints(value)]
+
+
+def to_sprint(value: Any) -> str | None:
+    """The name of the issue's current sprint: the active one, else the first future one; None when every
+    sprint it holds is closed (the issue is in no sprint now)."""
+    sprints = _sprints(value)
+    for state in ("active", "future"):
+        for sprint in sprints:
+            if (sprint.state or "").lower() == state:
+                return sprint.name
+    return None
+
+
+def _named_list(what: str) -> Callable[[Any], list[str]]:
+    def convert(value: Any) -> list[str]:
+        items = value if isinstance(value, list) else [value]
+        names = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise ConversionError(f"expected a {what} with a name, got {describe(item)}")
+            names.append(item["name"])
+        return names
+
+    return convert
+
+
+to_version_list = _named_list("version")
+to_component_list = _named_list("component")
+
+
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "string": to_string,
     "text": to_text,
@@ -201,4 +242,8 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "user": to_user,
     "string_list": to_string_list,
     "json": to_json,
+    "sprint": to_sprint,
+    "sprint_list": to_sprint_list,
+    "version_list": to_version_list,
+    "component_list": to_component_list,
 }

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncing.fields.compiler import CompiledField, CompiledMapping
+from syncing.fields.compiler import LIST_TYPES, CompiledField, CompiledMapping
 from syncing.fields.convert import ConversionError
 from syncing.fields.paths import MISSING, resolve
 from syncing.fields.sprint import SprintFormatError
@@ -82,6 +82,6 @@ def _field_value(issue: dict, target: CompiledField) -> Any:
         return None
     if len(converted) == 1:
         return converted[0]
-    if target.field_type == "string_list":
+    if target.field_type in LIST_TYPES:
         return [item for values in converted for item in values]
     return target.separator.join(str(value) for value in converted)

@@ -29,7 +29,7 @@ def suggested_field_type(schema: dict | None) -> str:
     if kind == "string" and custom.endswith(_RICH_TEXT):
         return "text"
     if custom.endswith(":gh-sprint"):
-        return "string_list"  # the sprints' names, from objects or Data Center's greenhopper strings
+        return "sprint_list"  # the sprints' names, from objects or Data Center's greenhopper strings
     if kind == "array":
         return (
             "string_list"

@@ -379,6 +379,60 @@ class JiraClient:
             raise JiraResponseError(f"{where}: a field without an id")
         return found
 
+    def project_versions(self, project_key: str) -> list[dict[str, Any]]:
+        """Every version of a project (released, unreleased, archived), each a dict with a numeric-string `id`."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-versions/#api-rest-api-3-project-projectidorkey-versions-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getProjectVersions
+        return self._project_list(project_key, "versions")
+
+    def project_components(self, project_key: str) -> list[dict[str, Any]]:
+        """Every component of a project, each a dict with a numeric-string `id`."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-components/#api-rest-api-3-project-projectidorkey-components-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getProjectComponents
+        return self._project_list(project_key, "components")
+
+    def _project_list(self, project_key: str, what: str) -> list[dict[str, Any]]:
+        """A project's whole list (one request, unpaged, both flavours), each entry with a numeric id."""
+        self._ensure_flavour()
+        where = self._where("GET", f"{self.api}/project/{{key}}/{what}")
+        found = _list_of_objects(self.request("GET", f"{self.api}/project/{project_key}/{what}"), where)
+        for item in found:
+            if not str(item.get("id", "")).isdigit():
+                raise JiraResponseError(f"{where}: an entry without a numeric id ({str(item.get('id'))[:40]!r})")
+        return found
+
+    def boards(self) -> list[dict[str, Any]]:
+        """Every board the account can see (Jira Software's Agile API, both flavours), each a dict with a
+        numeric `id`; `name`, `type` (scrum, kanban, simple) and `location` as Jira sends them. Raises
+        JiraNotFoundError when the site has no Agile API (Jira without Software), JiraResponseError on another
+        shape, JiraPagingError when its paging does not advance."""
+        # https://developer.atlassian.com/cloud/jira/software/rest/api-group-board/#api-rest-agile-1-0-board-get
+        # https://docs.atlassian.com/jira-software/REST/latest/#agile/1.0/board-getAllBoards
+        return self._agile_values("/rest/agile/1.0/board", "/rest/agile/1.0/board")
+
+    def board_sprints(self, board_id: int) -> list[dict[str, Any]]:
+        """Every sprint of a board (future, active and closed), each a dict with a numeric `id` and a `name`.
+        Raises JiraBadRequestError for a board without sprints (a kanban board), as Jira answers 400."""
+        # https://developer.atlassian.com/cloud/jira/software/rest/api-group-board/#api-rest-agile-1-0-board-boardid-sprint-get
+        # https://docs.atlassian.com/jira-software/REST/latest/#agile/1.0/board/{boardId}/sprint-getAllSprints
+        return self._agile_values(f"/rest/agile/1.0/board/{board_id}/sprint", "/rest/agile/1.0/board/{id}/sprint")
+
+    def _agile_values(self, path: str, template: str) -> list[dict[str, Any]]:
+        """The values of a paged Agile API list (startAt, maxResults ≤ 50, isLast), each with a numeric id."""
+        where = self._where("GET", template)
+        guard = PageGuard(where)
+        found: list[dict[str, Any]] = []
+        while True:
+            page = _object(self.request("GET", path, params={"startAt": len(found), "maxResults": 50}), where)
+            values = _list_of_objects(page.get("values", []), where)
+            if any(isinstance(item.get("id"), bool) or not isinstance(item.get("id"), int) for item in values):
+                raise JiraResponseError(f"{where}: an entry without a numeric id")
+            more = page.get("isLast") is False
+            guard.page((item["id"] for item in values), more=more)
+            found += values
+            if not more:
+                return found
+
     def issue(self, issue_id: str, *, fields: list[str] | None = None, expand: str = "") -> dict[str, Any]:
         """The issue as Jira sends it (a dict with an `id`); raises JiraResponseError on another shape."""
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from issues.models import FieldChange, Issue, IssueMilestone, StatusChange
+from agile.models import IssueSprint
+from issues.models import FieldChange, Issue, IssueLink, IssueMilestone, StatusChange
 from issues.selectors import FIELD_CHANGES_SHOWN
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
@@ -15,6 +16,9 @@ from tests.syncing.conftest import register
 pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with connections of their own
 
 CHANGELIST = reverse("admin:issues_issue_changelist")
+# An issue's page: session, user, the issue, its status changes, raw JSON, time in status, milestones, and (issue
+# #14) its field history, links, versions, components and sprint stays — one query each, whatever their number.
+PAGE_QUERIES = 12
 
 
 @pytest.fixture
@@ -116,13 +120,20 @@ def test_an_issue_page_shows_timeline_time_in_status_milestones_and_raw_json(adm
     for change in newest[:FIELD_CHANGES_SHOWN]:
         if change.field_name == "assignee":
             assert f"<td>{change.to_string}</td>" in page
+    # Issue #14: its links, versions, components and sprint stays, each list one query (8 detail queries).
+    assert '<div class="js-section module" id="relations">' in page
+    for link in IssueLink.objects.filter(issue=issue):
+        assert (link.other_key or str(link.other_jira_id)) in page
+    for stay in IssueSprint.objects.filter(issue=issue):
+        assert stay.added_at.strftime("%Y-%m-%d %H:%M:%S") in page
+    assert len(captured) == PAGE_QUERIES, [query["sql"][:80] for query in captured]
     short = min(Issue.objects.all(), key=lambda i: i.status_changes.count())
     with CaptureQueriesContext(connection) as other:
         admin_client.get(reverse("admin:issues_issue_change", args=[short.pk]))
     assert len(captured) == len(other), "an issue page's queries must not grow with its history"
     # Session, user, the issue (with its instance and project), then issue_detail's five: status changes, raw
     # JSON, field history, time in status, milestones. Pinned, so a query per row slipping in fails here.
-    assert len(captured) == 8, [query["sql"][:80] for query in captured]
+    assert len(captured) == PAGE_QUERIES, [query["sql"][:80] for query in captured]
 
 
 def test_synced_data_cannot_be_changed_in_admin(admin_client, synced):

@@ -40,7 +40,7 @@ def reference_data() -> dict:
 
 
 def test_the_reference_file_loads_with_combined_fields_and_every_milestone(reference_mappings):
-    assert len(reference_mappings.created) == 25
+    assert len(reference_mappings.created) == 26  # issue #14 added sprint_names (sprint_list)
     specs = {spec.name: spec for spec in field_specs_for_instance("instance_2")}
     assert specs["access_instructions"].paths == ("customfield_12594", "customfield_12611")
     assert specs["special_instructions"].paths == ("customfield_12595", "customfield_12612")
@@ -188,7 +188,7 @@ def test_every_problem_of_a_file_is_reported_at_once(db, tmp_path, capsys):
 
 def test_dry_run_reports_without_changing(db, tmp_path, capsys):
     load(tmp_path, reference_data(), "--dry-run")
-    assert "would change: 25 created" in capsys.readouterr().out
+    assert "would change: 26 created" in capsys.readouterr().out
     assert FieldMapping.objects.count() == 0
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from prometheus_client.parser import text_string_to_metric_families
 
+from agile.models import Sprint
 from audit.models import AuditLog
 from issues.models import Issue
 from projects.models import Project
@@ -89,6 +90,14 @@ def test_metrics_tell_what_the_database_holds(client, settings, cloud_site, refe
     assert not any(dict(labels).get("instance") for family in samples.values() for labels in family)
     assert value(samples, "jirasync_census_jira_issues", jira_instance="instance_1", project=project.key) == 60
     assert value(samples, "jirasync_table_rows", table="issues_issue") >= 0
+    # Issue #14: boards and sprints per instance, the relation tables among the rows per table.
+    assert value(samples, "jirasync_boards", jira_instance="instance_1") == len(cloud_site.sim.board_list())
+    for state in ("future", "active", "closed"):
+        expected = Sprint.objects.filter(instance=instance, state=state).count()
+        assert value(samples, "jirasync_sprints", jira_instance="instance_1", state=state) == expected
+    assert Sprint.objects.filter(instance=instance).count() == len(cloud_site.sim.data.sprint_board)
+    for table in ("issues_issuelink", "issues_issueversion", "issues_issuecomponent", "agile_issuesprint"):
+        assert value(samples, "jirasync_table_rows", table=table) >= 0
     assert value(samples, "jirasync_database_size_bytes") > 0
     assert "process_cpu_seconds_total" in samples and "python_info" in samples  # the client library's own
     # django-prometheus as wired: middleware, database engine and cache backend all counted.

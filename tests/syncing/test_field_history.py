@@ -153,7 +153,7 @@ def test_the_readmes_field_history_queries_run_and_metrics_count_the_table(clien
         instance = register(server, "instance_1")
         synced(instance, full=True)
     readme = (settings.BASE_DIR / "README.md").read_text()
-    section = readme[readme.index("The field history answers questions") : readme.index("## The Jira simulator")]
+    section = readme[readme.index("The field history answers questions") : readme.index("The relation tables join")]
     queries = [query for block in section.split("```sql")[1:] for query in block.split("```")[0].split(";")]
     with connection.cursor() as cursor:
         for query in filter(str.strip, queries):

@@ -53,7 +53,7 @@ def label(statement: tuple[str, object]) -> str:
         return verb
     if "pg_advisory_xact_lock" in text:
         return f"{verb} pg_advisory_xact_lock"
-    table = re.search(r"\b((?:issues|config|audit|syncing|projects|staging)_\w+)", text)
+    table = re.search(r"\b((?:issues|config|audit|syncing|projects|staging|agile)_\w+)", text)
     return f"{verb} {table.group(1) if table else '?'}"
 
 
@@ -81,6 +81,14 @@ PAGE_STATEMENTS = {
             "SELECT config_statusmilestone",
             "COPY issues_issuemilestone",
             "COPY issues_timeinstatus",
+            # Issue #14: the relations and sprint stays, COPY straight in; the sprints upserted through staging.
+            "COPY issues_issuelink",
+            "COPY issues_issueversion",
+            "COPY issues_issuecomponent",
+            "CREATE staging_insert_agile_sprint_10",
+            "COPY staging_insert_agile_sprint_10",
+            "INSERT agile_sprint",
+            "COPY agile_issuesprint",
         ],
         "changed": [
             "SELECT issues_issue",
@@ -107,6 +115,19 @@ PAGE_STATEMENTS = {
             "CREATE staging_insert_issues_timeinstatus_9",
             "COPY staging_insert_issues_timeinstatus_9",
             "INSERT issues_timeinstatus",
+            # Issue #14: each relation table's rows of the page's issues replaced, the sprints upserted, the
+            # sprint stays replaced.
+            "DELETE issues_issuelink",
+            "DELETE issues_issueversion",
+            "DELETE issues_issuecomponent",
+            "COPY issues_issuelink",
+            "COPY issues_issueversion",
+            "COPY issues_issuecomponent",
+            "CREATE staging_insert_agile_sprint_10",
+            "COPY staging_insert_agile_sprint_10",
+            "INSERT agile_sprint",
+            "DELETE agile_issuesprint",
+            "COPY agile_issuesprint",
             "INSERT audit_auditlog",  # the mapped values that changed
         ],
         "unchanged": ["SELECT issues_issue"],
@@ -125,6 +146,13 @@ PAGE_STATEMENTS = {
             "SELECT config_statusmilestone",
             "INSERT issues_issuemilestone",
             "INSERT issues_timeinstatus",
+            # Issue #14: the relations and sprint stays read from the issues' JSON, one insert per table that has
+            # rows (this page has some in each); the sprints their Sprint fields describe, upserted.
+            "INSERT issues_issuelink",
+            "INSERT issues_issueversion",
+            "INSERT issues_issuecomponent",
+            "INSERT agile_sprint",
+            "INSERT agile_issuesprint",
         ],
         "changed": [
             "SELECT issues_issue",
@@ -142,6 +170,17 @@ PAGE_STATEMENTS = {
             "INSERT issues_issuemilestone",
             "DELETE issues_timeinstatus",
             "INSERT issues_timeinstatus",
+            # Issue #14: each relation table's rows of the page's issues replaced (a DELETE … IN and an insert),
+            # the sprints upserted, the sprint stays replaced.
+            "DELETE issues_issuelink",
+            "DELETE issues_issueversion",
+            "DELETE issues_issuecomponent",
+            "INSERT issues_issuelink",
+            "INSERT issues_issueversion",
+            "INSERT issues_issuecomponent",
+            "INSERT agile_sprint",
+            "DELETE agile_issuesprint",
+            "INSERT agile_issuesprint",
             "INSERT audit_auditlog",
         ],
         "unchanged": ["SELECT issues_issue"],

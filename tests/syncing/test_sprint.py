@@ -332,7 +332,7 @@ def test_an_ambiguous_sprint_string_is_a_field_error_on_the_issue_never_a_wrong_
 
 def test_discovered_sprint_fields_are_suggested_as_lists_of_names():
     schema = {"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint", "customId": 10020}
-    assert suggested_field_type(schema) == "string_list"
+    assert suggested_field_type(schema) == "sprint_list"  # issue #14: the sprint types read both shapes
 
 
 def test_recorded_sprints_of_both_shapes_give_their_names():

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AgileConfig(AppConfig):
+    name = "agile"
+    verbose_name = "Boards and sprints"

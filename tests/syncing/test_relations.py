@@ -1,0 +1,147 @@
+"""Issue #14, items 4 and 5, against jirasim over HTTP: links, parent and sub-tasks, versions, components, boards,
+sprints and sprint membership equal what the simulator holds after full, incremental and quiet syncs, while it
+edits issues, moves them between sprints and starts and closes sprints."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from agile.models import Board, IssueSprint, Sprint
+from audit.services import COMMAND
+from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
+from jirasim import catalog
+from jirasim.testing import running_sim
+from syncing.models import SyncRun
+from syncing.remap import issues_remap
+from syncing.runner import RunOptions, sync_instance
+from tests.syncing.conftest import register
+from tests.syncing.test_sync_engine import search_requests
+from tests.syncing.truth import assert_relations_equal_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_relations_and_sprints_equal_the_truth_after_full_incremental_and_quiet_syncs(flavour, reference_mappings):
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=14, sprints=True, long_history_share=0.0) as server:
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        boards = server.sim.board_list()
+        assert {(b.jira_id, b.name, b.type) for b in Board.objects.filter(instance=instance)} == {
+            (b["id"], b["name"], b["type"]) for b in boards
+        }
+        data = server.sim.data
+        versions = {data.version_ref(p.index, i) for p in data.projects for i in range(len(catalog.VERSIONS))}
+        assert {(str(v.jira_id), v.name) for v in Version.objects.filter(instance=instance)} == versions
+        assert {(str(c.jira_id), c.name) for c in Component.objects.filter(instance=instance)} == set(
+            catalog.COMPONENTS
+        )
+        assert IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK).exists()
+        assert IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.SUBTASK).exists()
+        assert_relations_equal_truth(server, instance, sprints_listed=True)
+
+        for round_ in range(2):
+            server.sim.data.advance(
+                minutes=60,
+                update=0.2,
+                create=3,
+                move=1,
+                activity={"sprints": {"close": round_ == 0, "move": 5}},
+            )
+            run = sync_instance(instance.pk, RunOptions())
+            assert run.status == SyncRun.Status.SUCCEEDED, run.error
+            assert_relations_equal_truth(server, instance, sprints_listed=False)
+
+        server.sim.stats.reset()
+        quiet = sync_instance(instance.pk, RunOptions())
+        assert quiet.status == SyncRun.Status.SUCCEEDED and quiet.inserted == quiet.updated == 0
+        assert search_requests(server) == 2  # a search per project
+        assert not [name for name in server.sim.stats.snapshot() if "/rest/agile/" in name]  # full syncs only
+        server.sim.data.advance(
+            minutes=30, delete=2, activity={"sprints": {"close": True}}
+        )  # the census sees deletions
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert_relations_equal_truth(server, instance, sprints_listed=True)
+
+
+def test_a_link_to_an_issue_not_synced_is_kept_by_its_jira_id(reference_mappings):
+    with running_sim(flavour="datacenter", projects=1, issues=40, seed=14) as server:
+        even = sorted(server.sim.data.by_id)[::2]  # half the project: sub-task 11 of issue 10 is left out
+        instance = register(server, "instance_2", jql_filter=f"id in ({', '.join(map(str, even))})")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        stored = set(Issue.objects.filter(instance=instance).values_list("jira_id", flat=True))
+        assert len(stored) == 20
+        outside = IssueLink.objects.filter(issue__instance=instance).exclude(other_jira_id__in=stored)
+        assert outside.exists()  # relations to issues outside the filter: stored by id and key, not dropped
+        truth = {row["key"]: int(row["id"]) for row in server.sim.data.truth()}
+        assert all(truth[link.other_key] == link.other_jira_id for link in outside)
+
+
+def relation_rows(instance) -> dict[str, set]:
+    scope = {"issue__instance": instance}
+    return {
+        "links": set(IssueLink.objects.filter(**scope).values_list("issue_id", "kind", "link_id", "other_jira_id")),
+        "versions": set(IssueVersion.objects.filter(**scope).values_list("issue_id", "kind", "version_jira_id")),
+        "components": set(IssueComponent.objects.filter(**scope).values_list("issue_id", "component_jira_id")),
+        "stays": set(IssueSprint.objects.filter(**scope).values_list("issue_id", "sprint_jira_id", "added_at")),
+    }
+
+
+def test_remapping_rebuilds_the_relations_from_the_raw_json_without_jira(cloud_site, reference_mappings):
+    instance = register(cloud_site, "instance_1")
+    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+    before = relation_rows(instance)
+    assert all(before.values())
+    IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK).delete()
+    IssueVersion.objects.filter(issue__instance=instance).update(name="stale")
+    cloud_site.sim.stats.reset()
+    result = issues_remap(actor=COMMAND, instance_slug=instance.slug)
+    assert result.changed == 0  # the relations' field errors (none here) are re-derived alike
+    assert relation_rows(instance) == before
+    assert not IssueVersion.objects.filter(name="stale").exists()
+    assert cloud_site.sim.stats.snapshot() == {}
+
+
+def test_sprint_stays_of_long_histories_come_from_the_whole_history_once_it_is_completed(reference_mappings):
+    # Cloud's search sends 40 histories at most: the Sprint items before them arrive with the history's completion.
+    with running_sim(flavour="cloud", projects=1, issues=40, seed=15, sprints=True, long_history_share=0.3) as server:
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert Issue.objects.filter(instance=instance, changelog_total__gt=40).count() >= 5
+        assert not Issue.objects.filter(instance=instance, changelog_complete=False).exists()
+        assert_relations_equal_truth(server, instance, sprints_listed=True)
+
+
+def test_the_readmes_relation_queries_run_as_written(cloud_site, reference_mappings):
+    readme = Path(settings.BASE_DIR, "README.md").read_text()
+    block = re.search(r"The relation tables join the same way.*?```sql\n(.*?)```", readme, re.S).group(1)
+    blocking, in_sprint = [part.strip() for part in block.split(";") if part.strip()]
+    instance = register(cloud_site, "instance_1")
+    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+    sprint = next(
+        s
+        for s in Sprint.objects.filter(instance=instance, state="closed").order_by("-jira_id")
+        if IssueSprint.objects.filter(sprint_jira_id=s.jira_id).exists()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(blocking)
+        rows = cursor.fetchall()
+        cursor.execute(in_sprint.replace("'Shoot sprint 12'", "%s"), [sprint.name])
+        members = cursor.fetchall()
+    inward = IssueLink.objects.filter(kind="link", link_type="Blocks", direction="inward", issue__deleted_at=None)
+    assert len(rows) == inward.count() and all(text == "is blocked by" for _, text, _, _ in rows)
+    stays = IssueSprint.objects.filter(sprint_jira_id=sprint.jira_id)
+    assert len(members) == stays.count() > 0
+    at_close = {key for key, _, closing in members if closing}
+    assert at_close == {
+        stay.issue.key
+        for stay in stays
+        if stay.added_at <= sprint.complete_date and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
+    }
