@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "projects",
     "config",
     "issues",
+    "activity",
     "syncing",
     "audit",
 ]

@@ -92,7 +92,18 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
                 )
             },
         ),
-        ("Syncing", {"fields": ("request_budget", "max_parallel_projects", "jql_filter", "enable_new_projects")}),
+        (
+            "Syncing",
+            {
+                "fields": (
+                    "request_budget",
+                    "max_parallel_projects",
+                    "jql_filter",
+                    "enable_new_projects",
+                    ("sync_comments", "sync_worklogs"),
+                )
+            },
+        ),
         (
             "Schedule",
             {

@@ -69,6 +69,10 @@ class JiraInstance(models.Model):
         max_length=1000, blank=True, help_text="Extra JQL ANDed to every sync query, e.g. issuetype != Epic."
     )
     enable_new_projects = models.BooleanField(default=False, help_text="Projects found by discovery start enabled.")
+    sync_comments = models.BooleanField(
+        default=True, help_text="Store each issue's comments (every one, beyond what a search sends inline)."
+    )
+    sync_worklogs = models.BooleanField(default=True, help_text="Store each issue's worklogs (time logged).")
     time_zone = models.CharField(
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from activity.fetch import ActivityKinds
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
 from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
@@ -75,6 +76,7 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
         jql_filter=jql_filter_check(instance.jql_filter),  # refused, whatever saved it, if it can escape
         page_size=settings.JIRASYNC_PAGE_SIZE,
         dry_run=options.dry_run,
+        activity=ActivityKinds(comments=instance.sync_comments, worklogs=instance.sync_worklogs),
     )
 
 

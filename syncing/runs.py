@@ -225,6 +225,7 @@ def accumulate(totals: PageResult, page: PageResult) -> None:
     totals.failed += page.failed
     totals.status_changes += page.status_changes
     totals.incomplete_histories += page.incomplete_histories
+    totals.activity.add(page.activity)
     totals.watermark = max(filter(None, [totals.watermark, page.watermark]), default=None)
 
 

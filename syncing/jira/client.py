@@ -412,6 +412,42 @@ class JiraClient:
             if not more:
                 return FetchedHistories(gathered.histories, total, len(gathered.ids))
 
+    def issue_comments(self, issue_id: str) -> list[dict[str, Any]]:
+        """Every comment of an issue, oldest first (100 a page on Cloud; Data Center sends them all at once).
+
+        Raises JiraResponseError when the pages hold fewer comments than the total Jira reports for them (an
+        answer with less than was asked for), JiraPagingError when a page brings nothing new.
+        """
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/comment-getComments
+        return self._issue_pages(issue_id, "comment", "comments", 100)
+
+    def issue_worklogs(self, issue_id: str) -> list[dict[str, Any]]:
+        """Every worklog of an issue, oldest first (5,000 a page on Cloud; Data Center sends them all at once).
+
+        Raises as issue_comments does.
+        """
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-issue-issueidorkey-worklog-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/worklog-getIssueWorklog
+        return self._issue_pages(issue_id, "worklog", "worklogs", 5000)
+
+    def _issue_pages(self, issue_id: str, noun: str, items: str, size: int) -> list[dict[str, Any]]:
+        """The items of a per-issue list endpoint (`{"startAt", "maxResults", "total", items: […]}`), paged."""
+        self._ensure_flavour()
+        path = f"{self.api}/issue/{issue_id}/{noun}"
+        where = self._where("GET", f"{self.api}/issue/{{id}}/{noun}")
+        guard = PageGuard(where)
+        found: list[dict[str, Any]] = []
+        while True:
+            page = _object(self.request("GET", path, params={"startAt": len(found), "maxResults": size}), where)
+            values = _list_of_objects(page.get(items, []), where)
+            total = _count(page.get("total", len(found) + len(values)), where)
+            more = len(found) + len(values) < total
+            guard.page((str(value.get("id")) for value in values), more=more)
+            found += values
+            if not more:
+                return found
+
     def histories(
         self, issue_ids: list[str], *, totals_needed: Collection[str] = (), reduce: "Reduce | None" = None
     ) -> dict[str, FetchedHistories]:

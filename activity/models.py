@@ -1,0 +1,67 @@
+"""What people do on an issue besides moving it: its comments and worklogs, as last synced.
+
+Each is identified by (instance, Jira id): Jira numbers comments and worklogs per site. A comment or worklog
+that Jira no longer has is soft-deleted (`deleted_at`), never removed, so what was said and logged stays
+readable and the deletion is visible.
+"""
+
+from django.db import models
+
+from issues.models import Issue
+from projects.models import JiraInstance
+
+
+class Comment(models.Model):
+    """One comment of an issue: its text flattened from ADF (Cloud v3) or as sent (wiki text), and its raw body."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+", db_index=False)
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    jira_id = models.BigIntegerField()
+    author = models.CharField(max_length=255, blank=True, help_text="Display name.")
+    author_id = models.CharField(max_length=128, blank=True, help_text="accountId (Cloud) or user key (DC).")
+    update_author = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    body = models.TextField(blank=True, help_text="Plain text (ADF flattened).")
+    body_raw = models.JSONField(null=True, blank=True, help_text="The body as Jira sent it (ADF or text).")
+    visibility_type = models.CharField(max_length=16, blank=True, help_text="role or group; blank: everyone.")
+    visibility_value = models.CharField(max_length=255, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created", "jira_id"]
+        constraints = [models.UniqueConstraint(fields=["instance", "jira_id"], name="comment_unique_jira_id")]
+        indexes = [models.Index(fields=["issue", "created"], name="comment_issue_created")]
+
+    def __str__(self) -> str:
+        return f"comment {self.jira_id}"
+
+
+class Worklog(models.Model):
+    """Time logged on an issue: who, when the work started, how many seconds, and what they wrote."""
+
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+", db_index=False)
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="worklogs")
+    jira_id = models.BigIntegerField()
+    author = models.CharField(max_length=255, blank=True)
+    author_id = models.CharField(max_length=128, blank=True)
+    started = models.DateTimeField()
+    seconds = models.BigIntegerField(help_text="timeSpentSeconds.")
+    comment = models.TextField(blank=True, help_text="Plain text (ADF flattened).")
+    comment_raw = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["started", "jira_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "jira_id"], name="worklog_unique_jira_id"),
+            models.CheckConstraint(condition=models.Q(seconds__gte=0), name="worklog_seconds_not_negative"),
+        ]
+        indexes = [models.Index(fields=["issue", "started"], name="worklog_issue_started")]
+
+    def __str__(self) -> str:
+        return f"worklog {self.jira_id}"

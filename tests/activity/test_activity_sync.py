@@ -1,0 +1,69 @@
+"""Comments and worklogs in the database (issue #14): after full, incremental and no-change syncs while
+jirasim adds, edits and deletes them, the comment and worklog tables equal what Jira holds — on Cloud and
+Data Center, SQLite and PostgreSQL, over HTTP."""
+
+import pytest
+import requests
+
+from activity.models import Comment, Worklog
+from audit.models import AuditLog
+from jirasim.testing import running_sim
+from syncing.models import SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.syncing.conftest import register
+from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHANGES = {"add": 6, "edit": 3, "delete": 3}
+
+
+def busy(server, key: str, comments: int = 25, worklogs: int = 23) -> None:
+    """Give an issue more comments and worklogs than a search sends inline (Cloud: 20 comments; 20 worklogs)."""
+    data = server.sim.data
+    with data.lock:
+        record = data.by_key[key]
+        at = data.now_ms - 3_600_000
+        for n in range(comments):
+            data.add_comment(record, n % 3, f"note {n}", at + n)
+        for n in range(worklogs):
+            data.add_worklog(record, n % 3, 900, at + n, f"work {n}")
+        data.version += 1
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_to_jira(
+    flavour, reference_mappings, settings
+):
+    settings.JIRASYNC_PAGE_SIZE = 10
+    with running_sim(flavour=flavour, projects=2, issues=60, seed=21, long_history_share=0.05) as server:
+        busy(server, "OPS-3")
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        comments, worklogs = assert_activity_equals_truth(server, instance)
+        assert comments > 50 and worklogs > 30
+        assert max(len(row["worklogs"]) for row in server.sim.data.truth()) > 20
+        for _ in range(2):
+            answer = requests.post(
+                f"{server.url}/_sim/advance",
+                json={"minutes": 30, "update": 0.05, "comments": CHANGES, "worklogs": CHANGES},
+                timeout=60,
+            )
+            done = answer.json()
+            assert done["comments"]["deleted"] and done["worklogs"]["deleted"]
+            run = sync_instance(instance.pk, RunOptions())
+            assert run.status == SyncRun.Status.SUCCEEDED, run.error
+            assert_database_equals_truth(server, instance)
+            assert_activity_equals_truth(server, instance)
+        # Every comment and worklog Jira deleted was stored before, then soft-deleted and audited once.
+        deleted_comments = Comment.objects.filter(deleted_at__isnull=False).count()
+        deleted_worklogs = Worklog.objects.filter(deleted_at__isnull=False).count()
+        assert deleted_comments >= 3 and deleted_worklogs >= 3
+        assert AuditLog.objects.filter(action="comment_deleted").count() == deleted_comments
+        assert AuditLog.objects.filter(action="worklog_deleted").count() == deleted_worklogs
+        written = Comment.objects.count(), Worklog.objects.count()
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED and (again.inserted, again.updated) == (0, 0)
+        assert (Comment.objects.count(), Worklog.objects.count()) == written
+        assert_activity_equals_truth(server, instance)
