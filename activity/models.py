@@ -32,7 +32,11 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created", "jira_id"]
         constraints = [models.UniqueConstraint(fields=["instance", "jira_id"], name="comment_unique_jira_id")]
-        indexes = [models.Index(fields=["issue", "created"], name="comment_issue_created")]
+        indexes = [
+            models.Index(fields=["issue", "created"], name="comment_issue_created"),
+            # Few are deleted: a partial index counts them without reading the live ones.
+            models.Index(fields=["instance"], condition=models.Q(deleted_at__isnull=False), name="comment_deleted"),
+        ]
 
     def __str__(self) -> str:
         return f"comment {self.jira_id}"
@@ -61,7 +65,10 @@ class Worklog(models.Model):
             models.UniqueConstraint(fields=["instance", "jira_id"], name="worklog_unique_jira_id"),
             models.CheckConstraint(condition=models.Q(seconds__gte=0), name="worklog_seconds_not_negative"),
         ]
-        indexes = [models.Index(fields=["issue", "started"], name="worklog_issue_started")]
+        indexes = [
+            models.Index(fields=["issue", "started"], name="worklog_issue_started"),
+            models.Index(fields=["instance"], condition=models.Q(deleted_at__isnull=False), name="worklog_deleted"),
+        ]
 
     def __str__(self) -> str:
         return f"worklog {self.jira_id}"

@@ -12,9 +12,11 @@ from django.db.models import Model
 
 from activity.fetch import IssueActivity
 from activity.models import Comment, Worklog
+from activity.read import note_text
 from audit.services import SYNC, Change, audit_record_many
 from projects.models import Project
 
+REFRESH_BATCH = 2000  # rows re-flattened per statement by activity_texts_refresh
 COMMENT_COLUMNS = [
     "issue",
     "author",
@@ -133,3 +135,23 @@ def _deleted_change(project: Project, noun: str, jira_id: int, key: str) -> Chan
         {},
         project.instance.slug,
     )
+
+
+def activity_texts_refresh(*, instance_id: int, project_id: int | None = None, dry_run: bool = False) -> int:
+    """Flatten every stored comment body and worklog comment again from its raw JSON (remap_issues: the ADF
+    reading improved, or a text stored by an older one); returns how many texts changed. No Jira request."""
+    changed = 0
+    for model, text, raw in ((Comment, "body", "body_raw"), (Worklog, "comment", "comment_raw")):
+        rows = model.objects.filter(instance_id=instance_id).order_by("pk")
+        if project_id is not None:
+            rows = rows.filter(issue__project_id=project_id)
+        last = 0
+        while batch := list(rows.filter(pk__gt=last).values_list("pk", text, raw)[:REFRESH_BATCH]):
+            last = batch[-1][0]
+            stale = [
+                model(pk=pk, **{text: note_text(value)}) for pk, stored, value in batch if note_text(value) != stored
+            ]
+            changed += len(stale)
+            if stale and not dry_run:
+                model.objects.bulk_update(stale, [text], batch_size=500)
+    return changed

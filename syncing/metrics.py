@@ -21,6 +21,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from activity.metrics import activity_families
 from issues.models import Issue
 from issues.selectors import issue_counts
 from jirasync_site.db_stats import database_size_bytes, table_rows
@@ -80,6 +81,7 @@ class DatabaseCollector(Collector):
 
     def _families(self) -> Iterator:
         yield from _issue_families()
+        yield from activity_families()
         yield from _project_families()
         yield from _run_families()
         yield from _queue_families()

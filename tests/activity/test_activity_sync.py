@@ -63,7 +63,14 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         assert AuditLog.objects.filter(action="comment_deleted").count() == deleted_comments
         assert AuditLog.objects.filter(action="worklog_deleted").count() == deleted_worklogs
         written = Comment.objects.count(), Worklog.objects.count()
+        server.sim.stats.reset()
         again = sync_instance(instance.pk, RunOptions())
+        # Nothing changed: one search per project and no comment or worklog request (discovery aside).
+        search = "POST /rest/api/3/search/jql" if flavour == "cloud" else "POST /rest/api/2/search"
+        asked = {name: sum(codes.values()) for name, codes in server.sim.stats.snapshot().items()}
+        assert asked.pop(search) == 2, asked
+        assert not [name for name in asked if "comment" in name or "worklog" in name], asked
+        assert again.requests == sum(asked.values()) + 2
         assert again.status == SyncRun.Status.SUCCEEDED and (again.inserted, again.updated) == (0, 0)
         assert (Comment.objects.count(), Worklog.objects.count()) == written
         assert_activity_equals_truth(server, instance)

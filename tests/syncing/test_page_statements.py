@@ -53,7 +53,7 @@ def label(statement: tuple[str, object]) -> str:
         return verb
     if "pg_advisory_xact_lock" in text:
         return f"{verb} pg_advisory_xact_lock"
-    table = re.search(r"\b((?:issues|config|audit|syncing|projects|staging)_\w+)", text)
+    table = re.search(r"\b((?:issues|activity|config|audit|syncing|projects|staging)_\w+)", text)
     return f"{verb} {table.group(1) if table else '?'}"
 
 
@@ -80,6 +80,11 @@ PAGE_STATEMENTS = {
             "SELECT config_statusmilestone",
             "COPY issues_issuemilestone",
             "COPY issues_timeinstatus",
+            # comments and worklogs (issue #14): one upsert each, one read of the page's live rows each
+            "INSERT activity_comment",
+            "SELECT activity_comment",
+            "INSERT activity_worklog",
+            "SELECT activity_worklog",
         ],
         "changed": [
             "SELECT issues_issue",
@@ -106,6 +111,11 @@ PAGE_STATEMENTS = {
             "CREATE staging_insert_issues_timeinstatus_9",
             "COPY staging_insert_issues_timeinstatus_9",
             "INSERT issues_timeinstatus",
+            # comments and worklogs (issue #14): one upsert each, one read of the page's live rows each
+            "INSERT activity_comment",
+            "SELECT activity_comment",
+            "INSERT activity_worklog",
+            "SELECT activity_worklog",
             "INSERT audit_auditlog",  # the mapped values that changed
         ],
         "unchanged": ["SELECT issues_issue"],
@@ -124,6 +134,11 @@ PAGE_STATEMENTS = {
             "SELECT config_statusmilestone",
             "INSERT issues_issuemilestone",
             "INSERT issues_timeinstatus",
+            # comments and worklogs (issue #14): one upsert each, one read of the page's live rows each
+            "INSERT activity_comment",
+            "SELECT activity_comment",
+            "INSERT activity_worklog",
+            "SELECT activity_worklog",
         ],
         "changed": [
             "SELECT issues_issue",
@@ -141,6 +156,11 @@ PAGE_STATEMENTS = {
             "INSERT issues_issuemilestone",
             "DELETE issues_timeinstatus",
             "INSERT issues_timeinstatus",
+            # comments and worklogs (issue #14): one upsert each, one read of the page's live rows each
+            "INSERT activity_comment",
+            "SELECT activity_comment",
+            "INSERT activity_worklog",
+            "SELECT activity_worklog",
             "INSERT audit_auditlog",
         ],
         "unchanged": ["SELECT issues_issue"],

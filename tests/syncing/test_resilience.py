@@ -21,7 +21,7 @@ from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import runs_abandoned_close
 from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,7 +106,10 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
         for attempt in range(10):
             claims_expired()
             if attempt % 3 == 1:
-                server.sim.data.advance(minutes=10, update=0.1, create=3, delete=1)
+                changes = {"add": 4, "edit": 2, "delete": 2}  # comments and worklogs change too
+                server.sim.data.advance(
+                    minutes=10, update=0.1, create=3, delete=1, activity={"comments": changes, "worklogs": changes}
+                )
             command = [sys.executable, "manage.py", "sync_jira", instance.slug]
             if attempt % 2 == 0:
                 command.append("--full")
@@ -141,6 +144,7 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
         live = {int(row["id"]) for row in server.sim.data.truth()}
         Issue.objects.filter(instance=instance).exclude(jira_id__in=live).delete()
         assert_database_equals_truth(server, instance)
+        assert_activity_equals_truth(server, instance)  # comments and worklogs: nothing lost, doubled or stale
 
 
 def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappings):

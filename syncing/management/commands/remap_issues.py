@@ -27,6 +27,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"mapping version {result.version}: {result.checked} issues checked, {result.changed} {verb} "
-                f"({result.seconds:.1f} s, {rate:,.0f} issues/s)"
+                f"({result.seconds:.1f} s, {rate:,.0f} issues/s); comment and worklog texts {verb}: "
+                f"{result.activity_texts}"
             )
         )
