@@ -51,6 +51,8 @@ class IssueActivity:
 
     comments: list[CommentRow] | None = None
     worklogs: list[WorklogRow] | None = None
+    # Cloud: the worklogs Jira counts when the answer held fewer (the rest come from the worklog feed).
+    worklogs_short_of: int | None = None
 
 
 @dataclass
@@ -60,14 +62,19 @@ class Gathered:
     fetched: int = 0  # per-issue requests' issues (lists read beyond what was inline)
 
 
-def activity_gather(client: JiraClient, kinds: ActivityKinds, issues: dict[int, dict[str, Any]]) -> Gathered:
+def activity_gather(
+    client: JiraClient, kinds: ActivityKinds, issues: dict[int, dict[str, Any]], *, worklog_feed: bool = False
+) -> Gathered:
     """The whole comment and worklog lists of these issues ({jira_id: issue as Jira sent it}).
 
+    worklog_feed (Cloud): a short inline worklog list is not read from the issue's endpoint; what it holds is
+    kept with the total Jira counts (worklogs_short_of), for the instance's worklog feed to complete.
     Raises JiraCancelledError when the run is stopped meanwhile; every other failure is the issue's own.
     """
     result = Gathered()
     wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]] = []
     inline: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    short_of: dict[int, int] = {}
     for jira_id, issue in issues.items():
         fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
         for on, field_id, items, fetch in (
@@ -79,6 +86,9 @@ def activity_gather(client: JiraClient, kinds: ActivityKinds, issues: dict[int, 
             found = inline_list(fields, field_id, items)
             if found is not None and found.whole:
                 inline[(jira_id, field_id)] = found.items
+            elif worklog_feed and field_id == WORKLOG_FIELD and found is not None and found.total is not None:
+                inline[(jira_id, field_id)] = found.items
+                short_of[jira_id] = found.total
             else:
                 wanted.append((jira_id, field_id, fetch))
     inline.update(_fetched(wanted, result))
@@ -89,6 +99,7 @@ def activity_gather(client: JiraClient, kinds: ActivityKinds, issues: dict[int, 
             result.activity[jira_id] = IssueActivity(
                 comments=[comment_read(item) for item in inline[(jira_id, COMMENT_FIELD)]] if kinds.comments else None,
                 worklogs=[worklog_read(item) for item in inline[(jira_id, WORKLOG_FIELD)]] if kinds.worklogs else None,
+                worklogs_short_of=short_of.get(jira_id),
             )
         except UnreadableActivity as exc:
             result.unreadable[jira_id] = f"Jira answered with {exc}"

@@ -72,3 +72,28 @@ class Worklog(models.Model):
 
     def __str__(self) -> str:
         return f"worklog {self.jira_id}"
+
+
+class WorklogFeed(models.Model):
+    """Where an instance's Cloud worklog change feed (worklog/updated, worklog/deleted) goes on from: epoch ms,
+    moved forward only after what was read before it is committed."""
+
+    instance = models.OneToOneField(JiraInstance, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    updated_since = models.BigIntegerField(default=0)
+    deleted_since = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"worklog feed of instance {self.instance_id}"
+
+
+class WorklogPending(models.Model):
+    """A Cloud issue whose answer held fewer worklogs than its total: the instance's worklog feed completes it,
+    else (its older worklogs predate the feed's watermark) its own worklog endpoint. Kept until complete, so
+    a run killed in between leaves it to the next."""
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
+    total = models.PositiveIntegerField(help_text="Worklogs Jira counted for the issue when it was read.")
+
+    def __str__(self) -> str:
+        return f"worklogs of issue {self.issue_id} pending"

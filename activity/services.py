@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Model
 
 from activity.fetch import IssueActivity
-from activity.models import Comment, Worklog
+from activity.models import Comment, Worklog, WorklogPending
 from activity.read import note_text
 from audit.services import SYNC, Change, audit_record_many
 from projects.models import Project
@@ -81,7 +81,7 @@ def activity_store(
             for jira_id, listed in comments.items()
             for row in listed
         ]
-        result.comments = _upsert(Comment, rows, COMMENT_COLUMNS)
+        result.comments = activity_rows_upsert(Comment, rows, COMMENT_COLUMNS)
         gone = _gone(Comment, issues, comments, now)
         result.comments_deleted = len(gone)
         changes += [_deleted_change(project, "comment", jira_id, key) for jira_id, key in gone]
@@ -91,8 +91,16 @@ def activity_store(
             for jira_id, listed in worklogs.items()
             for row in listed
         ]
-        result.worklogs = _upsert(Worklog, rows, WORKLOG_COLUMNS)
-        gone = _gone(Worklog, issues, worklogs, now)
+        result.worklogs = activity_rows_upsert(Worklog, rows, WORKLOG_COLUMNS)
+        short = {jira_id: activity[jira_id].worklogs_short_of for jira_id in worklogs}
+        short = {jira_id: total for jira_id, total in short.items() if total is not None}
+        if short:  # Cloud: the rest come from the instance's worklog feed (activity.worklog_feed)
+            pending = [
+                WorklogPending(issue_id=issues[j][0], instance_id=instance_id, total=t) for j, t in short.items()
+            ]
+            activity_rows_upsert(WorklogPending, pending, ["total"], unique=["issue"])
+        whole = {jira_id: listed for jira_id, listed in worklogs.items() if jira_id not in short}
+        gone = _gone(Worklog, issues, whole, now) if whole else []
         result.worklogs_deleted = len(gone)
         changes += [_deleted_change(project, "worklog", jira_id, key) for jira_id, key in gone]
     if changes:
@@ -100,10 +108,12 @@ def activity_store(
     return result
 
 
-def _upsert(model: type[Model], rows: list[Model], columns: list[str]) -> int:
+def activity_rows_upsert(
+    model: type[Model], rows: list[Model], columns: list[str], unique: tuple = ("instance", "jira_id")
+) -> int:
     if rows:
         model.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["instance", "jira_id"], update_fields=columns, batch_size=500
+            rows, update_conflicts=True, unique_fields=list(unique), update_fields=columns, batch_size=500
         )
     return len(rows)
 

@@ -33,7 +33,7 @@ from syncing.history import (
     stored_histories,
     time_in_status_replace,
 )
-from syncing.jira.client import JiraClient
+from syncing.jira.client import CLOUD, JiraClient
 from syncing.jira.errors import JiraNotFoundError
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
 from syncing.store import issue_unchanged, issues_upsert, retries_clear, retries_record, stored_issues
@@ -136,7 +136,7 @@ def page_sync(
         # Comments and worklogs made whole before the transaction; an issue whose lists cannot be costs its row.
         wanted = {item.jira_id for item in changed}
         issues = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) in wanted}
-        activity = activity_gather(client, plan.activity, issues)
+        activity = activity_gather(client, plan.activity, issues, worklog_feed=client.flavour == CLOUD)
         for item in changed:
             if item.jira_id in activity.unreadable:
                 result.failed.append((item.key, activity.unreadable[item.jira_id]))

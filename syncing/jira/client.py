@@ -431,6 +431,48 @@ class JiraClient:
         # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/worklog-getIssueWorklog
         return self._issue_pages(issue_id, "worklog", "worklogs", 5000)
 
+    def worklogs_changed(self, kind: str, since_ms: int) -> tuple[list[int], int]:
+        """Cloud: the ids of the worklogs updated (kind "updated") or deleted ("deleted") at or after since_ms
+        (epoch ms), oldest change first, every page read; and where the next call starts (the last page's
+        `until` + 1, as Jira's own nextPage does). Jira leaves out the last minute's changes: a later call
+        lists them. Raises JiraPagingError when a page does not move on, JiraResponseError on another shape.
+        """
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-updated-get
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-deleted-get
+        if kind not in ("updated", "deleted"):
+            raise ValueError(f"worklog changes are 'updated' or 'deleted', not {kind!r}")
+        path = f"/rest/api/3/worklog/{kind}"
+        where = self._where("GET", path)
+        guard = PageGuard(where)
+        ids: list[int] = []
+        since = max(0, int(since_ms))
+        while True:
+            page = _object(self.request("GET", path, params={"since": since}), where)
+            values = _list_of_objects(page.get("values", []), where)
+            found = [_count(value.get("worklogId"), where) for value in values]
+            until = _count(page.get("until", since), where)
+            more = page.get("lastPage") is False
+            guard.page(found, more=more)
+            ids += found
+            if values and until < since:
+                raise JiraPagingError(f"{where}: until {until} is before since {since}; stopped")
+            next_since = until + 1 if values else since
+            if not more:
+                return ids, next_since
+            since = next_since
+
+    def worklogs_by_id(self, worklog_ids: list[int]) -> list[dict[str, Any]]:
+        """Cloud: the worklogs with these ids (1,000 a request), each with its `issueId`; ids Jira does not
+        return (deleted since, no permission) are simply absent."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-list-post
+        path = "/rest/api/3/worklog/list"
+        where = self._where("POST", path)
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(worklog_ids), 1000):
+            answer = self.request("POST", path, body={"ids": worklog_ids[start : start + 1000]})
+            found += _list_of_objects(answer, where)
+        return found
+
     def _issue_pages(self, issue_id: str, noun: str, items: str, size: int) -> list[dict[str, Any]]:
         """The items of a per-issue list endpoint (`{"startAt", "maxResults", "total", items: […]}`), paged."""
         self._ensure_flavour()

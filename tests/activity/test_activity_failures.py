@@ -3,7 +3,7 @@ whole costs its issue's row (recorded, audited, retried), and an instance syncin
 
 import pytest
 
-from activity.models import Comment, Worklog
+from activity.models import Comment, Worklog, WorklogFeed, WorklogPending
 from audit.models import AuditLog
 from issues.models import Issue
 from jirasim.faults import FaultPlan, FaultRule
@@ -65,4 +65,37 @@ def test_an_instance_syncing_issues_only_asks_for_no_comment_or_worklog(flavour,
         instance.save(update_fields=["sync_comments", "sync_worklogs"])
         later = sync_instance(instance.pk, RunOptions(full=True))
         assert later.status == SyncRun.Status.SUCCEEDED, later.error
+        assert_activity_equals_truth(server, instance)
+
+
+def test_a_cloud_issue_whose_older_worklogs_the_feed_no_longer_lists_is_read_whole_from_its_own_endpoint(
+    reference_mappings,
+):
+    with running_sim(flavour="cloud", projects=1, issues=30, seed=25) as server:
+        busy(server, "OPS-6")
+        instance = register(server, "instance_1")
+        # As for an issue moved in from a project not synced: the feed's watermark is past its worklogs.
+        WorklogFeed.objects.create(instance=instance, updated_since=server.sim.data.now_ms, deleted_since=0)
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert served(server, "/worklog") == 1  # that issue alone, not one request per issue
+        assert not WorklogPending.objects.exists()
+        assert_activity_equals_truth(server, instance)
+
+
+def test_a_worklog_feed_that_cannot_be_read_ends_the_run_partial_saying_why_and_the_next_run_reads_it(
+    reference_mappings,
+):
+    faults = FaultPlan([FaultRule("500", endpoint="GET /rest/api/3/worklog/updated")])
+    with running_sim(flavour="cloud", projects=1, issues=30, seed=26, faults=faults) as server:
+        busy(server, "OPS-7")
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL and "worklog feed: GET /rest/api/3/worklog/updated" in run.error
+        assert WorklogPending.objects.filter(issue__key="OPS-7").exists()  # still short: kept to complete
+        assert not WorklogFeed.objects.filter(updated_since__gt=0).exists()
+        server.sim.faults.replace([])
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert not WorklogPending.objects.exists()
         assert_activity_equals_truth(server, instance)

@@ -5,12 +5,13 @@ Data Center, SQLite and PostgreSQL, over HTTP."""
 import pytest
 import requests
 
-from activity.models import Comment, Worklog
+from activity.models import Comment, Worklog, WorklogPending
 from audit.models import AuditLog
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
+from tests.syncing.test_run_requests import jira_requests, served
 from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,6 +45,10 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         comments, worklogs = assert_activity_equals_truth(server, instance)
         assert comments > 50 and worklogs > 30
         assert max(len(row["worklogs"]) for row in server.sim.data.truth()) > 20
+        if flavour == "cloud":  # the worklogs beyond the inline 20 came from the feed, not a request per issue
+            assert served(server, "/worklog/list") >= 1 and served(server, "/worklog") == 0
+            assert not WorklogPending.objects.exists()
+        assert run.requests == jira_requests(server)
         for _ in range(2):
             answer = requests.post(
                 f"{server.url}/_sim/advance",
@@ -65,12 +70,15 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         written = Comment.objects.count(), Worklog.objects.count()
         server.sim.stats.reset()
         again = sync_instance(instance.pk, RunOptions())
-        # Nothing changed: one search per project and no comment or worklog request (discovery aside).
+        # Nothing changed: one search per project, and on Cloud one request each of the worklog feed; no other
+        # comment or worklog request (discovery aside).
         search = "POST /rest/api/3/search/jql" if flavour == "cloud" else "POST /rest/api/2/search"
         asked = {name: sum(codes.values()) for name, codes in server.sim.stats.snapshot().items()}
+        assert again.requests == sum(asked.values())
         assert asked.pop(search) == 2, asked
+        if flavour == "cloud":
+            assert asked.pop("GET /rest/api/3/worklog/updated") == asked.pop("GET /rest/api/3/worklog/deleted") == 1
         assert not [name for name in asked if "comment" in name or "worklog" in name], asked
-        assert again.requests == sum(asked.values()) + 2
         assert again.status == SyncRun.Status.SUCCEEDED and (again.inserted, again.updated) == (0, 0)
         assert (Comment.objects.count(), Worklog.objects.count()) == written
         assert_activity_equals_truth(server, instance)
