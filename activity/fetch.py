@@ -1,6 +1,10 @@
 """An issue page's comments and worklogs made whole before the page's transaction: what the answer holds
 inline, and what it truncated read from the per-issue endpoints. Jira is asked here, never in a transaction.
 
+An issue whose list answers 404 was deleted in Jira (or hidden from the account) since its page was read:
+it is left out of the page like an issue the search no longer finds — neither stored nor failed; one stored
+before stays until the census finds it gone.
+
 A search sends an issue's comments (Cloud: at most 20) and worklogs (at most 20) inline with their totals;
 an issue whose inline list is short has the rest read from `issue/{id}/comment` or `issue/{id}/worklog` (a
 few issues at once, within the instance's budget). A list that cannot be read whole — a request that failed
@@ -28,7 +32,7 @@ from activity.read import (
     worklog_read,
 )
 from syncing.jira.client import JiraClient
-from syncing.jira.errors import JiraCancelledError, JiraError
+from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
 
 PARALLEL_FETCHES = 4  # per-issue requests in flight at once (the instance's budget paces them)
 
@@ -59,6 +63,7 @@ class IssueActivity:
 class Gathered:
     activity: dict[int, IssueActivity] = field(default_factory=dict)  # by the issue's Jira id
     unreadable: dict[int, str] = field(default_factory=dict)  # Jira id -> why its row fails
+    gone: set[int] = field(default_factory=set)  # deleted in Jira since the page was read (the endpoint's 404)
     fetched: int = 0  # per-issue requests' issues (lists read beyond what was inline)
 
 
@@ -93,7 +98,7 @@ def activity_gather(
                 wanted.append((jira_id, field_id, fetch))
     inline.update(_fetched(wanted, result))
     for jira_id in issues:
-        if jira_id in result.unreadable:
+        if jira_id in result.unreadable or jira_id in result.gone:
             continue
         try:
             result.activity[jira_id] = IssueActivity(
@@ -114,12 +119,14 @@ def _fetched(
         return {}
     context = contextvars.copy_context()  # each thread logs into the caller's run log
 
-    def read(job: tuple[int, str, Callable[[str], list[dict[str, Any]]]]) -> list[dict[str, Any]] | str:
+    def read(job: tuple[int, str, Callable[[str], list[dict[str, Any]]]]) -> list[dict[str, Any]] | str | None:
         jira_id, field_id, fetch = job
         try:
             return context.copy().run(fetch, str(jira_id))
         except JiraCancelledError:
             raise
+        except JiraNotFoundError:
+            return None
         except JiraError as exc:
             return f"its {field_id}s could not be read: {exc}"
 
@@ -127,7 +134,9 @@ def _fetched(
     with ThreadPoolExecutor(max_workers=min(PARALLEL_FETCHES, len(wanted))) as pool:
         for (jira_id, field_id, _), answer in zip(wanted, pool.map(read, wanted), strict=True):
             result.fetched += 1
-            if isinstance(answer, str):
+            if answer is None:
+                result.gone.add(jira_id)
+            elif isinstance(answer, str):
                 result.unreadable.setdefault(jira_id, answer)
             else:
                 found[(jira_id, field_id)] = answer

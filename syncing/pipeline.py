@@ -141,8 +141,11 @@ def page_sync(
             if item.jira_id in activity.unreadable:
                 result.failed.append((item.key, activity.unreadable[item.jira_id]))
                 failures[item.jira_id] = result.failed[-1]
-        changed = [item for item in changed if item.jira_id not in activity.unreadable]
-        prepared = [item for item in prepared if item.jira_id not in activity.unreadable]
+        if activity.gone:
+            log.info("%d issues deleted in Jira since their page was read: left out", len(activity.gone))
+        dropped = activity.unreadable.keys() | activity.gone
+        changed = [item for item in changed if item.jira_id not in dropped]
+        prepared = [item for item in prepared if item.jira_id not in dropped]
     result.unchanged = len(prepared) - len(changed)
     clock = _lap(result, "process", clock)
     deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer_histories else set()

@@ -196,7 +196,13 @@ def test_a_page_costs_the_same_few_statements_whatever_its_size_new_changed_or_u
         data = server.sim.data
         records = sorted(data.live(), key=lambda record: record.id)[:size]
         jira_ids = [record.id for record in records]
-        expected = PAGE_STATEMENTS[connection.vendor]
+        expected = dict(PAGE_STATEMENTS[connection.vendor])
+        # A Cloud issue holding more worklogs than a search sends inline (20) is marked pending for the worklog
+        # feed: one statement more for the page, whatever how many such issues it holds.
+        if any(len(data.activity(record).live_worklogs(data.now_ms)) > 20 for record in records):
+            for kind in ("new", "changed"):
+                at = expected[kind].index("INSERT activity_worklog") + 1
+                expected[kind] = [*expected[kind][:at], "INSERT activity_worklogpending", *expected[kind][at:]]
 
         result, sent = synced_page(client, plan, jira_ids)
         assert (result.inserted, result.updated, result.unchanged) == (size, 0, 0)
