@@ -19,7 +19,9 @@ def activity_families() -> Iterator[GaugeMetricFamily]:
     for model, noun in ((Comment, "comments"), (Worklog, "worklogs")):
         live = GaugeMetricFamily(f"jirasync_{noun}", f"Live {noun} stored.", labels=["jira_instance"])
         deleted = GaugeMetricFamily(
-            f"jirasync_{noun}_deleted", f"{noun.capitalize()} deleted in Jira (kept, soft-deleted).", ["jira_instance"]
+            f"jirasync_{noun}_deleted",
+            f"{noun.capitalize()} deleted in Jira (kept, soft-deleted).",
+            labels=["jira_instance"],
         )
         every = _per_instance(model, deleted=None)
         gone = _per_instance(model, deleted=True)

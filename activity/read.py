@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from syncing.fields.adf import adf_to_text, is_adf
 from syncing.fields.convert import user_identity
 from syncing.fields.timestamps import parse_jira_datetime
@@ -94,7 +96,7 @@ def comment_read(value: Any) -> CommentRow:
     jira_id = _id(item, "comment")
     author = _user(item.get("author"))
     visibility = item.get("visibility") if isinstance(item.get("visibility"), dict) else {}
-    raw = without_nul(item.get("body"))
+    raw = _storable(item.get("body"))
     return CommentRow(
         jira_id=jira_id,
         author=author[1],
@@ -117,7 +119,7 @@ def worklog_read(value: Any) -> WorklogRow:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds < MAX_ID:
         raise UnreadableActivity(f"worklog {jira_id} has no time spent in seconds ({str(seconds)[:40]!r})")
     author = _user(item.get("author"))
-    raw = without_nul(item.get("comment"))
+    raw = _storable(item.get("comment"))
     return WorklogRow(
         jira_id=jira_id,
         author=author[1],
@@ -129,6 +131,18 @@ def worklog_read(value: Any) -> WorklogRow:
         created=_moment(item, "created", f"worklog {jira_id}"),
         updated=_moment(item, "updated", f"worklog {jira_id}", default=item.get("created")),
     )
+
+
+def _storable(raw: Any) -> Any:
+    """The body without NUL characters, which PostgreSQL stores in no text or JSON; walked (in Python) only
+    when the C serializer shows one, since an ADF document is hundreds of nodes."""
+    if raw is None or (isinstance(raw, str) and "\x00" not in raw):
+        return raw
+    try:
+        has_nul = b"\\u0000" in orjson.dumps(raw)
+    except TypeError:  # a lone surrogate or nesting orjson refuses: cleaned the slow way
+        has_nul = True
+    return without_nul(raw) if has_nul else raw
 
 
 def _object(value: Any, kind: str) -> dict[str, Any]:

@@ -6,10 +6,11 @@ issue are read without a request per issue. A search sends at most 20 of an issu
 page stores those and marks the issue pending (WorklogPending, with Jira's total), and this completes it.
 
 worklog_feed_sync, once per instance run after its projects' pages (and after a project run of its own):
-1. Ask Jira first, no transaction open: the ids changed and deleted since the instance's watermarks (0 at
-   first: every worklog of the site, once), then the changed worklogs by id.
-2. One transaction: upsert the worklogs of issues stored here (live); those of other issues (projects not
-   synced) are counted and left; soft-delete the deleted ones, audited.
+1. Ask Jira, no transaction open, for the ids changed and deleted since the instance's watermarks (0 at
+   first: every worklog of the site, once).
+2. A thousand changed ids at a time: ask for those worklogs by id, then in one transaction upsert those of
+   issues stored here (live) — those of other issues (projects not synced) are counted and left. Then, in
+   one more transaction, soft-delete the deleted ones, audited.
 3. Each pending issue whose live worklogs now number its total is complete; one still short (its older
    worklogs predate the watermark: an issue moved in from a project not synced, a row that failed before)
    is read whole from its own endpoint and replaced exactly, in a transaction of its own.
@@ -37,6 +38,7 @@ from syncing.jira.errors import JiraCancelledError, JiraError
 from syncing.store import issue_rows
 
 ID_CHUNK = 2000  # ids per `IN (…)` of the soft-deletes
+LIST_BATCH = 1000  # worklogs asked for by id at once (worklog/list's cap), stored in one transaction
 
 
 @dataclass
@@ -61,20 +63,28 @@ def worklog_feed_sync(client: JiraClient, instance: JiraInstance, *, run_id: int
     changed, next_updated = client.worklogs_changed("updated", feed.updated_since)
     deleted, next_deleted = client.worklogs_changed("deleted", feed.deleted_since)
     result.listed = len(changed)
-    rows: dict[int, list[WorklogRow]] = {}  # by the issue's Jira id
-    for value in client.worklogs_by_id(changed) if changed else []:
+    # A batch at a time (one list request, one transaction): memory does not grow with the site's worklogs.
+    for start in range(0, len(changed), LIST_BATCH):
+        _store(instance, _rows(client.worklogs_by_id(changed[start : start + LIST_BATCH]), result), [], result, run_id)
+    _store(instance, {}, deleted, result, run_id)
+    _pending_complete(client, instance, result, run_id)
+    if not result.failed:  # else the same changes are read again next run
+        WorklogFeed.objects.filter(pk=instance.pk, updated_since__lt=next_updated).update(updated_since=next_updated)
+    WorklogFeed.objects.filter(pk=instance.pk, deleted_since__lt=next_deleted).update(deleted_since=next_deleted)
+    return result
+
+
+def _rows(worklogs: list[dict], result: FeedResult) -> dict[int, list[WorklogRow]]:
+    """The worklogs read into rows by their issue's Jira id; one that cannot be read is a failure."""
+    rows: dict[int, list[WorklogRow]] = {}
+    for value in worklogs:
         try:
             issue_id = int(value.get("issueId"))
             rows.setdefault(issue_id, []).append(worklog_read(value))
         except (TypeError, ValueError) as exc:  # UnreadableActivity included
             reason = exc if isinstance(exc, UnreadableActivity) else f"no issueId ({exc})"
             result.failed.append((f"worklog {str(value.get('id'))[:20]}", f"Jira answered with {reason}"))
-    _store(instance, rows, deleted, result, run_id)
-    _pending_complete(client, instance, result, run_id)
-    if not result.failed:  # else the same changes are read again next run
-        WorklogFeed.objects.filter(pk=instance.pk, updated_since__lt=next_updated).update(updated_since=next_updated)
-    WorklogFeed.objects.filter(pk=instance.pk, deleted_since__lt=next_deleted).update(deleted_since=next_deleted)
-    return result
+    return rows
 
 
 def _store(
@@ -93,8 +103,8 @@ def _store(
             if jira_id in stored
             for row in listed
         ]
-        result.written = activity_rows_upsert(Worklog, written, WORKLOG_COLUMNS)
-        result.outside = sum(len(listed) for jira_id, listed in rows.items() if jira_id not in stored)
+        result.written += activity_rows_upsert(Worklog, written, WORKLOG_COLUMNS)
+        result.outside += sum(len(listed) for jira_id, listed in rows.items() if jira_id not in stored)
         changes = []
         for start in range(0, len(deleted), ID_CHUNK):
             live = Worklog.objects.filter(
@@ -114,7 +124,7 @@ def _store(
                 )
                 for _, jira_id, key in gone
             ]
-        result.deleted = len(changes)
+        result.deleted += len(changes)
         audit_record_many(actor=SYNC, changes=changes, sync_run_id=run_id)
 
 

@@ -5,6 +5,7 @@ Data Center, SQLite and PostgreSQL, over HTTP."""
 import pytest
 import requests
 
+from activity.metrics import activity_families
 from activity.models import Comment, Worklog, WorklogPending
 from audit.models import AuditLog
 from jirasim.testing import running_sim
@@ -67,6 +68,12 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         assert deleted_comments >= 3 and deleted_worklogs >= 3
         assert AuditLog.objects.filter(action="comment_deleted").count() == deleted_comments
         assert AuditLog.objects.filter(action="worklog_deleted").count() == deleted_worklogs
+        # /metrics counts them per instance (read at scrape time).
+        samples = {family.name: family.samples[0] for family in activity_families()}
+        assert samples["jirasync_comments_deleted"].value == deleted_comments
+        assert samples["jirasync_worklogs_deleted"].value == deleted_worklogs
+        assert samples["jirasync_comments"].value == Comment.objects.filter(deleted_at__isnull=True).count()
+        assert samples["jirasync_worklogs"].labels == {"jira_instance": instance.slug}
         written = Comment.objects.count(), Worklog.objects.count()
         server.sim.stats.reset()
         again = sync_instance(instance.pk, RunOptions())
