@@ -1,6 +1,10 @@
 """Full and incremental syncs from jirasim into SQLite and PostgreSQL, against two raw-driver yardsticks.
 
     .venv/bin/python bench/sync.py [--issues 100000] [--small 10000] [--databases sqlite,postgres] [--rounds 1]
+                                   [--activity on|off|compare]
+
+--activity: comments and worklogs synced (on, the default) or not (off: issues only); compare runs the
+full, incremental and no-change syncs with each, without the yardsticks, and prints both.
 
 For each database: a fresh simulator (Cloud flavour, 2 projects) and a fresh database; a full sync
 (issues/s, requests, peak RSS, seconds per stage, CPU seconds per issue of the sync's processes, of the
