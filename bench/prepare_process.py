@@ -159,13 +159,7 @@ def main() -> None:
     finally:
         sim.terminate()
         sim.wait()
-    env = {
-        **os.environ,
-        "DATABASE_URL": sync_bench.fresh_database("sqlite", folder),
-        "DJANGO_SETTINGS_MODULE": "jirasync_site.settings",
-        "DEBUG": "1",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sync_bench.worker_env(sync_bench.fresh_database("sqlite", folder))
     print(f"{args.issues:,} issues, parse + prepare_issue + status transitions per page", flush=True)
     subprocess.run([sys.executable, __file__, "--worker", str(pages)], cwd=ROOT, env=env, check=True)
 

@@ -15,7 +15,6 @@ busy machine the ratio is theirs, not Jira's); then the median ratio. Target: wi
 import argparse
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sync import fresh_database, start_sim  # noqa: E402
+from sync import fresh_database, process_cpu_seconds, start_sim, worker_env  # noqa: E402
 
 SIM_OPTIONS = ("--latency-ms", "150", "--jitter-ms", "50", "--long-histories", "0.05")
 
@@ -69,13 +68,7 @@ def one_round(kind: str, folder: Path, args: argparse.Namespace) -> dict:
         str(args.burst),
     )
     try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": fresh_database(kind, folder),
-            "DJANGO_SETTINGS_MODULE": "jirasync_site.settings",
-            "DEBUG": "1",
-            "LOG_LEVEL": "WARNING",
-        }
+        env = worker_env(fresh_database(kind, folder))
         budget = str(args.budget or args.rate)
         output = subprocess.run(
             [sys.executable, __file__, "--worker", url, budget],
@@ -95,12 +88,6 @@ def one_round(kind: str, folder: Path, args: argparse.Namespace) -> dict:
     result["floor"] = result["requests"] / args.rate
     result["ratio"] = result["seconds"] / result["floor"]
     return result
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a running process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def describe(result: dict) -> str:

@@ -156,11 +156,9 @@ class BackendCpu:
         self.thread.join()
 
 
-def run_worker(
-    mode: str, database_url: str, sim_url: str, extra: list[str], on_mark: "Callable[[str], None] | None" = None
-) -> dict:
-    """Run a worker process; on_mark is called at each mark it makes (then it goes on); returns its result."""
-    env = {
+def worker_env(database_url: str) -> dict[str, str]:
+    """The environment of a measured worker process: production settings on the given database."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "jirasync_site.settings",
@@ -171,6 +169,13 @@ def run_worker(
         "JIRASYNC_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "LOG_LEVEL": "WARNING",
     }
+
+
+def run_worker(
+    mode: str, database_url: str, sim_url: str, extra: list[str], on_mark: "Callable[[str], None] | None" = None
+) -> dict:
+    """Run a worker process; on_mark is called at each mark it makes (then it goes on); returns its result."""
+    env = worker_env(database_url)
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(
             [sys.executable, __file__, "--worker", mode, sim_url, *extra],

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
@@ -231,7 +232,7 @@ def accumulate(totals: PageResult, page: PageResult) -> None:
 
 def counts(totals: PageResult | None, counters: RequestCounters | None, pages: int | None = None) -> dict:
     """The run columns for what totals and counters say so far."""
-    values = {}
+    values: dict[str, Any] = {}
     if totals is not None:
         values.update(
             fetched=totals.fetched,
@@ -368,7 +369,8 @@ def run_close_parent(
     error = "; ".join(
         [
             *(
-                f"{child.project.key} ({child.kind}): {without_name(run.instance, child.error)}"
+                f"{child.project.key if child.project else '?'} ({child.kind}): "
+                f"{without_name(run.instance, child.error)}"
                 for child in children
                 if child.error
             ),
