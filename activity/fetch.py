@@ -81,7 +81,8 @@ def activity_gather(
     inline: dict[tuple[int, str], list[dict[str, Any]]] = {}
     short_of: dict[int, int] = {}
     for jira_id, issue in issues.items():
-        fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+        found_fields = issue.get("fields")
+        fields: dict[str, Any] = found_fields if isinstance(found_fields, dict) else {}
         for on, field_id, items, fetch in (
             (kinds.comments, COMMENT_FIELD, COMMENT_ITEMS, client.issue_comments),
             (kinds.worklogs, WORKLOG_FIELD, WORKLOG_ITEMS, client.issue_worklogs),

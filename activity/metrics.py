@@ -1,8 +1,9 @@
 """Prometheus families of comments and worklogs, read from the database at scrape time (syncing.metrics)."""
 
 from collections.abc import Iterator
+from typing import Any
 
-from django.db.models import Count, Model
+from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 
 from activity.models import Comment, Worklog
@@ -32,6 +33,6 @@ def activity_families() -> Iterator[GaugeMetricFamily]:
         yield deleted
 
 
-def _per_instance(model: type[Model], *, deleted: bool | None) -> dict[int, int]:
+def _per_instance(model: Any, *, deleted: bool | None) -> dict[int, int]:
     rows = model.objects.all() if deleted is None else model.objects.filter(deleted_at__isnull=False)
     return dict(rows.values("instance_id").annotate(n=Count("*")).values_list("instance_id", "n"))

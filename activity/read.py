@@ -95,7 +95,8 @@ def comment_read(value: Any) -> CommentRow:
     item = _object(value, "comment")
     jira_id = _id(item, "comment")
     author = _user(item.get("author"))
-    visibility = item.get("visibility") if isinstance(item.get("visibility"), dict) else {}
+    shown = item.get("visibility")
+    visibility: dict[str, Any] = shown if isinstance(shown, dict) else {}
     raw = _storable(item.get("body"))
     return CommentRow(
         jira_id=jira_id,
@@ -152,8 +153,9 @@ def _object(value: Any, kind: str) -> dict[str, Any]:
 
 
 def _id(item: dict[str, Any], kind: str) -> int:
+    value: Any = item.get("id")
     try:
-        jira_id = int(item.get("id"))
+        jira_id = int(value)
     except (TypeError, ValueError):
         raise UnreadableActivity(f"a {kind} without a numeric id ({str(item.get('id'))[:40]!r})") from None
     if not 0 < jira_id < MAX_ID:

@@ -5,8 +5,10 @@ from the list was deleted in Jira: it is soft-deleted (`deleted_at`), audited an
 (restored by an administrator) is live again.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Model
 
@@ -76,12 +78,12 @@ def activity_store(
     comments = {jira_id: a.comments for jira_id, a in activity.items() if a.comments is not None and jira_id in issues}
     worklogs = {jira_id: a.worklogs for jira_id, a in activity.items() if a.worklogs is not None and jira_id in issues}
     if comments:
-        rows = [
+        comment_rows = [
             Comment(instance_id=instance_id, issue_id=issues[jira_id][0], deleted_at=None, synced_at=now, **vars(row))
             for jira_id, listed in comments.items()
             for row in listed
         ]
-        result.comments = activity_rows_upsert(Comment, rows, COMMENT_COLUMNS)
+        result.comments = activity_rows_upsert(Comment, comment_rows, COMMENT_COLUMNS)
         gone = _gone(Comment, issues, comments, now)
         result.comments_deleted = len(gone)
         changes += [_deleted_change(project, "comment", jira_id, key) for jira_id, key in gone]
@@ -92,13 +94,16 @@ def activity_store(
             for row in listed
         ]
         result.worklogs = activity_rows_upsert(Worklog, rows, WORKLOG_COLUMNS)
-        short = {jira_id: activity[jira_id].worklogs_short_of for jira_id in worklogs}
-        short = {jira_id: total for jira_id, total in short.items() if total is not None}
+        short: dict[int, int] = {}
+        for jira_id in worklogs:
+            total = activity[jira_id].worklogs_short_of
+            if total is not None:
+                short[jira_id] = total
         if short:  # Cloud: the rest come from the instance's worklog feed (activity.worklog_feed)
             pending = [
                 WorklogPending(issue_id=issues[j][0], instance_id=instance_id, total=t) for j, t in short.items()
             ]
-            activity_rows_upsert(WorklogPending, pending, ["total"], unique=["issue"])
+            activity_rows_upsert(WorklogPending, pending, ["total"], unique=("issue",))
         whole = {jira_id: listed for jira_id, listed in worklogs.items() if jira_id not in short}
         gone = _gone(Worklog, issues, whole, now) if whole else []
         result.worklogs_deleted = len(gone)
@@ -109,17 +114,23 @@ def activity_store(
 
 
 def activity_rows_upsert(
-    model: type[Model], rows: list[Model], columns: list[str], unique: tuple = ("instance", "jira_id")
+    model: Any, rows: Sequence[Model], columns: list[str], unique: tuple[str, ...] = ("instance", "jira_id")
 ) -> int:
-    if rows:
+    """Insert the rows, or update `columns` of those already stored (by `unique`); one statement a 500.
+
+    A row whose key another row of the batch has too (a Jira answer listing one comment under two issues) is
+    written once, as the last one says: PostgreSQL refuses an upsert that touches one row twice."""
+    keys = [model._meta.get_field(name).attname for name in unique]
+    distinct = list({tuple(getattr(row, key) for key in keys): row for row in rows}.values())
+    if distinct:
         model.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=list(unique), update_fields=columns, batch_size=500
+            distinct, update_conflicts=True, unique_fields=list(unique), update_fields=columns, batch_size=500
         )
-    return len(rows)
+    return len(distinct)
 
 
 def _gone(
-    model: type[Model], issues: dict[int, tuple[int, str]], lists: dict[int, list], now: datetime
+    model: Any, issues: dict[int, tuple[int, str]], lists: dict[int, list], now: datetime
 ) -> list[tuple[int, str]]:
     """Soft-delete the live rows of these issues that their lists no longer hold: [(Jira id, issue key)]."""
     listed = {(issues[jira_id][0], row.jira_id) for jira_id, rows in lists.items() for row in rows}
@@ -151,7 +162,8 @@ def activity_texts_refresh(*, instance_id: int, project_id: int | None = None, d
     """Flatten every stored comment body and worklog comment again from its raw JSON (remap_issues: the ADF
     reading improved, or a text stored by an older one); returns how many texts changed. No Jira request."""
     changed = 0
-    for model, text, raw in ((Comment, "body", "body_raw"), (Worklog, "comment", "comment_raw")):
+    kinds: tuple[tuple[Any, str, str], ...] = ((Comment, "body", "body_raw"), (Worklog, "comment", "comment_raw"))
+    for model, text, raw in kinds:
         rows = model.objects.filter(instance_id=instance_id).order_by("pk")
         if project_id is not None:
             rows = rows.filter(issue__project_id=project_id)

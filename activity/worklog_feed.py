@@ -21,6 +21,7 @@ pending issue that cannot be completed stays pending; both are the run's failure
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
@@ -79,7 +80,8 @@ def _rows(worklogs: list[dict], result: FeedResult) -> dict[int, list[WorklogRow
     rows: dict[int, list[WorklogRow]] = {}
     for value in worklogs:
         try:
-            issue_id = int(value.get("issueId"))
+            named: Any = value.get("issueId")
+            issue_id = int(named)
             rows.setdefault(issue_id, []).append(worklog_read(value))
         except (TypeError, ValueError) as exc:  # UnreadableActivity included
             reason = exc if isinstance(exc, UnreadableActivity) else f"no issueId ({exc})"

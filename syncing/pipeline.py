@@ -134,8 +134,8 @@ def page_sync(
     activity = None
     if changed and (plan.activity.comments or plan.activity.worklogs):
         # Comments and worklogs made whole before the transaction; an issue whose lists cannot be costs its row.
-        wanted = {item.jira_id for item in changed}
-        issues = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) in wanted}
+        asked = {item.jira_id for item in changed}
+        issues = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) in asked}
         activity = activity_gather(client, plan.activity, issues, worklog_feed=client.flavour == CLOUD)
         for item in changed:
             if item.jira_id in activity.unreadable:
