@@ -1,6 +1,10 @@
 """Full and incremental syncs from jirasim into SQLite and PostgreSQL, against two raw-driver yardsticks.
 
     .venv/bin/python bench/sync.py [--issues 100000] [--small 10000] [--databases sqlite,postgres] [--rounds 1]
+                                   [--activity on|off|compare]
+
+--activity: comments and worklogs synced (on, the default) or not (off: issues only); compare runs the
+full, incremental and no-change syncs with each, without the yardsticks, and prints both.
 
 For each database: a fresh simulator (Cloud flavour, 2 projects) and a fresh database; a full sync
 (issues/s, requests, peak RSS, seconds per stage, CPU seconds per issue of the sync's processes, of the
@@ -235,6 +239,9 @@ def worker(mode: str, sim_url: str, extra: list[str]) -> None:
             enable_new_projects=True,
             request_budget=100_000,
             max_parallel_projects=2,
+            # --activity off: issues only (comments and worklogs not synced)
+            sync_comments=os.environ.get("BENCH_ACTIVITY", "on") == "on",
+            sync_worklogs=os.environ.get("BENCH_ACTIVITY", "on") == "on",
         ),
         actor=COMMAND,
         token="bench-token",
@@ -292,9 +299,10 @@ def measure_syncs(instance, sim_url: str) -> dict:
 
 def rows_stored() -> dict[str, int]:
     """Rows of each table a sync writes, by the table's model name."""
+    from activity.models import Comment, Worklog
     from issues.models import FieldChange, Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
 
-    models = (Issue, IssueRaw, StatusChange, IssueMilestone, TimeInStatus, FieldChange)
+    models = (Issue, IssueRaw, StatusChange, IssueMilestone, TimeInStatus, FieldChange, Comment, Worklog)
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -756,6 +764,32 @@ def rows_line(rows: dict[str, int]) -> str:
     return ", ".join(f"{count:,} {name}" for name, count in rows.items())
 
 
+def activity_compare(args: argparse.Namespace, folder: Path) -> None:
+    """Full, 1 % incremental and no-change syncs with comments and worklogs on, then off (issues only)."""
+    for kind in args.databases.split(","):
+        print(f"== {kind}: {args.issues:,} issues in {args.projects} projects, comments and worklogs on vs off")
+        for setting in ("on", "off"):
+            os.environ["BENCH_ACTIVITY"] = setting
+            sim, url = start_sim(args.issues, args.projects)
+            try:
+                result = run_worker("sync", fresh_database(kind, folder), url, [])
+            finally:
+                sim.terminate()
+                sim.wait()
+            for label in ("full", "incremental_1pct", "incremental_none"):
+                r = result[label]
+                print(
+                    f"activity {setting:3s} {label:17s} {r['status']:9s} {r['fetched']:>7,} fetched, "
+                    f"{r['requests']:>5} requests, {r['seconds']:6.1f} s, {r['issues_per_s']:>7,.0f} issues/s, "
+                    f"sync CPU {per_issue_ms(r['cpu_own'] + r['cpu_helpers'], r['fetched'])} per issue"
+                )
+            print(
+                f"activity {setting:3s} rows: {rows_line(result['full']['rows'])}; peak RSS "
+                f"{result['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issues", type=int, default=100_000)
@@ -763,12 +797,23 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=2)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--rounds", type=int, default=1, help="yardsticks and full sync repeated, interleaved")
+    parser.add_argument(
+        "--activity",
+        choices=["on", "off", "compare"],
+        default="on",
+        help="sync comments and worklogs (on, the default), issues only (off), or compare both: full, incremental "
+        "and no-change syncs with each, without the yardsticks",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], args.worker[1], args.worker[2:])
         return
     folder = Path(tempfile.mkdtemp(prefix="jirasync-bench-"))
+    if args.activity == "compare":
+        activity_compare(args, folder)
+        return
+    os.environ["BENCH_ACTIVITY"] = args.activity
     for kind in args.databases.split(","):
         print(f"== {kind}: {args.issues:,} issues in {args.projects} projects", flush=True)
         driver = "psycopg COPY" if kind == "postgres" else "sqlite3 executemany"

@@ -6,6 +6,7 @@ from django.db.models.functions import Substr
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from activity.selectors import issue_activity
 from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, StatusCategoryFilter, StatusFilter
 from issues.models import FieldChange, Issue, IssueMilestone, StatusChange, TimeInStatus
 from issues.resources import IssueResource, StatusChangeResource
@@ -139,6 +140,7 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
         extra_context = extra_context or {}
         if issue is not None:
             extra_context["detail"] = issue_detail(issue)
+            extra_context["activity"] = issue_activity(issue)
             extra_context["jira_url"] = f"{issue.instance.base_url.rstrip('/')}/browse/{issue.key}"
         return super().change_view(request, object_id, form_url, extra_context)
 

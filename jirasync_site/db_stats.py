@@ -7,7 +7,7 @@ from django.apps import apps
 from django.db import connection
 
 # The tables worth watching: ours and the queue's.
-APP_LABELS = ("projects", "config", "issues", "agile", "syncing", "audit", "django_q")
+APP_LABELS = ("projects", "config", "issues", "activity", "agile", "syncing", "audit", "django_q")
 
 
 @dataclass(frozen=True)

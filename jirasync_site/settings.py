@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "config",
     "issues",
     "agile",
+    "activity",
     "syncing",
     "audit",
 ]

@@ -117,6 +117,7 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
                     "jql_filter",
                     "enable_new_projects",
                     "field_history",
+                    ("sync_comments", "sync_worklogs"),
                 )
             },
         ),

@@ -77,6 +77,10 @@ class JiraInstance(models.Model):
         "separated (e.g. assignee, priority, customfield_10020, Sprint); empty for none. The status history "
         "is kept whatever this says.",
     )
+    sync_comments = models.BooleanField(
+        default=True, help_text="Store each issue's comments (every one, beyond what a search sends inline)."
+    )
+    sync_worklogs = models.BooleanField(default=True, help_text="Store each issue's worklogs (time logged).")
     time_zone = models.CharField(
         max_length=64, blank=True, editable=False, help_text="The Jira account's time zone (detected)."
     )

@@ -21,6 +21,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from activity.metrics import activity_families
 from agile.models import Board, Sprint
 from issues.models import Issue
 from issues.selectors import issue_counts
@@ -83,6 +84,7 @@ class DatabaseCollector(Collector):
     def _families(self) -> Iterator:
         yield from _issue_families()
         yield from _agile_families()
+        yield from activity_families()
         yield from _project_families()
         yield from _run_families()
         yield from _queue_families()

@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from activity.fetch import ActivityKinds, activity_gather
+from activity.services import ActivityStored, activity_store
 from agile.membership import SprintStay, sprint_moves, sprint_stays
 from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
@@ -34,7 +36,7 @@ from syncing.history import (
     stored_histories,
     time_in_status_replace,
 )
-from syncing.jira.client import JiraClient
+from syncing.jira.client import CLOUD, JiraClient
 from syncing.jira.errors import JiraNotFoundError
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
 from syncing.relations import RELATION_FIELD_IDS, relations_replace
@@ -65,6 +67,7 @@ class PageResult:
     # {jira_id: (key, how many entries Jira says it has — None when it did not say)}.
     deferred: dict[int, tuple[str, int | None]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # process, store, derive
+    activity: ActivityStored = field(default_factory=ActivityStored)  # comments and worklogs written, deleted
 
 
 @dataclass
@@ -80,6 +83,7 @@ class ProjectSyncPlan:
     milestones_digest: str = ""  # of `rules`, fixed for the run
     retry_ids: set[int] = field(default_factory=set)  # the project's rows that failed before: cleared when stored
     kept: KeptFields = field(default_factory=lambda: KeptFields.parse("*"))  # whose field history is stored
+    activity: ActivityKinds = field(default_factory=ActivityKinds)  # comments and worklogs synced with the issues
 
     def __post_init__(self) -> None:
         self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)
@@ -100,7 +104,7 @@ class ProjectSyncPlan:
         return " AND ".join(clauses)
 
     def fields(self) -> list[str]:
-        return requested_fields(self.mapping)
+        return sorted({*requested_fields(self.mapping), *self.activity.fields()})
 
 
 def requested_fields(mapping: CompiledMapping) -> list[str]:
@@ -140,6 +144,19 @@ def page_sync(
     project = plan.project
     stored = stored_issues(project.instance, [item.jira_id for item in prepared])
     changed = [item for item in prepared if not issue_unchanged(item, stored.get(item.jira_id), project)]
+    activity = None
+    if changed and (plan.activity.comments or plan.activity.worklogs):
+        # Comments and worklogs made whole before the transaction; an issue whose lists cannot be costs its row.
+        asked = {item.jira_id for item in changed}
+        issues = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) in asked}
+        activity = activity_gather(client, plan.activity, issues, worklog_feed=client.flavour == CLOUD)
+        for item in changed:
+            if item.jira_id in activity.unreadable:
+                result.failed.append((item.key, activity.unreadable[item.jira_id]))
+                failures[item.jira_id] = result.failed[-1]
+        dropped = activity.unreadable.keys()
+        changed = [item for item in changed if item.jira_id not in dropped]
+        prepared = [item for item in prepared if item.jira_id not in dropped]
     result.unchanged = len(prepared) - len(changed)
     clock = _lap(result, "process", clock)
     deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer_histories else set()
@@ -206,6 +223,14 @@ def page_sync(
         relations_replace({item.pk: item.prepared.relations for item in upserted.stored}, fresh=fresh)
         sprints_store(project, upserted.stored, plan.mapping.sprint_field_ids, now, fresh=fresh)
         written = {item.prepared.jira_id for item in upserted.stored}
+        if activity is not None:
+            result.activity = activity_store(
+                project=project,
+                issues={item.prepared.jira_id: (item.pk, item.prepared.key) for item in upserted.stored},
+                activity=activity.activity,
+                now=now,
+                run_id=run_id,
+            )
         result.deferred = {
             item.jira_id: (item.key, None if item.jira_id in total_unknown else item.changelog_total)
             for item in changed

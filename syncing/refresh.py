@@ -5,6 +5,7 @@ import logging
 
 from django.utils import timezone
 
+from activity.fetch import ActivityKinds
 from audit.services import SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance
 from issues.models import Issue
@@ -57,7 +58,11 @@ def _refresh(
     run: SyncRun, instance: JiraInstance, client: JiraClient, counters: RequestCounters, jira_id: int
 ) -> SyncRun | None:
     # One request: the fields any project of the instance maps (mappings are per instance), with history.
-    fields = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
+    mapped = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
+    # As a sync asks for it, comments and worklogs included: the same raw JSON, so its digest agrees.
+    fields = sorted(
+        {*mapped, *ActivityKinds(comments=instance.sync_comments, worklogs=instance.sync_worklogs).fields()}
+    )
     try:
         issue = client.issue(str(jira_id), fields=fields, expand="changelog")
     except JiraNotFoundError:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 from django.db import connection, transaction
 
+from activity.services import activity_texts_refresh
 from audit.services import Actor, Change, audit_record
 from config.selectors import (
     field_specs_for_instance,
@@ -35,6 +36,7 @@ class RemapResult:
     changed: int = 0
     milestones_recomputed: int = 0
     field_changes_pruned: int = 0  # stored changelog items of fields the instance no longer keeps
+    activity_texts: int = 0  # comment and worklog texts flattened again from their raw JSON
     seconds: float = 0.0
 
 
@@ -87,6 +89,7 @@ def issues_remap(
                 rows_update(Issue, ["milestones_digest"], [(issue_id, digest) for issue_id in stale])
             result.milestones_recomputed += len(stale)
             free_memory_release()
+        result.activity_texts += activity_texts_refresh(instance_id=instance.pk, project_id=project_id, dry_run=dry_run)
     result.seconds = time.perf_counter() - began
     if not dry_run:
         scope = " ".join(filter(None, [instance_slug, project_key])) or "every instance"
@@ -98,7 +101,8 @@ def issues_remap(
                 "",
                 scope,
                 f"re-mapped {result.checked} stored issues of {scope} with mapping version {result.version}: "
-                f"{result.changed} changed; {result.field_changes_pruned} field changes of fields not kept deleted",
+                f"{result.changed} changed; {result.field_changes_pruned} field changes of fields not kept deleted; "
+                f"{result.activity_texts} comment and worklog texts flattened anew",
                 {"mapping_version": [None, result.version]},
                 instance_slug or "",
             ),

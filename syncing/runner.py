@@ -13,8 +13,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import F
 from django.utils import timezone
 
+from activity.fetch import ActivityKinds
+from activity.worklog_feed import worklog_feed_sync
 from agile.services import boards_sync
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
 from projects.jql_filter import jql_filter_check
@@ -41,6 +44,7 @@ from syncing.prefetch import prefetched
 from syncing.project_catalogue import projects_catalogue_sync
 from syncing.run_log import run_log_capture
 from syncing.runs import (
+    OWN_COUNTS,
     RunKeeper,
     RunOptions,
     StopSignal,
@@ -79,6 +83,7 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
         page_size=settings.JIRASYNC_PAGE_SIZE,
         dry_run=options.dry_run,
         kept=KeptFields.parse(instance.field_history),
+        activity=ActivityKinds(comments=instance.sync_comments, worklogs=instance.sync_worklogs),
     )
 
 
@@ -98,6 +103,7 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
             if isinstance(found, SyncRun):
                 return found
             site, project_ids = found
+            feed_error = ""
             if options.census:
                 children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
             else:
@@ -107,7 +113,9 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
                         pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
                     )
                 children += _censuses_after_full_sync(children, options, run.pk, site)
-        return _closed(after_reconnect(lambda: run_close_parent(run, children, counters)), options)
+                feed_error = worklog_feed_run(run.instance_id, options, counters, stop, run.pk, children)
+        closing = lambda: run_close_parent(run, children, counters, own_error=feed_error)  # noqa: E731
+        return _closed(after_reconnect(closing), options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(run, exc, counters)
 
@@ -186,6 +194,10 @@ def _project_run(
                 stopped = _project_pages_sync(run, project, options, site, counters, totals, stop)
             except JiraCancelledError:  # a request in flight when the stop came
                 stopped = True
+            # A project run of its own reads its instance's worklog feed too (an instance run does it once).
+            feed_error = (
+                "" if stopped or parent_id else worklog_feed_run(project.instance_id, options, counters, stop, run.pk)
+            )
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"stopped: {keeper.lost}")
         if stopped:
@@ -194,6 +206,8 @@ def _project_run(
             Project.objects.filter(pk=project.pk).update(last_full_sync_at=timezone.now())
         status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
         error = "; ".join(f"{key}: {why}" for key, why in totals.failed[:10])
+        if feed_error:
+            status, error = SyncRun.Status.PARTIAL, "; ".join(filter(None, [error, feed_error]))
         finished = run_finish(run, status, counters, totals, error=error)
     except JiraOutpacedError as exc:  # what was read is stored and the watermark is behind nothing unread
         return run_finish(run, SyncRun.Status.PARTIAL, counters, totals, error=str(exc))
@@ -315,6 +329,44 @@ def _retries_fetch(
             {jira_id: failure for failure in not_returned for jira_id, key in pending.items() if key == failure[0]},
         )
     run_progress(run, totals, counters)
+
+
+def worklog_feed_run(
+    instance_id: int,
+    options: RunOptions,
+    counters: RequestCounters,
+    stop: StopSignal,
+    run_id: int,
+    children: list[SyncRun] | None = None,
+) -> str:
+    """Read a Cloud instance's worklog feed after its projects' pages (activity.worklog_feed), on the run's
+    counters; return why it failed ("" when it did, or had nothing to do: Data Center, worklogs off, a dry run,
+    a census, or no project run that stored anything)."""
+    instance = JiraInstance.objects.get(pk=instance_id)  # fresh: the switch, the flavour discovery detected
+    if options.dry_run or options.census or not instance.sync_worklogs or instance.detected_flavour != "cloud":
+        return ""
+    ran = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+    if children is not None and not any(child.status in ran for child in children):
+        return ""
+    try:
+        result = worklog_feed_sync(client_for(instance, counters, stop=stop), instance, run_id=run_id)
+    except JiraCancelledError:
+        return "worklog feed: stopped before it was read; the next run reads it"
+    except JiraError as exc:
+        log.warning("worklog feed of %s failed: %s", instance.slug, exc)
+        return f"worklog feed: {exc}"
+    log.info(
+        "worklog feed: %d changed listed, %d written, %d of issues not synced here, %d deleted, %d pending issues "
+        "completed",
+        result.listed,
+        result.written,
+        result.outside,
+        result.deleted,
+        result.completed,
+    )
+    if result.failed:
+        return "worklogs: " + "; ".join(f"{key}: {why}" for key, why in result.failed[:10])
+    return ""
 
 
 def _cancelled(run: SyncRun, counters: RequestCounters, totals: PageResult) -> SyncRun:
@@ -471,7 +523,12 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
     try:
-        closed = run_close_parent(parent, done + _censuses_after_full_sync(done, options, parent_id), None)
+        children = done + _censuses_after_full_sync(done, options, parent_id)
+        counters = RequestCounters()
+        feed_error = worklog_feed_run(parent.instance_id, options, counters, StopSignal(options.stop), parent_id, done)
+        # What the feed cost is the parent's own (run_close_parent reads them from its row).
+        SyncRun.objects.filter(pk=parent_id).update(**{name: F(name) + getattr(counters, name) for name in OWN_COUNTS})
+        closed = run_close_parent(parent, children, None, own_error=feed_error)
         return _closed(closed, options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(parent, exc)

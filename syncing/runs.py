@@ -226,6 +226,7 @@ def accumulate(totals: PageResult, page: PageResult) -> None:
     totals.failed += page.failed
     totals.status_changes += page.status_changes
     totals.incomplete_histories += page.incomplete_histories
+    totals.activity.add(page.activity)
     totals.watermark = max(filter(None, [totals.watermark, page.watermark]), default=None)
 
 
@@ -334,8 +335,11 @@ def run_end_unexpected(
     return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
 
 
-def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCounters | None) -> SyncRun:
-    """Sum the children into the parent and give it the status they add up to."""
+def run_close_parent(
+    run: SyncRun, children: list[SyncRun], counters: RequestCounters | None, *, own_error: str = ""
+) -> SyncRun:
+    """Sum the children into the parent and give it the status they add up to; own_error: what failed in the
+    parent's own work after its children (the worklog feed) — a run that would have succeeded ends partial."""
     failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
     # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
     # and recovered, and the requests they made: a run's requests are every request it caused.
@@ -360,10 +364,18 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
         status = SyncRun.Status.PARTIAL
     else:
         status = SyncRun.Status.SUCCEEDED
+    if own_error and status == SyncRun.Status.SUCCEEDED:
+        status = SyncRun.Status.PARTIAL
     error = "; ".join(
-        f"{child.project.key if child.project else '?'} ({child.kind}): {without_name(run.instance, child.error)}"
-        for child in children
-        if child.error
+        [
+            *(
+                f"{child.project.key if child.project else '?'} ({child.kind}): "
+                f"{without_name(run.instance, child.error)}"
+                for child in children
+                if child.error
+            ),
+            *([without_name(run.instance, own_error)] if own_error else []),
+        ]
     )
     return run_finish(run, status, None, error=error)
 

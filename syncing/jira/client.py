@@ -467,6 +467,84 @@ class JiraClient:
             if not more:
                 return FetchedHistories(gathered.histories, total, len(gathered.ids))
 
+    def issue_comments(self, issue_id: str) -> list[dict[str, Any]]:
+        """Every comment of an issue, oldest first (100 a page on Cloud; Data Center sends them all at once).
+
+        Raises JiraResponseError when the pages hold fewer comments than the total Jira reports for them (an
+        answer with less than was asked for), JiraPagingError when a page brings nothing new.
+        """
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/comment-getComments
+        return self._issue_pages(issue_id, "comment", "comments", 100)
+
+    def issue_worklogs(self, issue_id: str) -> list[dict[str, Any]]:
+        """Every worklog of an issue, oldest first (5,000 a page on Cloud; Data Center sends them all at once).
+
+        Raises as issue_comments does.
+        """
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-issue-issueidorkey-worklog-get
+        # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/worklog-getIssueWorklog
+        return self._issue_pages(issue_id, "worklog", "worklogs", 5000)
+
+    def worklogs_changed(self, kind: str, since_ms: int) -> tuple[list[int], int]:
+        """Cloud: the ids of the worklogs updated (kind "updated") or deleted ("deleted") at or after since_ms
+        (epoch ms), oldest change first, every page read; and where the next call starts (the last page's
+        `until` + 1, as Jira's own nextPage does). Jira leaves out the last minute's changes: a later call
+        lists them. Raises JiraPagingError when a page does not move on, JiraResponseError on another shape.
+        """
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-updated-get
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-deleted-get
+        if kind not in ("updated", "deleted"):
+            raise ValueError(f"worklog changes are 'updated' or 'deleted', not {kind!r}")
+        path = f"/rest/api/3/worklog/{kind}"
+        where = self._where("GET", path)
+        guard = PageGuard(where)
+        ids: list[int] = []
+        since = max(0, int(since_ms))
+        while True:
+            page = _object(self.request("GET", path, params={"since": since}), where)
+            values = _list_of_objects(page.get("values", []), where)
+            found = [_count(value.get("worklogId"), where) for value in values]
+            until = _count(page.get("until", since), where)
+            more = page.get("lastPage") is False
+            guard.page(found, more=more)
+            ids += found
+            if values and until < since:
+                raise JiraPagingError(f"{where}: until {until} is before since {since}; stopped")
+            next_since = until + 1 if values else since
+            if not more:
+                return ids, next_since
+            since = next_since
+
+    def worklogs_by_id(self, worklog_ids: list[int]) -> list[dict[str, Any]]:
+        """Cloud: the worklogs with these ids (1,000 a request), each with its `issueId`; ids Jira does not
+        return (deleted since, no permission) are simply absent."""
+        # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-list-post
+        path = "/rest/api/3/worklog/list"
+        where = self._where("POST", path)
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(worklog_ids), 1000):
+            answer = self.request("POST", path, body={"ids": worklog_ids[start : start + 1000]})
+            found += _list_of_objects(answer, where)
+        return found
+
+    def _issue_pages(self, issue_id: str, noun: str, items: str, size: int) -> list[dict[str, Any]]:
+        """The items of a per-issue list endpoint (`{"startAt", "maxResults", "total", items: […]}`), paged."""
+        self._ensure_flavour()
+        path = f"{self.api}/issue/{issue_id}/{noun}"
+        where = self._where("GET", f"{self.api}/issue/{{id}}/{noun}")
+        guard = PageGuard(where)
+        found: list[dict[str, Any]] = []
+        while True:
+            page = _object(self.request("GET", path, params={"startAt": len(found), "maxResults": size}), where)
+            values = _list_of_objects(page.get(items, []), where)
+            total = _count(page.get("total", len(found) + len(values)), where)
+            more = len(found) + len(values) < total
+            guard.page((str(value.get("id")) for value in values), more=more)
+            found += values
+            if not more:
+                return found
+
     def histories(
         self, issue_ids: list[str], *, totals_needed: Collection[str] = (), reduce: "Reduce | None" = None
     ) -> dict[str, FetchedHistories]:

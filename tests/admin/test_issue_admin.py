@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with c
 
 CHANGELIST = reverse("admin:issues_issue_changelist")
 # An issue's page: session, user, the issue, its status changes, raw JSON, time in status, milestones, and (issue
-# #14) its field history, links, versions, components and sprint stays — one query each, whatever their number.
-PAGE_QUERIES = 12
+# #14) its field history, links, versions, components, sprint stays, comments and worklogs (two queries each) — whatever
+# their number.
+PAGE_QUERIES = 16
 
 
 @pytest.fixture

@@ -21,7 +21,11 @@ from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import runs_abandoned_close
 from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth, assert_relations_equal_truth
+from tests.syncing.truth import (
+    assert_activity_equals_truth,
+    assert_database_equals_truth,
+    assert_relations_equal_truth,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,7 +110,10 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
         for attempt in range(10):
             claims_expired()
             if attempt % 3 == 1:
-                server.sim.data.advance(minutes=10, update=0.1, create=3, delete=1)
+                changes = {"add": 4, "edit": 2, "delete": 2}  # comments and worklogs change too
+                server.sim.data.advance(
+                    minutes=10, update=0.1, create=3, delete=1, activity={"comments": changes, "worklogs": changes}
+                )
             command = [sys.executable, "manage.py", "sync_jira", instance.slug]
             if attempt % 2 == 0:
                 command.append("--full")
@@ -142,6 +149,7 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
         Issue.objects.filter(instance=instance).exclude(jira_id__in=live).delete()
         # Issue #14: links, parent and sub-tasks, versions, components, sprints and sprint stays too.
         assert_relations_equal_truth(server, instance, sprints_listed=False)
+        assert_activity_equals_truth(server, instance)  # comments and worklogs: nothing lost, doubled or stale
 
 
 def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappings):

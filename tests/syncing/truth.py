@@ -263,3 +263,42 @@ def assert_relations_equal_truth(server, instance, *, sprints_listed: bool) -> N
         assert (row.name, row.state, row.board_jira_id) == (spec.name, spec.state.lower(), 7), sprint_id
         assert row.start_date == (moment(spec.start_ms) if spec.start_ms else None), sprint_id
         assert row.complete_date == (moment(spec.complete_ms) if spec.complete_ms else None), sprint_id
+
+
+def assert_activity_equals_truth(server: SimServer, instance: JiraInstance) -> tuple[int, int]:
+    """The live comments and worklogs of every live issue stored once each, as Jira has them (ids, authors'
+    times, text, seconds, start), the rest soft-deleted; each issue's worklog seconds add up to its timespent.
+    Returns (live comments, live worklogs) compared."""
+    from activity.models import Comment, Worklog
+
+    data = server.sim.data
+    truth = {int(row["id"]): row for row in data.truth()}
+    comments: dict[int, dict[int, Comment]] = defaultdict(dict)
+    for comment in Comment.objects.filter(instance=instance, deleted_at__isnull=True).select_related("issue"):
+        if comment.issue.deleted_at is None:
+            comments[comment.issue.jira_id][comment.jira_id] = comment
+    worklogs: dict[int, dict[int, Worklog]] = defaultdict(dict)
+    for worklog in Worklog.objects.filter(instance=instance, deleted_at__isnull=True).select_related("issue"):
+        if worklog.issue.deleted_at is None:
+            worklogs[worklog.issue.jira_id][worklog.jira_id] = worklog
+    rich = data.config.cloud  # Cloud v3 sends every fifth comment and sixth worklog as a rich ADF document
+    counted = [0, 0]
+    for jira_id, row in truth.items():
+        activity = data.activity(data.by_id[jira_id])
+        live_comments = {c.id: c for c in activity.live_comments(data.now_ms)}
+        assert set(comments[jira_id]) == {int(i) for i in row["comments"]} == set(live_comments), row["key"]
+        for note_id, note in live_comments.items():
+            stored = comments[jira_id][note_id]
+            assert (stored.created, stored.updated) == (moment(note.created_ms), moment(note.updated_ms)), note_id
+            assert stored.body == note.text or (rich and note_id % 5 == 0 and stored.body), note_id
+        live_worklogs = {w.id: w for w in activity.live_worklogs(data.now_ms)}
+        assert set(worklogs[jira_id]) == {int(i) for i in row["worklogs"]} == set(live_worklogs), row["key"]
+        for note_id, note in live_worklogs.items():
+            stored = worklogs[jira_id][note_id]
+            assert (stored.seconds, stored.started) == (note.seconds, moment(note.started_ms)), note_id
+            assert stored.updated == moment(note.updated_ms), note_id
+            assert stored.comment == note.text or (rich and note_id % 6 == 0 and stored.comment), note_id
+        assert sum(w.seconds for w in worklogs[jira_id].values()) == row["time_spent"], row["key"]
+        counted[0] += len(live_comments)
+        counted[1] += len(live_worklogs)
+    return counted[0], counted[1]

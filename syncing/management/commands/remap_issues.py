@@ -28,6 +28,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"mapping version {result.version}: {result.checked} issues checked, {result.changed} {verb} "
                 f"({result.seconds:.1f} s, {rate:,.0f} issues/s); {result.field_changes_pruned} field changes "
-                "of fields no longer kept deleted"
+                f"of fields no longer kept deleted; comment and worklog texts {verb}: {result.activity_texts}"
             )
         )

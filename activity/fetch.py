@@ -1,0 +1,141 @@
+"""An issue page's comments and worklogs made whole before the page's transaction: what the answer holds
+inline, and what it truncated read from the per-issue endpoints. Jira is asked here, never in a transaction.
+
+An issue whose list answers 404 was deleted in Jira or hidden from the account since its page was read — or
+Jira answered wrongly: it costs its row like any list that cannot be read (never a silent skip), and the next
+run asks for it again by id, which settles it (stored, or known deleted).
+
+A search sends an issue's comments (Cloud: at most 20) and worklogs (at most 20) inline with their totals;
+an issue whose inline list is short has the rest read from `issue/{id}/comment` or `issue/{id}/worklog` (a
+few issues at once, within the instance's budget). A list that cannot be read whole — a request that failed
+after its retries, an answer with fewer items than its total, an item without an id or dates — costs the
+issue its row (recorded, audited, asked for again by the next run): the stored issue, comments and worklogs
+stay as they were, never replaced by less.
+"""
+
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from activity.read import (
+    COMMENT_FIELD,
+    COMMENT_ITEMS,
+    WORKLOG_FIELD,
+    WORKLOG_ITEMS,
+    CommentRow,
+    UnreadableActivity,
+    WorklogRow,
+    comment_read,
+    inline_list,
+    worklog_read,
+)
+from syncing.jira.client import JiraClient
+from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
+
+PARALLEL_FETCHES = 4  # per-issue requests in flight at once (the instance's budget paces them)
+
+
+@dataclass(frozen=True)
+class ActivityKinds:
+    """Which kinds an instance syncs (JiraInstance.sync_comments / sync_worklogs)."""
+
+    comments: bool = False
+    worklogs: bool = False
+
+    def fields(self) -> list[str]:
+        """The issue fields that carry them inline."""
+        return [name for name, on in ((COMMENT_FIELD, self.comments), (WORKLOG_FIELD, self.worklogs)) if on]
+
+
+@dataclass
+class IssueActivity:
+    """One issue's comments and worklogs, whole (None: that kind is not synced)."""
+
+    comments: list[CommentRow] | None = None
+    worklogs: list[WorklogRow] | None = None
+    # Cloud: the worklogs Jira counts when the answer held fewer (the rest come from the worklog feed).
+    worklogs_short_of: int | None = None
+
+
+@dataclass
+class Gathered:
+    activity: dict[int, IssueActivity] = field(default_factory=dict)  # by the issue's Jira id
+    unreadable: dict[int, str] = field(default_factory=dict)  # Jira id -> why its row fails
+    fetched: int = 0  # per-issue requests' issues (lists read beyond what was inline)
+
+
+def activity_gather(
+    client: JiraClient, kinds: ActivityKinds, issues: dict[int, dict[str, Any]], *, worklog_feed: bool = False
+) -> Gathered:
+    """The whole comment and worklog lists of these issues ({jira_id: issue as Jira sent it}).
+
+    worklog_feed (Cloud): a short inline worklog list is not read from the issue's endpoint; what it holds is
+    kept with the total Jira counts (worklogs_short_of), for the instance's worklog feed to complete.
+    Raises JiraCancelledError when the run is stopped meanwhile; every other failure is the issue's own.
+    """
+    result = Gathered()
+    wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]] = []
+    inline: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    short_of: dict[int, int] = {}
+    for jira_id, issue in issues.items():
+        found_fields = issue.get("fields")
+        fields: dict[str, Any] = found_fields if isinstance(found_fields, dict) else {}
+        for on, field_id, items, fetch in (
+            (kinds.comments, COMMENT_FIELD, COMMENT_ITEMS, client.issue_comments),
+            (kinds.worklogs, WORKLOG_FIELD, WORKLOG_ITEMS, client.issue_worklogs),
+        ):
+            if not on:
+                continue
+            found = inline_list(fields, field_id, items)
+            if found is not None and found.whole:
+                inline[(jira_id, field_id)] = found.items
+            elif worklog_feed and field_id == WORKLOG_FIELD and found is not None and found.total is not None:
+                inline[(jira_id, field_id)] = found.items
+                short_of[jira_id] = found.total
+            else:
+                wanted.append((jira_id, field_id, fetch))
+    inline.update(_fetched(wanted, result))
+    for jira_id in issues:
+        if jira_id in result.unreadable:
+            continue
+        try:
+            result.activity[jira_id] = IssueActivity(
+                comments=[comment_read(item) for item in inline[(jira_id, COMMENT_FIELD)]] if kinds.comments else None,
+                worklogs=[worklog_read(item) for item in inline[(jira_id, WORKLOG_FIELD)]] if kinds.worklogs else None,
+                worklogs_short_of=short_of.get(jira_id),
+            )
+        except UnreadableActivity as exc:
+            result.unreadable[jira_id] = f"Jira answered with {exc}"
+    return result
+
+
+def _fetched(
+    wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]], result: Gathered
+) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """Each wanted list read from its endpoint; a list that could not be read makes its issue unreadable."""
+    if not wanted:
+        return {}
+    context = contextvars.copy_context()  # each thread logs into the caller's run log
+
+    def read(job: tuple[int, str, Callable[[str], list[dict[str, Any]]]]) -> list[dict[str, Any]] | str:
+        jira_id, field_id, fetch = job
+        try:
+            return context.copy().run(fetch, str(jira_id))
+        except JiraCancelledError:
+            raise
+        except JiraNotFoundError:
+            return f"its {field_id}s answered 404 (deleted or hidden since its page was read?)"
+        except JiraError as exc:
+            return f"its {field_id}s could not be read: {exc}"
+
+    found: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_FETCHES, len(wanted))) as pool:
+        for (jira_id, field_id, _), answer in zip(wanted, pool.map(read, wanted), strict=True):
+            result.fetched += 1
+            if isinstance(answer, str):
+                result.unreadable.setdefault(jira_id, answer)
+            else:
+                found[(jira_id, field_id)] = answer
+    return found

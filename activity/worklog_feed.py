@@ -1,0 +1,176 @@
+"""Cloud's worklog change feed: an instance's changed and deleted worklogs since its watermark, in batches.
+
+Jira Cloud lists the worklogs changed (`worklog/updated`) and deleted (`worklog/deleted`) since a moment, a
+thousand a page, and returns up to a thousand worklogs by id (`worklog/list`): so the worklogs of every
+issue are read without a request per issue. A search sends at most 20 of an issue's worklogs inline; a Cloud
+page stores those and marks the issue pending (WorklogPending, with Jira's total), and this completes it.
+
+worklog_feed_sync, once per instance run after its projects' pages (and after a project run of its own):
+1. Ask Jira, no transaction open, for the ids changed and deleted since the instance's watermarks (0 at
+   first: every worklog of the site, once).
+2. A thousand changed ids at a time: ask for those worklogs by id, then in one transaction upsert those of
+   issues stored here (live) — those of other issues (projects not synced) are counted and left. Then, in
+   one more transaction, soft-delete the deleted ones, audited.
+3. Each pending issue whose live worklogs now number its total is complete; one still short (its older
+   worklogs predate the watermark: an issue moved in from a project not synced, a row that failed before)
+   is read whole from its own endpoint and replaced exactly, in a transaction of its own.
+4. Move the watermarks on (conditional updates, forward only) once everything read is committed: a run
+   killed before reads the same changes again, and writes them once.
+A worklog the feed sends that cannot be read keeps the watermark where it was (read again next run); a
+pending issue that cannot be completed stays pending; both are the run's failures, never silent.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from activity.fetch import IssueActivity
+from activity.models import Worklog, WorklogFeed, WorklogPending
+from activity.read import UnreadableActivity, WorklogRow, worklog_read
+from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows_upsert, activity_store
+from audit.services import SYNC, Change, audit_record_many
+from issues.models import Issue
+from projects.models import JiraInstance, Project
+from syncing.jira.client import JiraClient
+from syncing.jira.errors import JiraCancelledError, JiraError
+from syncing.store import issue_rows
+
+ID_CHUNK = 2000  # ids per `IN (…)` of the soft-deletes
+LIST_BATCH = 1000  # worklogs asked for by id at once (worklog/list's cap), stored in one transaction
+
+
+@dataclass
+class FeedResult:
+    listed: int = 0  # worklog ids the feed listed as changed
+    written: int = 0  # worklogs of stored issues written
+    outside: int = 0  # worklogs of issues not stored here (projects not synced)
+    deleted: int = 0  # soft-deleted
+    completed: int = 0  # pending issues made whole
+    stored: ActivityStored = field(default_factory=ActivityStored)  # what the per-issue completions wrote
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (key or worklog, why)
+
+
+def worklog_feed_sync(client: JiraClient, instance: JiraInstance, *, run_id: int | None) -> FeedResult:
+    """Read the instance's worklog feed and complete its pending issues (see the module's steps).
+
+    Raises JiraCancelledError when stopped and JiraError when the feed itself cannot be read (the caller's
+    run fails or ends partial saying so); a pending issue that cannot be read is a failure in the result.
+    """
+    result = FeedResult()
+    feed, _ = WorklogFeed.objects.get_or_create(instance=instance)
+    changed, next_updated = client.worklogs_changed("updated", feed.updated_since)
+    deleted, next_deleted = client.worklogs_changed("deleted", feed.deleted_since)
+    result.listed = len(changed)
+    # A batch at a time (one list request, one transaction): memory does not grow with the site's worklogs.
+    for start in range(0, len(changed), LIST_BATCH):
+        _store(instance, _rows(client.worklogs_by_id(changed[start : start + LIST_BATCH]), result), [], result, run_id)
+    _store(instance, {}, deleted, result, run_id)
+    _pending_complete(client, instance, result, run_id)
+    if not result.failed:  # else the same changes are read again next run
+        WorklogFeed.objects.filter(pk=instance.pk, updated_since__lt=next_updated).update(updated_since=next_updated)
+    WorklogFeed.objects.filter(pk=instance.pk, deleted_since__lt=next_deleted).update(deleted_since=next_deleted)
+    return result
+
+
+def _rows(worklogs: list[dict], result: FeedResult) -> dict[int, list[WorklogRow]]:
+    """The worklogs read into rows by their issue's Jira id; one that cannot be read is a failure."""
+    rows: dict[int, list[WorklogRow]] = {}
+    for value in worklogs:
+        try:
+            named: Any = value.get("issueId")
+            issue_id = int(named)
+            rows.setdefault(issue_id, []).append(worklog_read(value))
+        except (TypeError, ValueError) as exc:  # UnreadableActivity included
+            reason = exc if isinstance(exc, UnreadableActivity) else f"no issueId ({exc})"
+            result.failed.append((f"worklog {str(value.get('id'))[:20]}", f"Jira answered with {reason}"))
+    return rows
+
+
+def _store(
+    instance: JiraInstance, rows: dict[int, list[WorklogRow]], deleted: list[int], result: FeedResult, run_id
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        stored = {
+            jira_id: pk
+            for jira_id, pk, deleted_at in issue_rows(instance, list(rows), ["id", "deleted_at"])
+            if deleted_at is None
+        }
+        written = [
+            Worklog(instance_id=instance.pk, issue_id=stored[jira_id], deleted_at=None, synced_at=now, **vars(row))
+            for jira_id, listed in rows.items()
+            if jira_id in stored
+            for row in listed
+        ]
+        result.written += activity_rows_upsert(Worklog, written, WORKLOG_COLUMNS)
+        result.outside += sum(len(listed) for jira_id, listed in rows.items() if jira_id not in stored)
+        changes = []
+        for start in range(0, len(deleted), ID_CHUNK):
+            live = Worklog.objects.filter(
+                instance=instance, jira_id__in=deleted[start : start + ID_CHUNK], deleted_at__isnull=True
+            )
+            gone = list(live.values_list("pk", "jira_id", "issue__key"))
+            Worklog.objects.filter(pk__in=[pk for pk, _, _ in gone]).update(deleted_at=now)
+            changes += [
+                Change(
+                    "worklog_deleted",
+                    "activity.worklog",
+                    str(jira_id),
+                    f"{key} worklog {jira_id}",
+                    f"worklog {jira_id} of {key} is no longer in Jira: soft-deleted",
+                    {},
+                    instance.slug,
+                )
+                for _, jira_id, key in gone
+            ]
+        result.deleted += len(changes)
+        audit_record_many(actor=SYNC, changes=changes, sync_run_id=run_id)
+
+
+def _pending_complete(client: JiraClient, instance: JiraInstance, result: FeedResult, run_id: int | None) -> None:
+    pending = {
+        issue_id: total
+        for issue_id, total in WorklogPending.objects.filter(instance=instance).values_list("pk", "total")
+    }
+    if not pending:
+        return
+    live = dict(
+        Worklog.objects.filter(issue_id__in=list(pending), deleted_at__isnull=True)
+        .values("issue_id")
+        .annotate(n=Count("pk"))
+        .values_list("issue_id", "n")
+    )
+    whole = [issue_id for issue_id, total in pending.items() if live.get(issue_id, 0) == total]
+    WorklogPending.objects.filter(pk__in=whole).delete()
+    result.completed += len(whole)
+    short = Issue.objects.filter(pk__in=[pk for pk in pending if pk not in set(whole)], deleted_at__isnull=True)
+    for issue in short.select_related("project__instance"):
+        _issue_complete(client, issue, result, run_id)
+    # Deleted issues keep what they had: nothing more will come for them.
+    WorklogPending.objects.filter(instance=instance, issue__deleted_at__isnull=False).delete()
+
+
+def _issue_complete(client: JiraClient, issue: Issue, result: FeedResult, run_id: int | None) -> None:
+    """Read one pending issue's worklogs whole from its endpoint and replace what is stored with them."""
+    try:
+        rows = [worklog_read(value) for value in client.issue_worklogs(str(issue.jira_id))]
+    except JiraCancelledError:
+        raise
+    except (JiraError, UnreadableActivity) as exc:
+        result.failed.append((issue.key, f"its worklogs could not be read: {exc}"))
+        return
+    project: Project = issue.project
+    with transaction.atomic():
+        stored = activity_store(
+            project=project,
+            issues={issue.jira_id: (issue.pk, issue.key)},
+            activity={issue.jira_id: IssueActivity(worklogs=rows)},
+            now=timezone.now(),
+            run_id=run_id,
+        )
+        WorklogPending.objects.filter(pk=issue.pk).delete()
+    result.stored.add(stored)
+    result.completed += 1

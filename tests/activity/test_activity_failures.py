@@ -1,0 +1,101 @@
+"""Failures are never silent, and a site can turn each kind off: a comment or worklog list that cannot be read
+whole costs its issue's row (recorded, audited, retried), and an instance syncing issues only asks for neither."""
+
+import pytest
+
+from activity.models import Comment, Worklog, WorklogFeed, WorklogPending
+from audit.models import AuditLog
+from issues.models import Issue
+from jirasim.faults import FaultPlan, FaultRule
+from jirasim.testing import running_sim
+from syncing.models import IssueRetry, SyncRun
+from syncing.runner import RunOptions, sync_instance
+from tests.activity.test_activity_sync import busy
+from tests.syncing.conftest import register
+from tests.syncing.test_run_requests import jira_requests, served
+from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize(
+    ("flavour", "endpoint"),
+    [
+        ("cloud", "GET /rest/api/3/issue/{issueIdOrKey}/comment"),
+        ("datacenter", "GET /rest/api/2/issue/{issueIdOrKey}/worklog"),
+    ],
+)
+def test_a_list_that_cannot_be_read_fails_its_issue_row_saying_why_and_the_next_run_completes_it(
+    flavour, endpoint, reference_mappings
+):
+    faults = FaultPlan([FaultRule("500", endpoint=endpoint)])
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=23, faults=faults) as server:
+        busy(server, "OPS-4")
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL and run.failed_rows == 1
+        assert "OPS-4: its " in run.error and "could not be read" in run.error and "500" in run.error
+        assert not Issue.objects.filter(key="OPS-4").exists()  # not stored with less than Jira has
+        assert AuditLog.objects.filter(action="sync_row_failed", object_repr="OPS-4").exists()
+        assert IssueRetry.objects.filter(jira_id=server.sim.data.by_key["OPS-4"].id).exists()
+        server.sim.faults.replace([])
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert not IssueRetry.objects.exists()
+        assert_database_equals_truth(server, instance)
+        assert_activity_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_instance_syncing_issues_only_asks_for_no_comment_or_worklog(flavour, reference_mappings):
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=24) as server:
+        busy(server, "OPS-5")
+        instance = register(
+            server, "instance_1" if flavour == "cloud" else "instance_2", sync_comments=False, sync_worklogs=False
+        )
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert not Comment.objects.exists() and not Worklog.objects.exists()
+        assert served(server, "/comment") == served(server, "/worklog") == 0
+        raw = Issue.objects.get(key="OPS-5").raw.body
+        assert b'"comment"' not in bytes(raw) and b'"worklog"' not in bytes(raw)
+        assert run.requests == jira_requests(server)
+        # Turned on later: the next sync asks for them, and every stored issue gets its lists.
+        instance.sync_comments = instance.sync_worklogs = True
+        instance.save(update_fields=["sync_comments", "sync_worklogs"])
+        later = sync_instance(instance.pk, RunOptions(full=True))
+        assert later.status == SyncRun.Status.SUCCEEDED, later.error
+        assert_activity_equals_truth(server, instance)
+
+
+def test_a_cloud_issue_whose_older_worklogs_the_feed_no_longer_lists_is_read_whole_from_its_own_endpoint(
+    reference_mappings,
+):
+    with running_sim(flavour="cloud", projects=1, issues=30, seed=25) as server:
+        busy(server, "OPS-6")
+        instance = register(server, "instance_1")
+        # As for an issue moved in from a project not synced: the feed's watermark is past its worklogs.
+        WorklogFeed.objects.create(instance=instance, updated_since=server.sim.data.now_ms, deleted_since=0)
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert served(server, "/worklog") == 1  # that issue alone, not one request per issue
+        assert not WorklogPending.objects.exists()
+        assert_activity_equals_truth(server, instance)
+
+
+def test_a_worklog_feed_that_cannot_be_read_ends_the_run_partial_saying_why_and_the_next_run_reads_it(
+    reference_mappings,
+):
+    faults = FaultPlan([FaultRule("500", endpoint="GET /rest/api/3/worklog/updated")])
+    with running_sim(flavour="cloud", projects=1, issues=30, seed=26, faults=faults) as server:
+        busy(server, "OPS-7")
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL and "worklog feed: GET /rest/api/3/worklog/updated" in run.error
+        assert WorklogPending.objects.filter(issue__key="OPS-7").exists()  # still short: kept to complete
+        assert not WorklogFeed.objects.filter(updated_since__gt=0).exists()
+        server.sim.faults.replace([])
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert not WorklogPending.objects.exists()
+        assert_activity_equals_truth(server, instance)
