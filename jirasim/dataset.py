@@ -24,6 +24,7 @@ from jirasim.activity import (
     seeded_activity,
     with_changes,
 )
+from jirasim.advance_request import check_advance
 from jirasim.memo import Lru, VersionedLru
 from jirasim.replay import epoch_ms, raw_events
 from jirasim.rich import RichText, rich_document
@@ -255,7 +256,7 @@ class Dataset:
             at(position, ("WorklogId", "jira", "WorklogId", None, None, str(worklog.id), str(worklog.id)))
         if activity.environment and draw() < 0.5:
             at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
-        for link_id, other, outward, link_type in self.links(record):
+        for link_id, other, outward, link_type in self._all_links(record):
             if link_id % 3:
                 _, _, inward_text, outward_text = catalog.LINK_TYPES[link_type]
                 text = f"This issue {outward_text if outward else inward_text} {self.key_of(other)}"
@@ -296,7 +297,13 @@ class Dataset:
         return cached
 
     def links(self, record: IssueRecord) -> list[tuple[int, IssueRecord, bool, int]]:
-        """The issue's links: [(link id, the other issue, this one is the outward end, link type index)]."""
+        """The issue's links as the account sees them: [(link id, the other issue, this one is the outward
+        end, link type index)]. A link to an issue the account may not browse (its project or its issues
+        hidden) is left out, as Jira's LinkCollection leaves it out of `issuelinks`."""
+        return [link for link in self._all_links(record) if self.visible(link[1])]
+
+    def _all_links(self, record: IssueRecord) -> list[tuple[int, IssueRecord, bool, int]]:
+        """The issue's links to live issues, whoever may see them (its history records them all)."""
         if record.raw is not None:
             return []
         found = []
@@ -384,7 +391,9 @@ class Dataset:
         """Move the clock on and change the site in between; return what was done.
 
         activity: {"comments": {"add": n, "edit": n, "delete": n}, "worklogs": {…the same…},
-        "sprints": {"close": true, "move": n}} — see advance_activity()."""
+        "sprints": {"close": true, "move": n}} — see advance_activity(). ValueError (nothing changed) when
+        any argument is out of range: see advance_request."""
+        check_advance(minutes=minutes, update=update, create=create, delete=delete, move=move, activity=activity)
         with self.lock:
             self._advances += 1
             rng = random.Random(self.config.seed * 7919 + self._advances)
