@@ -3,6 +3,7 @@ worklogs, a project's versions and components, and the status categories. A mixi
 
 import bisect
 import math
+import re
 import threading
 from typing import Any
 
@@ -178,11 +179,10 @@ class ActivityEndpoints:
         since=until+1. `lastPage` is true when no settled change is left after the page. A `since` that
         is not a number or outside a Java long is 400."""
         version = self.version(request)
-        raw_since = request.param("since", 0)
-        since = request.int_param("since", 0)
-        if since not in SINCE_RANGE:
+        raw_since = str(request.param("since", 0))
+        if not re.fullmatch(r"-?[0-9]+", raw_since) or int(raw_since) not in SINCE_RANGE:  # not 1_000, ٣, 2**63
             raise HttpError(400, f"The value '{raw_since}' is not valid for the parameter 'since'.")
-        since = max(since, 0)
+        since = max(int(raw_since), 0)
         settled_end = bisect.bisect_right(changes, (self.data.now_ms - SETTLE_MS, math.inf))
         start = bisect.bisect_left(changes, (since,))
         stop = max(start, min(start + WORKLOG_CHANGES_PAGE, settled_end))

@@ -110,7 +110,9 @@ def test_a_page_that_ends_in_a_millisecond_repeats_it_on_the_next_and_since_is_i
     assert exact["values"][0]["updatedTime"] == first["values"][5]["updatedTime"]
 
 
-@pytest.mark.parametrize("since", ["abc", "1.5", "", "99999999999999999999", str(2**63), str(-(2**63) - 1)])
+@pytest.mark.parametrize(
+    "since", ["abc", "1.5", "1_000", "1e3", "", "99999999999999999999", str(2**63), str(-(2**63) - 1)]
+)
 @pytest.mark.parametrize("kind", ["updated", "deleted"])
 def test_a_since_that_is_not_a_java_long_is_400(busy_site, kind, since):
     site, flavour, _ = busy_site
