@@ -44,10 +44,11 @@ class EntryKindFilter(admin.SimpleListFilter):
         return [*lookups, ("not_sync", "everything but sync start and end")]
 
     def queryset(self, request: HttpRequest, queryset):
-        if self.value() == "not_sync":
+        kind = self.value()
+        if kind == "not_sync":
             return queryset.exclude(ENTRY_KINDS["sync"][1])
-        if self.value() in ENTRY_KINDS:
-            return queryset.filter(ENTRY_KINDS[self.value()][1])
+        if kind is not None and kind in ENTRY_KINDS:
+            return queryset.filter(ENTRY_KINDS[kind][1])
         return queryset
 
 

@@ -3,7 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 from audit.models import AuditLog
@@ -21,7 +22,10 @@ class Actor:
     user: AbstractBaseUser | None = None
 
     @classmethod
-    def of_user(cls, user: AbstractBaseUser) -> "Actor":
+    def of_user(cls, user: AbstractBaseUser | AnonymousUser) -> "Actor":
+        """The actor for a request's user; raises PermissionDenied for an anonymous one (no change is anonymous)."""
+        if not isinstance(user, AbstractBaseUser):
+            raise PermissionDenied("an anonymous user changes nothing")
         return cls(name=user.get_username(), user=user)
 
 
@@ -42,7 +46,7 @@ class Change:
 
 def changes_between(old: dict[str, Any], new: dict[str, Any], secret_fields: frozenset[str] = frozenset()) -> dict:
     """Return {field: [old, new]} for every field that differs; secret fields show only that they changed."""
-    diff = {}
+    diff: dict[str, list[Any]] = {}
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name), new.get(name)
         if before == after:

@@ -53,7 +53,8 @@ class AuditedConfigurationAdmin(ExactValuesMixin, admin.ModelAdmin):
     audit_kind = ""
 
     def save_model(self, request: HttpRequest, obj: Model, form, change: bool) -> None:
-        request._audit_before = configuration_snapshot(self.audit_kind, form.initial.get("name", "")) if change else {}
+        before = configuration_snapshot(self.audit_kind, form.initial.get("name", "")) if change else {}
+        request._audit_before = before  # type: ignore[attr-defined]  # read by save_related
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
@@ -69,10 +70,11 @@ class AuditedConfigurationAdmin(ExactValuesMixin, admin.ModelAdmin):
             _remap_offer(request)
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        before = configuration_snapshot(self.audit_kind, obj.name)
+        name = obj.name  # type: ignore[attr-defined]  # a FieldMapping or a StatusMilestone
+        before = configuration_snapshot(self.audit_kind, name)
         super().delete_model(request, obj)
         configuration_record_change(
-            actor=Actor.of_user(request.user), kind=self.audit_kind, name=obj.name, before=before, after={}
+            actor=Actor.of_user(request.user), kind=self.audit_kind, name=name, before=before, after={}
         )
 
 

@@ -106,14 +106,12 @@ def _group(conversion: LegacyConversion, g: int, key: str, group: Any) -> dict |
         return None
     new_path = f"$.field_groups[{g}]"
     conversion._paths += [(new_path, path), (f"{new_path}.name", path), (f"{new_path}.fields", f"{path}.fields")]
-    converted = {"name": group.get("name", group.get("label", key)), "fields": []}
+    fields: list[dict[str, Any]] = []
     for name, item in items.items():
-        entry = _field(
-            conversion, f"{new_path}.fields[{len(converted['fields'])}]", key_path(f"{path}.fields", name), name, item
-        )
+        entry = _field(conversion, f"{new_path}.fields[{len(fields)}]", key_path(f"{path}.fields", name), name, item)
         if entry is not None:
-            converted["fields"].append(entry)
-    return converted
+            fields.append(entry)
+    return {"name": group.get("name", group.get("label", key)), "fields": fields}
 
 
 def _field(conversion: LegacyConversion, new_path: str, path: str, name: str, item: Any) -> dict | None:

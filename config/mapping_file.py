@@ -11,6 +11,7 @@ from typing import Any
 
 from config.legacy_mapping import is_legacy, legacy_convert
 from config.models import ANY_INSTANCE, CombineMode, FieldMapping, FieldSource, FieldType, StatusMilestone
+from jirasync_site.columns import max_length
 from syncing.fields.compiler import JOINABLE_TYPES
 from syncing.fields.convert import CONVERTERS, ConversionError
 
@@ -18,12 +19,12 @@ FORMAT_VERSION = 1
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _SLUG = re.compile(r"^(\*|[-a-zA-Z0-9_]+)$")
 # What the database columns hold: a longer value must be a problem in the file, not an error at save.
-_MAX_NAME = FieldMapping._meta.get_field("name").max_length
-_MAX_LABEL = FieldMapping._meta.get_field("label").max_length
-_MAX_GROUP = FieldMapping._meta.get_field("group").max_length
-_MAX_SLUG = FieldSource._meta.get_field("instance_slug").max_length
-_MAX_SEPARATOR = FieldSource._meta.get_field("separator").max_length
-_MAX_MILESTONE_LABEL = StatusMilestone._meta.get_field("label").max_length
+_MAX_NAME = max_length(FieldMapping, "name")
+_MAX_LABEL = max_length(FieldMapping, "label")
+_MAX_GROUP = max_length(FieldMapping, "group")
+_MAX_SLUG = max_length(FieldSource, "instance_slug")
+_MAX_SEPARATOR = max_length(FieldSource, "separator")
+_MAX_MILESTONE_LABEL = max_length(StatusMilestone, "label")
 _MAX_ORDER = 2**31 - 1  # PositiveIntegerField's range on every database
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
@@ -234,10 +235,11 @@ class _Reader:
                 if isinstance(entries, list):
                     self.problem(f"{path}.sources", "needs at least one source")
                 return None
-            located = [self.located(entry, f"{path}.sources[{i}]") for i, entry in enumerate(entries)]
+            maybe = [self.located(entry, f"{path}.sources[{i}]") for i, entry in enumerate(entries)]
         else:
-            located = [self.located(spec, path)]
-        if any(entry is None for entry in located):
+            maybe = [self.located(spec, path)]
+        located = [entry for entry in maybe if entry is not None]
+        if len(located) != len(maybe):
             return None
         combine = spec.get("combine", CombineMode.JOIN)
         separator = spec.get("separator", " ")
@@ -395,6 +397,7 @@ def _located_data(path: str, name: str) -> dict[str, str]:
 
 def _source_data(source: SourceDoc) -> dict[str, Any]:
     names = source.names or ("",) * len(source.paths)
+    entry: dict[str, Any]
     if len(source.paths) == 1:
         entry = _located_data(source.paths[0], names[0])
     else:

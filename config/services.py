@@ -145,14 +145,14 @@ def _replace_configuration(document: MappingDocument) -> None:
             )
             for slug, source in item.sources
         )
-    for item in document.milestones:
+    for wanted in document.milestones:
         milestone, _ = StatusMilestone.objects.update_or_create(
-            name=item.name, defaults={"order": item.order, "label": item.label, "description": item.description}
+            name=wanted.name, defaults={"order": wanted.order, "label": wanted.label, "description": wanted.description}
         )
         milestone.statuses.all().delete()
         MilestoneStatuses.objects.bulk_create(
             MilestoneStatuses(milestone=milestone, instance_slug=slug, status_names=list(names), status_ids=list(ids))
-            for slug, names, ids in item.statuses
+            for slug, names, ids in wanted.statuses
         )
 
 

@@ -84,7 +84,7 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
 
     @admin.display(description="Summary", ordering="summary")
     def summary_head(self, obj: Issue) -> str:
-        start = obj.summary_start
+        start = obj.summary_start  # type: ignore[attr-defined]  # annotated by get_queryset
         return f"{start}…" if len(start) >= SUMMARY_SHOWN else start
 
     @admin.display(description="Summary")
@@ -128,10 +128,11 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
         if cached is not None and str(cached.pk) == str(object_id):
             return cached
         try:
-            request._issue = Issue.objects.select_related("instance", "project__instance").get(pk=int(object_id))
+            issue = Issue.objects.select_related("instance", "project__instance").get(pk=int(object_id))
         except (ValueError, Issue.DoesNotExist):
             return None
-        return request._issue
+        request._issue = issue  # type: ignore[attr-defined]  # the change view asks for it more than once
+        return issue
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         issue = self.get_object(request, object_id)

@@ -37,7 +37,7 @@ def _mapped(name: str, issue: Issue):
 
 
 def _first_reached(name: str, issue: Issue):
-    return issue.reached.get(name)  # loaded per chunk of rows (IssueResource.chunk_load)
+    return issue.reached.get(name)  # type: ignore[attr-defined]  # set per chunk of rows (IssueResource.chunk_load)
 
 
 class IssueResource(StreamingResource):
@@ -69,7 +69,7 @@ class IssueResource(StreamingResource):
         for issue_id, name, first in rows:
             reached[issue_id][name] = first
         for issue in chunk:
-            issue.reached = reached[issue.pk]
+            issue.reached = reached[issue.pk]  # type: ignore[attr-defined]
 
 
 class StatusChangeResource(StreamingResource):

@@ -4,10 +4,12 @@ from django.contrib.admin import ActionLocation
 from django.contrib.admin.options import csrf_protect_m
 from django.http import HttpRequest, HttpResponse
 
+from jirasync_site.admin_mixin import ModelAdminMixin
+
 SAVE_BUTTONS = ("_save", "_continue", "_addanother", "_saveasnew")
 
 
-class FormActionsOutsideTransactionMixin:
+class FormActionsOutsideTransactionMixin(ModelAdminMixin):
     """Django runs the change form's actions inside the transaction it opens for a save. On SQLite, in
     IMMEDIATE mode, that transaction takes the database's write lock at once and keeps it for the
     whole action — a Jira request included — so every worker's write fails with "database is locked".
@@ -29,5 +31,5 @@ class FormActionsOutsideTransactionMixin:
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None) -> HttpResponse:
         if object_id is not None and self.is_form_action(request):
             # Django's own handling of the post (permissions, the selected object, the action), minus the atomic.
-            return self._changeform_view(request, object_id, form_url, extra_context)
+            return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
         return super().changeform_view(request, object_id, form_url, extra_context)

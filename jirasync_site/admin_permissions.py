@@ -21,7 +21,7 @@ def permission_required_view(*permissions: str) -> Callable:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        checked.required_permissions = permissions
+        checked.required_permissions = permissions  # type: ignore[attr-defined]  # read by the permission tests
         return checked
 
     return decorate

@@ -79,7 +79,9 @@ class StreamingExportMixin(ExportMixin):
         view = permission_required_view(f"{self.opts.app_label}.view_{self.opts.model_name}")(self.export_action)
         return [path("export/", self.admin_site.admin_view(view), name=name)] + [u for u in urls if u.name != name]
 
-    def _do_file_export(self, file_format, request: HttpRequest, queryset, export_form=None) -> HttpResponse:
+    def _do_file_export(
+        self, file_format, request: HttpRequest, queryset, export_form=None
+    ) -> HttpResponse | StreamingHttpResponse:
         if not self.has_export_permission(request):
             raise PermissionDenied
         resource = self.choose_export_resource_class(export_form, request)(

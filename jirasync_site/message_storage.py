@@ -7,7 +7,7 @@ from jirasync_site.log_redaction import redact
 
 
 class RedactingStorage(FallbackStorage):
-    def add(self, level: int, message, extra_tags: str = "") -> None:
+    def add(self, level: int, message, extra_tags: str | None = "") -> None:
         text = str(message)
         cleaned = redact(text)
         if cleaned != text:

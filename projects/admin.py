@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.contrib.admin.actions import delete_selected as delete_selected_confirmation
@@ -64,6 +67,19 @@ class InstanceChangeList(ChangeList):
         for instance in self.result_list:
             instance.health = health[instance.pk]
             instance.schedule_states = schedules[instance.pk]
+
+
+@dataclass
+class SaveCheck:
+    """What an instance's change form learnt from Jira before Django's save began (see changeform_view)."""
+
+    report: InstanceReport | None = None  # the connection test of what was typed, when it ran
+    note: str = ""  # for the audit entry
+    jql_parse_problems: list[str] | None = None
+
+
+# One per POST being saved, read by get_form and save_model of the same request.
+_save_checks: "WeakKeyDictionary[HttpRequest, SaveCheck]" = WeakKeyDictionary()
 
 
 @admin.register(JiraInstance)
@@ -175,7 +191,7 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
         if not request.POST.get("post"):
             return delete_selected_confirmation(self, request, queryset)  # the counts, from get_deleted_objects
         instances = list(queryset)
-        self.log_deletions(request, instances)
+        self.log_deletions(request, instances)  # type: ignore[arg-type]  # a list serves as the queryset does
         self.delete_queryset(request, instances)
         return None
 
@@ -183,7 +199,7 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
     def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
         # Django's view, without the transaction it wraps a post in (on SQLite's IMMEDIATE mode the write lock,
         # held while everything is counted): instance_deletion_start opens its own short one.
-        return self._delete_view(request, object_id, extra_context)
+        return self._delete_view(request, object_id, extra_context)  # type: ignore[attr-defined]
 
     def get_deleted_objects(self, objs, request: HttpRequest):
         """What goes with the instances, counted on indexes rather than listed row by row (an instance holds
@@ -238,7 +254,7 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
 
     @admin.display(description="Next runs")
     def next_runs(self, obj: JiraInstance) -> str:
-        states = obj.schedule_states
+        states = obj.schedule_states  # type: ignore[attr-defined]  # set per page by InstanceChangeList
         if not states:
             return "none scheduled"
         return format_html_join("", "<div>{}: {}</div>", ((state.purpose, state.when()) for state in states))
@@ -267,14 +283,14 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
 
     @admin.display(description="Health")
     def health(self, obj: JiraInstance) -> str:
-        if obj.being_deleted:
+        if obj.deleting_since is not None:  # being deleted
             return format_html(
                 '{} <span class="quiet">since {} ago, asked by {}; its data is being removed</span>',
                 status_dot("cancelled", "being deleted"),
                 timesince(obj.deleting_since, depth=1),
                 obj.deleting_by,
             )
-        item: InstanceHealth = obj.health
+        item: InstanceHealth = obj.health  # type: ignore[attr-defined]  # set per page by InstanceChangeList
         colour = {"ok": "succeeded", "warning": "partial", "failing": "failed"}.get(item.state, "skipped")
         if item.failing_projects:
             why = f"last run failed: {', '.join(item.failing_projects)}"
@@ -288,7 +304,7 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
 
     @admin.display(description="Last run")
     def last_run(self, obj: JiraInstance) -> str:
-        run: SyncRun | None = obj.health.last_run
+        run: SyncRun | None = obj.health.last_run  # type: ignore[attr-defined]
         if run is None:
             return "never"
         return format_html(
@@ -347,23 +363,24 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
             # Jira is asked here, before Django opens the save's transaction: no Jira request inside a
             # transaction (on SQLite it would hold the write lock meanwhile).
             edited = self._edited_instance(request, object_id)
-            request.jql_parse_problems = instance_jql_parse_problems(edited, request.POST.get("jql_filter", "").strip())
-            self._connection_test(request, edited)
+            check = self._connection_test(request, edited)
+            check.jql_parse_problems = instance_jql_parse_problems(edited, request.POST.get("jql_filter", "").strip())
+            _save_checks[request] = check
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def _connection_test(self, request: HttpRequest, edited: JiraInstance) -> None:
+    def _connection_test(self, request: HttpRequest, edited: JiraInstance) -> "SaveCheck":
         """Test what was typed (a new instance, or a token typed again) unless the operator insists on saving."""
-        request.connection_report, request.connection_note = None, ""
         if edited.pk or not edited.has_token:
-            return  # the stored token and the URL it was entered for: nothing new to test
+            return SaveCheck()  # the stored token and the URL it was entered for: nothing new to test
         if request.POST.get("save_anyway"):
-            request.connection_note = "saved without a connection test"
-            return
-        request.connection_report = instance_check_unsaved(edited, field_specs_for_instance(edited.slug))
-        report: InstanceReport | None = request.connection_report
-        if report is not None and report.ok:
-            request.connection_note = f"connection tested: {report.flavour} {report.version}, "
-            request.connection_note += f"{len(report.projects)} projects visible"
+            return SaveCheck(note="saved without a connection test")
+        report = instance_check_unsaved(edited, field_specs_for_instance(edited.slug))
+        if report is None or not report.ok:
+            return SaveCheck(report=report)
+        return SaveCheck(
+            report=report,
+            note=f"connection tested: {report.flavour} {report.version}, {len(report.projects)} projects visible",
+        )
 
     def _edited_instance(self, request: HttpRequest, object_id) -> JiraInstance:
         """The instance as the POST has it, not saved: with the token typed, else the stored instance when
@@ -387,13 +404,14 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        form.jql_parse_problems = getattr(request, "jql_parse_problems", None)
-        report: InstanceReport | None = getattr(request, "connection_report", None)
-        form.connection_problem = report.problem if report is not None and not report.ok else None
+        check = _save_checks.get(request, SaveCheck())
+        form.jql_parse_problems = check.jql_parse_problems  # type: ignore[attr-defined]  # a JiraInstanceForm
+        form.connection_problem = check.report.problem if check.report and not check.report.ok else None  # type: ignore[attr-defined]
         return form
 
     def save_model(self, request: HttpRequest, obj: JiraInstance, form: JiraInstanceForm, change: bool) -> None:
-        report: InstanceReport | None = getattr(request, "connection_report", None)
+        check = _save_checks.get(request, SaveCheck())
+        report = check.report
         if report is not None and report.ok:  # what Jira said of the URL being saved
             obj.detected_flavour, obj.time_zone = report.flavour, report.time_zone
         instance_save(
@@ -401,7 +419,7 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
             actor=Actor.of_user(request.user),
             token=form.cleaned_data.get("token") or None,
             webhook_secret=form.cleaned_data.get("webhook_secret") or None,
-            note=getattr(request, "connection_note", ""),
+            note=check.note,
         )
         if report is not None and report.ok:
             messages.success(request, f"{obj.name}: " + " · ".join(report.lines()))
@@ -446,13 +464,14 @@ class ProjectAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin, Exac
 
     @admin.display(description="Issues", ordering="live_issues")
     def issues_stored(self, obj: Project) -> int:
-        return obj.live_issues
+        return obj.live_issues  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="Last run")
     def last_run(self, obj: Project) -> str:
-        if not obj.last_status:
+        status, at = obj.last_status, obj.last_at  # type: ignore[attr-defined]  # annotated by get_queryset
+        if not status:
             return "never"
-        return f"{obj.last_status}, {timesince(obj.last_at)} ago"
+        return f"{status}, {timesince(at)} ago"
 
     @admin.action(description="Enable the selected projects", permissions=["change"])
     def enable(self, request: HttpRequest, queryset) -> None:

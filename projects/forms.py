@@ -64,7 +64,7 @@ class JiraInstanceForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}  # a ModelForm's clean() returns cleaned_data, never None
         has_token = bool(cleaned.get("token")) or (self.instance.pk and self.instance.has_token)
         if not has_token:
             self.add_error("token", "A token is required.")

@@ -132,7 +132,7 @@ class JiraInstance(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        problems = {}
+        problems: dict[str, str | list[str]] = {}
         if self.base_url and url_userinfo(self.base_url):
             problems["base_url"] = (
                 "Credentials do not belong in the URL (they would be logged and sent as they are): "

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 
 from audit.services import Actor, audit_object_change, changes_between
+from jirasync_site.columns import verbose_name
 from projects.models import JiraInstance, Project
 
 SECRET_FIELDS = frozenset({"token_encrypted", "webhook_secret_encrypted"})
@@ -19,7 +20,7 @@ def instance_snapshot(instance: JiraInstance) -> dict:
 
 
 def token_required_message(changed: list[str]) -> str:
-    names = ", ".join(JiraInstance._meta.get_field(name).verbose_name for name in changed)
+    names = ", ".join(verbose_name(JiraInstance, name) for name in changed)
     return (
         f"Enter the token again: the {names} changed, and a stored token is only ever sent "
         "with the URL, auth kind and user name it was entered for."

@@ -126,7 +126,7 @@ class SyncRunAdmin(StreamingExportMixin, ReadOnlyAdmin):
 
     @admin.display(description="Run", ordering="-id")
     def what(self, obj: SyncRun) -> str:
-        scope = f"{obj.instance.slug}/{obj.project.key}" if obj.project_id else obj.instance.slug
+        scope = f"{obj.instance.slug}/{obj.project.key}" if obj.project is not None else obj.instance.slug
         return format_html(
             '#{} {}{}<br><span class="quiet">{} · {}</span>',
             obj.pk,

@@ -241,7 +241,9 @@ def rows_update(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     batch = list(rows)
     if not batch:
         return 0
-    pk = model._meta.pk.column
+    pk = model._meta.pk.column if model._meta.pk is not None else None
+    if pk is None:
+        raise ValueError(f"{model.__name__} has no primary key column to update by")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             staging = _copy_to_staging(cursor, model, [pk, *columns], batch, "update")

@@ -4,15 +4,17 @@ The flavour is set once, at construction (from what the instance last learnt, or
 """
 
 import logging
-import threading
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
 
+from jirasync_site.columns import max_length
 from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraAuthenticationError
+from syncing.jira.stop import Stop
 from syncing.transaction_guard import outside_transaction
 
 log = logging.getLogger(__name__)
@@ -25,21 +27,19 @@ def connection_settings(instance: JiraInstance, *, interactive: bool = False) ->
         token = instance.get_token()
     except TokenWithheld as exc:  # the URL moved since the token was entered: it goes nowhere
         raise JiraAuthenticationError(str(exc)) from None
-    common = {
-        "name": instance.name,
-        "base_url": instance.base_url,
-        "auth_kind": instance.auth_kind,
-        "username": instance.username,
-        "token": token,
-        "flavour": instance.flavour,
-        "max_response_bytes": int(settings.JIRASYNC_MAX_RESPONSE_MB * 1024 * 1024),
-    }
+    common = ConnectionSettings(
+        name=instance.name,
+        base_url=instance.base_url,
+        auth_kind=instance.auth_kind,
+        username=instance.username,
+        token=token,
+        flavour=instance.flavour,
+        max_response_bytes=int(settings.JIRASYNC_MAX_RESPONSE_MB * 1024 * 1024),
+    )
     if interactive:
-        return ConnectionSettings(
-            **common, connect_timeout=4.0, read_timeout=8.0, total_timeout=9.0, max_retries=0, max_wait=0.0
-        )
-    return ConnectionSettings(
-        **common,
+        return replace(common, connect_timeout=4.0, read_timeout=8.0, total_timeout=9.0, max_retries=0, max_wait=0.0)
+    return replace(
+        common,
         backoff_base=settings.JIRASYNC_BACKOFF_BASE,
         max_retries=settings.JIRASYNC_MAX_RETRIES,
         total_timeout=settings.JIRASYNC_REQUEST_DEADLINE_SECONDS,
@@ -57,7 +57,7 @@ def client_for(
     counters: RequestCounters | None = None,
     *,
     interactive: bool = False,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     site: SiteInfo | None = None,
 ) -> JiraClient:
     """A client for the instance within its request budget (see connection_settings for interactive).
@@ -92,7 +92,7 @@ def instance_discover_projects(instance: JiraInstance, client: JiraClient) -> li
     and keeps the name it had otherwise (the key and id are its identity; a missing label is no reason to stop
     every project's sync). Raises JiraResponseError when an id, key or name does not fit its column.
     """
-    remotes = client.projects(longest={part: Project._meta.get_field(column).max_length for part, column in _COLUMNS})
+    remotes = client.projects(longest={part: max_length(Project, column) for part, column in _COLUMNS})
     found = []
     with transaction.atomic():
         for remote in remotes:

@@ -18,7 +18,7 @@ from syncing.progress import RunProgress, run_progress_of, runs_live_counts
 
 CHART_RUNS = 30
 # A run's result as a colour: the dashboard's bars and the sync-run list's badges.
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     SyncRun.Status.SUCCEEDED: "#2e7d32",
     SyncRun.Status.PARTIAL: "#ef6c00",
     SyncRun.Status.FAILED: "#c62828",
@@ -165,13 +165,15 @@ def instances_health(instances, now: datetime | None = None) -> dict[int, Instan
             row["failed"],
             row["failed_rows"] or 0,
         )
-    for row in top_level.filter(status=SyncRun.Status.SUCCEEDED).values("instance_id").annotate(at=Max("finished_at")):
-        health[row["instance_id"]].last_success = row["at"]
+    for success in (
+        top_level.filter(status=SyncRun.Status.SUCCEEDED).values("instance_id").annotate(at=Max("finished_at"))
+    ):
+        health[success["instance_id"]].last_success = success["at"]
     latest = _chart_runs().filter(instance=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     last_ids = JiraInstance.objects.filter(pk__in=list(health)).annotate(run=Subquery(latest)).values("pk", "run")
-    last_runs = SyncRun.objects.select_related("instance").in_bulk([row["run"] for row in last_ids if row["run"]])
-    for row in last_ids:
-        health[row["pk"]].last_run = last_runs.get(row["run"])
+    last_runs = SyncRun.objects.select_related("instance").in_bulk([last["run"] for last in last_ids if last["run"]])
+    for last in last_ids:
+        health[last["pk"]].last_run = last_runs.get(last["run"])
     active = _syncs().filter(parent__isnull=True, instance__in=list(health), status__in=SyncRun.ACTIVE)
     for run in active.select_related("instance").order_by("created_at", "id"):
         health[run.instance_id].active_run = run  # the latest wins
@@ -183,8 +185,8 @@ def instances_health(instances, now: datetime | None = None) -> dict[int, Instan
         if instance_id in health:
             health[instance_id].issues_deleted = n
 
-    for row in Project.objects.filter(instance__in=list(health)).values("instance_id").annotate(n=Count("id")):
-        health[row["instance_id"]].projects_discovered = row["n"]
+    for discovered in Project.objects.filter(instance__in=list(health)).values("instance_id").annotate(n=Count("id")):
+        health[discovered["instance_id"]].projects_discovered = discovered["n"]
     last_project_run = _syncs().filter(project=OuterRef("pk")).order_by("-created_at", "-id")
     for project in (
         Project.objects.filter(enabled=True, instance__in=list(health))

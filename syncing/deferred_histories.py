@@ -120,7 +120,7 @@ def histories_complete(
                 continue  # deleted or moved away since its page: the census and the next read see to it
             answer = fetched.get(str(jira_id))
             why = _still_short(issue, answer)
-            if why:
+            if why or answer is None:
                 result.incomplete.append((key, why))
                 continue
             transitions = transitions_ordered(answer.histories)
@@ -156,7 +156,10 @@ def _status_moves(history: dict) -> list[Transition]:
         Transition(
             move.history_id,
             move.changed_at,
-            *(sys.intern(text) for text in (move.from_id, move.from_name, move.to_id, move.to_name)),
+            sys.intern(move.from_id),
+            sys.intern(move.from_name),
+            sys.intern(move.to_id),
+            sys.intern(move.to_name),
             sys.intern(move.author),
             sys.intern(move.author_id),
         )

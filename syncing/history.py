@@ -409,7 +409,10 @@ def time_in_status(history: list[Transition], as_of: datetime) -> list[StatusTim
             entry[2] += 1
             entry[4] = entered
     current = (history[-1].to_id or history[-1].to_name) if history else None
-    return [StatusTime(key, *entry, key == current) for key, entry in totals.items()]
+    return [
+        StatusTime(key, name, seconds, visits, first, last, key == current)
+        for key, (name, seconds, visits, first, last) in totals.items()
+    ]
 
 
 def time_in_status_replace(

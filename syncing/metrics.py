@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from issues.models import Issue
 from issues.selectors import issue_counts
 from jirasync_site.db_stats import database_size_bytes, table_rows
+from jirasync_site.value_rows import rows_of
 from projects.models import JiraInstance, Project
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookRefusal
 
@@ -193,8 +194,10 @@ def _run_families() -> Iterator:
     runs = CounterMetricFamily("jirasync_sync_runs", "Finished sync runs.", labels=["jira_instance", "kind", "status"])
     counts: dict[tuple, float] = {}
     sums: dict[str, dict[str, float]] = {name: {} for name, _, _ in RUN_COUNTERS}
-    for row in finished.values("instance__slug", "kind", "status").annotate(
-        n=Count("id"), **{name: Sum(name) for name, _, _ in RUN_COUNTERS}
+    for row in rows_of(
+        finished.values("instance__slug", "kind", "status").annotate(
+            n=Count("id"), **{name: Sum(name) for name, _, _ in RUN_COUNTERS}
+        )
     ):
         counts[(row["instance__slug"], row["kind"], row["status"])] = row["n"]
         for name, _, _ in RUN_COUNTERS:
@@ -225,14 +228,14 @@ def _run_families() -> Iterator:
         for i, n in enumerate(total.duration_buckets[: len(DURATION_BUCKETS)]):
             into[2 + i] += n
     for row in run_durations(finished, "instance__slug", "kind"):
-        key = (row["instance__slug"], row["kind"])
-        old = pruned.pop(key, [0.0] * (2 + len(DURATION_BUCKETS)))
+        series = (row["instance__slug"], row["kind"])
+        old = pruned.pop(series, [0.0] * (2 + len(DURATION_BUCKETS)))
         seconds = (row["total"].total_seconds() if row["total"] else 0.0) + old[1]
         cumulative = [(str(float(le)), row[f"le_{i}"] + old[2 + i]) for i, le in enumerate(DURATION_BUCKETS)]
-        histogram.add_metric(list(key), [*cumulative, ("+Inf", row["n"] + old[0])], seconds)
-    for key, old in pruned.items():  # only pruned runs left for these
+        histogram.add_metric(list(series), [*cumulative, ("+Inf", row["n"] + old[0])], seconds)
+    for series, old in pruned.items():  # only pruned runs left for these
         cumulative = [(str(float(le)), old[2 + i]) for i, le in enumerate(DURATION_BUCKETS)]
-        histogram.add_metric(list(key), [*cumulative, ("+Inf", old[0])], old[1])
+        histogram.add_metric(list(series), [*cumulative, ("+Inf", old[0])], old[1])
     yield histogram
 
     running = GaugeMetricFamily(
@@ -276,8 +279,10 @@ def _webhook_families() -> Iterator:
         "Webhook deliveries refused (pending_full: too many refreshes waiting).",
         labels=["jira_instance", "reason"],
     )
-    for row in WebhookRefusal.objects.values_list("instance__slug", "reason", "count").order_by("instance__slug"):
-        refused.add_metric(list(row[:2]), row[2])
+    for slug, reason, n in WebhookRefusal.objects.values_list("instance__slug", "reason", "count").order_by(
+        "instance__slug"
+    ):
+        refused.add_metric([slug, reason], n)
     yield refused
 
 

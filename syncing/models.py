@@ -82,7 +82,7 @@ class SyncRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.project.key if self.project_id else self.instance.slug
+        scope = self.project.key if self.project is not None else self.instance.slug
         return f"{self.get_kind_display()} sync of {scope} #{self.pk}"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)

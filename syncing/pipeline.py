@@ -176,12 +176,12 @@ def page_sync(
         _retries_update(plan, failures, {item.jira_id for item in prepared} - set(failures))
         # Issues first stored by this page have nothing stored to compare with: plain inserts will do.
         fresh = all(item.created for item in upserted.stored)
-        before = {} if fresh else stored_histories([item.pk for item in upserted.stored if not item.created])
+        histories = {} if fresh else stored_histories([item.pk for item in upserted.stored if not item.created])
         wanted = {
-            item.pk: wanted_history(item.prepared, before.get(item.pk, []), whole=item.prepared.jira_id in complete)
+            item.pk: wanted_history(item.prepared, histories.get(item.pk, []), whole=item.prepared.jira_id in complete)
             for item in upserted.stored
         }
-        result.status_changes = status_changes_replace(wanted, before, fresh=fresh)
+        result.status_changes = status_changes_replace(wanted, histories, fresh=fresh)
         milestones_replace(wanted, plan.rules, fresh=fresh)
         time_in_status_replace(wanted, now, fresh=fresh)
         written = {item.prepared.jira_id for item in upserted.stored}
@@ -221,8 +221,8 @@ def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool
 
 def _jira_id(issue: dict) -> int | None:
     try:
-        jira_id = int(issue.get("id"))
-    except (TypeError, ValueError):
+        jira_id = int(issue["id"])
+    except (KeyError, TypeError, ValueError):
         return None
     return jira_id if 0 < jira_id < 2**63 else None
 
@@ -409,7 +409,8 @@ def _refetched_store(
     page = page_sync(client, plan, issues, run_id=run_id)
     failed = dict(page.failed)
     for issue in issues:
-        key = left.pop(_jira_id(issue), None) or str(issue.get("key") or issue.get("id"))
+        jira_id = _jira_id(issue)
+        key = (left.pop(jira_id, None) if jira_id is not None else None) or str(issue.get("key") or issue.get("id"))
         if key in failed:
             result.failed.append((key, failed[key]))
         else:

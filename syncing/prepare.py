@@ -2,12 +2,13 @@
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 from django.db.models import CharField
 
 from issues.models import Issue
+from jirasync_site.columns import max_length
 from syncing.fields import CompiledMapping, process_issue
 from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
 from syncing.jira.paging import UNREADABLE
@@ -62,7 +63,7 @@ def without_nul(value: Any) -> Any:
 # Core text columns and their lengths: a longer value costs its row on both databases (PostgreSQL would
 # refuse it, SQLite would store it), never a page.
 _COLUMN_LIMITS = {
-    field.name: field.max_length
+    field.name: max_length(Issue, field.name)
     for field in Issue._meta.concrete_fields
     if isinstance(field, CharField) and field.name in CORE_COLUMN_NAMES
 }
@@ -109,7 +110,7 @@ def _changelog(issue: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]
     return histories, total
 
 
-def _count(value: Any) -> bool:
+def _count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Sum
 
+from jirasync_site.value_rows import rows_of
 from syncing.models import SyncRun
 from syncing.runs import OWN_COUNTS, SUMMED
 
@@ -42,7 +43,7 @@ def runs_live_counts(runs: list[SyncRun]) -> None:
         .annotate(**{name: Sum(name) for name in SUMMED}, expected=Sum("expected_issues"))
     )
     sums: dict[int, dict[str, int]] = {}
-    for row in rows:
+    for row in rows_of(rows):
         parent = active[row["parent_id"]]
         into = sums.setdefault(parent.pk, {name: 0 for name in SUMMED} | {"expected_issues": 0})
         # The project runs of the run's own kind add up; the censuses after a full sync add deletions.
@@ -63,9 +64,10 @@ def run_progress_of(run: SyncRun) -> RunProgress:
     if run.project_id is None:
         progress.children = list(run.children.select_related("project").order_by("id"))
         runs_live_counts([run])
+        expected = {child.pk: pages_expected(child) for child in progress.children}
         for child in progress.children:
-            child.pages_expected = pages_expected(child)
-        known = [c.pages_expected for c in progress.children if c.kind == run.kind and c.pages_expected is not None]
+            child.pages_expected = expected[child.pk]  # type: ignore[attr-defined]  # shown per project run
+        known = [n for c in progress.children if c.kind == run.kind and (n := expected[c.pk]) is not None]
         progress.pages_expected = sum(known) if known else None
     else:
         progress.pages_expected = pages_expected(run)

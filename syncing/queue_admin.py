@@ -12,6 +12,7 @@ from django_q import admin as django_q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.tasks import async_task
 
+from jirasync_site.admin_mixin import ModelAdminMixin
 from jirasync_site.admin_permissions import user_has_perms
 from syncing.tasks import TASK_FUNCTIONS
 
@@ -29,7 +30,7 @@ class ScheduleAdmin(ReadOnlyQueueAdmin, django_q_admin.ScheduleAdmin):
         return False  # an instance's schedules follow its settings; ensure_schedules recreates the others
 
 
-class ResubmitMixin:
+class ResubmitMixin(ModelAdminMixin):
     actions = ["resubmit"]
 
     def has_resubmit_permission(self, request: HttpRequest) -> bool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_q.models import Failure, Success
 
 from audit.models import AuditLog
+from jirasync_site.value_rows import rows_of
 from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS, run_durations
 from syncing.models import RunLogLine, RunTotals, SyncRun, WebhookDelivery
 
@@ -118,7 +119,7 @@ def _runs_into_totals(run_ids: list) -> None:
         for row in run_durations(runs, "instance_id", "kind", "status")
     }
     sums = {name: Coalesce(Sum(name), 0) for name, _, _ in RUN_COUNTERS}
-    for row in runs.values("instance_id", "kind", "status").annotate(n=Count("id"), **sums):
+    for row in rows_of(runs.values("instance_id", "kind", "status").annotate(n=Count("id"), **sums)):
         key = (row["instance_id"], row["kind"], row["status"])
         totals, _ = RunTotals.objects.select_for_update().get_or_create(
             instance_id=key[0], kind=key[1], status=key[2], defaults={"duration_buckets": [0] * len(DURATION_BUCKETS)}

@@ -2,6 +2,8 @@
 
 import logging
 
+from django.db.models import Q
+
 from audit.services import Actor, Change, audit_record
 from syncing.models import SyncRun
 from syncing.run_log import run_log_capture
@@ -31,10 +33,9 @@ def run_retry(run: SyncRun, *, actor: Actor) -> SyncRun:
         raise NotRetryable(f"run #{run.pk} is a webhook refresh: the next incremental sync reads its issue again")
     if run.dry_run:
         raise NotRetryable(f"run #{run.pk} was a dry run: run `sync_jira --dry-run` again")
+    same_scope = Q(project_id=run.project_id) if run.project_id is not None else Q(project__isnull=True)
     waiting = (
-        SyncRun.objects.filter(
-            instance_id=run.instance_id, project_id=run.project_id, kind=run.kind, status__in=SyncRun.ACTIVE
-        )
+        SyncRun.objects.filter(same_scope, instance_id=run.instance_id, kind=run.kind, status__in=SyncRun.ACTIVE)
         .values_list("pk", flat=True)
         .first()
     )

@@ -129,7 +129,7 @@ def _censuses_after_full_sync(
     return [
         census_project_run(child.project_id, options, parent_id, site)
         for child in children
-        if child.status == SyncRun.Status.SUCCEEDED
+        if child.status == SyncRun.Status.SUCCEEDED and child.project_id is not None
     ]
 
 
@@ -296,7 +296,7 @@ def _retries_fetch(
 ) -> None:
     """Ask again, by id, for the issues earlier runs could not store or left with an incomplete history (the
     watermark has moved past them); what they cost is counted on this run."""
-    pending = retry_ids(plan.project, before=run.started_at)
+    pending = retry_ids(plan.project, before=run.started_at or timezone.now())
     if not pending:
         return
     fetched = issues_refetch(client, plan, pending, run_id=run.pk)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
@@ -230,7 +231,7 @@ def accumulate(totals: PageResult, page: PageResult) -> None:
 
 def counts(totals: PageResult | None, counters: RequestCounters | None, pages: int | None = None) -> dict:
     """The run columns for what totals and counters say so far."""
-    values = {}
+    values: dict[str, Any] = {}
     if totals is not None:
         values.update(
             fetched=totals.fetched,
@@ -360,7 +361,7 @@ def run_close_parent(run: SyncRun, children: list[SyncRun], counters: RequestCou
     else:
         status = SyncRun.Status.SUCCEEDED
     error = "; ".join(
-        f"{child.project.key} ({child.kind}): {without_name(run.instance, child.error)}"
+        f"{child.project.key if child.project else '?'} ({child.kind}): {without_name(run.instance, child.error)}"
         for child in children
         if child.error
     )

@@ -116,7 +116,7 @@ def issue_rows(
     for row in rows:
         values = list(row)
         for position, convert in converters:
-            values[position + 1] = convert(values[position + 1], None, connection)
+            values[position + 1] = convert(values[position + 1], None, connection)  # type: ignore[arg-type]  # as Django's raw queries call it
         converted.append(tuple(values))
     return converted
 
@@ -157,7 +157,13 @@ def issues_upsert(
         stored_meanwhile = before is not None and (
             jira_id not in looked_up or looked_up[jira_id].updated != before.updated
         )
-        if stored_meanwhile and before.updated and item.columns["updated"] and before.updated > item.columns["updated"]:
+        if (
+            stored_meanwhile
+            and before is not None
+            and before.updated
+            and item.columns["updated"]
+            and before.updated > item.columns["updated"]
+        ):
             result.superseded.append(item.key)  # another run stored a newer version meanwhile: kept
             del by_id[jira_id]
     rows = [

@@ -20,7 +20,7 @@ def transaction_open() -> str | None:
     for the autocommit the code runs in outside tests.
     """
     for connection in connections.all(initialized_only=True):
-        if any(not block._from_testcase for block in connection.atomic_blocks):
+        if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
             return connection.alias
     return None
 

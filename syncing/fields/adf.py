@@ -300,7 +300,9 @@ def _card_text(attrs: dict) -> str:
     """inlineCard/blockCard/embedCard: the url, or the name and url of its JSON-LD data."""
     if attrs.get("url"):
         return str(attrs["url"])
-    data = attrs.get("data") if isinstance(attrs.get("data"), dict) else {}
+    data = attrs.get("data")
+    if not isinstance(data, dict):
+        data = {}
     name, url = str(data.get("name") or ""), str(data.get("url") or "")
     return f"{name} ({url})" if name and url and name != url else name or url
 

@@ -24,7 +24,7 @@ def suggested_field_type(schema: dict | None) -> str:
     """Return the FieldType value that converts this field's values, "json" when nothing fits better."""
     if not schema:
         return "json"
-    kind = schema.get("type")
+    kind = str(schema.get("type") or "")
     custom = schema.get("custom", "") or ""
     if kind == "string" and custom.endswith(_RICH_TEXT):
         return "text"
@@ -33,7 +33,7 @@ def suggested_field_type(schema: dict | None) -> str:
     if kind == "array":
         return (
             "string_list"
-            if schema.get("items") in {"string", "option", "user", "version", "component", "group", "json"}
+            if str(schema.get("items")) in {"string", "option", "user", "version", "component", "group", "json"}
             else "json"
         )
     return _BY_SCHEMA_TYPE.get(kind, "json")

@@ -7,9 +7,7 @@ import threading
 import time
 from typing import Protocol
 
-
-class Stop(Protocol):
-    def is_set(self) -> bool: ...
+from syncing.jira.stop import Stop
 
 
 class RequestBudget(Protocol):

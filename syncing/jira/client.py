@@ -11,7 +11,7 @@ import random
 import threading
 import time
 import zoneinfo
-from collections.abc import Callable, Collection, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +38,7 @@ from syncing.jira.errors import (
     JiraUnavailableError,
 )
 from syncing.jira.paging import ORDER_BY, PageGuard, SearchPage, seek_pages
+from syncing.jira.stop import Stop
 from syncing.jira.watch import DEADLINE, STOPPED, RequestWatch, WatchedAdapter
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class JiraClient:
         budget: RequestBudget | None = None,
         counters: RequestCounters | None = None,
         sleep: Callable[[float], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
         before_request: Callable[[str], None] | None = None,
     ) -> None:
         """stop: set it to make every request of this client end within a second (JiraCancelledError).
@@ -350,8 +351,8 @@ class JiraClient:
         if self.flavour != CLOUD:
             # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/project-getAllProjects
             where = self._where("GET", "/rest/api/2/project")
-            found = _list_of_objects(self.request("GET", "/rest/api/2/project"), where)
-            return [_project(project, where, longest) for project in found]
+            listed = _list_of_objects(self.request("GET", "/rest/api/2/project"), where)
+            return [_project(project, where, longest) for project in listed]
         where = self._where("GET", "/rest/api/3/project/search")
         guard = PageGuard(where)
         found: list[dict[str, Any]] = []
@@ -677,7 +678,7 @@ class _Gathered:
         self.ids: set[Hashable] = set()
         self.read = 0  # entries read, repeats included (where the next page starts)
 
-    def add(self, histories: "list[dict[str, Any] | _Reduced]") -> int:
+    def add(self, histories: "Sequence[dict[str, Any] | _Reduced]") -> int:
         """Take in a page's histories of this issue; returns how many were not seen before."""
         before = len(self.ids)
         for history in histories:

@@ -13,19 +13,16 @@ import contextlib
 import socket
 import threading
 import time
-from typing import Protocol
 
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from syncing.jira.stop import Stop
 
 STOPPED, DEADLINE = "stopped", "deadline"
 POLL_SECONDS = 0.25  # how often the watch looks at the stop and the clock
 
 _current = threading.local()  # the watch of the request this thread is making, if any
-
-
-class Stop(Protocol):
-    def is_set(self) -> bool: ...
 
 
 class RequestWatch:

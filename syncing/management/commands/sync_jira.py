@@ -1,6 +1,7 @@
 import signal
 import sys
 import threading
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -69,7 +70,7 @@ class Command(BaseCommand):
                         census=census,
                         project_keys=tuple(key.upper() for key in project),
                         stop=stop,
-                        progress=lambda run, page, tty=tty: self._progress(run, page, tty),
+                        progress=partial(self._progress, tty=tty),
                     ),
                 )
                 if tty:
@@ -90,10 +91,10 @@ class Command(BaseCommand):
         failed = [run for run in runs if run.status == SyncRun.Status.FAILED]
         if failed:
             raise CommandError("; ".join(said_of(run.instance, run.error) for run in failed))
-        partial = [run for run in runs if run.status == SyncRun.Status.PARTIAL]
+        partly = [run for run in runs if run.status == SyncRun.Status.PARTIAL]
         # Some issues could not be stored: not a success, and a script can tell it from a failure.
-        if partial:
-            raise CommandError("; ".join(said_of(run.instance, run.error) for run in partial), returncode=2)
+        if partly:
+            raise CommandError("; ".join(said_of(run.instance, run.error) for run in partly), returncode=2)
         idle = [run for run in runs if run.status == SyncRun.Status.SKIPPED]
         if idle:  # nothing synced is not a success either: say why
             raise CommandError("; ".join(said_of(run.instance, run.error) for run in idle), returncode=3)
@@ -114,7 +115,7 @@ class Command(BaseCommand):
         return found
 
     def _progress(self, run: SyncRun, page: PageResult, tty: bool) -> None:
-        key = run.project.key if run.project_id else "?"
+        key = run.project.key if run.project is not None else "?"
         line = (
             f"{key}: page {run.pages}, {run.fetched} fetched, {run.inserted} new, {run.updated} updated, "
             f"{run.unchanged} unchanged, {run.failed_rows} failed, {run.requests} requests"
@@ -133,7 +134,7 @@ class Command(BaseCommand):
         for parent in runs:
             children = list(parent.children.select_related("project").order_by("project__key", "id")) or [parent]
             for run in children:
-                name = f"{parent.instance.slug}/{run.project.key if run.project_id else '-'}"
+                name = f"{parent.instance.slug}/{run.project.key if run.project is not None else '-'}"
                 status = f"{run.status} (dry)" if run.dry_run else run.status
                 self.stdout.write(
                     f"{name:<22}{run.kind:<12}{status:<17}{run.fetched:>9}{run.inserted:>8}{run.updated:>9}"
