@@ -2,6 +2,8 @@
 worklogs, a project's versions and components, and the status categories. A mixin of JiraSim."""
 
 import bisect
+import math
+import re
 import threading
 from typing import Any
 
@@ -13,6 +15,8 @@ from jirasim.serving import Request
 WORKLOG_CHANGES_PAGE = 1000  # /worklog/updated and /worklog/deleted: at most this many per page
 WORKLOG_LIST_MAX = 1000  # POST /worklog/list: ids per request
 SETTLE_MS = 60_000  # worklogs changed in the last minute are not listed yet (as Jira says)
+SINCE_RANGE = range(-(2**63), 2**63)  # `since` is a Java long: outside it Jira answers 400
+COMMENT_ORDERS = {"created": False, "+created": False, "-created": True}  # orderBy -> newest first
 EMPTY_COMMENT = "Comment body can not be empty!"
 
 
@@ -64,14 +68,20 @@ class ActivityEndpoints:
     # --- comments ----------------------------------------------------------------------------------
     def comments(self, request: Request) -> tuple[int, Any]:
         """GET: a page of the issue's comments (Cloud: 100 at most; Data Center: all unless maxResults
-        says fewer), oldest first or `orderBy=-created`. POST {"body": …}: a new comment by the caller."""
+        says fewer), oldest first (`orderBy=created` or `+created`) or newest first (`-created`); any other
+        orderBy is 400. POST {"body": …}: a new comment by the caller.
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-get"""
         version = self.version(request)
         record = self.record_or_404(request.match.group("issueIdOrKey"))
         if request.method == "POST":
             return self._add_comment(record, request, version)
+        order = request.param("orderBy")
+        if order is not None and order not in COMMENT_ORDERS:
+            raise HttpError(400, f"orderBy must be created, -created or +created, not '{order}'.")
+        newest_first = COMMENT_ORDERS.get(order, False)
         with self.data.lock:
             comments = self.data.activity(record).live_comments(self.data.now_ms)
-            if str(request.param("orderBy", "")).lstrip("+") == "-created":
+            if newest_first:
                 comments = comments[::-1]
             start = max(0, request.int_param("startAt", 0))
             default = 100 if self.config.cloud else max(len(comments), 1)
@@ -150,49 +160,72 @@ class ActivityEndpoints:
             return updated, deleted
 
     def worklogs_updated(self, request: Request) -> tuple[int, Any]:
-        """The ids of worklogs changed since `since` (epoch ms), 1,000 a page, oldest change first."""
+        """The ids of worklogs changed since `since` (epoch ms), oldest change first: see _worklog_change_page.
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-updated-get"""
         return self._worklog_change_page(request, self.worklog_changes()[0], "updated")
 
     def worklogs_deleted(self, request: Request) -> tuple[int, Any]:
+        """The ids of worklogs deleted since `since` (epoch ms), oldest first: see _worklog_change_page.
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-deleted-get"""
         return self._worklog_change_page(request, self.worklog_changes()[1], "deleted")
 
     def _worklog_change_page(self, request: Request, changes: list, kind: str) -> tuple[int, Any]:
+        """A page of the settled changes (older than a minute) at or after `since` (inclusive, epoch ms):
+        {"values": [{"worklogId", "updatedTime", "properties"}], "since", "until", "self", "nextPage",
+        "lastPage"}. At most 1,000 values; `until` is the youngest value's time and `nextPage` is
+        `since=<until>`, as Atlassian documents it, so the changes at `until` are listed again on the next
+        page (a client keeps each id once). When 1,000 changes share one millisecond that cursor could not
+        move on: such a page holds every change of that millisecond (more than 1,000) and its nextPage is
+        since=until+1. `lastPage` is true when no settled change is left after the page. A `since` that
+        is not a number or outside a Java long is 400."""
         version = self.version(request)
-        since = max(0, request.int_param("since", 0))
-        settled = self.data.now_ms - SETTLE_MS
-        start = bisect.bisect_left(changes, (since, -1, -1))
-        page = [c for c in changes[start : start + WORKLOG_CHANGES_PAGE] if c[0] <= settled]
-        last = len(page) < WORKLOG_CHANGES_PAGE or start + WORKLOG_CHANGES_PAGE >= len(changes)
+        raw_since = str(request.param("since", 0))
+        if not re.fullmatch(r"-?[0-9]+", raw_since) or int(raw_since) not in SINCE_RANGE:  # not 1_000, ٣, 2**63
+            raise HttpError(400, f"The value '{raw_since}' is not valid for the parameter 'since'.")
+        since = max(int(raw_since), 0)
+        settled_end = bisect.bisect_right(changes, (self.data.now_ms - SETTLE_MS, math.inf))
+        start = bisect.bisect_left(changes, (since,))
+        stop = max(start, min(start + WORKLOG_CHANGES_PAGE, settled_end))
+        crowded = start < stop < settled_end and changes[start][0] == changes[stop - 1][0]
+        if crowded:  # the whole page is one millisecond: take all of it, or the cursor cannot move on
+            stop = bisect.bisect_right(changes, (changes[start][0], math.inf))
+        page = changes[start:stop]
+        last = stop >= settled_end
         until = page[-1][0] if page else since
         base = f"{self.r.api(version)}/worklog/{kind}"
-        body: dict[str, Any] = {
+        return 200, {
             "values": [{"worklogId": note_id, "updatedTime": at, "properties": []} for at, note_id, _ in page],
             "since": since,
             "until": until,
             "self": f"{base}?since={since}",
+            "nextPage": f"{base}?since={until + 1 if crowded and not last else until}",
             "lastPage": last,
         }
-        if not last:
-            body["nextPage"] = f"{base}?since={until + 1}"
-        return 200, body
 
     def worklog_list(self, request: Request) -> tuple[int, Any]:
-        """POST {"ids": [...]}: those worklogs (not found and deleted ones left out), 1,000 ids at most."""
+        """POST {"ids": [...]}: those worklogs, each once, in the order first asked for; ids of worklogs not
+        found, deleted, or on a deleted or hidden issue are left out (as Jira leaves them); more than
+        1,000 ids, none, or one that is not a number: 400.
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-list-post"""
         version = self.version(request)
         ids = request.body.get("ids") if isinstance(request.body, dict) else None
         if not isinstance(ids, list) or not ids:
             raise HttpError(400, "The worklog ids list must not be empty.")
         if len(ids) > WORKLOG_LIST_MAX:
             raise HttpError(400, f"The number of worklog ids must not exceed {WORKLOG_LIST_MAX}.")
+        wanted: dict[int, None] = {}
+        for raw_id in ids:
+            try:
+                if isinstance(raw_id, bool) or not isinstance(raw_id, int | str):
+                    raise TypeError(raw_id)
+                wanted[int(raw_id)] = None
+            except (TypeError, ValueError):
+                raise HttpError(400, f"Invalid worklog id: {raw_id!r}.") from None
         found = []
         with self.data.lock:
-            for raw_id in ids:
-                try:
-                    note_id = int(raw_id)
-                except (TypeError, ValueError):
-                    raise HttpError(400, f"Invalid worklog id: {raw_id!r}.") from None
+            for note_id in wanted:
                 record = self._note_issue(note_id)
-                if record is None or not self.data.visible(record):
+                if record is None or record.raw is not None or not self.data.visible(record):
                     continue
                 note = _find_note(self.data.activity(record).live_worklogs(self.data.now_ms), str(note_id))
                 if note is not None:
@@ -200,9 +233,11 @@ class ActivityEndpoints:
         return 200, found
 
     def _note_issue(self, note_id: int):
+        """The live issue a comment or worklog id belongs to, or None (unknown id, deleted issue)."""
         seeded = note_id < ADDED_NOTE_BASE
         issue_id = note_id // NOTE_IDS_PER_ISSUE if seeded else self.data.added_notes.get(note_id)
-        return self.data.by_id.get(issue_id) if issue_id is not None else None
+        record = self.data.by_id.get(issue_id) if issue_id is not None else None
+        return record if record is not None and not record.deleted else None
 
     # --- remote links ------------------------------------------------------------------------------
     def remote_links(self, request: Request) -> tuple[int, Any]:

@@ -4,6 +4,7 @@ import random
 from typing import Any
 
 from jirasim import catalog
+from jirasim.advance_request import advance_arguments
 from jirasim.disturb import disturb_read
 from jirasim.errors import HttpError
 from jirasim.faults import FaultRule
@@ -27,18 +28,13 @@ class SimControls:
         return done
 
     def sim_advance(self, request: Request) -> tuple[int, Any]:
-        body = request.body if isinstance(request.body, dict) else {}
+        """Move the clock on and change the site (see advance_request for the body). All or nothing: a body
+        with any bad part is 400 naming every problem, and nothing changes."""
         try:
-            done = self.data.advance(
-                minutes=float(body.get("minutes", 0)),
-                update=float(body.get("update", 0)),
-                create=int(body.get("create", 0)),
-                delete=int(body.get("delete", 0)),
-                move=int(body.get("move", 0)),
-                activity={k: body[k] for k in ("comments", "worklogs", "sprints") if isinstance(body.get(k), dict)},
-            )
-        except (TypeError, ValueError) as exc:
+            arguments = advance_arguments({} if request.body is None else request.body)
+        except ValueError as exc:
             raise HttpError(400, f"bad advance request: {exc}") from None
+        done = self.data.advance(**arguments)
         self._send_webhooks(done)
         done["now"] = self.r.timestamp(done["now"])
         return 200, done
@@ -165,7 +161,10 @@ class SimControls:
         }
 
     def sim_truth(self, request: Request) -> tuple[int, Any]:
-        """Every live issue as it is; with ?changelog=1 each with its whole changelog as Jira renders it."""
+        """{"issues": [row…], "now", "worklog_changes": {"updated"|"deleted": [{"id", "issue", "at"}]}}: every
+        issue the account sees, and every change to their worklogs (epoch ms, oldest first) — what
+        /worklog/updated and /worklog/deleted list once a change is a minute old. With ?changelog=1 each issue
+        row also has its whole changelog as Jira renders it."""
         rows = self.data.truth()
         version = "3" if self.data.config.cloud else "2"
         for row in rows:
@@ -173,7 +172,12 @@ class SimControls:
             if request.param("changelog"):
                 events = self.data.history(self.data.by_id[int(row["id"])])
                 row["changelog"] = [self.r.history(event, version) for event in events]
-        return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms)}
+        key = self.data.key_of
+        changes = {
+            kind: [{"id": str(n), "issue": key(self.data.by_id[issue]), "at": at} for at, n, issue in listed]
+            for kind, listed in zip(("updated", "deleted"), self.worklog_changes(), strict=True)
+        }
+        return 200, {"issues": rows, "now": self.r.timestamp(self.data.now_ms), "worklog_changes": changes}
 
     def sim_stats(self, request: Request) -> tuple[int, Any]:
         return 200, {

@@ -24,6 +24,7 @@ from jirasim.activity import (
     seeded_activity,
     with_changes,
 )
+from jirasim.advance_request import check_advance
 from jirasim.memo import Lru, VersionedLru
 from jirasim.replay import epoch_ms, raw_events
 from jirasim.rich import RichText, rich_document
@@ -255,7 +256,7 @@ class Dataset:
             at(position, ("WorklogId", "jira", "WorklogId", None, None, str(worklog.id), str(worklog.id)))
         if activity.environment and draw() < 0.5:
             at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
-        for link_id, other, outward, link_type in self.links(record, ever=True):
+        for link_id, other, outward, link_type in self._all_links(record, ever=True):
             position = (link_id * 7) % n
             # A history never changes: no link item in one older than the other issue (created later, the link
             # would be a change of its own), and the key it had then (it may move later).
@@ -299,9 +300,15 @@ class Dataset:
             cached = self._activity.put(record.id, with_changes(seeded, record.changes))
         return cached
 
-    def links(self, record: IssueRecord, *, ever: bool = False) -> list[tuple[int, IssueRecord, bool, int]]:
-        """The issue's links: [(link id, the other issue, this one is the outward end, link type index)]; ever:
-        also those to issues deleted since (a history never changes: the change that made a link stays)."""
+    def links(self, record: IssueRecord) -> list[tuple[int, IssueRecord, bool, int]]:
+        """The issue's links as the account sees them: [(link id, the other issue, this one is the outward
+        end, link type index)]. A link to an issue the account may not browse (its project or its issues
+        hidden) is left out, as Jira's LinkCollection leaves it out of `issuelinks`."""
+        return [link for link in self._all_links(record) if self.visible(link[1])]
+
+    def _all_links(self, record: IssueRecord, *, ever: bool = False) -> list[tuple[int, IssueRecord, bool, int]]:
+        """The issue's links whoever may see them (its history records them all); ever: also those to issues
+        deleted since (a history never changes: the change that made a link stays)."""
         if record.raw is not None:
             return []
         found = []
@@ -389,7 +396,9 @@ class Dataset:
         """Move the clock on and change the site in between; return what was done.
 
         activity: {"comments": {"add": n, "edit": n, "delete": n}, "worklogs": {…the same…},
-        "sprints": {"close": true, "move": n}} — see advance_activity()."""
+        "sprints": {"close": true, "move": n}} — see advance_activity(). ValueError (nothing changed) when
+        any argument is out of range: see advance_request."""
+        check_advance(minutes=minutes, update=update, create=create, delete=delete, move=move, activity=activity)
         with self.lock:
             self._advances += 1
             rng = random.Random(self.config.seed * 7919 + self._advances)
