@@ -114,7 +114,7 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
                     )
                 children += _censuses_after_full_sync(children, options, run.pk, site)
                 feed_error = worklog_feed_run(run.instance_id, options, counters, stop, run.pk, children)
-        closing = lambda: run_close_parent(run, children, counters, own_error=feed_error)  # noqa: E731
+        closing = lambda: run_close_parent(run, children, counters, own_error=_own_error(run.pk, feed_error))  # noqa: E731
         return _closed(after_reconnect(closing), options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(run, exc, counters)
@@ -415,8 +415,10 @@ def _instance_discover(
         client = client_for(instance, counters, stop=stop)
         site = site_record(instance, client)
         instance_discover_projects(instance, client)
-        if options.full and not options.census and not options.dry_run:
-            _full_sync_extras(instance, client, options)
+        extras = options.full and not options.census and not options.dry_run
+        # What was not read ends the run partial: kept on its row until it closes (maybe in another process).
+        if extras and (problems := _full_sync_extras(instance, client, options)):
+            SyncRun.objects.filter(pk=run.pk).update(error="; ".join(problems))
     except JiraCancelledError:
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, error=f"stopped: {keeper.lost}")
@@ -435,11 +437,12 @@ def _instance_discover(
     return site, project_ids
 
 
-def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOptions) -> None:
+def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOptions) -> list[str]:
     """Boards and sprints, and the enabled projects' versions and components, once per full instance run (an
     incremental run asks nothing more than its searches: sprints then follow the Sprint field of the issues
-    synced). A failed read is a warning in the run's log, not a failed run: the issues' own data does not
-    depend on it, and the next full sync reads it again."""
+    synced). Returns what could not be read, each saying why: the projects are synced all the same (their
+    issues do not depend on it) and the run ends partial, never succeeded; the next full sync reads it again."""
+    problems = []
     projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
     if options.project_keys:
         projects = projects.filter(key__in=options.project_keys)
@@ -456,6 +459,7 @@ def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOp
             raise
         except JiraError as exc:
             log.warning("%s were not read: %s", what, exc)
+            problems.append(f"{what} were not read: {exc}")
             continue
         for why in getattr(found, "skipped", ()):
             log.info("%s: %s", what, why)
@@ -464,6 +468,14 @@ def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOp
             what,
             ", ".join(f"{count} {name}" for name, count in vars(found).items() if isinstance(count, int)),
         )
+    return problems
+
+
+def _own_error(run_id: int, feed_error: str) -> str:
+    """What failed in an instance run's own work: the full sync's extras (kept on its row by discovery) and
+    the worklog feed."""
+    extras = SyncRun.objects.filter(pk=run_id).values_list("error", flat=True).first() or ""
+    return "; ".join(problem for problem in (extras, feed_error) if problem)
 
 
 def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:
@@ -528,7 +540,7 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
         feed_error = worklog_feed_run(parent.instance_id, options, counters, StopSignal(options.stop), parent_id, done)
         # What the feed cost is the parent's own (run_close_parent reads them from its row).
         SyncRun.objects.filter(pk=parent_id).update(**{name: F(name) + getattr(counters, name) for name in OWN_COUNTS})
-        closed = run_close_parent(parent, children, None, own_error=feed_error)
+        closed = run_close_parent(parent, children, None, own_error=_own_error(parent_id, feed_error))
         return _closed(closed, options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(parent, exc)

@@ -339,7 +339,8 @@ def run_close_parent(
     run: SyncRun, children: list[SyncRun], counters: RequestCounters | None, *, own_error: str = ""
 ) -> SyncRun:
     """Sum the children into the parent and give it the status they add up to; own_error: what failed in the
-    parent's own work after its children (the worklog feed) — a run that would have succeeded ends partial."""
+    parent's own work (the worklog feed, the boards and catalogues of a full sync) — a run that would have succeeded
+    ends partial."""
     failed = [child for child in children if child.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
     # The children of the run's own kind add up; the censuses that follow full syncs add what they deleted
     # and recovered, and the requests they made: a run's requests are every request it caused.

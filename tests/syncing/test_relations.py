@@ -18,6 +18,7 @@ from syncing.models import SyncRun
 from syncing.remap import issues_remap
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
+from tests.syncing.test_real_world import faults
 from tests.syncing.test_sync_engine import search_requests
 from tests.syncing.truth import assert_relations_equal_truth
 
@@ -145,3 +146,27 @@ def test_the_readmes_relation_queries_run_as_written(cloud_site, reference_mappi
         for stay in stays
         if stay.added_at <= sprint.complete_date and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
     }
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "what"),
+    [
+        ("GET /rest/agile/1.0/board", "boards and sprints"),
+        ("GET /rest/api/3/project/{projectIdOrKey}/versions", "versions and components"),
+    ],
+)
+def test_a_full_sync_whose_boards_or_catalogues_cannot_be_read_ends_partial_saying_why(
+    endpoint, what, quick_retries, reference_mappings
+):
+    """Nothing read less is a success: the issues are stored all the same, the run says what was not read."""
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=5) as server:
+        faults(server, {"kind": "503", "endpoint": endpoint})
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
+        assert f"{what} were not read" in run.error and "503" in run.error, run.error
+        assert Issue.objects.filter(instance=instance, deleted_at=None).count() == 20
+        faults(server)  # Jira well again: the next full sync reads them and succeeds
+        again = sync_instance(instance.pk, RunOptions(full=True))
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert again.error == ""
