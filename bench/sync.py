@@ -3,8 +3,10 @@
     .venv/bin/python bench/sync.py [--issues 100000] [--small 10000] [--databases sqlite,postgres] [--rounds 1]
                                    [--activity on|off|compare]
 
---activity: comments and worklogs synced (on, the default) or not (off: issues only); compare runs the
-full, incremental and no-change syncs with each, without the yardsticks, and prints both.
+--activity: everything issue #14 added synced (on, the default: comments, worklogs, every field's history) or
+not (off: the issues with their status history, links, versions, components and sprints — what cannot be
+switched off); compare runs the full, incremental and no-change syncs with each, without the yardsticks, and
+prints both.
 
 For each database: a fresh simulator (Cloud flavour, 2 projects) and a fresh database; a full sync
 (issues/s, requests, peak RSS, seconds per stage, CPU seconds per issue of the sync's processes, of the
@@ -239,9 +241,10 @@ def worker(mode: str, sim_url: str, extra: list[str]) -> None:
             enable_new_projects=True,
             request_budget=100_000,
             max_parallel_projects=2,
-            # --activity off: issues only (comments and worklogs not synced)
+            # --activity off: no comments, worklogs or field history
             sync_comments=os.environ.get("BENCH_ACTIVITY", "on") == "on",
             sync_worklogs=os.environ.get("BENCH_ACTIVITY", "on") == "on",
+            field_history="*" if os.environ.get("BENCH_ACTIVITY", "on") == "on" else "",
         ),
         actor=COMMAND,
         token="bench-token",
@@ -765,9 +768,12 @@ def rows_line(rows: dict[str, int]) -> str:
 
 
 def activity_compare(args: argparse.Namespace, folder: Path) -> None:
-    """Full, 1 % incremental and no-change syncs with comments and worklogs on, then off (issues only)."""
+    """Full, 1 % incremental and no-change syncs with comments, worklogs and field history on, then off."""
     for kind in args.databases.split(","):
-        print(f"== {kind}: {args.issues:,} issues in {args.projects} projects, comments and worklogs on vs off")
+        print(
+            f"== {kind}: {args.issues:,} issues in {args.projects} projects, comments, worklogs and field history "
+            "on vs off"
+        )
         for setting in ("on", "off"):
             os.environ["BENCH_ACTIVITY"] = setting
             sim, url = start_sim(args.issues, args.projects)
