@@ -1,9 +1,10 @@
 """An issue page's comments and worklogs made whole before the page's transaction: what the answer holds
 inline, and what it truncated read from the per-issue endpoints. Jira is asked here, never in a transaction.
 
-An issue whose list answers 404 was deleted in Jira or hidden from the account since its page was read — or
-Jira answered wrongly: it costs its row like any list that cannot be read (never a silent skip), and the next
-run asks for it again by id, which settles it (stored, or known deleted).
+An issue whose list answers 404 is asked for itself: when Jira says it is gone too (deleted or hidden since its
+page was read), it is left out of the page like an issue the search no longer finds — one stored before stays
+until the census finds it gone; when the issue is there, the 404 was Jira answering wrongly, and it costs the
+issue its row like any list that cannot be read (never a silent skip).
 
 A search sends an issue's comments (Cloud: at most 20) and worklogs (at most 20) inline with their totals;
 an issue whose inline list is short has the rest read from `issue/{id}/comment` or `issue/{id}/worklog` (a
@@ -63,6 +64,7 @@ class IssueActivity:
 class Gathered:
     activity: dict[int, IssueActivity] = field(default_factory=dict)  # by the issue's Jira id
     unreadable: dict[int, str] = field(default_factory=dict)  # Jira id -> why its row fails
+    gone: set[int] = field(default_factory=set)  # deleted or hidden since the page was read (lists and issue 404)
     fetched: int = 0  # per-issue requests' issues (lists read beyond what was inline)
 
 
@@ -96,9 +98,9 @@ def activity_gather(
                 short_of[jira_id] = found.total
             else:
                 wanted.append((jira_id, field_id, fetch))
-    inline.update(_fetched(wanted, result))
+    inline.update(_fetched(client, wanted, result))
     for jira_id in issues:
-        if jira_id in result.unreadable:
+        if jira_id in result.unreadable or jira_id in result.gone:
             continue
         try:
             result.activity[jira_id] = IssueActivity(
@@ -112,30 +114,46 @@ def activity_gather(
 
 
 def _fetched(
-    wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]], result: Gathered
+    client: JiraClient, wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]], result: Gathered
 ) -> dict[tuple[int, str], list[dict[str, Any]]]:
-    """Each wanted list read from its endpoint; a list that could not be read makes its issue unreadable."""
+    """Each wanted list read from its endpoint; a list that could not be read makes its issue unreadable, one
+    that answered 404 its issue gone when the issue answers 404 too (else unreadable)."""
     if not wanted:
         return {}
     context = contextvars.copy_context()  # each thread logs into the caller's run log
 
-    def read(job: tuple[int, str, Callable[[str], list[dict[str, Any]]]]) -> list[dict[str, Any]] | str:
+    def read(job: tuple[int, str, Callable[[str], list[dict[str, Any]]]]) -> list[dict[str, Any]] | str | None:
         jira_id, field_id, fetch = job
         try:
             return context.copy().run(fetch, str(jira_id))
         except JiraCancelledError:
             raise
         except JiraNotFoundError:
-            return f"its {field_id}s answered 404 (deleted or hidden since its page was read?)"
+            return None
         except JiraError as exc:
             return f"its {field_id}s could not be read: {exc}"
 
     found: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    not_found: dict[int, str] = {}  # Jira id -> the list that answered 404
     with ThreadPoolExecutor(max_workers=min(PARALLEL_FETCHES, len(wanted))) as pool:
         for (jira_id, field_id, _), answer in zip(wanted, pool.map(read, wanted), strict=True):
             result.fetched += 1
-            if isinstance(answer, str):
+            if answer is None:
+                not_found.setdefault(jira_id, field_id)
+            elif isinstance(answer, str):
                 result.unreadable.setdefault(jira_id, answer)
             else:
                 found[(jira_id, field_id)] = answer
+    for jira_id, field_id in not_found.items():
+        try:
+            client.issue(str(jira_id), fields=["id"])
+        except JiraNotFoundError:
+            result.gone.add(jira_id)
+            continue
+        except JiraCancelledError:
+            raise
+        except JiraError as exc:
+            result.unreadable.setdefault(jira_id, f"its {field_id}s answered 404, and the issue: {exc}")
+            continue
+        result.unreadable.setdefault(jira_id, f"its {field_id}s answered 404 while the issue is there")
     return found

@@ -154,7 +154,9 @@ def page_sync(
             if item.jira_id in activity.unreadable:
                 result.failed.append((item.key, activity.unreadable[item.jira_id]))
                 failures[item.jira_id] = result.failed[-1]
-        dropped = activity.unreadable.keys()
+        if activity.gone:
+            log.info("%d issues deleted in Jira since their page was read: left out", len(activity.gone))
+        dropped = activity.unreadable.keys() | activity.gone
         changed = [item for item in changed if item.jira_id not in dropped]
         prepared = [item for item in prepared if item.jira_id not in dropped]
     result.unchanged = len(prepared) - len(changed)

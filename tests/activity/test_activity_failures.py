@@ -2,6 +2,7 @@
 whole costs its issue's row (recorded, audited, retried), and an instance syncing issues only asks for neither."""
 
 import pytest
+import requests
 
 from activity.models import Comment, Worklog, WorklogFeed, WorklogPending
 from audit.models import AuditLog
@@ -99,3 +100,30 @@ def test_a_worklog_feed_that_cannot_be_read_ends_the_run_partial_saying_why_and_
         assert again.status == SyncRun.Status.SUCCEEDED, again.error
         assert not WorklogPending.objects.exists()
         assert_activity_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize(
+    ("flavour", "endpoint"),
+    [
+        ("cloud", "GET /rest/api/3/issue/{issueIdOrKey}/comment"),
+        ("datacenter", "GET /rest/api/2/issue/{issueIdOrKey}/worklog"),
+    ],
+)
+def test_a_list_answering_404_while_its_issue_is_there_fails_the_row_and_is_no_silent_skip(
+    flavour, endpoint, reference_mappings
+):
+    """A 404 on an issue's list is believed only when the issue answers 404 too (deleted since its page)."""
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=23) as server:
+        busy(server, "OPS-4")  # its lists are longer than a search sends inline: read from their endpoints
+        answer = requests.post(
+            f"{server.url}/_sim/override",
+            json={"endpoint": endpoint, "status": 404, "body": {"errorMessages": ["Issue does not exist"]}},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL and run.failed_rows == 1, (run.status, run.error)
+        assert "OPS-4: its " in run.error and "answered 404 while the issue is there" in run.error, run.error
+        assert not Issue.objects.filter(key="OPS-4").exists()
+        assert IssueRetry.objects.filter(jira_id=server.sim.data.by_key["OPS-4"].id).exists()
