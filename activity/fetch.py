@@ -81,6 +81,7 @@ def activity_gather(
     wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]] = []
     inline: dict[tuple[int, str], list[dict[str, Any]]] = {}
     short_of: dict[int, int] = {}
+    counted: dict[tuple[int, str], tuple[int, set[str]]] = {}  # what the issue's answer said of a list read apart
     for jira_id, issue in issues.items():
         found_fields = issue.get("fields")
         fields: dict[str, Any] = found_fields if isinstance(found_fields, dict) else {}
@@ -98,7 +99,20 @@ def activity_gather(
                 short_of[jira_id] = found.total
             else:
                 wanted.append((jira_id, field_id, fetch))
+                if found is not None and found.total is not None:
+                    counted[(jira_id, field_id)] = (found.total, _ids(found.items))
     inline.update(_fetched(client, wanted, result))
+    # A list read apart holding less than the issue's own answer counted, or without items it showed, is less
+    # than Jira has: never taken as the whole list (it would soft-delete what it left out).
+    for (jira_id, field_id), (total, shown) in counted.items():
+        listed = inline.get((jira_id, field_id))
+        if listed is None or jira_id in result.unreadable:
+            continue
+        if len(listed) < total or not shown <= _ids(listed):
+            result.unreadable[jira_id] = (
+                f"its {field_id}s: the issue counted {total}, its own list held {len(listed)}"
+                + ("" if shown <= _ids(listed) else " and not every one the issue showed")
+            )
     for jira_id in issues:
         if jira_id in result.unreadable or jira_id in result.gone:
             continue
@@ -111,6 +125,10 @@ def activity_gather(
         except UnreadableActivity as exc:
             result.unreadable[jira_id] = f"Jira answered with {exc}"
     return result
+
+
+def _ids(items: list[dict[str, Any]]) -> set[str]:
+    return {str(item.get("id")) for item in items if isinstance(item, dict) and item.get("id") is not None}
 
 
 def _fetched(

@@ -127,3 +127,39 @@ def test_a_list_answering_404_while_its_issue_is_there_fails_the_row_and_is_no_s
         assert "OPS-4: its " in run.error and "answered 404 while the issue is there" in run.error, run.error
         assert not Issue.objects.filter(key="OPS-4").exists()
         assert IssueRetry.objects.filter(jira_id=server.sim.data.by_key["OPS-4"].id).exists()
+
+
+EMPTY_LIST = {"startAt": 0, "maxResults": 100, "total": 0}
+
+
+@pytest.mark.parametrize(
+    ("flavour", "endpoint", "body"),
+    [
+        ("cloud", "GET /rest/api/3/issue/{issueIdOrKey}/comment", {**EMPTY_LIST, "comments": []}),
+        ("datacenter", "GET /rest/api/2/issue/{issueIdOrKey}/worklog", {**EMPTY_LIST, "worklogs": []}),
+    ],
+)
+def test_a_list_read_apart_with_less_than_the_issue_counted_replaces_nothing(
+    flavour, endpoint, body, reference_mappings
+):
+    """The issue's answer counts its comments and worklogs; their own endpoint answering fewer (here none) is less
+    than Jira has: the row fails, nothing stored is soft-deleted, the next run completes it."""
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=23) as server:
+        busy(server, "OPS-4")
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        live = {"comments": Comment.objects.filter(deleted_at=None), "worklogs": Worklog.objects.all()}
+        live["worklogs"] = live["worklogs"].filter(deleted_at=None)
+        before = {name: rows.count() for name, rows in live.items()}
+        server.sim.data.advance(minutes=5, update=1.0)  # every issue changed: each read again
+        override = {"endpoint": endpoint, "status": 200, "body": body}
+        assert requests.post(f"{server.url}/_sim/override", json=override, timeout=30).status_code == 200
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
+        assert "OPS-4: its " in run.error and "the issue counted" in run.error, run.error
+        assert not AuditLog.objects.filter(action__in=["comment_deleted", "worklog_deleted"]).exists()
+        assert {name: rows.count() for name, rows in live.items()} == before
+        requests.delete(f"{server.url}/_sim/override", timeout=30)
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert_activity_equals_truth(server, instance)
