@@ -102,17 +102,12 @@ def activity_gather(
                 if found is not None and found.total is not None:
                     counted[(jira_id, field_id)] = (found.total, _ids(found.items))
     inline.update(_fetched(client, wanted, result))
-    # A list read apart holding less than the issue's own answer counted, or without items it showed, is less
-    # than Jira has: never taken as the whole list (it would soft-delete what it left out).
     for (jira_id, field_id), (total, shown) in counted.items():
         listed = inline.get((jira_id, field_id))
         if listed is None or jira_id in result.unreadable:
             continue
-        if len(listed) < total or not shown <= _ids(listed):
-            result.unreadable[jira_id] = (
-                f"its {field_id}s: the issue counted {total}, its own list held {len(listed)}"
-                + ("" if shown <= _ids(listed) else " and not every one the issue showed")
-            )
+        if why := _less_than_counted(total, shown, listed):
+            result.unreadable[jira_id] = f"its {field_id}s: {why}"
     for jira_id in issues:
         if jira_id in result.unreadable or jira_id in result.gone:
             continue
@@ -125,6 +120,18 @@ def activity_gather(
         except UnreadableActivity as exc:
             result.unreadable[jira_id] = f"Jira answered with {exc}"
     return result
+
+
+def _less_than_counted(total: int, shown: set[str], listed: list[dict[str, Any]]) -> str:
+    """Why a list read from its endpoint is less than the issue's own answer said ('' when it is not): fewer
+    items than it counted, or without one it showed. Never taken as the whole list: it would soft-delete what
+    it left out."""
+    missing = not shown <= _ids(listed)
+    if len(listed) >= total and not missing:
+        return ""
+    return f"the issue counted {total}, its own list held {len(listed)}" + (
+        " and not every one the issue showed" if missing else ""
+    )
 
 
 def _ids(items: list[dict[str, Any]]) -> set[str]:
