@@ -78,22 +78,16 @@ def activity_store(
     comments = {jira_id: a.comments for jira_id, a in activity.items() if a.comments is not None and jira_id in issues}
     worklogs = {jira_id: a.worklogs for jira_id, a in activity.items() if a.worklogs is not None and jira_id in issues}
     if comments:
-        comment_rows = [
-            Comment(instance_id=instance_id, issue_id=issues[jira_id][0], deleted_at=None, synced_at=now, **vars(row))
-            for jira_id, listed in comments.items()
-            for row in listed
-        ]
-        result.comments = activity_rows_upsert(Comment, comment_rows, COMMENT_COLUMNS)
+        result.comments = activity_rows_upsert(
+            Comment, _rows(Comment, instance_id, issues, comments, now), COMMENT_COLUMNS
+        )
         gone = _gone(Comment, issues, comments, now)
         result.comments_deleted = len(gone)
         changes += [_deleted_change(project, "comment", jira_id, key) for jira_id, key in gone]
     if worklogs:
-        rows = [
-            Worklog(instance_id=instance_id, issue_id=issues[jira_id][0], deleted_at=None, synced_at=now, **vars(row))
-            for jira_id, listed in worklogs.items()
-            for row in listed
-        ]
-        result.worklogs = activity_rows_upsert(Worklog, rows, WORKLOG_COLUMNS)
+        result.worklogs = activity_rows_upsert(
+            Worklog, _rows(Worklog, instance_id, issues, worklogs, now), WORKLOG_COLUMNS
+        )
         short: dict[int, int] = {}
         for jira_id in worklogs:
             total = activity[jira_id].worklogs_short_of
@@ -127,6 +121,15 @@ def activity_rows_upsert(
             distinct, update_conflicts=True, unique_fields=list(unique), update_fields=columns, batch_size=500
         )
     return len(distinct)
+
+
+def _rows(model: type[Comment] | type[Worklog], instance_id: int, issues: dict, lists: dict, now: datetime) -> list:
+    """The model rows of these issues' read comments or worklogs ({jira_id: [row]}), live and synced now."""
+    return [
+        model(instance_id=instance_id, issue_id=issues[jira_id][0], deleted_at=None, synced_at=now, **vars(row))
+        for jira_id, listed in lists.items()
+        for row in listed
+    ]
 
 
 def _gone(
