@@ -15,6 +15,7 @@ stay as they were, never replaced by less.
 """
 
 import contextvars
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from activity.read import (
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
 
+log = logging.getLogger(__name__)
 PARALLEL_FETCHES = 4  # per-issue requests in flight at once (the instance's budget paces them)
 
 
@@ -65,6 +67,8 @@ class Gathered:
     activity: dict[int, IssueActivity] = field(default_factory=dict)  # by the issue's Jira id
     unreadable: dict[int, str] = field(default_factory=dict)  # Jira id -> why its row fails
     gone: set[int] = field(default_factory=set)  # deleted or hidden since the page was read (lists and issue 404)
+    # (Jira id, field) a site does not offer: the answer carried no such list and its endpoint answers 404
+    not_offered: set[tuple[int, str]] = field(default_factory=set)
     fetched: int = 0  # per-issue requests' issues (lists read beyond what was inline)
 
 
@@ -82,6 +86,7 @@ def activity_gather(
     inline: dict[tuple[int, str], list[dict[str, Any]]] = {}
     short_of: dict[int, int] = {}
     counted: dict[tuple[int, str], tuple[int, set[str]]] = {}  # what the issue's answer said of a list read apart
+    absent: set[tuple[int, str]] = set()  # lists the answer did not carry at all
     for jira_id, issue in issues.items():
         found_fields = issue.get("fields")
         fields: dict[str, Any] = found_fields if isinstance(found_fields, dict) else {}
@@ -99,9 +104,11 @@ def activity_gather(
                 short_of[jira_id] = found.total
             else:
                 wanted.append((jira_id, field_id, fetch))
-                if found is not None and found.total is not None:
+                if found is None:
+                    absent.add((jira_id, field_id))
+                elif found.total is not None:
                     counted[(jira_id, field_id)] = (found.total, _ids(found.items))
-    inline.update(_fetched(client, wanted, result))
+    inline.update(_fetched(client, wanted, absent, result))
     for (jira_id, field_id), (total, shown) in counted.items():
         listed = inline.get((jira_id, field_id))
         if listed is None or jira_id in result.unreadable:
@@ -111,10 +118,14 @@ def activity_gather(
     for jira_id in issues:
         if jira_id in result.unreadable or jira_id in result.gone:
             continue
+        comments, worklogs = (
+            on and (jira_id, field_id) not in result.not_offered
+            for on, field_id in ((kinds.comments, COMMENT_FIELD), (kinds.worklogs, WORKLOG_FIELD))
+        )
         try:
             result.activity[jira_id] = IssueActivity(
-                comments=[comment_read(item) for item in inline[(jira_id, COMMENT_FIELD)]] if kinds.comments else None,
-                worklogs=[worklog_read(item) for item in inline[(jira_id, WORKLOG_FIELD)]] if kinds.worklogs else None,
+                comments=[comment_read(item) for item in inline[(jira_id, COMMENT_FIELD)]] if comments else None,
+                worklogs=[worklog_read(item) for item in inline[(jira_id, WORKLOG_FIELD)]] if worklogs else None,
                 worklogs_short_of=short_of.get(jira_id),
             )
         except UnreadableActivity as exc:
@@ -139,10 +150,14 @@ def _ids(items: list[dict[str, Any]]) -> set[str]:
 
 
 def _fetched(
-    client: JiraClient, wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]], result: Gathered
+    client: JiraClient,
+    wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]],
+    absent: set[tuple[int, str]],
+    result: Gathered,
 ) -> dict[tuple[int, str], list[dict[str, Any]]]:
-    """Each wanted list read from its endpoint; a list that could not be read makes its issue unreadable, one
-    that answered 404 its issue gone when the issue answers 404 too (else unreadable)."""
+    """Each wanted list read from its endpoint; a list that could not be read makes its issue unreadable. One
+    that answered 404: its issue gone when the issue answers 404 too; else not offered when the answer carried
+    no such list at all (a site without it: nothing stored or deleted, said in the run's log), else unreadable."""
     if not wanted:
         return {}
     context = contextvars.copy_context()  # each thread logs into the caller's run log
@@ -159,26 +174,35 @@ def _fetched(
             return f"its {field_id}s could not be read: {exc}"
 
     found: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    not_found: dict[int, str] = {}  # Jira id -> the list that answered 404
+    not_found: list[tuple[int, str]] = []  # (Jira id, field) of the lists that answered 404
     with ThreadPoolExecutor(max_workers=min(PARALLEL_FETCHES, len(wanted))) as pool:
         for (jira_id, field_id, _), answer in zip(wanted, pool.map(read, wanted), strict=True):
             result.fetched += 1
             if answer is None:
-                not_found.setdefault(jira_id, field_id)
+                not_found.append((jira_id, field_id))
             elif isinstance(answer, str):
                 result.unreadable.setdefault(jira_id, answer)
             else:
                 found[(jira_id, field_id)] = answer
-    for jira_id, field_id in not_found.items():
-        try:
-            client.issue(str(jira_id), fields=["id"])
-        except JiraNotFoundError:
-            result.gone.add(jira_id)
+    present: set[int] = set()
+    for jira_id, field_id in not_found:
+        if jira_id in result.gone or jira_id in result.unreadable:
             continue
-        except JiraCancelledError:
-            raise
-        except JiraError as exc:
-            result.unreadable.setdefault(jira_id, f"its {field_id}s answered 404, and the issue: {exc}")
-            continue
-        result.unreadable.setdefault(jira_id, f"its {field_id}s answered 404 while the issue is there")
+        if jira_id not in present:
+            try:
+                client.issue(str(jira_id), fields=["id"])
+            except JiraNotFoundError:
+                result.gone.add(jira_id)
+                continue
+            except JiraCancelledError:
+                raise
+            except JiraError as exc:
+                result.unreadable[jira_id] = f"its {field_id}s answered 404, and the issue: {exc}"
+                continue
+            present.add(jira_id)
+        if (jira_id, field_id) in absent:
+            result.not_offered.add((jira_id, field_id))
+            log.warning("issue %s: Jira sent no %s list and its endpoint answers 404: none stored", jira_id, field_id)
+        else:
+            result.unreadable[jira_id] = f"its {field_id}s answered 404 while the issue is there"
     return found
