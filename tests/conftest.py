@@ -1,3 +1,4 @@
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,21 @@ from projects.models import JiraInstance
 from tests.processes import processes_stop, qcluster_start
 
 pytest_plugins = ["jirasim.pytest_plugin"]
+
+# Tests that use no database of the suite's (the simulator's own, the demo on its own SQLite file): the result is
+# the same on either database, so CI runs them in the SQLite suite only (JIRASYNC_SKIP_ANY_DATABASE=1 beside it).
+ANY_DATABASE = ("tests/jirasim/", "tests/operations/test_demo.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(ANY_DATABASE):
+            item.add_marker(pytest.mark.any_database)
+    if os.environ.get("JIRASYNC_SKIP_ANY_DATABASE") == "1":
+        chosen = [item for item in items if not item.get_closest_marker("any_database")]
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("any_database")])
+        items[:] = chosen
+
 
 REFERENCE_MAPPINGS = Path(settings.BASE_DIR) / "config" / "field_mappings.json"
 
