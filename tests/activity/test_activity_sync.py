@@ -11,6 +11,7 @@ from audit.models import AuditLog
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
+from syncing.tasks import remap_task
 from tests.syncing.conftest import register
 from tests.syncing.test_run_requests import jira_requests, served
 from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
@@ -89,3 +90,20 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         assert again.status == SyncRun.Status.SUCCEEDED and (again.inserted, again.updated) == (0, 0)
         assert (Comment.objects.count(), Worklog.objects.count()) == written
         assert_activity_equals_truth(server, instance)
+
+
+def test_a_remap_flattens_stored_texts_anew_and_reports_how_many_it_changed(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=27) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        stale_comments = list(Comment.objects.values_list("pk", flat=True)[:4])
+        stale_worklogs = list(Worklog.objects.values_list("pk", flat=True)[:3])
+        Comment.objects.filter(pk__in=stale_comments).update(body="flattened by an older reading")
+        Worklog.objects.filter(pk__in=stale_worklogs).update(comment="flattened by an older reading")
+        server.sim.stats.reset()
+        result = remap_task(instance.slug)  # what the admin's Re-map queues: its result is what it changed
+        assert result["activity_texts"] == 7 and result["checked"] == 20
+        assert server.sim.stats.snapshot() == {}
+        assert "7 comment and worklog texts changed" in AuditLog.objects.get(action="remap").summary
+        assert_activity_equals_truth(server, instance)
+        assert remap_task(instance.slug)["activity_texts"] == 0

@@ -151,7 +151,9 @@ def test_the_reporting_view_gives_the_assignee_at_resolution(reference_mappings)
 def _at_resolution() -> dict[int, tuple]:
     """{jira id: (resolved, assignee, assignee_at_resolution)} of the reporting view's resolved rows."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT jira_id, resolved, assignee, assignee_at_resolution FROM {VIEW} WHERE resolved IS NOT NULL")
+        cursor.execute(
+            f"SELECT jira_id, resolved, assignee, assignee_at_resolution FROM {VIEW} WHERE resolved IS NOT NULL"
+        )
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
