@@ -203,7 +203,11 @@ def relations_differing(relations: dict[int, IssueRelations]) -> dict[int, Issue
     a re-map must rewrite and counts as changed. One read per table."""
     if not relations:
         return {}
-    tables = ((IssueLink, LINK_COLUMNS), (IssueVersion, VERSION_COLUMNS), (IssueComponent, COMPONENT_COLUMNS))
+    tables: tuple[tuple[Any, list[str]], ...] = (
+        (IssueLink, LINK_COLUMNS),
+        (IssueVersion, VERSION_COLUMNS),
+        (IssueComponent, COMPONENT_COLUMNS),
+    )
     stored: dict[int, tuple[set, ...]] = defaultdict(lambda: (set(), set(), set()))
     for place, (model, columns) in enumerate(tables):
         for row in model.objects.filter(issue_id__in=list(relations)).values_list(*columns):
