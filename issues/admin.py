@@ -31,6 +31,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 SUMMARY_SHOWN = 300  # characters of a summary a list shows
+# The sections of an issue's page shown only to a viewer who may view their model.
+SECTION_PERMISSIONS = {
+    "field_history": "issues.view_fieldchange",
+    "comments": "activity.view_comment",
+    "worklogs": "activity.view_worklog",
+}
+RAW_LISTS = {"comments": "comment", "worklogs": "worklog"}  # the issue fields that carry them in the raw JSON
 
 
 @admin.register(Issue)
@@ -138,9 +145,14 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         issue = self.get_object(request, object_id)
         extra_context = extra_context or {}
-        if issue is not None:
-            extra_context["detail"] = issue_detail(issue)
-            extra_context["activity"] = issue_activity(issue)
+        if issue is not None and self.has_view_permission(request, issue):
+            # Each section needs its own model's view permission, as its own list would: a viewer of issues
+            # does not read restricted comments, worklogs or the field history through the issue's page.
+            may = {name: request.user.has_perm(permission) for name, permission in SECTION_PERMISSIONS.items()}
+            hidden = frozenset(RAW_LISTS[name] for name in ("comments", "worklogs") if not may[name])
+            extra_context["detail"] = issue_detail(issue, field_history=may["field_history"], raw_hidden=hidden)
+            if may["comments"] or may["worklogs"]:
+                extra_context["activity"] = issue_activity(issue, comments=may["comments"], worklogs=may["worklogs"])
             extra_context["jira_url"] = f"{issue.instance.base_url.rstrip('/')}/browse/{issue.key}"
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -104,7 +104,8 @@ def system_field_condition(field_id: str) -> str:
 
 def value_at_sql(field_condition: str, moment: str, current: str) -> str:
     """SQL for the display value (`toString`) a field of issue `i` had at moment: its last change at or before
-    it; before its first change, that change's `fromString`; never changed, `current` (its value now)."""
+    it; before its first change, that change's `fromString`; no change stored, `current` (an expression that
+    is NULL when the history cannot say the field never changed)."""
     changes = f"FROM issues_fieldchange f WHERE f.issue_id = i.id AND {field_condition}"
     before = f"{changes} AND f.changed_at <= {moment}"
     after = f"{changes} AND f.changed_at > {moment}"
@@ -116,7 +117,21 @@ def value_at_sql(field_condition: str, moment: str, current: str) -> str:
     )
 
 
-ASSIGNEE_AT_RESOLUTION = value_at_sql(system_field_condition("assignee"), "i.resolved", "i.assignee")
+def kept_now_sql(field_id: str) -> str:
+    """SQL true when instance `inst` keeps this field's history now (JiraInstance.field_history: `*`, or the
+    field among its comma-separated ids and names, case-insensitive; the model's validator makes it that form)."""
+    listed = "',' || lower(replace(inst.field_history, ' ', '')) || ','"
+    return f"({listed} LIKE '%,*,%' OR {listed} LIKE {_literal('%,' + field_id.casefold() + ',%')})"
+
+
+# No assignee change stored says "never changed" only when the assignee is kept and the issue's changelog was
+# read whole with it kept (widening field_history flags the changelogs incomplete until read again); else
+# who held the issue is not known: NULL, never the current assignee passed off as history.
+ASSIGNEE_AT_RESOLUTION = value_at_sql(
+    system_field_condition("assignee"),
+    "i.resolved",
+    f"CASE WHEN i.changelog_complete AND {kept_now_sql('assignee')} THEN i.assignee END",
+)
 
 
 def report_view_sql(document: MappingDocument, vendor: str) -> str:
@@ -138,8 +153,7 @@ def report_view_sql(document: MappingDocument, vendor: str) -> str:
         "i.updated AS updated",
         "i.resolved AS resolved",
         "i.resolution AS resolution",
-        # Who held the issue when it was resolved: from the field history (the assignee must be kept); an issue
-        # whose assignee never changed had its current one.
+        # Who held the issue when it was resolved: from the field history; NULL when it cannot say.
         f"CASE WHEN i.resolved IS NOT NULL THEN ({ASSIGNEE_AT_RESOLUTION}) END AS assignee_at_resolution",
         "i.has_field_errors AS has_field_errors",
         "i.synced_at AS synced_at",

@@ -41,7 +41,7 @@ class IssueDetail:
     time_in_status: list[TimeInStatus]
     milestones: list[IssueMilestone]
     raw_json: str
-    field_history: list[FieldChangeShown]  # the newest FIELD_CHANGES_SHOWN, oldest first
+    field_history: list[FieldChangeShown] | None  # the newest FIELD_CHANGES_SHOWN, oldest first; None: not shown
     field_history_cut: bool  # older ones are not shown
     links: list[IssueLink] = field(default_factory=list)  # each with other_pk: the other issue's row, if stored
     versions: list[IssueVersion] = field(default_factory=list)
@@ -92,9 +92,27 @@ def _field_change_shown(change: FieldChange) -> FieldChangeShown:
     return FieldChangeShown(change, text(change.from_string, change.from_id), text(change.to_string, change.to_id))
 
 
-def issue_detail(issue: Issue) -> IssueDetail:
+def _raw_shown(body: bytes, hidden: frozenset[str]) -> str:
+    """The raw JSON as a page shows it: indented, or as stored and cut when large; the `hidden` issue fields
+    replaced by a note (the JSON is read whatever its size, so a large one cannot carry them past the cut)."""
+    if hidden:
+        issue = orjson.loads(body)
+        fields = issue.get("fields") if isinstance(issue, dict) else None
+        if isinstance(fields, dict):
+            for name in hidden & fields.keys():
+                fields[name] = "[not shown: you may not view these]"
+            body = orjson.dumps(issue)
+    if len(body) > RAW_SHOWN_BYTES:  # not indented: shown as stored, cut
+        return f"{body[:RAW_SHOWN_BYTES].decode('utf-8', 'replace')} … [cut: {len(body):,} bytes in all]"
+    return orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
+
+
+def issue_detail(issue: Issue, *, field_history: bool = True, raw_hidden: frozenset[str] = frozenset()) -> IssueDetail:
     """Return what an issue's page shows besides its columns: nine queries whatever the history's length or
-    the number of its links (the other issue's row and a sprint's state are subqueries, not a query each)."""
+    the number of its links (the other issue's row and a sprint's state are subqueries, not a query each).
+
+    field_history: False when the viewer may not see it (not read). raw_hidden: the issue fields left out of the
+    raw JSON shown (`comment`, `worklog`: the lists a viewer without their view permission may not read)."""
     changes = list(StatusChange.objects.filter(issue=issue).order_by("changed_at", "history_id"))
     timeline = []
     previous_at: datetime | None = None
@@ -103,20 +121,18 @@ def issue_detail(issue: Issue) -> IssueDetail:
         timeline.append(TimelineEntry(change, seconds))
         previous_at = change.changed_at
     raw = IssueRaw.objects.filter(issue=issue).values_list("body", flat=True).first()
-    raw_json = ""
-    if raw:
-        body = bytes(raw)
-        if len(body) > RAW_SHOWN_BYTES:  # not indented: shown as stored, cut
-            raw_json = f"{body[:RAW_SHOWN_BYTES].decode('utf-8', 'replace')} … [cut: {len(body):,} bytes in all]"
-        else:
-            raw_json = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
-    newest = list(
-        FieldChange.objects.filter(issue=issue).order_by("-changed_at", "-history_id", "-position")[
-            : FIELD_CHANGES_SHOWN + 1
-        ]
-    )
+    raw_json = _raw_shown(bytes(raw), raw_hidden) if raw else ""
+    newest = []
+    if field_history:
+        newest = list(
+            FieldChange.objects.filter(issue=issue).order_by("-changed_at", "-history_id", "-position")[
+                : FIELD_CHANGES_SHOWN + 1
+            ]
+        )
     return IssueDetail(
-        field_history=[_field_change_shown(change) for change in reversed(newest[:FIELD_CHANGES_SHOWN])],
+        field_history=[_field_change_shown(change) for change in reversed(newest[:FIELD_CHANGES_SHOWN])]
+        if field_history
+        else None,
         field_history_cut=len(newest) > FIELD_CHANGES_SHOWN,
         fields=[(name, _shown(value)) for name, value in sorted((issue.fields or {}).items())],
         timeline=timeline,

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from jirasync_site.secret_values import secrets_remember
 from projects.cron import validate_cron
 from projects.crypto import decrypt_token, encrypt_token
+from projects.field_history_setting import validate_field_history
 from projects.jql_filter import jql_filter_problems
 from projects.origins import url_is_loopback, url_origin, url_userinfo
 
@@ -73,8 +74,10 @@ class JiraInstance(models.Model):
         max_length=2000,
         blank=True,
         default="*",
-        help_text="Whose changes the field history keeps: * for every field; else field ids or names, comma "
-        "separated (e.g. assignee, priority, customfield_10020, Sprint); empty for none. The status history "
+        validators=[validate_field_history],
+        help_text="Whose changes the field history keeps: * (alone) for every field; empty for none; else field "
+        "ids or names separated by commas, case-insensitive, spaces around them ignored (e.g. assignee, "
+        "priority, customfield_10020, Fix Version/s). No semicolons, quotes or wildcards. The status history "
         "is kept whatever this says.",
     )
     sync_comments = models.BooleanField(

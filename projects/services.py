@@ -59,10 +59,10 @@ def instance_save(
         from syncing.schedules import instance_schedules_ensure  # syncing builds on projects, not the reverse
 
         instance_schedules_ensure(instance)
-        if stored is not None and stored.field_history != instance.field_history:
-            from syncing.field_history import field_history_widened
+        if stored is not None:
+            from syncing.rereads import issues_reread_flag
 
-            field_history_widened(instance_id=instance.pk, before=stored.field_history, after=instance.field_history)
+            issues_reread_flag(before=stored, after=instance)  # what it keeps now and did not: read again
         if created or changes:
             audit_object_change(
                 actor=actor,

@@ -91,6 +91,7 @@ class SyncRunAdmin(StreamingExportMixin, ReadOnlyAdmin):
                     ("fetched", "inserted", "updated", "unchanged", "failed_rows", "status_changes"),
                     ("requests", "retries", "rate_limited", "pages", "expected_issues", "expected_children"),
                     ("incomplete_histories", "deleted", "recovered"),
+                    ("field_changes", "comments", "worklogs", "comments_deleted", "worklogs_deleted"),
                     "error",
                 ),
             },
@@ -170,13 +171,36 @@ class SyncRunAdmin(StreamingExportMixin, ReadOnlyAdmin):
         limited = format_html(", <b>{} × 429</b>", obj.rate_limited) if obj.rate_limited else ""
         return format_html(
             '<span title="issues read, inserted, updated">{} read, {} new, {} upd.</span><br>'
-            '<span title="issues that could not be stored; requests to Jira">{}, {} req.{}</span>',
+            '<span title="issues that could not be stored; requests to Jira">{}, {} req.{}</span>{}',
             f"{obj.fetched:,}",
             f"{obj.inserted:,}",
             f"{obj.updated:,}",
             failed,
             f"{obj.requests:,}",
             limited,
+            self._activity_counts(obj),
+        )
+
+    @staticmethod
+    def _activity_counts(obj: SyncRun) -> str:
+        """A third line when the run stored field history, comments or worklogs (or soft-deleted some)."""
+        parts = [
+            f"{value:,} {label}"
+            for value, label in (
+                (obj.field_changes, "field ch."),
+                (obj.comments, "comm."),
+                (obj.worklogs, "worklogs"),
+                (obj.comments_deleted, "comm. del."),
+                (obj.worklogs_deleted, "worklogs del."),
+            )
+            if value
+        ]
+        if not parts:
+            return ""
+        return format_html(
+            '<br><span class="run-activity" title="field history items, comments and worklogs written; comments and '
+            'worklogs soft-deleted">{}</span>',
+            ", ".join(parts),
         )
 
     @admin.display(description="Error")

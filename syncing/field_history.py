@@ -198,14 +198,3 @@ def field_changes_prune(*, instance_id: int, kept: KeptFields, project_id: int |
         issues = issues.filter(project_id=project_id)
     query = FieldChange.objects.filter(field_changes_not_kept(kept), issue__in=issues)
     return query.delete()[0]
-
-
-def field_history_widened(*, instance_id: int, before: str, after: str) -> int:
-    """After the kept fields changed from `before` to `after`: when a field is kept that was not, the stored
-    changelogs lack its items, so the instance's live issues are flagged incomplete and the next sync reads their
-    changelogs again (store.retry_ids). Returns how many issues were flagged."""
-    if not KeptFields.parse(after).widened_from(KeptFields.parse(before)):
-        return 0
-    return Issue.objects.filter(instance_id=instance_id, deleted_at__isnull=True, changelog_complete=True).update(
-        changelog_complete=False
-    )

@@ -43,6 +43,15 @@ RUN_COUNTERS = (
     ("fetched", "jirasync_issues_fetched_total", "Issues read from Jira by syncs."),
     ("deleted", "jirasync_issues_deleted_by_census_total", "Issues a census found deleted in Jira."),
     ("recovered", "jirasync_issues_recovered_by_census_total", "Issues a census found missing here and stored."),
+    (
+        "field_changes",
+        "jirasync_field_changes_written_total",
+        "Field history items written (new or replaced).",
+    ),
+    ("comments", "jirasync_comments_written_total", "Comments written by syncs (new, or as they are now)."),
+    ("worklogs", "jirasync_worklogs_written_total", "Worklogs written by syncs and the Cloud worklog feed."),
+    ("comments_deleted", "jirasync_comments_soft_deleted_total", "Comments syncs soft-deleted (gone from Jira)."),
+    ("worklogs_deleted", "jirasync_worklogs_soft_deleted_total", "Worklogs syncs soft-deleted (gone from Jira)."),
 )
 
 

@@ -51,6 +51,19 @@ class SyncRun(models.Model):
     recovered = models.PositiveIntegerField(
         default=0, help_text="Issues a census found in Jira but not stored, then fetched and stored."
     )
+    field_changes = models.PositiveIntegerField(
+        default=0, help_text="Field history items (changelog items of kept fields) written: new or replaced."
+    )
+    comments = models.PositiveIntegerField(default=0, help_text="Comments written (new, or as they are now).")
+    worklogs = models.PositiveIntegerField(
+        default=0, help_text="Worklogs written (new, or as they are now), the Cloud worklog feed's included."
+    )
+    comments_deleted = models.PositiveIntegerField(
+        default=0, help_text="Comments soft-deleted: no longer in their issue's list."
+    )
+    worklogs_deleted = models.PositiveIntegerField(
+        default=0, help_text="Worklogs soft-deleted: no longer in their issue's list, or listed deleted by the feed."
+    )
     pages = models.PositiveIntegerField(default=0)
     expected_issues = models.PositiveIntegerField(
         null=True, blank=True, help_text="What Jira counted for this run's query (or the last census), when known."
@@ -135,6 +148,11 @@ class RunTotals(models.Model):
     fetched = models.PositiveBigIntegerField(default=0)
     deleted = models.PositiveBigIntegerField(default=0)
     recovered = models.PositiveBigIntegerField(default=0)
+    field_changes = models.PositiveBigIntegerField(default=0)
+    comments = models.PositiveBigIntegerField(default=0)
+    worklogs = models.PositiveBigIntegerField(default=0)
+    comments_deleted = models.PositiveBigIntegerField(default=0)
+    worklogs_deleted = models.PositiveBigIntegerField(default=0)
     timed_runs = models.PositiveBigIntegerField(default=0)
     duration_seconds = models.FloatField(default=0.0)
     duration_buckets = models.JSONField(default=list, help_text="Cumulative run counts per duration bucket.")

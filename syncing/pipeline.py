@@ -495,4 +495,5 @@ def _refetched_store(
     totals.status_changes += page.status_changes
     totals.field_changes += page.field_changes
     totals.incomplete_histories += page.incomplete_histories
+    totals.activity.add(page.activity)
     totals.failed += page.failed

@@ -7,6 +7,7 @@ kept by its Jira id (and key): a link to an issue not synced (yet), or in a proj
 the same, joinable once that issue is stored.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -195,3 +196,30 @@ def relations_replace(relations: dict[int, IssueRelations], *, fresh: bool = Fal
 def relations_of(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, IssueRelations]:
     """{pk: issue_relations} of (pk, fields) pairs (a re-map's stored raw JSON)."""
     return {pk: issue_relations(fields) for pk, fields in rows}
+
+
+def relations_differing(relations: dict[int, IssueRelations]) -> dict[int, IssueRelations]:
+    """Those of these issues ({issue pk: relations read}) whose stored relation rows are not exactly these: what
+    a re-map must rewrite and counts as changed. One read per table."""
+    if not relations:
+        return {}
+    tables: tuple[tuple[Any, list[str]], ...] = (
+        (IssueLink, LINK_COLUMNS),
+        (IssueVersion, VERSION_COLUMNS),
+        (IssueComponent, COMPONENT_COLUMNS),
+    )
+    stored: dict[int, tuple[set, ...]] = defaultdict(lambda: (set(), set(), set()))
+    for place, (model, columns) in enumerate(tables):
+        for row in model.objects.filter(issue_id__in=list(relations)).values_list(*columns):
+            stored[row[0]][place].add(row)
+    return {
+        pk: found for pk, found in relations.items() if _row_sets(pk, found) != stored.get(pk, (set(), set(), set()))
+    }
+
+
+def _row_sets(pk: int, found: IssueRelations) -> tuple[set, ...]:
+    return (
+        {link_row(pk, row) for row in found.links},
+        {(pk, *row) for row in found.versions},
+        {(pk, *row) for row in found.components},
+    )

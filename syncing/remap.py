@@ -26,18 +26,34 @@ from syncing.history import milestones_replace, stored_histories
 from syncing.memory import free_memory_release
 from syncing.prefetch import prefetched
 from syncing.prepare import relations_read
-from syncing.relations import IssueRelations, relations_replace
+from syncing.relations import IssueRelations, relations_differing, relations_replace
+
+COUNTED = ("checked", "changed", "relations_changed", "milestones_recomputed", "field_changes_pruned", "activity_texts")
 
 
 @dataclass
 class RemapResult:
     version: str
     checked: int = 0
-    changed: int = 0
+    changed: int = 0  # issues whose mapped values or field errors changed
+    relations_changed: int = 0  # issues whose links, versions or components were rewritten (read anew differ)
     milestones_recomputed: int = 0
     field_changes_pruned: int = 0  # stored changelog items of fields the instance no longer keeps
     activity_texts: int = 0  # comment and worklog texts flattened again from their raw JSON
     seconds: float = 0.0
+
+    def summary(self, verb: str = "changed") -> str:
+        """What the re-map changed, every kind counted ("would change" for a dry run)."""
+        return (
+            f"{self.changed} {verb} (mapped values), {self.relations_changed} with their links, versions or "
+            f"components {verb}, milestones recomputed for {self.milestones_recomputed}; "
+            f"{self.field_changes_pruned} field changes of fields no longer kept deleted; "
+            f"{self.activity_texts} comment and worklog texts {verb}"
+        )
+
+    def counts(self) -> dict[str, int | str]:
+        """Every count, for a task's result."""
+        return {name: getattr(self, name) for name in (*COUNTED, "version")}
 
 
 def issues_remap(
@@ -78,13 +94,18 @@ def issues_remap(
         for batch, (changed, relations) in prefetched(_remapped_batches(instance.pk, project_id, batch_size, mapping)):
             result.checked += len(batch)
             result.changed += len(changed)
-            if dry_run:
-                continue
             # Milestones only where they were derived with other rules than the current ones.
             stale = [row[0] for row in batch if row[4] != digest]
+            if dry_run:
+                result.relations_changed += len(relations_differing(relations))
+                result.milestones_recomputed += len(stale)
+                continue
             with transaction.atomic():
                 rows_update(Issue, ["fields", "field_errors", "has_field_errors"], changed)
-                relations_replace(relations)  # links, versions and components read again from the raw JSON
+                # Links, versions and components read again from the raw JSON: rewritten where they differ.
+                differing = relations_differing(relations)
+                relations_replace(differing)
+                result.relations_changed += len(differing)
                 milestones_replace(stored_histories(stale), rules)
                 rows_update(Issue, ["milestones_digest"], [(issue_id, digest) for issue_id in stale])
             result.milestones_recomputed += len(stale)
@@ -101,8 +122,7 @@ def issues_remap(
                 "",
                 scope,
                 f"re-mapped {result.checked} stored issues of {scope} with mapping version {result.version}: "
-                f"{result.changed} changed; {result.field_changes_pruned} field changes of fields not kept deleted; "
-                f"{result.activity_texts} comment and worklog texts flattened anew",
+                f"{result.summary()}",
                 {"mapping_version": [None, result.version]},
                 instance_slug or "",
             ),

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from activity.fetch import ActivityKinds
+from activity.services import ActivityStored
 from activity.worklog_feed import worklog_feed_sync
 from agile.services import boards_sync
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
@@ -54,6 +55,7 @@ from syncing.runs import (
     run_adopt_or_start,
     run_close_parent,
     run_end_unexpected,
+    run_feed_record,
     run_finish,
     run_follower_add,
     run_progress,
@@ -113,7 +115,9 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
                         pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
                     )
                 children += _censuses_after_full_sync(children, options, run.pk, site)
-                feed_error = worklog_feed_run(run.instance_id, options, counters, stop, run.pk, children)
+                feed = ActivityStored()
+                feed_error = worklog_feed_run(run.instance_id, options, counters, stop, run.pk, feed, children)
+                run_feed_record(run.pk, feed)
         closing = lambda: run_close_parent(run, children, counters, own_error=_own_error(run.pk, feed_error))  # noqa: E731
         return _closed(after_reconnect(closing), options)
     except Exception as exc:  # the run must say why whatever went wrong
@@ -196,7 +200,9 @@ def _project_run(
                 stopped = True
             # A project run of its own reads its instance's worklog feed too (an instance run does it once).
             feed_error = (
-                "" if stopped or parent_id else worklog_feed_run(project.instance_id, options, counters, stop, run.pk)
+                ""
+                if stopped or parent_id
+                else worklog_feed_run(project.instance_id, options, counters, stop, run.pk, totals.activity)
             )
         if keeper.lost:
             return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"stopped: {keeper.lost}")
@@ -304,6 +310,7 @@ def _deferred_complete(
     clock = time.perf_counter()
     done = histories_complete(client, plan, pack, run_id=run.pk)
     totals.status_changes += done.status_changes
+    totals.field_changes += done.field_changes
     totals.incomplete_histories += len(done.incomplete)
     if options.stage_seconds is not None:
         options.stage_seconds["histories"] = options.stage_seconds.get("histories", 0.0) + time.perf_counter() - clock
@@ -337,11 +344,13 @@ def worklog_feed_run(
     counters: RequestCounters,
     stop: StopSignal,
     run_id: int,
+    stored: ActivityStored,
     children: list[SyncRun] | None = None,
 ) -> str:
     """Read a Cloud instance's worklog feed after its projects' pages (activity.worklog_feed), on the run's
-    counters; return why it failed ("" when it did, or had nothing to do: Data Center, worklogs off, a dry run,
-    a census, or no project run that stored anything)."""
+    counters, adding the worklogs it wrote and soft-deleted to `stored`; return why it failed ("" when it did,
+    or had nothing to do: Data Center, worklogs off, a dry run, a census, or no project run that stored
+    anything)."""
     instance = JiraInstance.objects.get(pk=instance_id)  # fresh: the switch, the flavour discovery detected
     if options.dry_run or options.census or not instance.sync_worklogs or instance.detected_flavour != "cloud":
         return ""
@@ -355,6 +364,8 @@ def worklog_feed_run(
     except JiraError as exc:
         log.warning("worklog feed of %s failed: %s", instance.slug, exc)
         return f"worklog feed: {exc}"
+    stored.add(result.stored)  # the pending issues completed from their own endpoints
+    stored.add(ActivityStored(worklogs=result.written, worklogs_deleted=result.deleted))
     log.info(
         "worklog feed: %d changed listed, %d written, %d of issues not synced here, %d deleted, %d pending issues "
         "completed",
@@ -537,7 +548,10 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     try:
         children = done + _censuses_after_full_sync(done, options, parent_id)
         counters = RequestCounters()
-        feed_error = worklog_feed_run(parent.instance_id, options, counters, StopSignal(options.stop), parent_id, done)
+        feed = ActivityStored()
+        stop = StopSignal(options.stop)
+        feed_error = worklog_feed_run(parent.instance_id, options, counters, stop, parent_id, feed, done)
+        run_feed_record(parent_id, feed)
         # What the feed cost is the parent's own (run_close_parent reads them from its row).
         SyncRun.objects.filter(pk=parent_id).update(**{name: F(name) + getattr(counters, name) for name in OWN_COUNTS})
         closed = run_close_parent(parent, children, None, own_error=_own_error(parent_id, feed_error))
@@ -595,6 +609,11 @@ def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteI
         updated=len(result.moved) + len(result.restored) + stored.updated,
         status_changes=stored.status_changes,
         incomplete_histories=stored.incomplete_histories,
+        field_changes=stored.field_changes,
+        comments=stored.activity.comments,
+        worklogs=stored.activity.worklogs,
+        comments_deleted=stored.activity.comments_deleted,
+        worklogs_deleted=stored.activity.worklogs_deleted,
         deleted=len(result.deleted),
         recovered=len(result.recovered),
         failed_rows=len(result.unrecovered),

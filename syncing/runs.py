@@ -21,6 +21,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from activity.services import ActivityStored
 from audit.services import SYNC, Actor, Change, audit_record
 from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance, Project
@@ -34,6 +35,10 @@ from syncing.run_log import run_log_capture, run_log_flush
 log = logging.getLogger(__name__)
 
 Progress = Callable[[SyncRun, PageResult], None]
+# What a run stored besides issues: field history items, comments and worklogs written and soft-deleted.
+ACTIVITY_COUNTS = ("field_changes", "comments", "worklogs", "comments_deleted", "worklogs_deleted")
+# What an instance run writes itself, after its project runs: the Cloud worklog feed (activity.worklog_feed).
+FEED_COUNTS = ("worklogs", "worklogs_deleted")
 # Run columns a parent run sums over its children.
 SUMMED = (
     "fetched",
@@ -49,10 +54,12 @@ SUMMED = (
     "pages",
     "deleted",
     "recovered",
+    *ACTIVITY_COUNTS,
 )
 OWN_COUNTS = ("requests", "retries", "rate_limited")  # what an instance run's own requests (discovery) cost
-# What a run adds up from every child, the census that follows a full sync included.
-FOLLOWER_COUNTS = (*OWN_COUNTS, "deleted", "recovered")
+# What a run adds up from every child, the census that follows a full sync included (what storing the issues
+# it recovered wrote besides them).
+FOLLOWER_COUNTS = (*OWN_COUNTS, "deleted", "recovered", *ACTIVITY_COUNTS)
 
 
 class StopSignal:
@@ -226,6 +233,7 @@ def accumulate(totals: PageResult, page: PageResult) -> None:
     totals.failed += page.failed
     totals.status_changes += page.status_changes
     totals.incomplete_histories += page.incomplete_histories
+    totals.field_changes += page.field_changes
     totals.activity.add(page.activity)
     totals.watermark = max(filter(None, [totals.watermark, page.watermark]), default=None)
 
@@ -242,6 +250,11 @@ def counts(totals: PageResult | None, counters: RequestCounters | None, pages: i
             failed_rows=len(totals.failed),
             status_changes=totals.status_changes,
             incomplete_histories=totals.incomplete_histories,
+            field_changes=totals.field_changes,
+            comments=totals.activity.comments,
+            worklogs=totals.activity.worklogs,
+            comments_deleted=totals.activity.comments_deleted,
+            worklogs_deleted=totals.activity.worklogs_deleted,
         )
     if counters is not None:
         values.update(requests=counters.requests, retries=counters.retries, rate_limited=counters.rate_limited)
@@ -354,8 +367,10 @@ def run_close_parent(
         if counters
         else (SyncRun.objects.filter(pk=run.pk).values(*OWN_COUNTS).first() or {})
     )
+    # What its worklog feed wrote, recorded on its row (run_feed_record) before it closes.
+    feed = SyncRun.objects.filter(pk=run.pk).values(*FEED_COUNTS).first() or {}
     for name in SUMMED:
-        setattr(run, name, (sums[name] or 0) + own.get(name, 0))
+        setattr(run, name, (sums[name] or 0) + own.get(name, 0) + feed.get(name, 0))
     run.expected_issues = sums["expected_issues"]  # what Jira counted for its project runs
     if children and all(child.status == SyncRun.Status.CANCELLED for child in children):
         status = SyncRun.Status.CANCELLED
@@ -379,6 +394,15 @@ def run_close_parent(
         ]
     )
     return run_finish(run, status, None, error=error)
+
+
+def run_feed_record(run_id: int, stored: ActivityStored) -> None:
+    """Add what an instance run's worklog feed wrote and soft-deleted to its row (run_close_parent adds its
+    project runs' to that)."""
+    if stored.worklogs or stored.worklogs_deleted:
+        SyncRun.objects.filter(pk=run_id).update(
+            worklogs=F("worklogs") + stored.worklogs, worklogs_deleted=F("worklogs_deleted") + stored.worklogs_deleted
+        )
 
 
 def run_follower_add(run: SyncRun, follower: SyncRun) -> SyncRun:

@@ -59,7 +59,7 @@ def census_instance_task(instance_id: int, trigger: str = "schedule", run_id: in
 
 def remap_task(instance_slug: str | None = None, actor: str = "admin") -> dict:
     result = issues_remap(actor=Actor(actor), instance_slug=instance_slug)
-    return {"version": result.version, "checked": result.checked, "changed": result.changed}
+    return result.counts()
 
 
 def refresh_issue(instance_id: int, issue_jira_id: int) -> int | None:

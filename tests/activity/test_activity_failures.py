@@ -6,9 +6,11 @@ import requests
 
 from activity.models import Comment, Worklog, WorklogFeed, WorklogPending
 from audit.models import AuditLog
+from audit.services import COMMAND
 from issues.models import Issue
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
+from projects.services import instance_save
 from syncing.models import IssueRetry, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.activity.test_activity_sync import busy
@@ -163,3 +165,37 @@ def test_a_list_read_apart_with_less_than_the_issue_counted_replaces_nothing(
         again = sync_instance(instance.pk, RunOptions())
         assert again.status == SyncRun.Status.SUCCEEDED, again.error
         assert_activity_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_turning_comments_and_worklogs_on_makes_the_next_incremental_sync_read_every_issues_lists(
+    flavour, reference_mappings
+):
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=28) as server:
+        busy(server, "OPS-8")
+        instance = register(
+            server, "instance_1" if flavour == "cloud" else "instance_2", sync_comments=False, sync_worklogs=False
+        )
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        assert not Comment.objects.exists() and not Worklog.objects.exists()
+        instance.sync_comments = instance.sync_worklogs = True
+        instance_save(instance=instance, actor=COMMAND)
+        # Nothing changed in Jira: an incremental sync finds no issue updated, yet reads each again for its lists.
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert_activity_equals_truth(server, instance)
+        assert not Issue.objects.filter(changelog_complete=False).exists()
+        # Off again while Jira's worklogs change (added, edited, deleted), then on: equal again (on Cloud the feed
+        # lists what changed while off from where it was last read).
+        instance.sync_worklogs = False
+        instance_save(instance=instance, actor=COMMAND)
+        changes = {"add": 5, "edit": 3, "delete": 3}
+        answer = requests.post(f"{server.url}/_sim/advance", json={"minutes": 30, "worklogs": changes}, timeout=60)
+        assert answer.json()["worklogs"]["deleted"]
+        assert sync_instance(instance.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED
+        instance.sync_worklogs = True
+        instance_save(instance=instance, actor=COMMAND)
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert_activity_equals_truth(server, instance)
+        assert_database_equals_truth(server, instance)

@@ -4,13 +4,16 @@ Data Center, SQLite and PostgreSQL, over HTTP."""
 
 import pytest
 import requests
+from django.urls import reverse
 
 from activity.metrics import activity_families
 from activity.models import Comment, Worklog, WorklogPending
 from audit.models import AuditLog
+from issues.models import FieldChange
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
+from syncing.tasks import remap_task
 from tests.syncing.conftest import register
 from tests.syncing.test_run_requests import jira_requests, served
 from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
@@ -89,3 +92,69 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         assert again.status == SyncRun.Status.SUCCEEDED and (again.inserted, again.updated) == (0, 0)
         assert (Comment.objects.count(), Worklog.objects.count()) == written
         assert_activity_equals_truth(server, instance)
+
+
+def test_a_remap_flattens_stored_texts_anew_and_reports_how_many_it_changed(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=27) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        stale_comments = list(Comment.objects.values_list("pk", flat=True)[:4])
+        stale_worklogs = list(Worklog.objects.values_list("pk", flat=True)[:3])
+        Comment.objects.filter(pk__in=stale_comments).update(body="flattened by an older reading")
+        Worklog.objects.filter(pk__in=stale_worklogs).update(comment="flattened by an older reading")
+        server.sim.stats.reset()
+        result = remap_task(instance.slug)  # what the admin's Re-map queues: its result is what it changed
+        assert result["activity_texts"] == 7 and result["checked"] == 20
+        assert server.sim.stats.snapshot() == {}
+        assert "7 comment and worklog texts changed" in AuditLog.objects.get(action="remap").summary
+        assert_activity_equals_truth(server, instance)
+        assert remap_task(instance.slug)["activity_texts"] == 0
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_run_counts_the_comments_worklogs_and_field_changes_it_wrote_and_soft_deleted(
+    flavour, reference_mappings, client, admin_client, settings
+):
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = "", ["127.0.0.1"]
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=29) as server:
+        busy(server, "OPS-9")
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        full = sync_instance(instance.pk, RunOptions(full=True))
+        assert full.status == SyncRun.Status.SUCCEEDED, full.error
+        assert full.comments == Comment.objects.count() > 50
+        assert full.field_changes == FieldChange.objects.count() > 100
+        worklogs = [len(row["worklogs"]) for row in server.sim.data.truth()]
+        # Data Center: each issue's whole list with its page. Cloud: the pages write the inline 20 at most, then
+        # the feed (watermark 0) writes every worklog of the site once more.
+        expected = sum(worklogs) if flavour == "datacenter" else sum(min(n, 20) for n in worklogs) + sum(worklogs)
+        assert full.worklogs == expected and Worklog.objects.count() == sum(worklogs)
+        assert (full.comments_deleted, full.worklogs_deleted) == (0, 0)
+        children = SyncRun.objects.filter(parent=full, kind=SyncRun.Kind.FULL)
+        assert sum(child.comments for child in children) == full.comments  # an instance run sums its projects
+
+        answer = requests.post(
+            f"{server.url}/_sim/advance",
+            json={"minutes": 30, "update": 0.1, "comments": CHANGES, "worklogs": CHANGES},
+            timeout=60,
+        )
+        assert answer.json()["comments"]["deleted"] and answer.json()["worklogs"]["deleted"]
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        assert again.comments_deleted == Comment.objects.filter(deleted_at__isnull=False).count() > 0
+        assert again.worklogs_deleted == Worklog.objects.filter(deleted_at__isnull=False).count() > 0
+        assert again.comments > 0 and again.worklogs > 0 and again.field_changes > 0
+
+        text = admin_client.get(reverse("admin:syncing_syncrun_change", args=[again.pk])).content.decode()
+        assert "Comments deleted" in text and "Field changes" in text
+        listing = admin_client.get(reverse("admin:syncing_syncrun_changelist")).content.decode()
+        assert f"{again.comments_deleted:,} comm. del." in listing
+        scraped = client.get("/metrics").content.decode()
+        for column, metric in (
+            ("comments", "jirasync_comments_written_total"),
+            ("worklogs", "jirasync_worklogs_written_total"),
+            ("field_changes", "jirasync_field_changes_written_total"),
+            ("comments_deleted", "jirasync_comments_soft_deleted_total"),
+            ("worklogs_deleted", "jirasync_worklogs_soft_deleted_total"),
+        ):
+            total = getattr(full, column) + getattr(again, column)
+            assert f'{metric}{{jira_instance="{instance.slug}"}} {float(total)}' in scraped, metric

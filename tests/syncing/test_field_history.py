@@ -148,6 +148,36 @@ def test_the_reporting_view_gives_the_assignee_at_resolution(reference_mappings)
             assert at_resolution == expected, (jira_id, at, changes)
 
 
+def _at_resolution() -> dict[int, tuple]:
+    """{jira id: (resolved, assignee, assignee_at_resolution)} of the reporting view's resolved rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT jira_id, resolved, assignee, assignee_at_resolution FROM {VIEW} WHERE resolved IS NOT NULL"
+        )
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def test_the_assignee_at_resolution_is_null_when_the_history_cannot_say_who_held_the_issue(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=40, seed=18) as server:
+        # The assignee not kept: no assignee change stored says nothing of who held an issue.
+        instance = register(server, "instance_1", field_history="priority")
+        synced(instance, full=True)
+        rows = _at_resolution()
+        assert rows and any(row[1] for row in rows.values())  # resolved issues that have an assignee now
+        assert {row[2] for row in rows.values()} == {None}
+        # Kept from now on: until their changelogs are read again with it, still not known.
+        instance.field_history = "priority, assignee"
+        instance_save(instance=instance, actor=COMMAND)
+        assert {row[2] for row in _at_resolution().values()} == {None}
+        synced(instance)
+        truth = truth_field_changes(server)
+        for jira_id, (_, now, at_resolution) in _at_resolution().items():
+            changes = [item for item in truth[jira_id] if item[3] == "assignee"]
+            if not changes:  # read whole with the assignee kept and never changed: the current one is known
+                assert at_resolution == now, jira_id
+        assert any(value[2] for value in _at_resolution().values())
+
+
 def test_the_readmes_field_history_queries_run_and_metrics_count_the_table(client, settings, reference_mappings):
     with running_sim(flavour="cloud", projects=1, issues=20, seed=19) as server:
         instance = register(server, "instance_1")

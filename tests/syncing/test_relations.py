@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from agile.models import Board, IssueSprint, Sprint
+from audit.models import AuditLog
 from audit.services import COMMAND
 from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
 from jirasim import catalog
@@ -99,11 +100,21 @@ def test_remapping_rebuilds_the_relations_from_the_raw_json_without_jira(cloud_s
     assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
     before = relation_rows(instance)
     assert all(before.values())
-    IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK).delete()
+    links = IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK)
+    touched = set(links.values_list("issue_id", flat=True))
+    touched |= set(IssueVersion.objects.filter(issue__instance=instance).values_list("issue_id", flat=True))
+    links.delete()
     IssueVersion.objects.filter(issue__instance=instance).update(name="stale")
     cloud_site.sim.stats.reset()
+    dry = issues_remap(actor=COMMAND, instance_slug=instance.slug, dry_run=True)
+    assert dry.relations_changed == len(touched) > 0
     result = issues_remap(actor=COMMAND, instance_slug=instance.slug)
     assert result.changed == 0  # the relations' field errors (none here) are re-derived alike
+    assert result.relations_changed == len(touched)  # counted: not "0 changed" when rows were rewritten
+    assert (
+        f"{len(touched)} with their links, versions or components changed"
+        in AuditLog.objects.get(action="remap").summary
+    )
     assert relation_rows(instance) == before
     assert not IssueVersion.objects.filter(name="stale").exists()
     assert cloud_site.sim.stats.snapshot() == {}

@@ -26,8 +26,7 @@ class Command(BaseCommand):
         rate = result.checked / result.seconds if result.seconds else 0
         self.stdout.write(
             self.style.SUCCESS(
-                f"mapping version {result.version}: {result.checked} issues checked, {result.changed} {verb} "
-                f"({result.seconds:.1f} s, {rate:,.0f} issues/s); {result.field_changes_pruned} field changes "
-                f"of fields no longer kept deleted; comment and worklog texts {verb}: {result.activity_texts}"
+                f"mapping version {result.version}: {result.checked} issues checked "
+                f"({result.seconds:.1f} s, {rate:,.0f} issues/s), {result.summary(verb)}"
             )
         )
