@@ -1,4 +1,5 @@
-"""The test suite's PostgreSQL backend: the one the settings pick (django-prometheus's), with a cheaper flush between transactional tests.
+"""The test suite's PostgreSQL backend: the settings' own (django-prometheus's), with a cheaper flush between
+transactional tests.
 
 Django empties every table after each transactional test with one TRUNCATE of all of them. PostgreSQL gives
 each truncated table (and each of its indexes) new files, so that costs ~0.9 s for our ~50 tables whether
