@@ -115,7 +115,9 @@ def activity_rows_upsert(
     A row whose key another row of the batch has too (a Jira answer listing one comment under two issues) is
     written once, as the last one says: PostgreSQL refuses an upsert that touches one row twice."""
     keys = [model._meta.get_field(name).attname for name in unique]
-    distinct = list({tuple(getattr(row, key) for key in keys): row for row in rows}.values())
+    by_key = {tuple(getattr(row, key) for key in keys): row for row in rows}
+    # In key order: rows locked in one order by every transaction cannot deadlock (syncing.bulk_sql's docstring).
+    distinct = [by_key[key] for key in sorted(by_key)]
     if distinct:
         model.objects.bulk_create(
             distinct, update_conflicts=True, unique_fields=list(unique), update_fields=columns, batch_size=500
