@@ -24,8 +24,7 @@ from jirasim.malformed_adf import MALFORMED_ADF
 
 ECHO_CREDENTIALS = "echo-credentials"  # a 200 answer whose names and texts repeat what authenticated it
 TRANSPORT = frozenset(
-    {"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle", ECHO_CREDENTIALS}
-    | MALFORMED_ADF
+    {"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle", ECHO_CREDENTIALS} | MALFORMED_ADF
 )
 TRICKLE_SECONDS = 60.0  # a "trickle" answer's body arrives a few bytes a second, over this long
 PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page"})
