@@ -11,7 +11,8 @@ an issue whose inline list is short has the rest read from `issue/{id}/comment` 
 few issues at once, within the instance's budget). A list that cannot be read whole — a request that failed
 after its retries, an answer with fewer items than its total, an item without an id or dates — costs the
 issue its row (recorded, audited, asked for again by the next run): the stored issue, comments and worklogs
-stay as they were, never replaced by less.
+stay as they were, never replaced by less. A body in malformed ADF is stored with the text read from it and
+as Jira sent it, with a warning in the run's log.
 """
 
 import contextvars
@@ -31,6 +32,7 @@ from activity.read import (
     WorklogRow,
     comment_read,
     inline_list,
+    note_problems,
     worklog_read,
 )
 from syncing.jira.client import JiraClient
@@ -130,7 +132,31 @@ def activity_gather(
             )
         except UnreadableActivity as exc:
             result.unreadable[jira_id] = f"Jira answered with {exc}"
+            continue
+        malformed_notes_warned(str(issues[jira_id].get("key") or jira_id), result.activity[jira_id])
     return result
+
+
+def malformed_notes_warned(owner: str, activity: IssueActivity) -> int:
+    """Say in the run's log each comment body or worklog comment of the issue (owner: its key) that is not
+    well-formed (activity.read.note_problems); returns how many. Such a note is stored all the same, with the
+    text read from it and its body as Jira sent it: failing the row would fail it at every run, and storing
+    nothing would be less."""
+    said = 0
+    for noun, part, rows in (("comment", "body", activity.comments), ("worklog", "comment", activity.worklogs)):
+        for row in rows or ():
+            if problems := note_problems(row.body_raw if isinstance(row, CommentRow) else row.comment_raw):
+                said += 1
+                log.warning(
+                    "%s %s %s: its %s is malformed (%s): stored the text read from it and the %s as Jira sent it",
+                    owner,
+                    noun,
+                    row.jira_id,
+                    part,
+                    "; ".join(problems),
+                    part,
+                )
+    return said
 
 
 def _less_than_counted(total: int, shown: set[str], listed: list[dict[str, Any]]) -> str:

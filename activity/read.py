@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from syncing.fields.adf import adf_to_text, is_adf
+from syncing.fields.adf import adf_problems, adf_to_text, is_adf
 from syncing.fields.convert import user_identity
 from syncing.fields.timestamps import parse_jira_datetime
 from syncing.prepare import without_nul
@@ -76,6 +76,16 @@ def note_text(raw: Any) -> str:
     if is_adf(raw):
         return adf_to_text(raw)
     return raw if isinstance(raw, str) else str(raw)
+
+
+def note_problems(raw: Any) -> list[str]:
+    """What makes a body (ADF or text) less than readable ([]: nothing): a malformed ADF tree (its text is
+    still flattened: syncing.fields.adf), or an object or list that is no ADF document (kept as its JSON)."""
+    if is_adf(raw):
+        return adf_problems(raw)
+    if isinstance(raw, dict | list):
+        return ["an object that is no ADF document (no doc type and content)"]
+    return []
 
 
 def inline_list(fields: dict[str, Any], field_id: str, items_key: str) -> InlineList | None:

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from activity.fetch import IssueActivity
+from activity.fetch import IssueActivity, malformed_notes_warned
 from activity.models import Worklog, WorklogFeed, WorklogPending
 from activity.read import UnreadableActivity, WorklogRow, worklog_read
 from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows_upsert, activity_store
@@ -82,7 +82,9 @@ def _rows(worklogs: list[dict], result: FeedResult) -> dict[int, list[WorklogRow
         try:
             named: Any = value.get("issueId")
             issue_id = int(named)
-            rows.setdefault(issue_id, []).append(worklog_read(value))
+            row = worklog_read(value)
+            malformed_notes_warned(f"issue {issue_id}", IssueActivity(worklogs=[row]))
+            rows.setdefault(issue_id, []).append(row)
         except (TypeError, ValueError) as exc:  # UnreadableActivity included
             reason = exc if isinstance(exc, UnreadableActivity) else f"no issueId ({exc})"
             result.failed.append((f"worklog {str(value.get('id'))[:20]}", f"Jira answered with {reason}"))

@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,7 +29,6 @@ SPRINT_COLUMNS = [
     "synced_at",
 ]
 STAY_COLUMNS = ["issue_id", "sprint_jira_id", "sprint_name", "added_at", "removed_at"]
-by_jira_id = itemgetter(SPRINT_COLUMNS.index("jira_id"))  # a sprint row's Jira id
 BOARD_COLUMNS = ["instance_id", "jira_id", "name", "type", "project_key", "deleted_at", "synced_at"]
 _STATES = {"future", "active", "closed"}
 
@@ -63,10 +61,8 @@ def sprints_upsert(instance: JiraInstance, sprints: Iterable[SprintValue], synce
     issues' Sprint fields a description never moves a sprint's state back (future → active → closed): pages of
     parallel project runs may carry one read before the sprint started or closed.
     """
-    # In Jira id order: pages of parallel project runs upsert the same sprints, and rows locked in one order by
-    # every transaction cannot deadlock (PostgreSQL found one when two pages took them in opposite orders).
-    described = {sprint.id: sprint_row(instance.pk, sprint, synced_at) for sprint in sprints}
-    rows = sorted(described.values(), key=by_jira_id)
+    # Pages of parallel project runs upsert the same sprints: rows_upsert locks them in key order (no deadlock).
+    rows = list({sprint.id: sprint_row(instance.pk, sprint, synced_at) for sprint in sprints}.values())
     if not rows:
         return 0
     table = Sprint._meta.db_table

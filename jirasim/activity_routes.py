@@ -71,6 +71,7 @@ class ActivityEndpoints:
         says fewer), oldest first (`orderBy=created` or `+created`) or newest first (`-created`); any other
         orderBy is 400. POST {"body": …}: a new comment by the caller.
         https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-get"""
+        self.offered_or_404(request, "comment")
         version = self.version(request)
         record = self.record_or_404(request.match.group("issueIdOrKey"))
         if request.method == "POST":
@@ -101,6 +102,7 @@ class ActivityEndpoints:
         return 201, self.r.comment(record.id, note, version)
 
     def comment(self, request: Request) -> tuple[int, Any]:
+        self.offered_or_404(request, "comment")
         version = self.version(request)
         record = self.record_or_404(request.match.group("issueIdOrKey"))
         with self.data.lock:
@@ -113,6 +115,7 @@ class ActivityEndpoints:
     def worklogs(self, request: Request) -> tuple[int, Any]:
         """A page of the issue's worklogs (oldest first; Cloud: 5,000 at most, `startedAfter`/`startedBefore`
         in epoch ms; Data Center: all of them)."""
+        self.offered_or_404(request, "worklog")
         version = self.version(request)
         record = self.record_or_404(request.match.group("issueIdOrKey"))
         with self.data.lock:
@@ -129,6 +132,7 @@ class ActivityEndpoints:
         return 200, {"startAt": start, "maxResults": size, "total": len(worklogs), "worklogs": shown}
 
     def worklog(self, request: Request) -> tuple[int, Any]:
+        self.offered_or_404(request, "worklog")
         version = self.version(request)
         record = self.record_or_404(request.match.group("issueIdOrKey"))
         with self.data.lock:

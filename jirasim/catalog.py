@@ -130,6 +130,8 @@ PROFILE_FIELDS = {
 }
 
 
+# Data Center's epic of an issue (Cloud names it in `parent`): the epic's key, a plain string.
+EPIC_LINK = CustomField("customfield_10101", "Epic Link", "gh-epic-link", "any")
 # Present only when their SimConfig option is on, so that default sites keep their shape.
 SHOOT_BRIEF = CustomField("customfield_10042", "Shoot Brief", "textarea", "string")  # rich_adf
 STATUS_LOOKALIKE = CustomField("customfield_10043", "Status", "select", "option")  # status_lookalike_fields
@@ -139,9 +141,12 @@ LOOKALIKE_OPTIONS = [("10300", "Open"), ("10301", "Closed"), ("10302", "Final Re
 LOOKALIKE_TEXTS = ["Closed", "In review", "Escalated Editing", "Done", "Scheduled"]
 
 
-def site_custom_fields(profile: str, *, rich_adf: bool = False, status_lookalikes: bool = False) -> list[CustomField]:
-    """Every custom field of a site: the common ones, the profile's, and those its options add."""
-    fields = COMMON_FIELDS + PROFILE_FIELDS[profile]
+def site_custom_fields(
+    profile: str, *, rich_adf: bool = False, status_lookalikes: bool = False, cloud: bool = True
+) -> list[CustomField]:
+    """Every custom field of a site: the common ones, the profile's, Data Center's Epic Link, and those its
+    options add."""
+    fields = COMMON_FIELDS + PROFILE_FIELDS[profile] + ([] if cloud else [EPIC_LINK])
     if rich_adf:
         fields = [*fields, SHOOT_BRIEF]
     if status_lookalikes:

@@ -12,6 +12,7 @@ from jirasim.search import Read
 from jirasim.serving import Request
 from jirasim.webhooks import Registration
 
+OFFERABLE = ("comment", "worklog")  # what /_sim/offered can take away
 # The issue's fields a comment event carries.
 COMMENT_EVENT_FIELDS = ("summary", "issuetype", "project", "assignee", "priority", "status")
 
@@ -264,6 +265,19 @@ class SimControls:
             except ValueError as exc:
                 raise HttpError(400, str(exc)) from None
         return 200, {"cloud_tokens": self.search.cloud_tokens}
+
+    def sim_offered(self, request: Request) -> tuple[int, Any]:
+        """A site without comments or worklogs (as some Data Center sites are, with those features removed):
+        POST {"comment": false, "worklog": true}: a kind turned off is left out of every issue's fields, and its
+        per-issue endpoints (issue/{id}/comment[/{id}], issue/{id}/worklog[/{id}]) answer 404; GET says which."""
+        body = request.body if isinstance(request.body, dict) else {}
+        if request.method == "POST":
+            unknown = set(body) - set(OFFERABLE)
+            if unknown or not all(isinstance(on, bool) for on in body.values()):
+                raise HttpError(400, f'expected {{"comment": true|false, "worklog": true|false}}, not {body}')
+            for kind, on in body.items():
+                (self.withheld.discard if on else self.withheld.add)(kind)
+        return 200, {kind: kind not in self.withheld for kind in OFFERABLE}
 
     def sim_override(self, request: Request) -> tuple[int, Any]:
         """A Jira that answers oddly: POST {"endpoint": "GET /rest/api/2/serverInfo", "status": 200, "body": …}

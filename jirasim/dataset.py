@@ -815,9 +815,7 @@ class Dataset:
             "time_spent": sum(w.seconds for w in worklogs),
             "fix_versions": [catalog.VERSIONS[v][0] for v in activity.fix_versions],
             "affects_versions": [catalog.VERSIONS[v][0] for v in activity.affects_versions],
-            "parent": self.key_of(parent)
-            if parent is not None and (self.config.cloud or self.role(record) == "subtask")
-            else None,
+            "parent": self.key_of(parent) if parent is not None else None,  # the epic (DC: its Epic Link) too
             "subtasks": [self.key_of(c) for c in self.children(record)] if self.role(record) == "parent" else [],
             "links": sorted(self.key_of(other) for _, other, _, _ in self.links(record)),
             "attachments": len(activity.attachments),

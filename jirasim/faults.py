@@ -2,7 +2,8 @@
 
 Four families, all written as FaultRule (CLI --fault JSON, FaultPlan(rules=[…]), POST /_sim/faults):
 - transport: an error status, a reset connection, a broken or slow body, or one that trickles in over a
-  minute (each read is quick, the whole answer is not);
+  minute (each read is quick, the whole answer is not); comment and worklog bodies in malformed ADF
+  (jirasim.malformed_adf);
 - paging: a page token that repeats, a startAt that is ignored, the previous page again, an empty
   page that says more follow;
 - less data: issues answered with "fields": null, without fields, without the core fields or with them
@@ -19,9 +20,11 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from jirasim.malformed_adf import MALFORMED_ADF
+
 ECHO_CREDENTIALS = "echo-credentials"  # a 200 answer whose names and texts repeat what authenticated it
 TRANSPORT = frozenset(
-    {"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle", ECHO_CREDENTIALS}
+    {"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle", ECHO_CREDENTIALS} | MALFORMED_ADF
 )
 TRICKLE_SECONDS = 60.0  # a "trickle" answer's body arrives a few bytes a second, over this long
 PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page"})

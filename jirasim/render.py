@@ -55,6 +55,7 @@ class Renderer(ActivityRendering):
             self.config.profile,
             rich_adf=self.config.rich_adf,
             status_lookalikes=self.config.status_lookalike_fields,
+            cloud=self.config.cloud,
         )
 
     # --- small pieces ---------------------------------------------------------------------------
@@ -383,6 +384,9 @@ class Renderer(ActivityRendering):
             if record.seed % 4
             else None,
         }
+        if not self.cloud:  # Data Center names an issue's epic in the Epic Link field, by key (not in parent)
+            epic = self.data.parent(record) if self.data.role(record) == "epic-child" else None
+            generated[catalog.EPIC_LINK.id] = self.data.key_of(epic) if epic is not None else None
         access = pick(catalog.ACCESS).format(n=n)
         special = pick(catalog.SPECIAL)
         for field in catalog.PROFILE_FIELDS[self.config.profile]:

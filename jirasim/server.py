@@ -109,6 +109,7 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
         self.dc_max_results = dc_max_results
         self.stats = Stats()
         self.overrides: dict[str, tuple[int, Any]] = {}  # endpoint -> (status, body): /_sim/override
+        self.withheld: set[str] = set()  # "comment", "worklog": kinds the site does not offer (/_sim/offered)
         self.captcha_after = captcha_after
         self.failed_logins = 0
         for issue in load_replay_files(replay or []):
@@ -160,6 +161,7 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
         self._route("GET|POST", "/_sim/paging", self.sim_paging)
         self._route("GET|POST|DELETE", "/_sim/webhooks", self.sim_webhooks)
         self._route("GET|POST|DELETE", "/_sim/override", self.sim_override)
+        self._route("GET|POST", "/_sim/offered", self.sim_offered)
 
     def resolve(self, method: str, path: str) -> tuple[str, re.Match, Callable] | None:
         for route_method, pattern, template, handler in self.routes:
@@ -231,13 +233,18 @@ class JiraSim(AnswerFaults, SimControls, ActivityEndpoints, AgileEndpoints):
             elif not name.startswith("-"):
                 wanted.add(name)
         result = set(every) if include_all else wanted
-        result -= {name[1:] for name in names if name.startswith("-")}
+        result -= {name[1:] for name in names if name.startswith("-")} | self.withheld
         return None if result == every else result - {"id", "key"}
 
     def expand(self, request: Request) -> set[str]:
         raw = request.param("expand", "")
         values = raw if isinstance(raw, list) else str(raw).split(",")
         return {value.strip() for value in values if value and value.strip()}
+
+    def offered_or_404(self, request: Request, kind: str) -> None:
+        """A site without that kind ("comment", "worklog"; /_sim/offered) knows no such path."""
+        if kind in self.withheld:
+            raise HttpError(404, f"null for uri: {self.config.base_url}{request.path}")
 
     def record_or_404(self, key_or_id: str) -> IssueRecord:
         record = self.data.find(key_or_id)

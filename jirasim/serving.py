@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from jirasim.errors import HttpError
 from jirasim.faults import ECHO_CREDENTIALS, TRICKLE_SECONDS
+from jirasim.malformed_adf import MALFORMED_ADF, notes_malformed
 
 if TYPE_CHECKING:
     from jirasim.server import JiraSim
@@ -141,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = exc.status, {"errorMessages": exc.messages, "errors": exc.errors}
         if fault == ECHO_CREDENTIALS:
             payload = credentials_echoed(payload, self.headers.get("Authorization", ""))
+        elif fault in MALFORMED_ADF:
+            payload = notes_malformed(payload, fault)
         return self.answer(endpoint, status, payload, headers, fault)
 
     def unauthorized(self, endpoint: str) -> None:

@@ -45,6 +45,14 @@ class JiraInstance(models.Model):
     )
     flavour = models.CharField(max_length=16, choices=Flavour.choices, default=Flavour.AUTO)
     detected_flavour = models.CharField(max_length=16, choices=Flavour.choices, blank=True, editable=False)
+    epic_link_field = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Data Center: the Epic Link custom field's id, found by its schema (gh-epic-link) at a full "
+        "sync; empty: the site has none; null: not looked for yet.",
+    )
     auth_kind = models.CharField(max_length=16, choices=AuthKind.choices, default=AuthKind.BASIC)
     username = models.CharField(max_length=200, blank=True, help_text="Account email (Cloud) or username.")
     token_encrypted = models.TextField(blank=True, editable=False)

@@ -3,6 +3,13 @@
 PERFORMANCE.md: ORM bulk_create of whole issues runs ~870 issues/s on PostgreSQL against ~3,000 for
 executemany; status-history rows ~24,000/s through the ORM against ~53,000. The SQL here is the
 portable subset SQLite (3.24+) and PostgreSQL share: INSERT … ON CONFLICT … DO UPDATE / DO NOTHING.
+
+Lock order: on PostgreSQL an INSERT … ON CONFLICT locks each clashing row (or waits on another transaction's
+uncommitted insert of its key) in the order it reads its rows, so two transactions writing overlapping rows
+in opposite orders can deadlock (parallel project runs' pages upserting the same sprints did). Every insert
+here reads its staged rows ORDER BY the conflict columns (or a unique key of the table), so every caller
+takes row locks in one stable order whatever order it passes them in. SQLite has no row locks: a writer holds
+the whole database.
 """
 
 import re
@@ -42,7 +49,8 @@ def rows_upsert(
     """INSERT the rows; where `conflict` columns clash, overwrite the `update` columns (only where the SQL
     condition `where` holds, when given: `excluded.x` is the new row, `<table>.x` the stored one). Returns rows
     written."""
-    return _insert(model, columns, rows, _on_conflict_update(conflict, update) + (f" WHERE {where}" if where else ""))
+    on_conflict = _on_conflict_update(conflict, update) + (f" WHERE {where}" if where else "")
+    return _insert(model, columns, rows, on_conflict, conflict)
 
 
 def rows_upsert_returning(
@@ -63,7 +71,7 @@ def rows_upsert_returning(
     if not batch:
         return []
     with connection.cursor() as cursor:
-        _insert_from_staging(cursor, model, columns, batch, _on_conflict_update(conflict, update), returning)
+        _insert_from_staging(cursor, model, columns, batch, _on_conflict_update(conflict, update), conflict, returning)
         return cursor.fetchall()
 
 
@@ -74,7 +82,7 @@ def _on_conflict_update(conflict: Sequence[str], update: Sequence[str]) -> str:
 
 def rows_insert_new(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """INSERT the rows, skipping those that clash with a unique constraint; return how many were new."""
-    return _insert(model, columns, rows, "ON CONFLICT DO NOTHING")
+    return _insert(model, columns, rows, "ON CONFLICT DO NOTHING", _unique_key(model, columns))
 
 
 def rows_insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -89,32 +97,48 @@ def rows_insert(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
         return _copy_rows(cursor, _table(model), model, columns, rows)
 
 
-def _insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str) -> int:
+def _unique_key(model: type[Model], columns: Sequence[str]) -> tuple[str, ...]:
+    """The columns of the model's first unique key that the rows carry whole (the lock order of an insert
+    that names no conflict columns); all the columns when none is."""
+    meta = model._meta
+    column_of = {field.name: str(field.column) for field in meta.concrete_fields}
+    keys: list[list[str]] = [
+        *([column_of[field.name]] for field in meta.concrete_fields if field.unique),
+        *([column_of[name] for name in constraint.fields] for constraint in meta.total_unique_constraints),
+        *([column_of[name] for name in together] for together in meta.unique_together),
+    ]
+    return next((tuple(key) for key in keys if key and set(key) <= set(columns)), tuple(columns))
+
+
+def _insert(
+    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str, order: Sequence[str]
+) -> int:
     if connection.vendor == "postgresql":
-        return _copy_then_insert(model, columns, rows, on_conflict)
+        with connection.cursor() as cursor:
+            return _insert_from_staging(cursor, model, columns, list(rows), on_conflict, order)
     sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) {on_conflict}"
     return _executemany(sql, rows, _datetime_positions(model, columns))
 
 
-def _copy_then_insert(
-    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str
-) -> int:
-    """PostgreSQL: COPY into a temporary staging table, then one INSERT … SELECT (PERFORMANCE.md: ~3x executemany)."""
-    with connection.cursor() as cursor:
-        return _insert_from_staging(cursor, model, columns, list(rows), on_conflict)
-
-
 def _insert_from_staging(
-    cursor, model: type[Model], columns: Sequence[str], batch: list, on_conflict: str, returning: Sequence[str] = ()
+    cursor,
+    model: type[Model],
+    columns: Sequence[str],
+    batch: list,
+    on_conflict: str,
+    order: Sequence[str],
+    returning: Sequence[str] = (),
 ) -> int:
-    """PostgreSQL: COPY the batch into staging, then INSERT it from there; return the rows written (0: none sent)."""
+    """PostgreSQL: COPY the batch into a temporary staging table, then one INSERT … SELECT from there, ORDER BY
+    `order` (row locks in a stable order: the module docstring); return the rows written (0: none sent).
+    PERFORMANCE.md: ~3x executemany."""
     if not batch:
         return 0
     staging = _copy_to_staging(cursor, model, columns, batch, "insert")
     names = _columns(columns)
     cursor.execute(
         f"WITH staged AS (DELETE FROM {staging} RETURNING {names}) "
-        f"INSERT INTO {_table(model)} ({names}) SELECT {names} FROM staged {on_conflict}"
+        f"INSERT INTO {_table(model)} ({names}) SELECT {names} FROM staged ORDER BY {_columns(order)} {on_conflict}"
         + (f" RETURNING {_columns(returning)}" if returning else "")
     )
     return max(cursor.rowcount, 0)

@@ -24,6 +24,7 @@ from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
 from config.selectors import MilestoneRule, milestones_digest
 from projects.models import Project
+from syncing.epic_link import epic_links_add
 from syncing.field_history import KeptFields, field_changes_replace, field_items_of
 from syncing.fields import CompiledMapping
 from syncing.fields.core import CORE_FIELD_IDS
@@ -84,6 +85,7 @@ class ProjectSyncPlan:
     retry_ids: set[int] = field(default_factory=set)  # the project's rows that failed before: cleared when stored
     kept: KeptFields = field(default_factory=lambda: KeptFields.parse("*"))  # whose field history is stored
     activity: ActivityKinds = field(default_factory=ActivityKinds)  # comments and worklogs synced with the issues
+    epic_link_field: str = ""  # Data Center's Epic Link field id (syncing.epic_link); "": none
 
     def __post_init__(self) -> None:
         self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)
@@ -104,7 +106,8 @@ class ProjectSyncPlan:
         return " AND ".join(clauses)
 
     def fields(self) -> list[str]:
-        return sorted({*requested_fields(self.mapping), *self.activity.fields()})
+        epic = [self.epic_link_field] if self.epic_link_field else []
+        return sorted({*requested_fields(self.mapping), *self.activity.fields(), *epic})
 
 
 def requested_fields(mapping: CompiledMapping) -> list[str]:
@@ -159,6 +162,10 @@ def page_sync(
         dropped = activity.unreadable.keys() | activity.gone
         changed = [item for item in changed if item.jira_id not in dropped]
         prepared = [item for item in prepared if item.jira_id not in dropped]
+    if plan.epic_link_field and changed:  # Data Center's epics: keys resolved to ids before the transaction
+        by_id = {_jira_id(issue): issue.get("fields") for issue in page}
+        owners = [(item.jira_id, item.key, by_id.get(item.jira_id), item.relations) for item in changed]
+        epic_links_add(project.instance, owners, plan.epic_link_field, client)
     result.unchanged = len(prepared) - len(changed)
     clock = _lap(result, "process", clock)
     deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer_histories else set()

@@ -19,6 +19,7 @@ from config.selectors import (
 from issues.models import Issue
 from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_update
+from syncing.epic_link import epic_links_add
 from syncing.field_history import KeptFields, field_changes_prune
 from syncing.fields import CompiledMapping, compile_mapping, process_issue
 from syncing.fields.core import core_read
@@ -91,7 +92,7 @@ def issues_remap(
             pruned = field_changes_prune(instance_id=instance.pk, kept=kept, project_id=project_id)
             result.field_changes_pruned += pruned
         # Reading and re-mapping the next batch (a thread of its own) overlaps writing this one.
-        for batch, (changed, relations) in prefetched(_remapped_batches(instance.pk, project_id, batch_size, mapping)):
+        for batch, (changed, relations) in prefetched(_remapped_batches(instance, project_id, batch_size, mapping)):
             result.checked += len(batch)
             result.changed += len(changed)
             # Milestones only where they were derived with other rules than the current ones.
@@ -131,14 +132,14 @@ def issues_remap(
 
 
 def _remapped_batches(
-    instance_id: int, project_id: int | None, size: int, mapping: CompiledMapping
+    instance: JiraInstance, project_id: int | None, size: int, mapping: CompiledMapping
 ) -> Iterator[tuple[list[tuple], tuple[list[tuple], dict[int, IssueRelations]]]]:
     """Yield (stored batch, (its changed rows, the relations of its issues)) until every issue was read."""
     last_id = 0
     try:
-        while batch := _stored_batch(instance_id, project_id, last_id, size):
+        while batch := _stored_batch(instance.pk, project_id, last_id, size):
             last_id = batch[-1][0]
-            yield batch, _remapped(batch, mapping)
+            yield batch, _remapped(batch, mapping, instance)
     finally:
         connection.close()  # this runs in the prefetching thread, on that thread's own connection
 
@@ -160,21 +161,30 @@ def _stored_batch(instance_id: int, project_id: int | None, after_id: int, size:
         return cursor.fetchall()
 
 
-def _remapped(batch: list[tuple], mapping: CompiledMapping) -> tuple[list[tuple], dict[int, IssueRelations]]:
+def _remapped(
+    batch: list[tuple], mapping: CompiledMapping, instance: JiraInstance
+) -> tuple[list[tuple], dict[int, IssueRelations]]:
     """(id, fields, errors, has errors) for every issue whose values or errors differ under mapping, and the
-    relations of every issue of the batch (the sprint stays need the changelog, which the raw JSON lacks)."""
+    relations of every issue of the batch (the sprint stays need the changelog, which the raw JSON lacks; Data
+    Center's epics are resolved from what is stored)."""
     changed = []
     relations = {}
+    owners = []  # for the Epic Link: (Jira id, key, fields, relations)
     for issue_id, fields_text, errors_text, body, _digest in batch:
         if body is None:
             continue
         issue = orjson.loads(bytes(body))
         processed = process_issue(issue, mapping)
         relations[issue_id], _, read_errors = relations_read(issue.get("fields") or {}, mapping)
+        owners.append(
+            (int(issue.get("id") or 0), str(issue.get("key") or ""), issue.get("fields"), relations[issue_id])
+        )
         core_errors = core_read(issue, strict=False)[1]
         new_errors = [error.as_dict() for error in [*core_errors, *processed.errors, *read_errors]]
         if processed.values != orjson.loads(fields_text) or new_errors != orjson.loads(errors_text):
             changed.append(
                 (issue_id, orjson.dumps(processed.values).decode(), orjson.dumps(new_errors).decode(), bool(new_errors))
             )
+    if instance.epic_link_field:
+        epic_links_add(instance, owners, instance.epic_link_field)
     return changed, relations

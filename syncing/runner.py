@@ -27,6 +27,7 @@ from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.deferred_histories import Deferred, deferred_due, histories_complete
+from syncing.epic_link import epic_link_field_find
 from syncing.field_history import KeptFields
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
@@ -86,6 +87,7 @@ def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
         dry_run=options.dry_run,
         kept=KeptFields.parse(instance.field_history),
         activity=ActivityKinds(comments=instance.sync_comments, worklogs=instance.sync_worklogs),
+        epic_link_field=instance.epic_link_field or "",
     )
 
 
@@ -427,6 +429,8 @@ def _instance_discover(
         site = site_record(instance, client)
         instance_discover_projects(instance, client)
         extras = options.full and not options.census and not options.dry_run
+        if extras or instance.epic_link_field is None:
+            _epic_link_field_read(instance, client)
         # What was not read ends the run partial: kept on its row until it closes (maybe in another process).
         if extras and (problems := _full_sync_extras(instance, client, options)):
             SyncRun.objects.filter(pk=run.pk).update(error="; ".join(problems))
@@ -446,6 +450,20 @@ def _instance_discover(
         return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
     log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
     return site, project_ids
+
+
+def _epic_link_field_read(instance: JiraInstance, client: JiraClient) -> None:
+    """Data Center's Epic Link field looked up (at a full sync, or the first): a list that cannot be read keeps
+    what was found before, said in the run's log (the issues are synced all the same)."""
+    try:
+        found = epic_link_field_find(instance, client)
+    except JiraCancelledError:
+        raise
+    except JiraError as exc:
+        log.warning("the field list was not read (the Epic Link field is looked for in it): %s", exc)
+        return
+    if found:
+        log.info("Epic Link field: %s", found)
 
 
 def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOptions) -> list[str]:

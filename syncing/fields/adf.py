@@ -24,7 +24,12 @@ Nothing readable is dropped; what each kind becomes:
 | extension, inlineExtension | `attrs.text` or content, else `attrs.extensionKey` |
 | rule | `---` |
 | placeholder | nothing (template hint text, not content) |
-| any other kind | its text, its content, or `attrs.text` — never dropped |
+| any other kind | its text, its content, or `attrs.text` (else `url`) — never dropped; inline when it has no content |
+
+A malformed tree gives up what text it holds too: a `content` that is one node rather than a list of
+them is read as that node, a string where a node belongs (or as `content`) as text, a node without a
+`type` as an unknown one, a `text` that is a number or a list of strings as that text. `adf_problems` says
+what was malformed, for the caller to make visible.
 """
 
 from collections.abc import Callable
@@ -46,6 +51,8 @@ _INLINE_KINDS = {
 _LIST_KINDS = {"bulletList", "orderedList", "taskList", "decisionList"}
 _ITEM_KINDS = {"listItem", "taskItem", "decisionItem"}
 _MAX_DEPTH = 100  # deeper than any editor nests; beyond it the text is kept without structure
+_TABLE_PARTS = {"tableRow", "tableCell", "tableHeader"}
+MAX_PROBLEMS = 5  # distinct problems adf_problems names at most
 
 
 def is_adf(value: Any) -> bool:
@@ -66,8 +73,42 @@ def adf_to_text(document: dict) -> str:
 
 
 def _children(node: dict) -> list[dict]:
+    """The node's child nodes; a malformed content's text as text nodes (a lone node: as a list of it)."""
     content = node.get("content")
-    return [child for child in content if isinstance(child, dict)] if isinstance(content, list) else []
+    if isinstance(content, list):
+        if all(isinstance(child, dict) for child in content):  # the well-formed case, without a copy per child
+            return content
+        return [child if isinstance(child, dict) else _text_node(child) for child in content if _has_text(child)]
+    if isinstance(content, dict):
+        return [content]
+    return [_text_node(content)] if _has_text(content) else []
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, dict) or bool(_loose_text(value))
+
+
+def _text_node(value: Any) -> dict:
+    return {"type": "text", "text": _loose_text(value)}
+
+
+def _loose_text(value: Any) -> str:
+    """A `text` as a string whatever Jira sent: a number as written, a list's strings joined, null as ''."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "".join(_loose_text(item) for item in value)
+    return ""
+
+
+def _leaf_text(node: dict) -> bool:
+    """A node read as inline though its kind says nothing of it: unknown or untyped, without content (ADF's
+    leaves are inline but for the block kinds it names: rule, media, cards)."""
+    return "content" not in node and node.get("type") not in _BLOCK_RENDERERS
 
 
 def _attrs(node: dict) -> dict:
@@ -80,7 +121,7 @@ def _blocks(nodes: list[dict], depth: int) -> list[str]:
     lines: list[str] = []
     run: list[dict] = []
     for node in nodes:
-        if node.get("type") in _INLINE_KINDS:
+        if node.get("type") in _INLINE_KINDS or _leaf_text(node):
             run.append(node)
             continue
         if run:
@@ -278,14 +319,14 @@ def _inline(node: dict, depth: int) -> str:
     if render is not None:
         return render(node, attrs, depth)
     # Unknown kind: its own text, else its content (blocks kept apart by spaces), else attrs.text.
-    if isinstance(node.get("text"), str):
-        return node["text"]
+    if "text" in node:
+        return _loose_text(node["text"])
     children = _children(node)
     if children:
         if all(child.get("type") in _INLINE_KINDS for child in children):
             return inline_text(children, depth)
         return " ".join(line for line in _blocks(children, depth) if line.strip())
-    return str(attrs.get("text") or "")
+    return str(attrs.get("text") or attrs.get("url") or "")
 
 
 def _iso_date(timestamp: Any) -> str:
@@ -325,7 +366,7 @@ def _extension_inline(node: dict, attrs: dict, depth: int) -> str:
 
 
 _INLINE_RENDERERS: dict[str, Callable[[dict, dict, int], str]] = {
-    "text": lambda node, attrs, depth: str(node.get("text") or ""),
+    "text": lambda node, attrs, depth: _loose_text(node.get("text")),
     "hardBreak": lambda node, attrs, depth: "\n",
     "mention": lambda node, attrs, depth: str(attrs.get("text") or attrs.get("id") or ""),
     "emoji": lambda node, attrs, depth: str(attrs.get("text") or attrs.get("shortName") or ""),
@@ -346,7 +387,47 @@ def _all_text(node: dict) -> str:
     texts, stack = [], [node]
     while stack:
         current = stack.pop()
-        if isinstance(current.get("text"), str):
-            texts.append(current["text"])
+        if text := _loose_text(current.get("text")):
+            texts.append(text)
         stack.extend(reversed(_children(current)))
     return " ".join(texts)
+
+
+_KNOWN_KINDS = frozenset(
+    _INLINE_KINDS | _BLOCK_RENDERERS.keys() | _INLINE_RENDERERS.keys() | _ITEM_KINDS | _TABLE_PARTS
+)
+
+
+def adf_problems(document: dict) -> list[str]:
+    """What is malformed in the document's tree, distinct, MAX_PROBLEMS at most ([]: nothing): nodes
+    without a type or of a kind ADF does not define, a content that is no list, what is no node where a
+    node belongs, a text that is no string. Iterative: any depth."""
+    found: dict[str, None] = {}
+    stack = [document]
+    while stack and len(found) < MAX_PROBLEMS:
+        node = stack.pop()
+        kind = node.get("type")
+        if not isinstance(kind, str):
+            found["a node without a type"] = None
+        elif kind not in _KNOWN_KINDS:
+            found[f"a node of unknown kind {kind[:40]!r}"] = None
+        if "text" in node and not isinstance(node["text"], str):
+            found[f"a text that is {_kind_of(node['text'])}, not a string"] = None
+        content = node.get("content")
+        if content is None:
+            continue
+        if not isinstance(content, list):
+            found[f"a content that is {_kind_of(content)}, not a list"] = None
+            content = [content]
+        for child in content:
+            if isinstance(child, dict):
+                stack.append(child)
+            else:
+                found[f"{_kind_of(child)} where a node belongs"] = None
+    return list(found)
+
+
+def _kind_of(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )

@@ -1,6 +1,8 @@
 """Failures are never silent, and a site can turn each kind off: a comment or worklog list that cannot be read
 whole costs its issue's row (recorded, audited, retried), and an instance syncing issues only asks for neither."""
 
+import logging
+
 import pytest
 import requests
 
@@ -11,7 +13,7 @@ from issues.models import Issue
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from projects.services import instance_save
-from syncing.models import IssueRetry, SyncRun
+from syncing.models import IssueRetry, RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.activity.test_activity_sync import busy
 from tests.syncing.conftest import register
@@ -199,3 +201,30 @@ def test_turning_comments_and_worklogs_on_makes_the_next_incremental_sync_read_e
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
         assert_activity_equals_truth(server, instance)
         assert_database_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize(("flavour", "kind"), [("cloud", "comment"), ("datacenter", "worklog")])
+def test_a_site_that_does_not_offer_a_kind_stores_and_deletes_none_of_it_and_says_so(flavour, kind, reference_mappings):
+    """A list the issue's answer does not carry, whose endpoint answers 404 while the issue is there, is a kind
+    the site does not offer (features removed on some Data Center sites): not a failed row, not an empty
+    list that would soft-delete what is stored — a warning in the run's log."""
+    model = {"comment": Comment, "worklog": Worklog}[kind]
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=23) as server:
+        busy(server, "OPS-4")
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        stored = set(model.objects.filter(deleted_at=None).values_list("jira_id", flat=True))
+        assert stored
+        offered = requests.post(f"{server.url}/_sim/offered", json={kind: False}, timeout=30)
+        assert offered.json() == {"comment": kind != "comment", "worklog": kind != "worklog"}
+        server.sim.data.advance(minutes=5, update=1.0)  # every issue changed: each read again
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED and run.failed_rows == 0, (run.status, run.error)
+        assert served(server, f"/{kind}") > 0  # asked, and answered 404
+        assert set(model.objects.filter(deleted_at=None).values_list("jira_id", flat=True)) == stored
+        assert not AuditLog.objects.filter(action=f"{kind}_deleted").exists()
+        warned = RunLogLine.objects.filter(level=logging.WARNING, message__contains=f"no {kind} list")  # project run's
+        assert warned.count() == 30 and "endpoint answers 404" in warned[0].message
+        assert_database_equals_truth(server, instance)  # the issues themselves are stored as Jira has them
+        other = Worklog if kind == "comment" else Comment
+        assert other.objects.filter(deleted_at=None).exists()  # the kind still offered is synced as before

@@ -177,3 +177,26 @@ def test_the_other_activity_endpoints_validate_against_the_openapi_schemas(cloud
     for item in answer if many else [answer]:
         validate(item, schema)
     assert not many or answer
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_issue_names_its_epic_in_parent_on_cloud_and_in_the_epic_link_field_by_key_on_data_center(
+    flavour, cloud_sim, dc_sim
+):
+    """As real sites do: Data Center's Epic Link is a custom field (schema custom gh-epic-link) holding the
+    epic's key; Cloud names the epic in parent and serves no Epic Link value."""
+    site = cloud_sim if flavour == "cloud" else dc_sim
+    api = f"{site.url}/rest/api/{'3' if flavour == 'cloud' else '2'}"
+    listed = requests.get(f"{api}/field", auth=AUTH, timeout=30).json()
+    epic_links = [f["id"] for f in listed if (f.get("schema") or {}).get("custom", "").endswith(":gh-epic-link")]
+    data = site.sim.data
+    child = next(record for record in data.by_id.values() if data.role(record) == "epic-child")
+    epic_key = data.key_of(data.parent(child))
+    fields = requests.get(f"{api}/issue/{child.id}", auth=AUTH, timeout=30).json()["fields"]
+    if flavour == "cloud":
+        assert epic_links == [] and fields["parent"]["key"] == epic_key
+    else:
+        assert len(epic_links) == 1 and "parent" not in fields
+        assert fields[epic_links[0]] == epic_key
+        other = next(record for record in data.by_id.values() if data.role(record) == "none")
+        assert requests.get(f"{api}/issue/{other.id}", auth=AUTH, timeout=30).json()["fields"][epic_links[0]] is None

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncing.fields import FieldSpec, compile_mapping, process_issue
-from syncing.fields.adf import adf_to_text
+from syncing.fields.adf import adf_problems, adf_to_text
 from tests.reference import recorded
 
 
@@ -251,8 +251,15 @@ def test_unknown_node_kinds_keep_their_text():
     )
 
 
-def test_broken_shapes_do_not_crash():
-    assert adf_to_text({"type": "doc", "content": [None, "x", {"type": "paragraph", "content": "nope"}, {}]}) == ""
+def test_broken_shapes_do_not_crash_and_give_up_their_text_and_what_was_malformed():
+    broken = {"type": "doc", "content": [None, "x", {"type": "paragraph", "content": "nope"}, {}]}
+    assert adf_to_text(broken) == "x\nnope"
+    assert adf_problems(broken) == [
+        "null where a node belongs",
+        "a string where a node belongs",
+        "a node without a type",
+        "a content that is a string, not a list",
+    ]
     assert flat(para({"type": "mention", "attrs": None}), {"type": "table", "content": [{"type": "tableRow"}]}) == ""
 
 
@@ -385,3 +392,23 @@ def test_every_text_of_any_arrangement_of_nodes_is_kept(content):
     flattened = adf_to_text(document)
     for piece in readable_texts(document):
         assert piece in flattened
+
+
+@pytest.mark.parametrize(
+    ("node", "problem"),
+    [
+        ({"type": "paragraph", "content": {"type": "text", "text": "lone child"}}, "a content that is an object"),
+        ({"content": [{"text": "untyped"}, {"text": " nodes"}]}, "a node without a type"),
+        ({"type": "x-para", "content": [{"type": "x-run", "text": "unknown kinds"}]}, "unknown kind 'x-para'"),
+        ({"type": "paragraph", "content": [{"type": "text", "text": ["listed ", 7]}]}, "a text that is a list"),
+        ({"type": "paragraph", "content": [{"type": "text", "text": 42}]}, "a text that is a number"),
+    ],
+)
+def test_a_malformed_tree_gives_up_its_text_and_says_what_was_malformed(node, problem):
+    document = doc(para(text("before")), node, para(text("after")))
+    flattened = adf_to_text(document)
+    recovered = flattened.split("\n")[1]
+    assert flattened.startswith("before\n") and flattened.endswith("\nafter")
+    assert recovered in {"lone child", "untyped nodes", "unknown kinds", "listed 7", "42"}
+    assert any(problem in found for found in adf_problems(document)), adf_problems(document)
+    assert adf_problems(doc(para(text("well"), {"type": "hardBreak"}, text("formed")))) == []

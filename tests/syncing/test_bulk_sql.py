@@ -1,15 +1,20 @@
 """Rows written by bulk_sql (executemany on SQLite, binary or text COPY on PostgreSQL) read back through the ORM
 exactly as the ORM would have written them."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from agile.models import Sprint
+from agile.services import SPRINT_COLUMNS
 from issues.models import Issue, IssueRaw, StatusChange, TimeInStatus
 from projects.models import Project
 from syncing.bulk_sql import rows_insert, rows_insert_new, rows_upsert
 from syncing.history import STATUS_CHANGE_COLUMNS, TIME_IN_STATUS_COLUMNS
+from tests.other_connection import OtherConnection
 
 MOMENTS = [
     datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC),  # no fraction: Django's text has none either
@@ -63,3 +68,61 @@ def test_a_value_a_column_refuses_is_a_database_error(issue):
     with pytest.raises(DatabaseError), transaction.atomic():
         rows_insert(StatusChange, STATUS_CHANGE_COLUMNS, [_status_change(issue, 1, MOMENTS[0], to_id="9" * 40)])
     assert not StatusChange.objects.filter(issue=issue).exists()
+
+
+def _sprint_rows(instance_pk: int, ids: list[int], name: str) -> list[tuple]:
+    moment = datetime(2024, 2, 3, tzinfo=UTC)
+    return [(instance_pk, n, 1, f"{name} {n}", "active", moment, moment, None, "", moment) for n in ids]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks: a writer holds the database")
+def test_two_transactions_upserting_overlapping_rows_in_opposite_orders_do_not_deadlock(transactional_db, instance):
+    """A third connection holds the middle row, so each writer stops mid-way until it lets go: written in the
+    order passed, the ascending one would then hold the rows the descending one waits for, and the reverse."""
+    ids = list(range(1, 21))
+    with transaction.atomic():  # the staging table empties at each commit
+        rows = _sprint_rows(instance.pk, ids, "old")
+        rows_upsert(Sprint, SPRINT_COLUMNS, rows, ["instance_id", "jira_id"], SPRINT_COLUMNS[2:])
+    holder = OtherConnection(wait_seconds=120)
+    holder.db.execute("BEGIN")
+    assert holder.db.execute("SELECT id FROM agile_sprint WHERE jira_id = 10 FOR UPDATE").fetchall()
+    failures: list[BaseException] = []
+
+    def write(order: list[int], name: str) -> None:
+        try:
+            with transaction.atomic():
+                rows_upsert(
+                    Sprint, SPRINT_COLUMNS, _sprint_rows(instance.pk, order, name), ["instance_id", "jira_id"], ["name"]
+                )
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    writers = [
+        threading.Thread(target=write, args=(ids, "up")),
+        threading.Thread(target=write, args=(ids[::-1], "down")),
+    ]
+    try:
+        for writer in writers:
+            writer.start()
+        deadline = time.monotonic() + 120
+        while _waiting_on_locks() < 2 and any(w.is_alive() for w in writers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_on_locks() == 2, failures
+    finally:
+        holder.release()
+        holder.close()
+        for writer in writers:
+            writer.join(timeout=120)
+    assert failures == []
+    names = set(Sprint.objects.filter(instance=instance).values_list("name", flat=True))
+    assert names in ({f"up {n}" for n in ids}, {f"down {n}" for n in ids})  # one writer after the other, whole
+
+
+def _waiting_on_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]

@@ -95,17 +95,25 @@ def relation_rows(instance) -> dict[str, set]:
     }
 
 
-def test_remapping_rebuilds_the_relations_from_the_raw_json_without_jira(cloud_site, reference_mappings):
-    instance = register(cloud_site, "instance_1")
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_remapping_rebuilds_the_relations_from_the_raw_json_without_jira(
+    flavour, cloud_site, dc_site, reference_mappings
+):
+    site = cloud_site if flavour == "cloud" else dc_site
+    instance = register(site, "instance_1" if flavour == "cloud" else "instance_2")
     assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
     before = relation_rows(instance)
     assert all(before.values())
-    links = IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.LINK)
+    data = site.sim.data
+    epics = {data.key_of(data.parent(r)) for r in data.by_id.values() if data.role(r) == "epic-child"}
+    parents = set(IssueLink.objects.filter(kind=IssueLink.Kind.PARENT).values_list("other_key", flat=True))
+    assert epics and epics <= parents  # Data Center: read from the Epic Link, into the rows Cloud's parent fills
+    links = IssueLink.objects.filter(issue__instance=instance, kind__in=[IssueLink.Kind.LINK, IssueLink.Kind.PARENT])
     touched = set(links.values_list("issue_id", flat=True))
     touched |= set(IssueVersion.objects.filter(issue__instance=instance).values_list("issue_id", flat=True))
     links.delete()
     IssueVersion.objects.filter(issue__instance=instance).update(name="stale")
-    cloud_site.sim.stats.reset()
+    site.sim.stats.reset()
     dry = issues_remap(actor=COMMAND, instance_slug=instance.slug, dry_run=True)
     assert dry.relations_changed == len(touched) > 0
     result = issues_remap(actor=COMMAND, instance_slug=instance.slug)
@@ -117,7 +125,7 @@ def test_remapping_rebuilds_the_relations_from_the_raw_json_without_jira(cloud_s
     )
     assert relation_rows(instance) == before
     assert not IssueVersion.objects.filter(name="stale").exists()
-    assert cloud_site.sim.stats.snapshot() == {}
+    assert site.sim.stats.snapshot() == {}
 
 
 def test_sprint_stays_of_long_histories_come_from_the_whole_history_once_it_is_completed(reference_mappings):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0011_activity_switches'),
+        ('projects', '0012_epic_link_field'),
     ]
 
     operations = [
