@@ -170,6 +170,8 @@ class Dataset:
         # Rebuilt from seeds on first use and kept a while (bounded: a 100,000-issue site stays small).
         self._activity = Lru(ACTIVITY_CACHE)  # issue id -> its activity (dropped when advance() changes it)
         self._sprints = VersionedLru(STATE_CACHE)  # issue id -> sprints_of()
+        self._seeded_runs = Lru(STATE_CACHE)  # issue id -> seeded_sprints_of() (the seed decides it: never dropped)
+        self._board_by_id: dict[int, SprintSpec] | None = None  # the board's sprints by id (None: rebuild)
         self._next_note = ADDED_NOTE_BASE
         self.added_notes: dict[int, int] = {}  # id of a comment or worklog added by advance() -> issue id
         self.sprint_format = site_format(config.sprint_format, config.cloud, config.dc_version)
@@ -311,7 +313,9 @@ class Dataset:
         cached = self._sprints.get(self.version, record.id)
         if cached is not None:
             return cached
-        by_id = {sprint.id: sprint for sprint in self.sprint_board}
+        by_id = self._board_by_id
+        if by_id is None:
+            by_id = self._board_by_id = {sprint.id: sprint for sprint in self.sprint_board}
         if record.changes is not None and record.changes.sprints is not None:
             return [by_id[sprint_id] for sprint_id in record.changes.sprints]
         return self._sprints.put(record.id, [by_id[sprint.id] for sprint in self.seeded_sprints_of(record)])
@@ -321,7 +325,10 @@ class Dataset:
         created since (advance() may move it into a sprint)."""
         if record.raw is not None or record.created_ms > self.start_ms:
             return []
-        return issue_sprints(record.seed, self.seeded_board, record.created_ms)
+        cached = self._seeded_runs.get(record.id)
+        if cached is None:
+            cached = self._seeded_runs.put(record.id, issue_sprints(record.seed, self.seeded_board, record.created_ms))
+        return cached
 
     def activity(self, record: IssueRecord) -> Activity:
         """The issue's comments, worklogs, attachments, versions, estimate, votes, watchers, environment."""
@@ -518,12 +525,22 @@ class Dataset:
         issue, as when the board changes; states do not depend on it)."""
         if record is None:
             self._sprints.items.clear()
+            self._board_by_id = None
         else:
             record.state = None
             self._sprints.items.pop(record.id, None)
 
+    def history_time(self, record: IssueRecord, at: int) -> int:
+        """When a history asked for at `at` is written: not before the issue was created nor before its last
+        history (Jira's histories, like their ids, follow one another in time)."""
+        last = record.created_ms + record.span_ms if record.n_events else record.created_ms + 1
+        if record.extra:
+            last = max(last, record.extra[-1].at_ms)
+        return max(at, last)
+
     def _append(self, record: IssueRecord, event: Event) -> None:
         self._forget(record)
+        event.at_ms = self.history_time(record, event.at_ms)
         record.extra = [*(record.extra or []), event]
         record.updated_ms = max(record.updated_ms, event.at_ms)
         if any(item[2] == "status" for item in event.items):
@@ -642,7 +659,7 @@ class Dataset:
     def add_comment(self, record: IssueRecord, author: int, text: str, at: int | None = None) -> Note:
         """A new comment on the issue (now, unless at says when); the issue's `updated` moves to it."""
         with self.lock:
-            at = self.now_ms if at is None else at
+            at = self.now_ms if at is None else max(at, record.created_ms + 1)
             self._next_note += 1
             note = Note(self._next_note, author, at, at, author, text)
             self._changes(record).comments.append(note)
@@ -652,7 +669,9 @@ class Dataset:
             return note
 
     def add_worklog(self, record: IssueRecord, author: int, seconds: int, at: int, text: str) -> Note:
-        """Work logged on the issue at `at`: a worklog and a history entry (timespent, WorklogId)."""
+        """Work logged on the issue at `at` (or at its last history, when later): a worklog and a history entry
+        (timespent, WorklogId, timeestimate)."""
+        at = self.history_time(record, at)
         activity = self.activity(record)
         spent, estimate = sum(w.seconds for w in activity.live_worklogs(at)), activity.original_estimate
         self._next_note += 1
@@ -666,6 +685,7 @@ class Dataset:
 
     def edit_note(self, record: IssueRecord, note: Note, editor: int, at: int, *, worklog: bool) -> None:
         """Someone edits a comment (its text) or a worklog (its time: 15 minutes more)."""
+        at = self.history_time(record, at) if worklog else max(at, record.created_ms + 1)
         if worklog:
             activity = self.activity(record)
             spent, estimate = sum(w.seconds for w in activity.live_worklogs(at)), activity.original_estimate
@@ -687,6 +707,7 @@ class Dataset:
 
     def delete_note(self, record: IssueRecord, note: Note, at: int, *, worklog: bool) -> None:
         """Someone deletes a comment, or a worklog (a history entry: timespent down, WorklogId gone)."""
+        at = self.history_time(record, at) if worklog else max(at, record.created_ms + 1)
         if worklog:
             activity = self.activity(record)
             spent, estimate = sum(w.seconds for w in activity.live_worklogs(at)), activity.original_estimate
@@ -1074,7 +1095,10 @@ def _base_events(record: IssueRecord) -> list[Event]:
                 items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
             status = nxt
         elif roll < 0.75:
-            new = priorities[int(draw() * len(priorities))]
+            pick = int(draw() * len(priorities))
+            if priorities[pick] == priority:  # a change changes it
+                pick = (pick + 1) % len(priorities)
+            new = priorities[pick]
             items = [("priority", "jira", "priority", priority[0], priority[1], new[0], new[1])]
             priority = new
         elif roll < 0.9:
