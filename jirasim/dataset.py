@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from jirasim import catalog
@@ -257,8 +258,9 @@ class Dataset:
         for attachment in activity.attachments:
             text = str(attachment.id)
             at(when(attachment.created_ms), ("Attachment", "jira", "attachment", None, None, text, attachment.filename))
-        for position, items in _time_tracking_items(activity, times, draw).items():
-            extra.setdefault(position, []).extend(items)
+        if activity.worklogs or activity.original_estimate:
+            for position, items in _time_tracking_items(activity, times, draw).items():
+                extra.setdefault(position, []).extend(items)
         if activity.environment and draw() < 0.5:
             at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
         parent = self._seeded_parent(record)
@@ -418,6 +420,8 @@ class Dataset:
                     current["priority"] = to
                 elif field_id == "assignee":
                     current["assignee"] = int(to) if to is not None else None
+                elif field_id == "resolution":
+                    continue  # the status decides it
                 elif field_id == "labels":
                     current["labels"] = to_text.split() if to_text else []
                 elif field_id == "components" and to is not None and record.raw is None:
@@ -1010,12 +1014,19 @@ def seeded_rooms(seed: int) -> int:
     return 1 + ((seed * 40503) >> 5) % 9
 
 
-def seeded_labels(seed: int) -> list[str]:
+# The sets of labels an issue may be created with, by how many it has: none, one, two (sorted).
+_LABEL_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    ((),),
+    tuple((label,) for label in catalog.LABELS),
+    tuple(tuple(sorted((a, b))) for i, a in enumerate(catalog.LABELS) for b in catalog.LABELS[i + 1 :]),
+)
+
+
+def seeded_labels(seed: int) -> tuple[str, ...]:
     """The labels an issue was created with (none to two, sorted), from its seed alone (no stream: cheap)."""
     mixed = (seed * 2654435761) & 0xFFFFFFFF
-    labels = catalog.LABELS
-    count = (mixed >> 3) % 3
-    return sorted({labels[(mixed >> (8 + 4 * k)) % len(labels)] for k in range(count)})
+    sets = _LABEL_SETS[(mixed >> 5) % 3]
+    return sets[(mixed >> 9) % len(sets)]
 
 
 def seeded_component(seed: int) -> int:
@@ -1034,14 +1045,15 @@ def component_index(component_id: str) -> int:
     return (int(component_id) - COMPONENT_BASE) % 10
 
 
-def component_items(old_project: int, old: int, new_project: int, new: int) -> list[Item]:
+@lru_cache(maxsize=4096)
+def component_items(old_project: int, old: int, new_project: int, new: int) -> tuple[Item, Item]:
     """The items of a component replaced by another (one removed, one added: Jira writes one per component)."""
     old_id, old_name = component_ref(old_project, old)
     new_id, new_name = component_ref(new_project, new)
-    return [
+    return (
         ("Component", "jira", "components", old_id, old_name, None, None),
         ("Component", "jira", "components", None, None, new_id, new_name),
-    ]
+    )
 
 
 def _project_key(index: int) -> str:
@@ -1110,7 +1122,7 @@ def _base_events(record: IssueRecord) -> list[Event]:
             pick = draw()  # one draw, as one label once took: the histories after it stay as they were
             if pick < 0.5:  # a label added or removed
                 if current_labels is None:
-                    current_labels = seeded_labels(record.seed)
+                    current_labels = list(seeded_labels(record.seed))
                 label = labels[int(pick * 2 * len(labels))]
                 new_labels = sorted(set(current_labels) ^ {label})
                 old_text, new_text = " ".join(current_labels), " ".join(new_labels)
@@ -1120,7 +1132,7 @@ def _base_events(record: IssueRecord) -> list[Event]:
                 if component < 0:
                     component = seeded_component(record.seed)
                 new = (component + 1 + int((pick - 0.5) * 2 * 3)) % len(catalog.COMPONENTS)
-                items = component_items(record.origin, component, record.origin, new)
+                items = [*component_items(record.origin, component, record.origin, new)]
                 component = new
         events.append(Event(record.id * 1000 + k, at, int(draw() * users), items))
     return events

@@ -103,8 +103,7 @@ class ActivityRendering:
             environment = activity.environment
             values["environment"] = self.rich_text(environment, version) if environment else None
         self._time_tracking(activity.original_estimate, spent, want, values)
-        if any(want(field_id) for field_id in AGGREGATE_FIELDS):
-            self._aggregates(record, activity.original_estimate, spent, want, values)
+        self._aggregates(record, activity.original_estimate, spent, want, values)
         if want("votes"):
             values["votes"] = {"self": f"{api}/issue/{key}/votes", "votes": activity.votes, "hasVoted": False}
         if want("watches"):
@@ -167,8 +166,8 @@ class ActivityRendering:
         """The aggregate time tracking fields: the issue's own with its sub-tasks' added, as Jira sums them."""
         data = self.data
         remaining = remaining_estimate(estimate, spent)
-        children = data.children(record) if data.role(record) == "parent" else []
-        for child in children:
+        parent = data.role(record) == "parent" and any(want(field_id) for field_id in AGGREGATE_FIELDS)
+        for child in data.children(record) if parent else ():
             activity = data.activity(child)
             child_spent = sum(w.seconds for w in activity.live_worklogs(data.now_ms))
             child_estimate = activity.original_estimate
