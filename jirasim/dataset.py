@@ -561,8 +561,8 @@ class Dataset:
             self.now_ms += 1
             if record:
                 before = catalog.STATUS_BY_ID[self.state(issue)["status"]]
-                item: Item = ("status", "jira", "status", before.id, before.name, status.id, status.name)
-                self._append(issue, Event(self._new_history_id(), self.now_ms, 0, [item]))
+                items = transition_items(before, status)
+                self._append(issue, Event(self._new_history_id(), self.now_ms, 0, items))
             else:
                 self._forget(issue)
                 issue.forced_status = (status.id, self.now_ms)
@@ -575,15 +575,14 @@ class Dataset:
         status = self.state(record)["status"]
         nxt = _next_status(rng, catalog.STATUSES.index(catalog.STATUS_BY_ID[status]))
         if rng.random() < 0.7 and nxt is not None:
-            to = catalog.STATUSES[nxt]
-            item: Item = ("status", "jira", "status", status, catalog.STATUS_BY_ID[status].name, to.id, to.name)
+            items = transition_items(catalog.STATUS_BY_ID[status], catalog.STATUSES[nxt])
         else:
             rooms = str(rng.randint(1, 9))
             old = _text((record.edits or {}).get("customfield_10040", float(seeded_rooms(record.seed))))
             record.edits = {**(record.edits or {}), "customfield_10040": float(rooms)}
             # A number field's item, as Jira writes it: no ids, the values as text.
-            item = ("Rooms", "custom", "customfield_10040", None, old, None, rooms)
-        self._append(record, Event(self._new_history_id(), at, rng.randrange(len(catalog.USERS)), [item]))
+            items = [("Rooms", "custom", "customfield_10040", None, old, None, rooms)]
+        self._append(record, Event(self._new_history_id(), at, rng.randrange(len(catalog.USERS)), items))
 
     def _move(self, record: IssueRecord, rng: random.Random, start: int, end: int) -> None:
         target = rng.choice([p for p in self.projects if p.index != record.project])
@@ -883,15 +882,23 @@ class Dataset:
             return record
 
     def _activity_truth(self, record: IssueRecord) -> dict[str, Any]:
-        """What /_sim/truth shows of an issue's activity: live comment and worklog ids, time spent (s),
-        fix and affects version names, parent and sub-task keys, the keys of linked issues."""
+        """What /_sim/truth shows of a generated issue besides its workflow: live comment and worklog ids, time
+        spent, original and remaining estimates (s, None when not estimated), labels, component and fix and
+        affects version names, parent and sub-task keys, the keys of linked issues, attachments (count), votes
+        (count), watchers (display names), the environment (text or None)."""
         activity = self.activity(record)
         worklogs = activity.live_worklogs(self.now_ms)
         parent = self.parent(record)
+        state = self.state(record)
+        spent = sum(w.seconds for w in worklogs)
         return {
             "comments": [str(c.id) for c in activity.live_comments(self.now_ms)],
             "worklogs": [str(w.id) for w in worklogs],
-            "time_spent": sum(w.seconds for w in worklogs),
+            "time_spent": spent,
+            "original_estimate": activity.original_estimate,
+            "remaining_estimate": remaining_estimate(activity.original_estimate, spent),
+            "labels": list(state["labels"]),
+            "components": [catalog.COMPONENTS[state["component"]][1]],
             "fix_versions": [catalog.VERSIONS[v][0] for v in activity.fix_versions],
             "affects_versions": [catalog.VERSIONS[v][0] for v in activity.affects_versions],
             "parent": self.key_of(parent)
@@ -900,6 +907,9 @@ class Dataset:
             "subtasks": [self.key_of(c) for c in self.children(record)] if self.role(record) == "parent" else [],
             "links": sorted(self.key_of(other) for _, other, _, _ in self.links(record)),
             "attachments": len(activity.attachments),
+            "votes": activity.votes,
+            "watchers": [catalog.USERS[user][0] for user in activity.watchers],
+            "environment": activity.environment,
         }
 
     def truth(self) -> list[dict[str, Any]]:
@@ -1009,6 +1019,16 @@ def _time_tracking_items(activity: Activity, times: list[int], draw: Callable[[]
     return found
 
 
+def transition_items(before: catalog.Status, after: catalog.Status) -> list[Item]:
+    """A transition's items: the status, and the resolution when the status category enters or leaves done."""
+    items: list[Item] = [("status", "jira", "status", before.id, before.name, after.id, after.name)]
+    if after.category == "done" and before.category != "done":
+        items.append(("resolution", "jira", "resolution", None, None, "10000", "Done"))
+    elif before.category == "done" and after.category != "done":
+        items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
+    return items
+
+
 def seeded_rooms(seed: int) -> int:
     """The issue's "Rooms" (customfield_10040) as created: 1 to 9."""
     return 1 + ((seed * 40503) >> 5) % 9
@@ -1099,12 +1119,7 @@ def _base_events(record: IssueRecord) -> list[Event]:
         if long_history and status == catalog.CLOSED:
             nxt = catalog.EDIT_START  # busy issues keep cycling
         if nxt is not None and roll < 0.6:
-            before, after = catalog.STATUSES[status], catalog.STATUSES[nxt]
-            items: list[Item] = [("status", "jira", "status", before.id, before.name, after.id, after.name)]
-            if after.category == "done":
-                items.append(("resolution", "jira", "resolution", None, None, "10000", "Done"))
-            elif before.category == "done":
-                items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
+            items = transition_items(catalog.STATUSES[status], catalog.STATUSES[nxt])
             status = nxt
         elif roll < 0.75:
             pick = int(draw() * len(priorities))

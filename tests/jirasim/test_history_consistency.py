@@ -258,3 +258,32 @@ def test_an_issue_is_in_one_open_sprint_and_joins_none_once_it_completed(flavour
 
 def _state_of(sprints: dict[str, dict], name: str) -> str:
     return next(s["state"] for s in sprints.values() if s["name"] == name)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_truth_shows_what_the_issue_does_and_aggregates_add_the_sub_tasks(flavour):
+    with running_sim(flavour=flavour, **SITE) as site:
+        requests.post(f"{site.url}/_sim/advance", json=ADVANCES[0], timeout=120).raise_for_status()
+        rows = {row["key"]: row for row in requests.get(f"{site.url}/_sim/truth", timeout=120).json()["issues"]}
+        parents = 0
+        for key, row in rows.items():
+            url = f"{site.url}/rest/api/2/issue/{key}"
+            fields = requests.get(url, params={"fields": "*all"}, auth=AUTH, timeout=60).json()["fields"]
+            assert fields["labels"] == row["labels"], key
+            assert [c["name"] for c in fields["components"]] == row["components"], key
+            assert fields["timeoriginalestimate"] == row["original_estimate"], key
+            assert fields["timeestimate"] == row["remaining_estimate"], key
+            assert (fields["timespent"] or 0) == row["time_spent"], key
+            assert fields["votes"]["votes"] == row["votes"], key
+            assert fields["watches"]["watchCount"] == len(row["watchers"]), key
+            assert fields["environment"] == row["environment"], key
+            family = [row, *(rows[child] for child in row["subtasks"])]
+            estimates = [r["original_estimate"] for r in family if r["original_estimate"] is not None]
+            remaining = [r["remaining_estimate"] for r in family if r["remaining_estimate"] is not None]
+            spent = sum(r["time_spent"] for r in family)
+            assert fields["aggregatetimeoriginalestimate"] == (sum(estimates) if estimates else None), key
+            assert fields["aggregatetimeestimate"] == (sum(remaining) if remaining else None), key
+            assert fields["aggregatetimespent"] == (spent or None), key
+            assert fields["aggregateprogress"]["progress"] == spent, key
+            parents += bool(row["subtasks"]) and spent > row["time_spent"]
+        assert parents >= 2  # sub-tasks with work logged: their parents' aggregates differ from their own
