@@ -139,8 +139,13 @@ def seeded_activity(issue_id: int, seed: int, created_ms: int, end_ms: int, repo
                 attachments.append(
                     Attachment(issue_id * NOTE_IDS_PER_ISSUE + ATTACHMENT_BASE + k, name, mime, reporter, at, size)
                 )
+    # Jira's ids grow with time: the oldest comment (worklog) has the lowest id.
     comments.sort(key=lambda n: (n.created_ms, n.id))
+    for k, note in enumerate(comments):
+        note.id = issue_id * NOTE_IDS_PER_ISSUE + k
     worklogs.sort(key=lambda n: (n.created_ms, n.id))
+    for k, note in enumerate(worklogs):
+        note.id = issue_id * NOTE_IDS_PER_ISSUE + 60 + k
     roll = draw()
     n_versions = len(catalog.VERSIONS)
     fix = [] if roll < 0.55 else [int(draw() * n_versions)] if roll < 0.95 else [0, n_versions - 2]

@@ -62,7 +62,11 @@ class ActivityEndpoints:
                 errors[field_id] = f"Field '{field_id}' is not valid for this operation."
         if errors or record.raw is not None:
             raise HttpError(400, [], errors or {"fields": "A replayed issue cannot be edited."})
-        self.data.edit_fields(record, {field_id: (custom[field_id].name, value) for field_id, value in fields.items()})
+        with self.data.lock:
+            current = self.r.issue_fields(record, "2", set(fields))
+            self.data.edit_fields(
+                record, {field_id: (custom[field_id].name, value) for field_id, value in fields.items()}, current
+            )
         return 204, None
 
     # --- comments ----------------------------------------------------------------------------------

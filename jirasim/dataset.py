@@ -7,8 +7,11 @@ seed whenever they are asked for, so 100,000 issues cost a few tens of MB.
 
 import random
 import threading
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from jirasim import catalog
@@ -35,6 +38,7 @@ MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 FIRST_ISSUE_ID = 10_000
 EXTRA_HISTORY_BASE = 10_000_000_000
+COMPONENT_BASE = 20_000
 LOOKALIKE_HISTORY_BASE = 5_000_000_000
 ACTIVITY_CACHE = 4096
 STATE_CACHE = 8192
@@ -103,6 +107,7 @@ class IssueRecord:
         "n_events",
         "number",
         "old_keys",
+        "origin",
         "project",
         "raw",
         "seed",
@@ -116,6 +121,7 @@ class IssueRecord:
     ) -> None:
         self.id = issue_id
         self.project = project
+        self.origin = project  # the project it was created in: its seeded history names that project's things
         self.number = number
         self.seed = seed
         self.created_ms = created_ms
@@ -159,10 +165,14 @@ class Dataset:
         self._next_id = FIRST_ISSUE_ID
         # Every site has a board of sprints; only sites with `sprints` give them hostile names.
         self.sprint_board = site_sprints(config.seed, self.now_ms, hostile=config.sprints)
-        self.seeded_sprints = len(self.sprint_board)  # issues' seeded sprint runs index this many
+        # The board as it was at the start: seeded sprint runs and their history items follow it, so that a
+        # sprint closed later changes no old history.
+        self.seeded_board = tuple(self.sprint_board)
         # Rebuilt from seeds on first use and kept a while (bounded: a 100,000-issue site stays small).
         self._activity = Lru(ACTIVITY_CACHE)  # issue id -> its activity (dropped when advance() changes it)
         self._sprints = VersionedLru(STATE_CACHE)  # issue id -> sprints_of()
+        self._seeded_runs = Lru(STATE_CACHE)  # issue id -> seeded_sprints_of() (the seed decides it: never dropped)
+        self._board_by_id: dict[int, SprintSpec] | None = None  # the board's sprints by id (None: rebuild)
         self._next_note = ADDED_NOTE_BASE
         self.added_notes: dict[int, int] = {}  # id of a comment or worklog added by advance() -> issue id
         self.sprint_format = site_format(config.sprint_format, config.cloud, config.dc_version)
@@ -203,59 +213,62 @@ class Dataset:
         return events + record.extra if record.extra else events
 
     def _with_activity_items(self, record: IssueRecord, events: list[Event]) -> list[Event]:
-        """The seeded changes of sprints, fix versions, attachments, work logged, estimates, environment and
+        """The seeded changes of sprints, versions, attachments, work logged, estimates, environment, parent and
         links, riding on the issue's history entries (their number, times and other items unchanged).
-        A value not changed in the history was set when the issue was created."""
+        A value not changed in the history was set when the issue was created.
+
+        Everything here follows from the seed and the board as it was at the start, never from what advance()
+        changed since: a history, once served, never changes (advance() appends its own)."""
         rng = stream(record.seed ^ 0x17E35)
         draw = rng.random
         n = len(events)
+        times = [event.at_ms for event in events]
         extra: dict[int, list[Item]] = {}
 
         def at(position: int, item: Item) -> None:
             extra.setdefault(position, []).append(item)
 
-        def positions(count: int) -> list[int]:
-            return sorted(int(draw() * n) for _ in range(count))
+        def when(ms: int) -> int:
+            """The first history at or after ms (the last one when none is)."""
+            return min(bisect_left(times, ms), n - 1)
 
-        sprints = self.sprints_of(record) if record.changes is None or record.changes.sprints is None else []
-        before: list = []
-        for position, sprint in zip(positions(len(sprints)), sprints, strict=True):
+        # Each sprint joined in a history before the sprint completed, in the run's order; a sprint no history
+        # could have added was set when the issue was created.
+        before: list[SprintSpec] = []
+        low = 0
+        for sprint in self.seeded_sprints_of(record):
+            high = n if sprint.complete_ms is None else bisect_left(times, sprint.complete_ms)
+            if high <= low:
+                before.append(sprint)
+                continue
+            low += int(draw() * (high - low))
             ids, names = ", ".join(str(s.id) for s in before), ", ".join(s.name for s in before)
             before.append(sprint)
             after = (", ".join(str(s.id) for s in before), ", ".join(s.name for s in before))
-            at(position, ("Sprint", "custom", "customfield_10020", ids, names, *after))
-        activity = self.activity(record)
-        for version in activity.fix_versions:
-            if draw() < 0.7:
-                version_id, name = self.version_ref(record.project, version)
-                at(int(draw() * n), ("Fix Version", "jira", "fixVersions", None, None, version_id, name))
+            at(low, ("Sprint", "custom", "customfield_10020", ids, names, *after))
+        activity = self.activity(record) if record.changes is None else self._seeded_activity(record)
+        for name, field_id, chosen in (
+            ("Fix Version", "fixVersions", activity.fix_versions),
+            ("Version", "versions", activity.affects_versions),
+        ):
+            for version in chosen:
+                if draw() < 0.7:
+                    version_id, version_name = self.version_ref(record.origin, version)
+                    at(int(draw() * n), (name, "jira", field_id, None, None, version_id, version_name))
         for attachment in activity.attachments:
             text = str(attachment.id)
-            at(int(draw() * n), ("Attachment", "jira", "attachment", None, None, text, attachment.filename))
-        if activity.original_estimate and draw() < 0.5:
-            estimate = str(activity.original_estimate)
-            position = int(draw() * n)
-            at(position, ("timeoriginalestimate", "jira", "timeoriginalestimate", None, None, estimate, estimate))
-            at(position, ("timeestimate", "jira", "timeestimate", None, None, estimate, estimate))
-        spent = 0
-        seeded_worklogs = [w for w in activity.worklogs if w.id < ADDED_NOTE_BASE]
-        for position, worklog in zip(positions(len(seeded_worklogs)), seeded_worklogs, strict=True):
-            old, spent = spent, spent + worklog.seconds
-            at(
-                position,
-                (
-                    "timespent",
-                    "jira",
-                    "timespent",
-                    str(old) if old else None,
-                    str(old) if old else None,
-                    str(spent),
-                    str(spent),
-                ),
-            )
-            at(position, ("WorklogId", "jira", "WorklogId", None, None, str(worklog.id), str(worklog.id)))
+            at(when(attachment.created_ms), ("Attachment", "jira", "attachment", None, None, text, attachment.filename))
+        if activity.worklogs or activity.original_estimate:
+            for position, items in _time_tracking_items(activity, times, draw).items():
+                extra.setdefault(position, []).extend(items)
         if activity.environment and draw() < 0.5:
             at(int(draw() * n), ("environment", "jira", "environment", None, "", None, activity.environment))
+        parent = self._seeded_parent(record)
+        if parent is not None:
+            position = (record.id * 7) % n
+            if parent.created_ms <= times[position]:  # else the issue was created under it
+                key = parent.old_keys[0] if parent.old_keys else self.key_of(parent)
+                at(position, ("Parent", "jira", "parent", None, None, str(parent.id), key))
         for link_id, other, outward, link_type in self._all_links(record, ever=True):
             position = (link_id * 7) % n
             # A history never changes: no link item in one older than the other issue (created later, the link
@@ -273,6 +286,24 @@ class Dataset:
             woven[position] = Event(event.history_id, event.at_ms, event.author, [*event.items, *items])
         return woven
 
+    def _seeded_activity(self, record: IssueRecord) -> Activity:
+        """The issue's activity as seeded, without what advance() changed (built anew: not cached)."""
+        reporter = record.seed % len(catalog.USERS)
+        end = record.created_ms + record.span_ms
+        return seeded_activity(record.id, record.seed, record.created_ms, end, reporter)
+
+    def _seeded_parent(self, record: IssueRecord) -> IssueRecord | None:
+        """The epic a Cloud epic child was put under by a history entry (Data Center shows no parent of one)."""
+        if not self.config.cloud or record.raw is not None or self.role(record) != "epic-child":
+            return None
+        index = parent_index(record.id - FIRST_ISSUE_ID)
+        parent = self.by_id.get(FIRST_ISSUE_ID + index) if index is not None else None
+        return parent if parent is not None and parent.raw is None else None
+
+    def component_ref(self, project: int, component: int) -> tuple[str, str]:
+        """(id, name) of a project's component (an index into catalog.COMPONENTS)."""
+        return component_ref(project, component)
+
     def version_ref(self, project: int, version: int) -> tuple[str, str]:
         """(id, name) of a project's version (an index into catalog.VERSIONS)."""
         return str(10_500 + project * 10 + version), catalog.VERSIONS[version][0]
@@ -284,10 +315,22 @@ class Dataset:
         cached = self._sprints.get(self.version, record.id)
         if cached is not None:
             return cached
+        by_id = self._board_by_id
+        if by_id is None:
+            by_id = self._board_by_id = {sprint.id: sprint for sprint in self.sprint_board}
         if record.changes is not None and record.changes.sprints is not None:
-            by_id = {sprint.id: sprint for sprint in self.sprint_board}
             return [by_id[sprint_id] for sprint_id in record.changes.sprints]
-        return self._sprints.put(record.id, issue_sprints(record.seed, self.sprint_board[: self.seeded_sprints]))
+        return self._sprints.put(record.id, [by_id[sprint.id] for sprint in self.seeded_sprints_of(record)])
+
+    def seeded_sprints_of(self, record: IssueRecord) -> list[SprintSpec]:
+        """The sprints a generated issue was in as seeded (as the board was at the start); none for an issue
+        created since (advance() may move it into a sprint)."""
+        if record.raw is not None or record.created_ms > self.start_ms:
+            return []
+        cached = self._seeded_runs.get(record.id)
+        if cached is None:
+            cached = self._seeded_runs.put(record.id, issue_sprints(record.seed, self.seeded_board, record.created_ms))
+        return cached
 
     def activity(self, record: IssueRecord) -> Activity:
         """The issue's comments, worklogs, attachments, versions, estimate, votes, watchers, environment."""
@@ -344,7 +387,8 @@ class Dataset:
 
     def state(self, record: IssueRecord, events: list[Event] | None = None) -> dict[str, Any]:
         """The issue's current values that its history decides: status, priority, assignee, reporter,
-        resolved_ms (shared: callers must not change it). Only workflow items decide them, never the activity
+        resolved_ms, labels (sorted names), component (an index into catalog.COMPONENTS) (shared: callers must
+        not change it). Only workflow items decide them, never the activity
         woven into a history, so a generated issue's state is kept on it until its history changes
         (_forget); `events`, its history when the caller has it, saves rebuilding it."""
         if record.raw is not None:
@@ -361,11 +405,13 @@ class Dataset:
             "assignee": None,  # unassigned until a history entry assigns it
             "reporter": record.seed % len(catalog.USERS),
             "resolved_ms": None,
+            "labels": seeded_labels(record.seed),
+            "component": seeded_component(record.seed),  # an index into catalog.COMPONENTS
         }
         if events is None:  # only workflow items decide these: the activity woven into histories does not
             events = raw_events(record.raw) if record.raw is not None else _base_events(record) + (record.extra or [])
         for event in events:
-            for _name, _, field_id, _, _, to, _ in event.items:
+            for _name, _, field_id, _, _, to, to_text in event.items:
                 if field_id == "status":
                     current["status"] = to
                     done = catalog.STATUS_BY_ID[to].category == "done"
@@ -374,6 +420,12 @@ class Dataset:
                     current["priority"] = to
                 elif field_id == "assignee":
                     current["assignee"] = int(to) if to is not None else None
+                elif field_id == "resolution":
+                    continue  # the status decides it
+                elif field_id == "labels":
+                    current["labels"] = to_text.split() if to_text else []
+                elif field_id == "components" and to is not None and record.raw is None:
+                    current["component"] = component_index(to)
         if record.forced_status is not None:
             status_id, at_ms = record.forced_status
             current["status"] = status_id
@@ -477,12 +529,22 @@ class Dataset:
         issue, as when the board changes; states do not depend on it)."""
         if record is None:
             self._sprints.items.clear()
+            self._board_by_id = None
         else:
             record.state = None
             self._sprints.items.pop(record.id, None)
 
+    def history_time(self, record: IssueRecord, at: int) -> int:
+        """When a history asked for at `at` is written: not before the issue was created nor before its last
+        history (Jira's histories, like their ids, follow one another in time)."""
+        last = record.created_ms + record.span_ms if record.n_events else record.created_ms + 1
+        if record.extra:
+            last = max(last, record.extra[-1].at_ms)
+        return max(at, last)
+
     def _append(self, record: IssueRecord, event: Event) -> None:
         self._forget(record)
+        event.at_ms = self.history_time(record, event.at_ms)
         record.extra = [*(record.extra or []), event]
         record.updated_ms = max(record.updated_ms, event.at_ms)
         if any(item[2] == "status" for item in event.items):
@@ -499,8 +561,8 @@ class Dataset:
             self.now_ms += 1
             if record:
                 before = catalog.STATUS_BY_ID[self.state(issue)["status"]]
-                item: Item = ("status", "jira", "status", before.id, before.name, status.id, status.name)
-                self._append(issue, Event(self._new_history_id(), self.now_ms, 0, [item]))
+                items = transition_items(before, status)
+                self._append(issue, Event(self._new_history_id(), self.now_ms, 0, items))
             else:
                 self._forget(issue)
                 issue.forced_status = (status.id, self.now_ms)
@@ -513,13 +575,14 @@ class Dataset:
         status = self.state(record)["status"]
         nxt = _next_status(rng, catalog.STATUSES.index(catalog.STATUS_BY_ID[status]))
         if rng.random() < 0.7 and nxt is not None:
-            to = catalog.STATUSES[nxt]
-            item: Item = ("status", "jira", "status", status, catalog.STATUS_BY_ID[status].name, to.id, to.name)
+            items = transition_items(catalog.STATUS_BY_ID[status], catalog.STATUSES[nxt])
         else:
             rooms = str(rng.randint(1, 9))
+            old = _text((record.edits or {}).get("customfield_10040", float(seeded_rooms(record.seed))))
             record.edits = {**(record.edits or {}), "customfield_10040": float(rooms)}
-            item = ("Rooms", "custom", "customfield_10040", None, None, None, rooms)
-        self._append(record, Event(self._new_history_id(), at, rng.randrange(len(catalog.USERS)), [item]))
+            # A number field's item, as Jira writes it: no ids, the values as text.
+            items = [("Rooms", "custom", "customfield_10040", None, old, None, rooms)]
+        self._append(record, Event(self._new_history_id(), at, rng.randrange(len(catalog.USERS)), items))
 
     def _move(self, record: IssueRecord, rng: random.Random, start: int, end: int) -> None:
         target = rng.choice([p for p in self.projects if p.index != record.project])
@@ -529,10 +592,26 @@ class Dataset:
         target.next_number += 1
         new_key = self.key_of(record)
         self.by_key[new_key] = record
+        component = self.state(record)["component"]
         items: list[Item] = [
             ("project", "jira", "project", old_project.id, old_project.name, target.id, target.name),
             ("Key", "jira", "issuekey", None, old_key, None, new_key),
+            # The moved issue keeps its component by name: the target project's own of that name.
+            *component_items(old_project.index, component, target.index, component),
         ]
+        # Its versions too: each replaced by the target project's version of that name.
+        activity = self.activity(record)
+        for name, field_id, chosen in (
+            ("Fix Version", "fixVersions", activity.fix_versions),
+            ("Version", "versions", activity.affects_versions),
+        ):
+            for version in chosen:
+                old_id, version_name = self.version_ref(old_project.index, version)
+                new_id, _ = self.version_ref(target.index, version)
+                items += [
+                    (name, "jira", field_id, old_id, version_name, None, None),
+                    (name, "jira", field_id, None, None, new_id, version_name),
+                ]
         self._append(record, Event(self._new_history_id(), rng.randint(start + 1, end), 0, items))
 
     def _create(self, rng: random.Random, start: int, end: int) -> IssueRecord:
@@ -564,11 +643,14 @@ class Dataset:
     def _touch(self, record: IssueRecord, at: int) -> None:
         record.updated_ms = max(record.updated_ms, at)
 
-    def edit_fields(self, record: IssueRecord, values: dict[str, tuple[str, Any]]) -> None:
-        """Custom fields set now ({field id: (name, value)}): one history entry, `updated` now."""
+    def edit_fields(
+        self, record: IssueRecord, values: dict[str, tuple[str, Any]], current: dict[str, Any] | None = None
+    ) -> None:
+        """Custom fields set now ({field id: (name, value)}): one history entry, `updated` now; current: the
+        fields' values before (as the issue shows them: {field id: value}), which the items show as `from`."""
         with self.lock:
             self.now_ms += 1
-            old = record.edits or {}
+            old = {**(current or {}), **(record.edits or {})}
             items: list[Item] = [
                 (name, "custom", field_id, None, _text(old.get(field_id)), None, _text(value))
                 for field_id, (name, value) in values.items()
@@ -580,7 +662,7 @@ class Dataset:
     def add_comment(self, record: IssueRecord, author: int, text: str, at: int | None = None) -> Note:
         """A new comment on the issue (now, unless at says when); the issue's `updated` moves to it."""
         with self.lock:
-            at = self.now_ms if at is None else at
+            at = self.now_ms if at is None else max(at, record.created_ms + 1)
             self._next_note += 1
             note = Note(self._next_note, author, at, at, author, text)
             self._changes(record).comments.append(note)
@@ -590,33 +672,33 @@ class Dataset:
             return note
 
     def add_worklog(self, record: IssueRecord, author: int, seconds: int, at: int, text: str) -> Note:
-        """Work logged on the issue at `at`: a worklog and a history entry (timespent, WorklogId)."""
-        spent = sum(w.seconds for w in self.activity(record).live_worklogs(at))
+        """Work logged on the issue at `at` (or at its last history, when later): a worklog and a history entry
+        (timespent, WorklogId, timeestimate)."""
+        at = self.history_time(record, at)
+        activity = self.activity(record)
+        spent, estimate = sum(w.seconds for w in activity.live_worklogs(at)), activity.original_estimate
         self._next_note += 1
         started = (at - seconds * 1000) // MINUTE_MS * MINUTE_MS
         note = Note(self._next_note, author, at, at, author, text, None, started, seconds)
         self._changes(record).worklogs.append(note)
         self.added_notes[note.id] = record.id
-        old = str(spent) if spent else None
-        items: list[Item] = [
-            ("timespent", "jira", "timespent", old, old, str(spent + seconds), str(spent + seconds)),
-            ("WorklogId", "jira", "WorklogId", None, None, str(note.id), str(note.id)),
-        ]
+        items = time_tracking_items(estimate, spent, seconds, (None, str(note.id)))
         self._append(record, Event(self._new_history_id(), at, author, items))
         return note
 
     def edit_note(self, record: IssueRecord, note: Note, editor: int, at: int, *, worklog: bool) -> None:
         """Someone edits a comment (its text) or a worklog (its time: 15 minutes more)."""
-        changes = self._changes(record)
+        at = self.history_time(record, at) if worklog else max(at, record.created_ms + 1)
         if worklog:
-            spent = sum(w.seconds for w in self.activity(record).live_worklogs(at))
-            note_seconds = note.seconds + 900
+            activity = self.activity(record)
+            spent, estimate = sum(w.seconds for w in activity.live_worklogs(at)), activity.original_estimate
+            changes = self._changes(record)
             changes.edited[note.id] = (at, editor, note.text)
-            self._worklog_seconds(record, note.id, note_seconds)
-            item: Item = ("timespent", "jira", "timespent", str(spent), str(spent), str(spent + 900), str(spent + 900))
-            self._append(record, Event(self._new_history_id(), at, editor, [item]))
+            self._worklog_seconds(record, note.id, note.seconds + 900)
+            items = time_tracking_items(estimate, spent, 900, None)
+            self._append(record, Event(self._new_history_id(), at, editor, items))
         else:
-            changes.edited[note.id] = (at, editor, note.text + " (edited)")
+            self._changes(record).edited[note.id] = (at, editor, note.text + " (edited)")
             self._touch(record, at)
 
     def _worklog_seconds(self, record: IssueRecord, note_id: int, seconds: int) -> None:
@@ -628,21 +710,11 @@ class Dataset:
 
     def delete_note(self, record: IssueRecord, note: Note, at: int, *, worklog: bool) -> None:
         """Someone deletes a comment, or a worklog (a history entry: timespent down, WorklogId gone)."""
+        at = self.history_time(record, at) if worklog else max(at, record.created_ms + 1)
         if worklog:
-            spent = sum(w.seconds for w in self.activity(record).live_worklogs(at))
-            left = spent - note.seconds
-            items: list[Item] = [
-                (
-                    "timespent",
-                    "jira",
-                    "timespent",
-                    str(spent),
-                    str(spent),
-                    str(left) if left else None,
-                    str(left) if left else None,
-                ),
-                ("WorklogId", "jira", "WorklogId", str(note.id), str(note.id), None, None),
-            ]
+            activity = self.activity(record)
+            spent, estimate = sum(w.seconds for w in activity.live_worklogs(at)), activity.original_estimate
+            items = time_tracking_items(estimate, spent, -note.seconds, (str(note.id), None))
             self._changes(record).deleted[note.id] = at
             self._append(record, Event(self._new_history_id(), at, 0, items))
         else:
@@ -682,8 +754,12 @@ class Dataset:
             counts = wanted.get(kind) or {}
             worklog = kind == "worklogs"
             result: dict[str, list] = {"added": [], "edited": [], "deleted": []}
-            for record in rng.sample(live, min(len(live), int(counts.get("add", 0)))):
-                at, author = when(), rng.randrange(users)
+            added = [
+                (when(), n, record)
+                for n, record in enumerate(rng.sample(live, min(len(live), int(counts.get("add", 0)))))
+            ]
+            for at, _, record in sorted(added):  # oldest first: Jira's ids grow with time
+                author = rng.randrange(users)
                 if worklog:
                     seconds = rng.choice((900, 1800, 3600, 7200))
                     note = self.add_worklog(record, author, seconds, at, rng.choice(catalog.WORKLOG_TEXTS))
@@ -717,6 +793,7 @@ class Dataset:
 
     def _advance_sprints(self, wanted: dict[str, Any], live: list[IssueRecord], rng: random.Random, when) -> dict:
         result: dict[str, Any] = {"closed": None, "started": None, "moved": []}
+        at = 0
         if wanted.get("close"):
             at = when()
             board = self.sprint_board
@@ -741,7 +818,8 @@ class Dataset:
             unfinished = [r for r in live if target.id not in [s.id for s in self.sprints_of(r)]]
             for record in rng.sample(unfinished, min(len(unfinished), int(wanted.get("move", 0)))):
                 ids = [s.id for s in self.sprints_of(record) if s.state == "CLOSED"]
-                self.set_sprints(record, [*ids, target.id], when(), rng.randrange(len(catalog.USERS)))
+                # After the close: a sprint gains no issue once completed, and the issue leaves no open one.
+                self.set_sprints(record, [*ids, target.id], max(when(), at), rng.randrange(len(catalog.USERS)))
                 result["moved"].append(self.key_of(record))
         return result
 
@@ -804,21 +882,32 @@ class Dataset:
             return record
 
     def _activity_truth(self, record: IssueRecord) -> dict[str, Any]:
-        """What /_sim/truth shows of an issue's activity: live comment and worklog ids, time spent (s),
-        fix and affects version names, parent and sub-task keys, the keys of linked issues."""
+        """What /_sim/truth shows of a generated issue besides its workflow: live comment and worklog ids, time
+        spent, original and remaining estimates (s, None when not estimated), labels, component and fix and
+        affects version names, parent and sub-task keys, the keys of linked issues, attachments (count), votes
+        (count), watchers (display names), the environment (text or None)."""
         activity = self.activity(record)
         worklogs = activity.live_worklogs(self.now_ms)
         parent = self.parent(record)
+        state = self.state(record)
+        spent = sum(w.seconds for w in worklogs)
         return {
             "comments": [str(c.id) for c in activity.live_comments(self.now_ms)],
             "worklogs": [str(w.id) for w in worklogs],
-            "time_spent": sum(w.seconds for w in worklogs),
+            "time_spent": spent,
+            "original_estimate": activity.original_estimate,
+            "remaining_estimate": remaining_estimate(activity.original_estimate, spent),
+            "labels": list(state["labels"]),
+            "components": [catalog.COMPONENTS[state["component"]][1]],
             "fix_versions": [catalog.VERSIONS[v][0] for v in activity.fix_versions],
             "affects_versions": [catalog.VERSIONS[v][0] for v in activity.affects_versions],
             "parent": self.key_of(parent) if parent is not None else None,  # the epic (DC: its Epic Link) too
             "subtasks": [self.key_of(c) for c in self.children(record)] if self.role(record) == "parent" else [],
             "links": sorted(self.key_of(other) for _, other, _, _ in self.links(record)),
             "attachments": len(activity.attachments),
+            "votes": activity.votes,
+            "watchers": [catalog.USERS[user][0] for user in activity.watchers],
+            "environment": activity.environment,
         }
 
     def truth(self) -> list[dict[str, Any]]:
@@ -855,7 +944,134 @@ def _text(value: Any) -> str | None:
         return str(value.get("value") or value.get("name") or value.get("displayName") or "")
     if isinstance(value, list):
         return ",".join(_text(v) or "" for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a number field's item shows 3, not 3.0
     return str(value)
+
+
+def remaining_estimate(estimate: int | None, spent: int) -> int | None:
+    """The remaining estimate (s) Jira's auto-adjust leaves: the original estimate less the time spent, at least 0."""
+    return None if estimate is None else max(estimate - spent, 0)
+
+
+def _seconds(value: int) -> str | None:
+    """A time tracking item's value: seconds as text, None for none."""
+    return str(value) if value else None
+
+
+def time_tracking_items(
+    estimate: int | None, spent: int, change: int, worklog: tuple[str | None, str | None] | None
+) -> list[Item]:
+    """The items of a history that changes the time spent by `change` seconds (worklog: (from, to) of its
+    WorklogId item, None for an edit): timespent, the WorklogId, and timeestimate when the remaining
+    estimate moves, as Jira writes them."""
+    items: list[Item] = [
+        ("timespent", "jira", "timespent", _seconds(spent), _seconds(spent), *(2 * (_seconds(spent + change),)))
+    ]
+    if worklog is not None:
+        items.append(("WorklogId", "jira", "WorklogId", worklog[0], worklog[0], worklog[1], worklog[1]))
+    old, new = remaining_estimate(estimate, spent), remaining_estimate(estimate, spent + change)
+    if old != new:
+        items.append(("timeestimate", "jira", "timeestimate", str(old), str(old), str(new), str(new)))
+    return items
+
+
+def _time_tracking_items(activity: Activity, times: list[int], draw: Callable[[], float]) -> dict[int, list[Item]]:
+    """{position: items} of the seeded time tracking: the original estimate set (or set at creation), each
+    worklog logged, edited (15 minutes more) and deleted, at the first history at or after it."""
+    n = len(times)
+    estimate = activity.original_estimate
+    # (when, order, seconds, worklog id text or None, logged); order keeps the estimate first among equals
+    changes: list[tuple[int, int, int, str | None, bool]] = []
+    if estimate and draw() < 0.5:
+        changes.append((times[int(draw() * n)], 0, 0, None, False))
+        estimate_set = None
+    else:
+        estimate_set = estimate
+    for worklog in activity.worklogs:
+        if worklog.id >= ADDED_NOTE_BASE:
+            continue
+        edited = worklog.updated_ms != worklog.created_ms
+        logged = worklog.seconds - 900 if edited else worklog.seconds
+        changes.append((worklog.created_ms, 1, logged, str(worklog.id), True))
+        if edited:
+            changes.append((worklog.updated_ms, 1, 900, None, False))
+        if worklog.deleted_ms is not None:
+            changes.append((worklog.deleted_ms, 1, -worklog.seconds, str(worklog.id), False))
+    changes.sort(key=lambda change: (change[0], change[1]))
+    found: dict[int, list[Item]] = {}
+    spent = 0
+    for ms, order, seconds, worklog_id, logged in changes:
+        position = min(bisect_left(times, ms), n - 1)
+        if order == 0:
+            text = str(estimate)
+            items: list[Item] = [("timeoriginalestimate", "jira", "timeoriginalestimate", None, None, text, text)]
+            remaining = remaining_estimate(estimate, spent)
+            items.append(("timeestimate", "jira", "timeestimate", None, None, str(remaining), str(remaining)))
+            estimate_set = estimate
+        else:
+            ids = (None, worklog_id) if logged else (worklog_id, None) if worklog_id else None
+            items = time_tracking_items(estimate_set, spent, seconds, ids)
+            spent += seconds
+        found.setdefault(position, []).extend(items)
+    return found
+
+
+def transition_items(before: catalog.Status, after: catalog.Status) -> list[Item]:
+    """A transition's items: the status, and the resolution when the status category enters or leaves done."""
+    items: list[Item] = [("status", "jira", "status", before.id, before.name, after.id, after.name)]
+    if after.category == "done" and before.category != "done":
+        items.append(("resolution", "jira", "resolution", None, None, "10000", "Done"))
+    elif before.category == "done" and after.category != "done":
+        items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
+    return items
+
+
+def seeded_rooms(seed: int) -> int:
+    """The issue's "Rooms" (customfield_10040) as created: 1 to 9."""
+    return 1 + ((seed * 40503) >> 5) % 9
+
+
+# The sets of labels an issue may be created with, by how many it has: none, one, two (sorted).
+_LABEL_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    ((),),
+    tuple((label,) for label in catalog.LABELS),
+    tuple(tuple(sorted((a, b))) for i, a in enumerate(catalog.LABELS) for b in catalog.LABELS[i + 1 :]),
+)
+
+
+def seeded_labels(seed: int) -> tuple[str, ...]:
+    """The labels an issue was created with (none to two, sorted), from its seed alone (no stream: cheap)."""
+    mixed = (seed * 2654435761) & 0xFFFFFFFF
+    sets = _LABEL_SETS[(mixed >> 5) % 3]
+    return sets[(mixed >> 9) % len(sets)]
+
+
+def seeded_component(seed: int) -> int:
+    """The component (an index into catalog.COMPONENTS) an issue was created with."""
+    return (((seed * 2246822519) & 0xFFFFFFFF) >> 9) % len(catalog.COMPONENTS)
+
+
+def component_ref(project: int, component: int) -> tuple[str, str]:
+    """(id, name) of a project's component (an index into catalog.COMPONENTS): ids are unique site-wide,
+    as in Jira, where each project's components are its own."""
+    return str(COMPONENT_BASE + project * 10 + component), catalog.COMPONENTS[component][1]
+
+
+def component_index(component_id: str) -> int:
+    """The catalog.COMPONENTS index of a component id that component_ref() made."""
+    return (int(component_id) - COMPONENT_BASE) % 10
+
+
+@lru_cache(maxsize=4096)
+def component_items(old_project: int, old: int, new_project: int, new: int) -> tuple[Item, Item]:
+    """The items of a component replaced by another (one removed, one added: Jira writes one per component)."""
+    old_id, old_name = component_ref(old_project, old)
+    new_id, new_name = component_ref(new_project, new)
+    return (
+        ("Component", "jira", "components", old_id, old_name, None, None),
+        ("Component", "jira", "components", None, None, new_id, new_name),
+    )
 
 
 def _project_key(index: int) -> str:
@@ -891,6 +1107,8 @@ def _base_events(record: IssueRecord) -> list[Event]:
     times.append(record.created_ms + span)
     status, priority, assignee = catalog.OPEN, catalog.PRIORITIES[2], None
     users, priorities, labels = len(catalog.USERS), catalog.PRIORITIES, catalog.LABELS
+    current_labels: list[str] | None = None  # drawn when first changed
+    component = -1
     long_history = record.n_events > 100
     events = []
     for k, at in enumerate(times):
@@ -899,15 +1117,19 @@ def _base_events(record: IssueRecord) -> list[Event]:
         if long_history and status == catalog.CLOSED:
             nxt = catalog.EDIT_START  # busy issues keep cycling
         if nxt is not None and roll < 0.6:
+            # transition_items(), inline: this runs for most history entries of every issue served
             before, after = catalog.STATUSES[status], catalog.STATUSES[nxt]
             items: list[Item] = [("status", "jira", "status", before.id, before.name, after.id, after.name)]
-            if after.category == "done":
+            if after.category == "done":  # the seeded workflow never goes from done to done
                 items.append(("resolution", "jira", "resolution", None, None, "10000", "Done"))
             elif before.category == "done":
                 items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
             status = nxt
         elif roll < 0.75:
-            new = priorities[int(draw() * len(priorities))]
+            pick = int(draw() * len(priorities))
+            if priorities[pick] == priority:  # a change changes it
+                pick = (pick + 1) % len(priorities)
+            new = priorities[pick]
             items = [("priority", "jira", "priority", priority[0], priority[1], new[0], new[1])]
             priority = new
         elif roll < 0.9:
@@ -916,7 +1138,21 @@ def _base_events(record: IssueRecord) -> list[Event]:
             items = [("assignee", "jira", "assignee", old[0], old[1], str(user), catalog.USERS[user][0])]
             assignee = user
         else:
-            items = [("labels", "jira", "labels", None, "", None, labels[int(draw() * len(labels))])]
+            pick = draw()  # one draw, as one label once took: the histories after it stay as they were
+            if pick < 0.5:  # a label added or removed
+                if current_labels is None:
+                    current_labels = list(seeded_labels(record.seed))
+                label = labels[int(pick * 2 * len(labels))]
+                new_labels = sorted(set(current_labels) ^ {label})
+                old_text, new_text = " ".join(current_labels), " ".join(new_labels)
+                items = [("labels", "jira", "labels", None, old_text, None, new_text)]
+                current_labels = new_labels
+            else:  # the component replaced by another: Jira writes one item for each
+                if component < 0:
+                    component = seeded_component(record.seed)
+                new = (component + 1 + int((pick - 0.5) * 2 * 3)) % len(catalog.COMPONENTS)
+                items = [*component_items(record.origin, component, record.origin, new)]
+                component = new
         events.append(Event(record.id * 1000 + k, at, int(draw() * users), items))
     return events
 

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jirasim import catalog
-from jirasim.dataset import Dataset, Event, IssueRecord
+from jirasim.dataset import Dataset, Event, IssueRecord, seeded_rooms
 from jirasim.memo import VersionedLru
 from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
@@ -22,9 +22,11 @@ NOTE_CACHE = 2048
 CLOUD_INLINE_HISTORIES = 40
 CLOUD_ISSUE_HISTORIES = 100
 # Fields whose values the issue's history decides: only they need the history rebuilt.
-STATE_FIELDS = frozenset({"status", "priority", "assignee", "reporter", "creator", "resolution", "resolutiondate"})
+STATE_FIELDS = frozenset(
+    {"status", "priority", "assignee", "reporter", "creator", "resolution", "resolutiondate", "labels", "components"}
+)
 # Pseudo-fields whose change items carry no fieldId, even on Cloud.
-NO_FIELD_ID = frozenset({"issuekey", "WorklogId", "Link"})
+NO_FIELD_ID = frozenset({"issuekey", "WorklogId", "Link", "parent"})
 # Pieces of timestamps, formatted once: "07:", "42.", "719".
 _MINUTES = tuple(f"{m:02d}:" for m in range(60))
 _SECONDS = tuple(f"{sec:02d}." for sec in range(60))
@@ -289,10 +291,9 @@ class Renderer(ActivityRendering):
         if want("creator"):
             values["creator"] = self.user(state["reporter"], version)
         if want("labels"):
-            values["labels"] = sorted(rng.sample(catalog.LABELS, rng.randint(0, 2)))
+            values["labels"] = list(state["labels"])
         if want("components"):
-            component = rng.choice(catalog.COMPONENTS)
-            key = ("component", record.project, component, version)
+            key = ("component", record.project, catalog.COMPONENTS[state["component"]], version)
             values["components"] = [self._shared(key, self.component_bean)]
         if want("created"):
             values["created"] = self.timestamp(record.created_ms)
@@ -377,7 +378,7 @@ class Renderer(ActivityRendering):
             ],
             "customfield_10038": [pick(catalog.LABELS) for _ in range(int(draw() * 2))],
             "customfield_10039": f"https://listings.example.com/{record.id}",
-            "customfield_10040": float(1 + int(draw() * 9)),
+            "customfield_10040": float(seeded_rooms(record.seed)),  # the dataset's: histories change it
             "customfield_10041": option(pick(catalog.RUSH), version) if draw() < 0.7 else None,
             "customfield_10045": catalog.PARENT_LINK_PLACEHOLDER,
             "customfield_10046": self.group(catalog.TEAM_GROUPS[record.seed % 4 - 1], version)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from jirasim import catalog
 from jirasim.activity import Activity, Attachment, Note, duration
+from jirasim.dataset import remaining_estimate
 from jirasim.rich import rich_document
 from jirasim.sprints import BOARD_ID, SprintSpec, moment
 
@@ -47,6 +48,7 @@ ACTIVITY_FIELDS = frozenset(
         "security",
     }
 )
+AGGREGATE_FIELDS = ("aggregatetimeoriginalestimate", "aggregatetimeestimate", "aggregatetimespent", "aggregateprogress")
 # The activity fields the seeded activity decides (the rest follow from issue ids or are constant).
 SEEDED_FIELDS = tuple(sorted(ACTIVITY_FIELDS - {"issuelinks", "parent", "subtasks", "security"}))
 
@@ -101,6 +103,7 @@ class ActivityRendering:
             environment = activity.environment
             values["environment"] = self.rich_text(environment, version) if environment else None
         self._time_tracking(activity.original_estimate, spent, want, values)
+        self._aggregates(record, activity.original_estimate, spent, want, values)
         if want("votes"):
             values["votes"] = {"self": f"{api}/issue/{key}/votes", "votes": activity.votes, "hasVoted": False}
         if want("watches"):
@@ -138,9 +141,6 @@ class ActivityRendering:
             ("timeoriginalestimate", estimate),
             ("timeestimate", remaining),
             ("timespent", spent or None),
-            ("aggregatetimeoriginalestimate", estimate),
-            ("aggregatetimeestimate", remaining),
-            ("aggregatetimespent", spent or None),
         ):
             if want(field_id):
                 values[field_id] = value
@@ -157,15 +157,33 @@ class ActivityRendering:
             if spent:
                 tracking["timeSpentSeconds"] = spent
             values["timetracking"] = tracking
-        total = max(estimate or 0, spent + (remaining or 0))
-        progress: dict[str, Any] = {"progress": spent, "total": total}
-        if total:
-            progress["percent"] = spent * 100 // total
-        for field_id in ("progress", "aggregateprogress"):
-            if want(field_id):
-                values[field_id] = progress
+        if want("progress"):
+            values["progress"] = _progress(estimate, spent, remaining)
         if want("workratio"):
             values["workratio"] = spent * 100 // estimate if estimate else -1
+
+    def _aggregates(self, record: "IssueRecord", estimate: int | None, spent: int, want, values: dict) -> None:
+        """The aggregate time tracking fields: the issue's own with its sub-tasks' added, as Jira sums them."""
+        data = self.data
+        remaining = remaining_estimate(estimate, spent)
+        parent = data.role(record) == "parent" and any(want(field_id) for field_id in AGGREGATE_FIELDS)
+        for child in data.children(record) if parent else ():
+            activity = data.activity(child)
+            child_spent = sum(w.seconds for w in activity.live_worklogs(data.now_ms))
+            child_estimate = activity.original_estimate
+            if child_estimate is not None:
+                estimate = (estimate or 0) + child_estimate
+                remaining = (remaining or 0) + (remaining_estimate(child_estimate, child_spent) or 0)
+            spent += child_spent
+        for field_id, value in (
+            ("aggregatetimeoriginalestimate", estimate),
+            ("aggregatetimeestimate", remaining),
+            ("aggregatetimespent", spent or None),
+        ):
+            if want(field_id):
+                values[field_id] = value
+        if want("aggregateprogress"):
+            values["aggregateprogress"] = _progress(estimate, spent, remaining)
 
     # --- the pieces ------------------------------------------------------------------------------
     def comment(self, issue_id: int, note: Note, version: str) -> dict[str, Any]:
@@ -324,14 +342,15 @@ class ActivityRendering:
         return bean
 
     def component_bean(self, project: int, component: tuple[str, str], version: str, *, full: bool = False) -> dict:
-        component_id, name = component
+        catalog_id, name = component
+        component_id, _ = self.data.component_ref(project, catalog.COMPONENTS.index(component))
         bean: dict[str, Any] = {
             "self": f"{self.api(version)}/component/{component_id}",
             "id": component_id,
             "name": name,
         }
-        if component_id in catalog.COMPONENT_DESCRIPTIONS:
-            bean["description"] = catalog.COMPONENT_DESCRIPTIONS[component_id]
+        if catalog_id in catalog.COMPONENT_DESCRIPTIONS:
+            bean["description"] = catalog.COMPONENT_DESCRIPTIONS[catalog_id]
         if full:
             project_bean = self.data.projects[project]
             bean.update(
@@ -393,6 +412,15 @@ class ActivityRendering:
             "color": {"key": "color_4"},
             "done": done,
         }
+
+
+def _progress(estimate: int | None, spent: int, remaining: int | None) -> dict[str, Any]:
+    """Jira's progress: time spent (s) out of the time spent plus remaining (or the estimate, when more)."""
+    total = max(estimate or 0, spent + (remaining or 0))
+    progress: dict[str, Any] = {"progress": spent, "total": total}
+    if total:
+        progress["percent"] = spent * 100 // total
+    return progress
 
 
 def activity_wanted(wanted: set[str] | None) -> bool:

@@ -17,6 +17,7 @@ Jira does not escape the values inside the string, and neither does this module.
 """
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,13 +90,24 @@ def site_sprints(seed: int, now_ms: int, count: int = 12, *, hostile: bool = Tru
     return sprints
 
 
-def issue_sprints(issue_seed: int, board: list[SprintSpec]) -> list[SprintSpec]:
-    """The sprints an issue was in, oldest first: none, or a run carried over from sprint to sprint."""
+def issue_sprints(issue_seed: int, board: Sequence[SprintSpec], created_ms: int) -> list[SprintSpec]:
+    """The sprints an issue was in, oldest first: none, or a run carried over from sprint to sprint.
+
+    As in Jira, the run holds at most one open (active or future) sprint, its last; closed sprints
+    accumulate before it. It starts at a sprint not completed before the issue was created."""
     rng = stream(issue_seed ^ 0x5B1A7)
     if rng.random() < 0.2:
         return []
     first = rng.randrange(len(board))
-    return board[first : first + rng.randint(1, 3)]
+    length = rng.randint(1, 3)
+    while first < len(board) and (board[first].complete_ms or created_ms + 1) <= created_ms:
+        first += 1
+    run: list[SprintSpec] = []
+    for sprint in board[first : first + length]:
+        run.append(sprint)
+        if sprint.state != "CLOSED":
+            break
+    return run
 
 
 def site_format(requested: str, cloud: bool, dc_version: str) -> str:

@@ -62,12 +62,17 @@ def test_advance_adds_edits_and_deletes_comments_and_worklogs_and_closes_a_sprin
     assert [w["id"] for w in requests.post(f"{api}/worklog/list", json={"ids": [added]}, auth=AUTH).json()] == [added]
     closed = requests.get(f"{cloud_sim.url}/rest/agile/1.0/sprint/{done['sprints']['closed']}", auth=AUTH).json()
     assert closed["state"] == "closed" and closed["id"] == active.json()["values"][0]["id"]
-    members = requests.get(
-        f"{cloud_sim.url}/rest/agile/1.0/sprint/{done['sprints']['started']}/issue",
-        params={"fields": "summary"},
-        auth=AUTH,
-    ).json()
-    assert set(done["sprints"]["moved"]) <= {i["key"] for i in members["issues"]}
+    members: set[str] = set()
+    while True:  # every page: the carried-over issues are more than one page holds
+        page = requests.get(
+            f"{cloud_sim.url}/rest/agile/1.0/sprint/{done['sprints']['started']}/issue",
+            params={"fields": "summary", "startAt": len(members)},
+            auth=AUTH,
+        ).json()
+        members |= {i["key"] for i in page["issues"]}
+        if not page["issues"] or len(members) >= page["total"]:
+            break
+    assert set(done["sprints"]["moved"]) <= members
 
 
 @pytest.mark.parametrize(
