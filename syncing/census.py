@@ -4,7 +4,9 @@ Stored but no longer listed: soft-deleted when Jira answers 404, followed when i
 Listed but not stored here: stored elsewhere or soft-deleted → moved in or restored; never stored at all →
 fetched whole (fields and history) and stored, so the stored count agrees with Jira's after every census.
 A census that would delete too much at once stops and reports instead, since a lost permission looks
-exactly like a deletion. Every question to Jira is asked before the one transaction that writes.
+exactly like a deletion. Every question to Jira is asked before the one transaction that writes. An issue
+moved or restored is flagged to be read again whole by the next run (`changelog_complete = false`): its stored
+row and history predate the move, and its updated time may lie behind the watermark of the project it is in.
 """
 
 from array import array
@@ -129,7 +131,10 @@ def census_project(
                     instance.slug,
                 )
             )
-            Issue.objects.filter(pk=issue.pk).update(project=project, key=key, deleted_at=None)
+            # Its stored row and history predate the move (the move's own history included): read it again.
+            Issue.objects.filter(pk=issue.pk).update(
+                project=project, key=key, deleted_at=None, changelog_complete=False
+            )
         for jira_id in vanished:
             _follow(project, jira_id, vanished_keys[jira_id], now_in[jira_id], result, changes, now)
         live_now = Issue.objects.filter(project=project, deleted_at__isnull=True)
@@ -211,7 +216,11 @@ def _follow(
                 instance.slug,
             )
         )
-        Issue.objects.filter(instance=instance, jira_id=jira_id).update(project=target, key=current["key"])
+        # Read again by the target project's next run: its updated time may be behind that project's watermark,
+        # and the history holding the move would never be stored.
+        Issue.objects.filter(instance=instance, jira_id=jira_id).update(
+            project=target, key=current["key"], changelog_complete=False
+        )
 
 
 def _project_of(current_project: Project, issue: dict) -> Project:

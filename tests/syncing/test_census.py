@@ -8,7 +8,7 @@ import requests
 from django.core.management import call_command
 
 from audit.models import AuditLog
-from issues.models import Issue
+from issues.models import FieldChange, Issue
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
@@ -42,6 +42,29 @@ def test_after_a_census_deleted_are_soft_deleted_moved_updated_in_place_and_rest
         assert Issue.objects.get(jira_id=restored_id).deleted_at is None
         assert AuditLog.objects.filter(action="soft_delete").count() == 3
         sync_instance(instance.pk, RunOptions())  # the moves also changed the issues: pick up their new state
+        assert_database_equals_truth(server, instance)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_issue_moved_behind_the_watermarks_is_read_again_with_the_history_of_its_move(flavour, reference_mappings):
+    """A move can land behind the target project's watermark (its run passed the moved issue's new `updated`
+    before the issue showed up in its listing): an incremental sync would never read it, and the history
+    holding the move (project, Key items) would never be stored. The census flags what it moves for a re-read."""
+    with running_sim(flavour=flavour, projects=2, issues=30, seed=24) as server:
+        instance = register(server, "instance_1" if flavour == "cloud" else "instance_2")
+        sync_instance(instance.pk, RunOptions(full=True))
+        moved = server.sim.data.advance(minutes=10, move=3)["moved"]
+        assert moved
+        Project.objects.filter(instance=instance).update(sync_watermark=datetime(2100, 1, 1, tzinfo=UTC))
+        census = sync_instance(instance.pk, RunOptions(census=True))
+        assert census.status == SyncRun.Status.SUCCEEDED, census.error
+        ids = [int(move["id"]) for move in moved]
+        assert not Issue.objects.filter(jira_id__in=ids, changelog_complete=True).exists()  # flagged, not whole
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        for jira_id in ids:
+            items = set(FieldChange.objects.filter(issue__jira_id=jira_id).values_list("field_name", flat=True))
+            assert {"project", "Key"} <= items, (jira_id, items)
         assert_database_equals_truth(server, instance)
 
 
