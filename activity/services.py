@@ -10,15 +10,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-import orjson
-from django.db.models import JSONField, Model
+from django.db.models import Model
 
 from activity.fetch import IssueActivity
 from activity.models import Comment, Worklog, WorklogPending
 from activity.read import note_text
 from audit.services import SYNC, Change, audit_record_many
 from projects.models import Project
-from syncing.bulk_sql import rows_upsert
 
 REFRESH_BATCH = 2000  # rows re-flattened per statement by activity_texts_refresh
 COMMENT_COLUMNS = [
@@ -112,28 +110,19 @@ def activity_store(
 def activity_rows_upsert(
     model: Any, rows: Sequence[Model], columns: list[str], unique: tuple[str, ...] = ("instance", "jira_id")
 ) -> int:
-    """Insert the rows, or update `columns` of those already stored (by `unique`), through syncing.bulk_sql
-    (executemany on SQLite, COPY → staging → upsert on PostgreSQL: the ORM's bulk_create costs more).
+    """Insert the rows, or update `columns` of those already stored (by `unique`); one statement a 500.
 
     A row whose key another row of the batch has too (a Jira answer listing one comment under two issues) is
     written once, as the last one says: PostgreSQL refuses an upsert that touches one row twice."""
-    meta = model._meta
-    keys = [meta.get_field(name).attname for name in unique]
+    keys = [model._meta.get_field(name).attname for name in unique]
     by_key = {tuple(getattr(row, key) for key in keys): row for row in rows}
-    if not by_key:
-        return 0
-    fields = [field for field in meta.concrete_fields if not field.primary_key or field.attname in keys]
-    json_at = [i for i, field in enumerate(fields) if isinstance(field, JSONField)]
-    values = []
-    for row in by_key.values():
-        value = [getattr(row, field.attname) for field in fields]
-        for i in json_at:  # bulk_sql takes JSON as its text; SQL NULL stays NULL, as the ORM stores None
-            value[i] = None if value[i] is None else orjson.dumps(value[i]).decode()
-        values.append(value)
-    conflict = [meta.get_field(name).column for name in unique]
-    update = [meta.get_field(name).column for name in columns]
-    rows_upsert(model, [field.column for field in fields], values, conflict=conflict, update=update)
-    return len(by_key)
+    # In key order: rows locked in one order by every transaction cannot deadlock (syncing.bulk_sql's docstring).
+    distinct = [by_key[key] for key in sorted(by_key)]
+    if distinct:
+        model.objects.bulk_create(
+            distinct, update_conflicts=True, unique_fields=list(unique), update_fields=columns, batch_size=500
+        )
+    return len(distinct)
 
 
 def _rows(model: type[Comment] | type[Worklog], instance_id: int, issues: dict, lists: dict, now: datetime) -> list:
