@@ -155,7 +155,9 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
 def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappings):
     # 400 issues, 5 a page: the signal must land while pages remain, however late a loaded machine lets this
     # test see the first one stored (with 80 the whole sync sometimes ended first and a census followed).
-    with running_sim(flavour="cloud", projects=1, issues=400, seed=12, faults=FaultPlan(latency_ms=30)) as server:
+    # 150 ms a request: 80 pages take twelve seconds at the least, so the sync cannot end (and a census follow)
+    # between the first page stored and the signal, however the machine schedules this test.
+    with running_sim(flavour="cloud", projects=1, issues=400, seed=12, faults=FaultPlan(latency_ms=150)) as server:
         instance = register(server, "instance_1")
         process = subprocess.Popen(
             [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
@@ -165,8 +167,9 @@ def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappi
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.time() + 20
-        while time.time() < deadline and not Issue.objects.exists():
+        deadline = time.time() + 120
+        while not Issue.objects.exists():
+            assert time.time() < deadline and process.poll() is None, "no page stored"
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         began = time.monotonic()
