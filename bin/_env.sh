@@ -13,11 +13,12 @@ find_python() {
     for candidate in python3.13 python3.12; do
         command -v "$candidate" >/dev/null 2>&1 && real_python "$candidate" && return 0
     done
-    if command -v pyenv >/dev/null 2>&1; then
-        for candidate in "$(pyenv root)"/versions/3.13*/bin/python3 "$(pyenv root)"/versions/3.12*/bin/python3; do
-            [ -x "$candidate" ] && real_python "$candidate" && return 0
-        done
-    fi
+    # pyenv's versions, also when pyenv is installed but not on this shell's PATH (a plain or cron shell).
+    local root="${PYENV_ROOT:-$HOME/.pyenv}"
+    command -v pyenv >/dev/null 2>&1 && root="$(pyenv root)"
+    for candidate in "$root"/versions/3.13*/bin/python3 "$root"/versions/3.12*/bin/python3; do
+        [ -x "$candidate" ] && real_python "$candidate" && return 0
+    done
     if command -v uv >/dev/null 2>&1; then
         candidate="$(uv python find '>=3.12' 2>/dev/null || true)"
         [ -n "$candidate" ] && real_python "$candidate" && return 0
