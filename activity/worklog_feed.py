@@ -79,8 +79,17 @@ def worklog_feed_sync(client: JiraClient, instance: JiraInstance, *, run_id: int
     if not result.failed:  # else the same changes are read again next run
         WorklogFeed.objects.filter(pk=instance.pk, updated_since__lt=next_updated).update(updated_since=next_updated)
     WorklogFeed.objects.filter(pk=instance.pk, deleted_since__lt=next_deleted).update(deleted_since=next_deleted)
-    result.failed = list(dict.fromkeys(result.failed))
+    result.failed = _each_named_once(result.failed)
     return result
+
+
+def _each_named_once(failed: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One failure per issue (or worklog), its first reason, saying how many more it had."""
+    reasons: dict[str, list[str]] = {}
+    for name, why in failed:
+        if why not in reasons.setdefault(name, []):
+            reasons[name].append(why)
+    return [(name, why[0] + (f" (and {len(why) - 1} more)" if len(why) > 1 else "")) for name, why in reasons.items()]
 
 
 def _returned_ids(worklogs: list[dict]) -> set[int]:

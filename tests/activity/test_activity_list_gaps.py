@@ -147,3 +147,26 @@ def test_a_bad_worklog_of_an_issue_not_synced_here_is_counted_and_left_and_holds
         assert "1 of issues not synced here" in run_log(run)
         requests.delete(f"{server.url}/_sim/override", timeout=30)
         assert_activity_equals_truth(server, instance)
+
+
+def test_bad_worklogs_of_a_stored_issue_in_the_feed_name_it_once_by_its_key_and_hold_the_watermark(
+    reference_mappings,
+):
+    with running_sim(flavour="cloud", projects=1, issues=30, seed=47) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        server.sim.data.advance(minutes=30, activity={"worklogs": {"add": 2}})
+        server.sim.data.advance(minutes=5)
+        issue_id = str(server.sim.data.by_key["OPS-4"].id)
+        bad = [
+            {"id": str(n), "issueId": issue_id, "started": "not a date", "timeSpentSeconds": 60}
+            for n in (99000001, 99000002)
+        ]
+        override(server, WORKLOG_LIST, bad)
+        before = WorklogFeed.objects.get(instance=instance).updated_since
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
+        assert "worklogs: OPS-4: Jira answered with worklog 99000001: started" in run.error, run.error
+        assert "(and 1 more)" in run.error and run.error.count("OPS-4") == 1, run.error
+        assert issue_id not in run.error
+        assert WorklogFeed.objects.get(instance=instance).updated_since == before
