@@ -9,10 +9,10 @@ issue its row like any list that cannot be read (never a silent skip).
 A search sends an issue's comments (Cloud: at most 20) and worklogs (at most 20) inline with their totals;
 an issue whose inline list is short has the rest read from `issue/{id}/comment` or `issue/{id}/worklog` (a
 few issues at once, within the instance's budget). A list that cannot be read whole — a request that failed
-after its retries, an answer with fewer items than its total, an item without an id or dates — costs the
-issue its row (recorded, audited, asked for again by the next run): the stored issue, comments and worklogs
-stay as they were, never replaced by less. A body in malformed ADF is stored with the text read from it and
-as Jira sent it, with a warning in the run's log.
+after its retries, an answer with fewer distinct ids than its total, an id twice (startAt pages that shifted
+while read), an item without an id or dates — costs the issue its row (recorded, audited, asked for again by
+the next run): the stored issue, comments and worklogs stay as they were, never replaced by less. A body in
+malformed ADF is stored with the text read from it and as Jira sent it, with a warning in the run's log.
 """
 
 import contextvars

@@ -9,11 +9,13 @@ worklog_feed_sync, once per instance run after its projects' pages (and after a 
 1. Ask Jira, no transaction open, for the ids changed and deleted since the instance's watermarks (0 at
    first: every worklog of the site, once).
 2. A thousand changed ids at a time: ask for those worklogs by id, then in one transaction upsert those of
-   issues stored here (live) — those of other issues (projects not synced) are counted and left. Then, in
-   one more transaction, soft-delete the deleted ones, audited.
-3. Each pending issue whose live worklogs now number its total is complete; one still short (its older
-   worklogs predate the watermark: an issue moved in from a project not synced, a row that failed before)
-   is read whole from its own endpoint and replaced exactly, in a transaction of its own.
+   issues stored here (live) — those of other issues (projects not synced) are counted and left, unread.
+   Then, in one more transaction, soft-delete the deleted ones, audited.
+3. Each pending issue whose live worklogs now number its total and add up to its timespent (both as its
+   answer said) is complete; one still short or disagreeing (its older worklogs predate the watermark: an
+   issue moved in from a project not synced, a row that failed before; a worklog edited after the answer),
+   and each stored issue holding a changed worklog that worklog/list did not return (nor the deleted
+   listing), is read whole from its own endpoint and replaced exactly, in a transaction of its own.
 4. Move the watermarks on (conditional updates, forward only) once everything read is committed: a run
    killed before reads the same changes again, and writes them once.
 A worklog the feed sends that cannot be read keeps the watermark where it was (read again next run); a
