@@ -7,8 +7,10 @@ import requests
 
 from activity.models import Comment, Worklog, WorklogFeed, WorklogPending
 from audit.models import AuditLog
+from audit.services import COMMAND
 from jirasim.faults import FaultRule
 from jirasim.testing import running_sim
+from projects.services import instance_save
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.activity.test_activity_sync import busy
@@ -94,6 +96,24 @@ def test_a_full_sync_re_reads_the_worklogs_of_an_issue_whose_stored_ones_disagre
         )
         run = sync_instance(instance.pk, RunOptions(full=True))
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert_activity_equals_truth(server, instance)
+
+
+def test_turning_worklogs_off_and_on_repairs_stale_seconds_an_earlier_run_stored(reference_mappings):
+    """Off → on reads every issue again; a pending issue whose stored seconds disagree with its timespent is
+    read whole from its own endpoint rather than counted complete."""
+    with running_sim(flavour="cloud", projects=1, issues=30, seed=48) as server:
+        busy(server, "OPS-4")
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        stale = Worklog.objects.filter(issue__key="OPS-4").order_by("-jira_id")[0]
+        Worklog.objects.filter(pk=stale.pk).update(seconds=stale.seconds + 60)
+        for on in (False, True):
+            instance.sync_worklogs = on
+            instance_save(instance=instance, actor=COMMAND)
+        run = sync_instance(instance.pk, RunOptions())
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert Worklog.objects.get(pk=stale.pk).seconds == stale.seconds
         assert_activity_equals_truth(server, instance)
 
 
