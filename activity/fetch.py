@@ -9,10 +9,10 @@ issue its row like any list that cannot be read (never a silent skip).
 A search sends an issue's comments (Cloud: at most 20) and worklogs (at most 20) inline with their totals;
 an issue whose inline list is short has the rest read from `issue/{id}/comment` or `issue/{id}/worklog` (a
 few issues at once, within the instance's budget). A list that cannot be read whole — a request that failed
-after its retries, an answer with fewer items than its total, an item without an id or dates — costs the
-issue its row (recorded, audited, asked for again by the next run): the stored issue, comments and worklogs
-stay as they were, never replaced by less. A body in malformed ADF is stored with the text read from it and
-as Jira sent it, with a warning in the run's log.
+after its retries, an answer with fewer distinct ids than its total, an id twice (startAt pages that shifted
+while read), an item without an id or dates — costs the issue its row (recorded, audited, asked for again by
+the next run): the stored issue, comments and worklogs stay as they were, never replaced by less. A body in
+malformed ADF is stored with the text read from it and as Jira sent it, with a warning in the run's log.
 """
 
 import contextvars
@@ -25,6 +25,7 @@ from typing import Any
 from activity.read import (
     COMMENT_FIELD,
     COMMENT_ITEMS,
+    TIMESPENT_FIELD,
     WORKLOG_FIELD,
     WORKLOG_ITEMS,
     CommentRow,
@@ -50,8 +51,10 @@ class ActivityKinds:
     worklogs: bool = False
 
     def fields(self) -> list[str]:
-        """The issue fields that carry them inline."""
-        return [name for name, on in ((COMMENT_FIELD, self.comments), (WORKLOG_FIELD, self.worklogs)) if on]
+        """The issue fields that carry them inline, and the issue's timespent with its worklogs (a Cloud issue
+        completed by the worklog feed is whole when its worklogs' seconds add up to it)."""
+        on = [name for name, on in ((COMMENT_FIELD, self.comments), (WORKLOG_FIELD, self.worklogs)) if on]
+        return [*on, TIMESPENT_FIELD] if self.worklogs else on
 
 
 @dataclass
@@ -60,8 +63,10 @@ class IssueActivity:
 
     comments: list[CommentRow] | None = None
     worklogs: list[WorklogRow] | None = None
-    # Cloud: the worklogs Jira counts when the answer held fewer (the rest come from the worklog feed).
+    # Cloud: the worklogs Jira counts when the answer held fewer (the rest come from the worklog feed), and
+    # the issue's timespent in that answer (seconds; None: it did not say).
     worklogs_short_of: int | None = None
+    worklogs_spent: int | None = None
 
 
 @dataclass
@@ -87,6 +92,7 @@ def activity_gather(
     wanted: list[tuple[int, str, Callable[[str], list[dict[str, Any]]]]] = []
     inline: dict[tuple[int, str], list[dict[str, Any]]] = {}
     short_of: dict[int, int] = {}
+    spent_of: dict[int, int | None] = {}
     counted: dict[tuple[int, str], tuple[int, set[str]]] = {}  # what the issue's answer said of a list read apart
     absent: set[tuple[int, str]] = set()  # lists the answer did not carry at all
     for jira_id, issue in issues.items():
@@ -104,18 +110,20 @@ def activity_gather(
             elif worklog_feed and field_id == WORKLOG_FIELD and found is not None and found.total is not None:
                 inline[(jira_id, field_id)] = found.items
                 short_of[jira_id] = found.total
+                spent_of[jira_id] = _seconds(fields.get(TIMESPENT_FIELD))
             else:
                 wanted.append((jira_id, field_id, fetch))
                 if found is None:
                     absent.add((jira_id, field_id))
                 elif found.total is not None:
                     counted[(jira_id, field_id)] = (found.total, _ids(found.items))
-    inline.update(_fetched(client, wanted, absent, result))
-    for (jira_id, field_id), (total, shown) in counted.items():
-        listed = inline.get((jira_id, field_id))
-        if listed is None or jira_id in result.unreadable:
+    fetched = _fetched(client, wanted, absent, result)
+    inline.update(fetched)
+    for (jira_id, field_id), listed in fetched.items():
+        if jira_id in result.unreadable:
             continue
-        if why := _less_than_counted(total, shown, listed):
+        total, shown = counted.get((jira_id, field_id), (None, set()))
+        if why := list_short(field_id, listed, total, shown):
             result.unreadable[jira_id] = f"its {field_id}s: {why}"
     for jira_id in issues:
         if jira_id in result.unreadable or jira_id in result.gone:
@@ -129,6 +137,7 @@ def activity_gather(
                 comments=[comment_read(item) for item in inline[(jira_id, COMMENT_FIELD)]] if comments else None,
                 worklogs=[worklog_read(item) for item in inline[(jira_id, WORKLOG_FIELD)]] if worklogs else None,
                 worklogs_short_of=short_of.get(jira_id),
+                worklogs_spent=spent_of.get(jira_id),
             )
         except UnreadableActivity as exc:
             result.unreadable[jira_id] = f"Jira answered with {exc}"
@@ -159,16 +168,32 @@ def malformed_notes_warned(owner: str, activity: IssueActivity) -> int:
     return said
 
 
-def _less_than_counted(total: int, shown: set[str], listed: list[dict[str, Any]]) -> str:
-    """Why a list read from its endpoint is less than the issue's own answer said ('' when it is not): fewer
-    items than it counted, or without one it showed. Never taken as the whole list: it would soft-delete what
-    it left out."""
-    missing = not shown <= _ids(listed)
-    if len(listed) >= total and not missing:
+def list_short(noun: str, listed: list[dict[str, Any]], total: int | None, shown: set[str] | None = None) -> str:
+    """Why a list read from its endpoint is not the whole list ('' when it is): an item without a numeric id
+    (it cannot be told apart), an id twice (its startAt pages shifted: an item added or deleted between them,
+    so one may be missing), fewer distinct items than the issue counted (total; None: it did not say), or
+    without one the issue showed inline. Never taken as the whole list: it would soft-delete what it left out."""
+    ids = [str(item.get("id")) for item in listed if isinstance(item, dict) and _numeric(item.get("id"))]
+    if len(ids) < len(listed):
+        return f"Jira answered with a {noun} without a numeric id"
+    distinct = set(ids)
+    if len(distinct) < len(ids):
+        twice = sorted({jira_id for jira_id in ids if ids.count(jira_id) > 1}, key=int)
+        return f"{noun} {', '.join(twice[:5])} came twice: its pages shifted while read (read again next run)"
+    missing = not (shown or set()) <= distinct
+    if (total is None or len(distinct) >= total) and not missing:
         return ""
-    return f"the issue counted {total}, its own list held {len(listed)}" + (
+    return f"the issue counted {total}, its own list held {len(distinct)}" + (
         " and not every one the issue showed" if missing else ""
     )
+
+
+def _seconds(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit()
 
 
 def _ids(items: list[dict[str, Any]]) -> set[str]:

@@ -94,6 +94,9 @@ class WorklogPending(models.Model):
     issue = models.OneToOneField(Issue, on_delete=models.CASCADE, primary_key=True, related_name="+")
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+")
     total = models.PositiveIntegerField(help_text="Worklogs Jira counted for the issue when it was read.")
+    spent = models.BigIntegerField(
+        null=True, blank=True, help_text="The issue's timespent (seconds) in that answer; blank: it did not say."
+    )
 
     def __str__(self) -> str:
         return f"worklogs of issue {self.issue_id} pending"

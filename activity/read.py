@@ -22,6 +22,7 @@ from syncing.prepare import without_nul
 # What each kind is called: the issue field, the list inside it (and inside the per-issue endpoint's page).
 COMMENT_FIELD, COMMENT_ITEMS = "comment", "comments"
 WORKLOG_FIELD, WORKLOG_ITEMS = "worklog", "worklogs"
+TIMESPENT_FIELD = "timespent"  # the issue's logged seconds, as Jira adds up its worklogs
 MAX_ID = 2**63
 
 

@@ -1,11 +1,14 @@
 """Reading comments and worklogs for people: what an issue's page shows of them."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 
 from activity.models import Comment, Worklog
+from activity.read import TIMESPENT_FIELD, WORKLOG_FIELD, WORKLOG_ITEMS, inline_list
 from issues.models import Issue
+from projects.models import JiraInstance
 
 SHOWN_PER_KIND = 200  # comments (and worklogs) an issue's page lists at most: a busy issue has thousands
 
@@ -48,3 +51,34 @@ def issue_activity(issue: Issue, *, comments: bool = True, worklogs: bool = True
         worklogs_deleted=worklog_counts["deleted"],
         seconds_logged=worklog_counts["seconds"] or 0,
     )
+
+
+def worklogs_disagreeing(instance: JiraInstance, issues: dict[int, dict[str, Any]]) -> set[int]:
+    """The Jira ids of these stored issues ({jira_id: issue as Jira sent it}) whose live worklogs are not what
+    the answer counts: another number than its worklog total, or seconds adding up to other than its timespent
+    (when it says them). One query. A full sync reads such an issue's worklogs again although the issue is
+    unchanged: stored content a past answer left stale (a worklog edit it missed) is never trusted as whole."""
+    said: dict[int, tuple[int, int | None]] = {}
+    for jira_id, issue in issues.items():
+        found_fields = issue.get("fields")
+        fields: dict[str, Any] = found_fields if isinstance(found_fields, dict) else {}
+        found = inline_list(fields, WORKLOG_FIELD, WORKLOG_ITEMS)
+        if found is not None and found.total is not None:
+            spent = fields.get(TIMESPENT_FIELD)
+            said[jira_id] = (found.total, spent if isinstance(spent, int) and not isinstance(spent, bool) else None)
+    if not said:
+        return set()
+    stored = {
+        jira_id: (n, seconds or 0)
+        for jira_id, n, seconds in Worklog.objects.filter(
+            instance=instance, issue__jira_id__in=list(said), deleted_at__isnull=True
+        )
+        .values("issue__jira_id")
+        .annotate(n=Count("pk"), seconds=Sum("seconds"))
+        .values_list("issue__jira_id", "n", "seconds")
+    }
+    return {
+        jira_id
+        for jira_id, (total, spent) in said.items()
+        if stored.get(jira_id, (0, 0))[0] != total or (spent is not None and stored.get(jira_id, (0, 0))[1] != spent)
+    }

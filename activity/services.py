@@ -88,16 +88,18 @@ def activity_store(
         result.worklogs = activity_rows_upsert(
             Worklog, _rows(Worklog, instance_id, issues, worklogs, now), WORKLOG_COLUMNS
         )
-        short: dict[int, int] = {}
-        for jira_id in worklogs:
-            total = activity[jira_id].worklogs_short_of
-            if total is not None:
-                short[jira_id] = total
+        short = {jira_id: a for jira_id in worklogs if (a := activity[jira_id]).worklogs_short_of is not None}
         if short:  # Cloud: the rest come from the instance's worklog feed (activity.worklog_feed)
             pending = [
-                WorklogPending(issue_id=issues[j][0], instance_id=instance_id, total=t) for j, t in short.items()
+                WorklogPending(
+                    issue_id=issues[j][0],
+                    instance_id=instance_id,
+                    total=a.worklogs_short_of or 0,
+                    spent=a.worklogs_spent,
+                )
+                for j, a in short.items()
             ]
-            activity_rows_upsert(WorklogPending, pending, ["total"], unique=("issue",))
+            activity_rows_upsert(WorklogPending, pending, ["total", "spent"], unique=("issue",))
         whole = {jira_id: listed for jira_id, listed in worklogs.items() if jira_id not in short}
         gone = _gone(Worklog, issues, whole, now) if whole else []
         result.worklogs_deleted = len(gone)

@@ -92,7 +92,8 @@ class ActivityEndpoints:
             default = 100 if self.config.cloud else max(len(comments), 1)
             size = request.int_param("maxResults", default)
             size = min(max(size, 0), 100) if self.config.cloud else max(size, 0)
-            shown = [self.r.comment(record.id, c, version) for c in comments[start : start + size]]
+            first = self._activity_page_start(request, start, len(comments))
+            shown = [self.r.comment(record.id, c, version) for c in comments[first : first + size]]
         return 200, {"startAt": start, "maxResults": size, "total": len(comments), "comments": shown}
 
     def _add_comment(self, record, request: Request, version: str) -> tuple[int, Any]:
@@ -132,7 +133,8 @@ class ActivityEndpoints:
                 size = min(max(request.int_param("maxResults", 5000), 0), 5000)
             else:
                 start, size = 0, len(worklogs)
-            shown = [self.r.worklog(record.id, w, version) for w in worklogs[start : start + size]]
+            first = self._activity_page_start(request, start, len(worklogs))
+            shown = [self.r.worklog(record.id, w, version) for w in worklogs[first : first + size]]
         return 200, {"startAt": start, "maxResults": size, "total": len(worklogs), "worklogs": shown}
 
     def worklog(self, request: Request) -> tuple[int, Any]:

@@ -11,6 +11,7 @@ NO_FAULT: tuple[None, dict[str, Any]] = (None, {})
 # Where each paging fault can be done: page tokens, startAt, pages that repeat or come back empty.
 TOKEN_PAGING = frozenset({"repeat-token", "repeat-page", "empty-page"})
 OFFSET_PAGING = frozenset({"ignore-start-at", "repeat-page", "empty-page"})
+ACTIVITY_PAGING = frozenset({"shift-page"})
 
 
 class AnswerFaults:
@@ -39,6 +40,7 @@ class AnswerFaults:
             "ignore-start-at": resumed,
             "repeat-page": resumed if repeatable is None else repeatable,
             "empty-page": more,
+            "shift-page": resumed,
         }
         fired = self.faults.paging_fault(request.endpoint, {kind for kind in kinds if can[kind]}, listing)
         return fired or NO_FAULT
@@ -53,6 +55,12 @@ class AnswerFaults:
         if fault == "repeat-page":
             return max(0, start - size), start, fault
         return start, start, fault
+
+    def _activity_page_start(self, request: Request, start: int, total: int) -> int:
+        """Where a page of an issue's comments or worklogs starts: one item early under a shift-page fault (as
+        when one before it was deleted between the pages), while its answer still says startAt `start`."""
+        fault, _ = self._paging_fault(request, ACTIVITY_PAGING, resumed=0 < start < total, more=start < total)
+        return start - 1 if fault == "shift-page" else start
 
     def _less_data(self, request: Request, issues: list[dict], expand: set[str], listing: str | None = None) -> None:
         """Issues answered with less than was asked: fields null or missing, core fields missing or hollow, no

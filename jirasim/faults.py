@@ -5,7 +5,7 @@ Four families, all written as FaultRule (CLI --fault JSON, FaultPlan(rules=[…]
   minute (each read is quick, the whole answer is not); comment and worklog bodies in malformed ADF
   (jirasim.malformed_adf);
 - paging: a page token that repeats, a startAt that is ignored, the previous page again, an empty
-  page that says more follow;
+  page that says more follow, a comment or worklog page shifted one item back;
 - less data: issues answered with "fields": null, without fields, without the core fields or with them
   hollow (no id or name, empty, the wrong type), without the changelog that was asked for or with one
   that does not say its total; bulkfetch answers that leave issues out;
@@ -27,7 +27,9 @@ TRANSPORT = frozenset(
     {"500", "502", "503", "504", "reset", "truncate", "malformed", "slow", "trickle", ECHO_CREDENTIALS} | MALFORMED_ADF
 )
 TRICKLE_SECONDS = 60.0  # a "trickle" answer's body arrives a few bytes a second, over this long
-PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page"})
+# shift-page: a page past the first starts one item early (one deleted before it while paging), so the pages
+# hold one item twice and leave the last one out; done to an issue's comment and worklog lists.
+PAGING = frozenset({"repeat-token", "ignore-start-at", "repeat-page", "empty-page", "shift-page"})
 LESS_DATA = frozenset(
     {
         "fields-null",

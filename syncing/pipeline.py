@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from activity.fetch import ActivityKinds, activity_gather
+from activity.selectors import worklogs_disagreeing
 from activity.services import ActivityStored, activity_store
 from agile.membership import SprintStay, sprint_moves, sprint_stays
 from agile.services import issue_sprints_replace, sprints_upsert
@@ -147,6 +149,8 @@ def page_sync(
     project = plan.project
     stored = stored_issues(project.instance, [item.jira_id for item in prepared])
     changed = [item for item in prepared if not issue_unchanged(item, stored.get(item.jira_id), project)]
+    if plan.full and plan.activity.worklogs:
+        changed += _worklogs_to_verify(project, page, prepared, changed)
     activity = None
     if changed and (plan.activity.comments or plan.activity.worklogs):
         # Comments and worklogs made whole before the transaction; an issue whose lists cannot be costs its row.
@@ -504,3 +508,18 @@ def _refetched_store(
     totals.incomplete_histories += page.incomplete_histories
     totals.activity.add(page.activity)
     totals.failed += page.failed
+
+
+def _worklogs_to_verify(
+    project: Project, page: list[dict[str, Any]], prepared: list[PreparedIssue], changed: list[PreparedIssue]
+) -> list[PreparedIssue]:
+    """A full sync's unchanged issues whose stored worklogs disagree with the answer (count or timespent): read
+    again with their lists, as if changed, rather than trusted."""
+    asked = {item.jira_id for item in changed}
+    unchanged = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) is not None and jira_id not in asked}
+    disagreeing = worklogs_disagreeing(project.instance, unchanged) if unchanged else set()
+    if disagreeing:
+        log.warning(
+            "%d unchanged issues' stored worklogs disagree with Jira's count or timespent: read again", len(disagreeing)
+        )
+    return [item for item in prepared if item.jira_id in disagreeing]
