@@ -138,32 +138,37 @@ def test_sprint_stays_of_long_histories_come_from_the_whole_history_once_it_is_c
         assert_relations_equal_truth(server, instance, sprints_listed=True)
 
 
-def test_the_readmes_relation_queries_run_as_written(cloud_site, reference_mappings):
+def test_the_readmes_relation_queries_run_as_written_and_return_rows_for_each_instance(
+    cloud_site, dc_site, reference_mappings
+):
     readme = Path(settings.BASE_DIR, "README.md").read_text()
     block = re.search(r"The relation tables join the same way.*?```sql\n(.*?)```", readme, re.S).group(1)
     blocking, in_sprint = [part.strip() for part in block.split(";") if part.strip()]
-    instance = register(cloud_site, "instance_1")
-    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
-    sprint = next(
-        s
-        for s in Sprint.objects.filter(instance=instance, state="closed").order_by("-jira_id")
-        if IssueSprint.objects.filter(sprint_jira_id=s.jira_id).exists()
-    )
+    instances = [register(cloud_site, "instance_1"), register(dc_site, "instance_2")]
+    for instance in instances:
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
     with connection.cursor() as cursor:
         cursor.execute(blocking)
         rows = cursor.fetchall()
-        cursor.execute(in_sprint.replace("'Shoot sprint 12'", "%s"), [sprint.name])
+        cursor.execute(in_sprint)
         members = cursor.fetchall()
     inward = IssueLink.objects.filter(kind="link", link_type="Blocks", direction="inward", issue__deleted_at=None)
-    assert len(rows) == inward.count() and all(text == "is blocked by" for _, text, _, _ in rows)
-    stays = IssueSprint.objects.filter(sprint_jira_id=sprint.jira_id)
-    assert len(members) == stays.count() > 0
-    at_close = {key for key, _, closing in members if closing}
-    assert at_close == {
-        stay.issue.key
-        for stay in stays
-        if stay.added_at <= sprint.complete_date and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
-    }
+    assert sorted((slug, key) for slug, key, _, _, _ in rows) == sorted(
+        inward.values_list("issue__instance__slug", "issue__key")
+    )
+    assert all(text == "is blocked by" for _, _, text, _, _ in rows)
+    assert {slug for slug, *_ in rows} == {"instance_1", "instance_2"}  # two sites' keys told apart
+    for instance in instances:
+        sprint = Sprint.objects.filter(instance=instance, state="closed").latest("complete_date")
+        stays = IssueSprint.objects.filter(sprint_jira_id=sprint.jira_id, issue__instance=instance)
+        mine = [row for row in members if row[0] == instance.slug]
+        assert len(mine) == stays.count() > 0 and {row[1] for row in mine} == {sprint.name}
+        assert {key for _, _, key, _, closing in mine if closing} == {
+            stay.issue.key
+            for stay in stays
+            if stay.added_at <= sprint.complete_date
+            and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
+        }
 
 
 @pytest.mark.parametrize(
