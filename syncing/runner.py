@@ -495,6 +495,8 @@ def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOp
             continue
         for why in getattr(found, "skipped", ()):
             log.info("%s: %s", what, why)
+        for why in getattr(found, "warnings", ()):
+            log.warning("%s: %s", what, why)
         log.info(
             "%s read: %s",
             what,

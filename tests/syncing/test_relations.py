@@ -2,12 +2,15 @@
 sprints and sprint membership equal what the simulator holds after full, incremental and quiet syncs, while it
 edits issues, moves them between sprints and starts and closes sprints."""
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 
 from agile.models import Board, IssueSprint, Sprint
 from audit.models import AuditLog
@@ -15,7 +18,7 @@ from audit.services import COMMAND
 from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
 from jirasim import catalog
 from jirasim.testing import running_sim
-from syncing.models import SyncRun
+from syncing.models import RunLogLine, SyncRun
 from syncing.remap import issues_remap
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
@@ -193,3 +196,41 @@ def test_a_full_sync_whose_boards_or_catalogues_cannot_be_read_ends_partial_sayi
         again = sync_instance(instance.pk, RunOptions(full=True))
         assert again.status == SyncRun.Status.SUCCEEDED, again.error
         assert again.error == ""
+
+
+def test_an_agile_api_that_now_answers_404_keeps_the_stored_boards_and_warns_in_the_runs_log(
+    reference_mappings, admin_client
+):
+    """Nothing is lost (the boards and sprints stay as they were), so the run succeeds, but a change worth a look
+    is not an INFO line: a warning in the run's log, counted on the run's page."""
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=5) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        boards = sorted(Board.objects.filter(instance=instance, deleted_at=None).values_list("jira_id", flat=True))
+        sprints = Sprint.objects.filter(instance=instance).count()
+        assert boards and sprints
+        gone = {"errorMessages": ["No Jira Software here"], "errors": {}}
+        override = {"endpoint": "GET /rest/agile/1.0/board", "status": 404, "body": gone}
+        assert requests.post(f"{server.url}/_sim/override", json=override, timeout=30).status_code == 200
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert sorted(Board.objects.filter(instance=instance, deleted_at=None).values_list("jira_id", flat=True)) == (
+            boards
+        )
+        assert Sprint.objects.filter(instance=instance).count() == sprints
+        warned = RunLogLine.objects.filter(run=run, level=logging.WARNING, message__contains="now answers 404")
+        assert warned.count() == 1 and f"{len(boards)} boards read from it are stored" in warned.get().message
+        page = admin_client.get(reverse("admin:syncing_syncrun_change", args=[run.pk])).content.decode()
+        assert 'id="run-log-warnings"' in page and "1 warning or error" in page
+
+
+def test_a_site_that_never_had_the_agile_api_is_told_in_the_log_without_a_warning(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=10, seed=5) as server:
+        gone = {"endpoint": "GET /rest/agile/1.0/board", "status": 404, "body": {"errorMessages": ["no"]}}
+        assert requests.post(f"{server.url}/_sim/override", json=gone, timeout=30).status_code == 200
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert not Board.objects.filter(instance=instance).exists()
+        assert RunLogLine.objects.filter(run=run, level=logging.INFO, message__contains="no Agile API").exists()
+        assert not RunLogLine.objects.filter(run=run, level__gte=logging.WARNING).exists()
