@@ -127,12 +127,12 @@ def boards_sync(*, instance: JiraInstance, client: JiraClient) -> BoardsResult:
         listed = client.boards()
     except JiraNotFoundError as exc:
         # Boards come from this API alone (sprints from issues' Sprint fields too): stored ones say it answered.
-        if boards := Board.objects.filter(instance=instance, deleted_at__isnull=True).count():
-            sprints = Sprint.objects.filter(instance=instance).count()
+        if stored := Board.objects.filter(instance=instance, deleted_at__isnull=True).count():
+            sprints_stored = Sprint.objects.filter(instance=instance).count()
             result.warnings.append(
-                f"the Agile API now answers 404 ({exc}), yet {boards} boards read from it are stored: they and the "
-                f"{sprints} sprints are kept as they were until it answers again (Jira Software removed, or the "
-                "account lost access to the boards?)"
+                f"the Agile API now answers 404 ({exc}), yet {stored} boards read from it are stored: they and the "
+                f"{sprints_stored} sprints are kept as they were until it answers again (Jira Software removed, or "
+                "the account lost access to the boards?)"
             )
         else:
             result.skipped.append(f"no Agile API on this site ({exc})")
