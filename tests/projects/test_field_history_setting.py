@@ -166,10 +166,10 @@ FIELD_IDS = ["assignee", "priority", "status", "customfield_10020", "fix version
 
 
 def kept_by_sql(pk: int, field_id: str) -> bool:
+    sql = kept_now_sql(field_id, connection.vendor)  # holds LIKE's %: run as the view runs it, without parameters
     with connection.cursor() as cursor:
-        sql = kept_now_sql(field_id, connection.vendor)
         cursor.execute(
-            f"SELECT CASE WHEN {sql} THEN 1 ELSE 0 END FROM projects_jirainstance inst WHERE inst.id = %s", [pk]
+            f"SELECT CASE WHEN {sql} THEN 1 ELSE 0 END FROM projects_jirainstance inst WHERE inst.id = {pk:d}"
         )
         return cursor.fetchone()[0] == 1
 
