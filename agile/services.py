@@ -110,20 +110,32 @@ class BoardsResult:
     boards: int = 0
     sprints: int = 0
     skipped: list[str] = field(default_factory=list)  # why a board's sprints or the whole API were not read
+    warnings: list[str] = field(default_factory=list)  # a change worth a look: stored boards no longer readable
 
 
 def boards_sync(*, instance: JiraInstance, client: JiraClient) -> BoardsResult:
     """Read every board of the instance and the sprints of each (Agile API), then store them in one transaction.
 
     Every request comes first, none inside the transaction. A site without the Agile API (404: Jira without
-    Jira Software) stores nothing and says so; a board that has no sprints (Jira answers 400: kanban) keeps its
-    row without sprints. Other errors propagate (the caller decides what a failed read costs).
+    Jira Software) stores nothing and says so — a warning when boards read from it are stored (it answered
+    before: Jira Software removed, or the account lost access), which are kept as they were; a board
+    that has no sprints (Jira answers 400: kanban) keeps its row without sprints. Other errors propagate (the
+    caller decides what a failed read costs).
     """
     result = BoardsResult()
     try:
         listed = client.boards()
     except JiraNotFoundError as exc:
-        result.skipped.append(f"no Agile API on this site ({exc})")
+        # Boards come from this API alone (sprints from issues' Sprint fields too): stored ones say it answered.
+        if stored := Board.objects.filter(instance=instance, deleted_at__isnull=True).count():
+            sprints_stored = Sprint.objects.filter(instance=instance).count()
+            result.warnings.append(
+                f"the Agile API now answers 404 ({exc}), yet {stored} boards read from it are stored: they and the "
+                f"{sprints_stored} sprints are kept as they were until it answers again (Jira Software removed, or "
+                "the account lost access to the boards?)"
+            )
+        else:
+            result.skipped.append(f"no Agile API on this site ({exc})")
         return result
     boards, sprints = [], []
     for item in listed:

@@ -10,6 +10,7 @@ from django.db import connection
 
 from config.mapping_file import MappingDocument
 from config.models import ANY_INSTANCE, StatusMilestone
+from projects.field_history_setting import SEPARATOR
 
 VIEW = "jirasync_issue_report"
 CORE = [
@@ -117,21 +118,36 @@ def value_at_sql(field_condition: str, moment: str, current: str) -> str:
     )
 
 
-def kept_now_sql(field_id: str) -> str:
-    """SQL true when instance `inst` keeps this field's history now (JiraInstance.field_history: `*`, or the
-    field among its comma-separated ids and names, case-insensitive; the model's validator makes it that form)."""
-    listed = "',' || lower(replace(inst.field_history, ' ', '')) || ','"
-    return f"({listed} LIKE '%,*,%' OR {listed} LIKE {_literal('%,' + field_id.casefold() + ',%')})"
+def _ascii_lower(expression: str, vendor: str) -> str:
+    # SQLite's lower() folds ASCII letters only; PostgreSQL's folds by locale, so spell out the ASCII ones.
+    if vendor == "postgresql":
+        return f"translate({expression}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    return f"lower({expression})"
 
 
-# No assignee change stored says "never changed" only when the assignee is kept and the issue's changelog was
-# read whole with it kept (widening field_history flags the changelogs incomplete until read again); else
-# who held the issue is not known: NULL, never the current assignee passed off as history.
-ASSIGNEE_AT_RESOLUTION = value_at_sql(
-    system_field_condition("assignee"),
-    "i.resolved",
-    f"CASE WHEN i.changelog_complete AND {kept_now_sql('assignee')} THEN i.assignee END",
-)
+def kept_now_sql(field_id: str, vendor: str) -> str:
+    """SQL true when instance `inst` keeps the history of this field (an ASCII field id) now.
+
+    JiraInstance.field_history is stored normalised (projects/field_history_setting.py): `*`, empty, or names
+    joined by ", ", none of them non-ASCII yet ASCII once case-folded — so ASCII lower-casing here agrees with
+    KeptFields' casefold() in Python (tests/projects/test_field_history_setting.py holds them to it).
+    """
+    if not field_id.isascii() or "," in field_id:
+        raise ValueError(f"an ASCII field id without commas, not {field_id!r}")
+    listed = f"',' || replace({_ascii_lower('inst.field_history', vendor)}, {_literal(SEPARATOR)}, ',') || ','"
+    return f"({listed} LIKE '%,*,%' OR {listed} LIKE {_literal('%,' + field_id.lower() + ',%')})"
+
+
+def assignee_at_resolution_sql(vendor: str) -> str:
+    """SQL for who held issue `i` when it was resolved. No assignee change stored says "never changed" only
+    when the assignee is kept and the issue's changelog was read whole with it kept (widening field_history
+    flags the changelogs incomplete until read again); else who held it is not known: NULL, never the current
+    assignee passed off as history."""
+    return value_at_sql(
+        system_field_condition("assignee"),
+        "i.resolved",
+        f"CASE WHEN i.changelog_complete AND {kept_now_sql('assignee', vendor)} THEN i.assignee END",
+    )
 
 
 def report_view_sql(document: MappingDocument, vendor: str) -> str:
@@ -154,7 +170,7 @@ def report_view_sql(document: MappingDocument, vendor: str) -> str:
         "i.resolved AS resolved",
         "i.resolution AS resolution",
         # Who held the issue when it was resolved: from the field history; NULL when it cannot say.
-        f"CASE WHEN i.resolved IS NOT NULL THEN ({ASSIGNEE_AT_RESOLUTION}) END AS assignee_at_resolution",
+        f"CASE WHEN i.resolved IS NOT NULL THEN ({assignee_at_resolution_sql(vendor)}) END AS assignee_at_resolution",
         "i.has_field_errors AS has_field_errors",
         "i.synced_at AS synced_at",
     ]

@@ -20,6 +20,7 @@ from jirasync_site.admin_fields import ExactValuesMixin
 from jirasync_site.admin_form_actions import FormActionsOutsideTransactionMixin
 from jirasync_site.admin_permissions import permission_required_view, user_has_perms
 from jirasync_site.log_redaction import redact
+from projects.field_history_setting import field_history_hints
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
 from projects.services import instance_save, instances_set_schedules_paused, project_save, projects_set_enabled
@@ -435,6 +436,8 @@ class JiraInstanceAdmin(FormActionsOutsideTransactionMixin, SyncPermissionMixin,
         )
         if report is not None and report.ok:
             messages.success(request, f"{obj.name}: " + " · ".join(report.lines()))
+        for hint in field_history_hints(obj.field_history):
+            messages.warning(request, f"{obj.name}: field history: {hint}.")
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         """The projects inline: each change audited and written as project_save writes it."""

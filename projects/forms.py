@@ -63,6 +63,12 @@ class JiraInstanceForm(forms.ModelForm):
             "schedules_paused",
         ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field_history = self.fields.get("field_history")
+        if isinstance(field_history, forms.CharField):  # blanks alone are refused saying why, as at every door
+            field_history.strip = False
+
     def clean(self) -> dict:
         cleaned = super().clean() or {}  # a ModelForm's clean() returns cleaned_data, never None
         has_token = bool(cleaned.get("token")) or (self.instance.pk and self.instance.has_token)

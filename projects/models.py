@@ -8,7 +8,7 @@ from django.utils.text import slugify
 from jirasync_site.secret_values import secrets_remember
 from projects.cron import validate_cron
 from projects.crypto import decrypt_token, encrypt_token
-from projects.field_history_setting import validate_field_history
+from projects.field_history_setting import field_history_normalised, validate_field_history
 from projects.jql_filter import jql_filter_problems
 from projects.origins import url_is_loopback, url_origin, url_userinfo
 
@@ -152,6 +152,8 @@ class JiraInstance(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
             self.slug = slugify(self.name)
+        # One stored form, whatever the door: the report view's SQL reads it as KeptFields does.
+        self.field_history = field_history_normalised(self.field_history)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

@@ -221,6 +221,8 @@ class SyncRunAdmin(StreamingExportMixin, ReadOnlyAdmin):
             extra_context["progress"] = run_progress_of(run)
             extra_context["error_html"] = error_html(run.error)
             extra_context["log_lines"] = RunLogLine.objects.filter(run__in=_with_children(run)).count()
+            # A run that succeeded may still have said something worth a look (stored boards it could not read).
+            extra_context["log_warnings"] = _log_lines(run, logging.WARNING).count()
             applicable = {"cancel_runs"} if run.is_active else set()
             if run.status in RETRYABLE and not run.dry_run and run.kind != SyncRun.Kind.WEBHOOK:
                 applicable.add("retry_runs")

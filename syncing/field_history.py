@@ -15,6 +15,7 @@ import orjson
 from django.db.models import Q
 
 from issues.models import FieldChange, Issue
+from projects.field_history_setting import EVERY_FIELD, field_history_names, field_history_normalised
 from syncing.bulk_sql import rows_insert, rows_insert_new
 from syncing.fields.convert import user_identity
 from syncing.history import _history_time
@@ -35,7 +36,6 @@ FIELD_CHANGE_COLUMNS = [
     "author",
     "author_id",
 ]
-EVERY_FIELD = "*"
 _INTERNED_UP_TO = 64  # characters: names, ids, options and users repeat across histories; long texts do not
 
 
@@ -65,8 +65,9 @@ class KeptFields:
 
     @classmethod
     def parse(cls, setting: str) -> "KeptFields":
-        """From JiraInstance.field_history: "*" (every field), "" (none), or ids and names, comma separated."""
-        names = frozenset(part.strip().casefold() for part in setting.split(",") if part.strip())
+        """From JiraInstance.field_history: "*" (every field), "" (none), or ids and names, comma separated; read
+        in its stored form (field_history_normalised), which the report view's SQL reads too."""
+        names = frozenset(name.casefold() for name in field_history_names(field_history_normalised(setting)))
         return cls(EVERY_FIELD in names, names - {EVERY_FIELD})
 
     @property

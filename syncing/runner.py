@@ -121,7 +121,9 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
                 feed_error = worklog_feed_run(run.instance_id, options, counters, stop, run.pk, feed, children)
                 run_feed_record(run.pk, feed)
         closing = lambda: run_close_parent(run, children, counters, own_error=_own_error(run.pk, feed_error))  # noqa: E731
-        return _closed(after_reconnect(closing), options)
+        closed = after_reconnect(closing)
+        runs_abandoned_close(instance_id=run.instance_id)  # and those of a dead worker whose lease ran out since
+        return _closed(closed, options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(run, exc, counters)
 
@@ -166,7 +168,7 @@ def sync_project(
     project = Project.objects.select_related("instance").get(pk=project_id)
     instance = project.instance
     owner = new_owner()
-    runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here
+    runs_abandoned_close(project_id=project.pk)  # a run left "running" by a dead worker ends here (its parent too)
     run = run_adopt_or_start(run_id, instance, project, options, parent_id, owner=owner)
     if not run.is_active:
         return run  # cancelled before its task started
@@ -408,6 +410,7 @@ def _held_by(project_id: int) -> str:
 def _instance_run(instance_id: int, options: RunOptions, run_id: int | None) -> SyncRun:
     """The instance run, started (or adopted from the queue); ended as cancelled when Cancel came first."""
     instance = JiraInstance.objects.get(pk=instance_id)
+    runs_abandoned_close(instance_id=instance_id)  # runs left "running" by a dead worker, the instance runs too
     run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
     if instance.being_deleted and run.is_active:
         return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
@@ -492,6 +495,8 @@ def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOp
             continue
         for why in getattr(found, "skipped", ()):
             log.info("%s: %s", what, why)
+        for why in getattr(found, "warnings", ()):
+            log.warning("%s: %s", what, why)
         log.info(
             "%s read: %s",
             what,

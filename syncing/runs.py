@@ -469,12 +469,14 @@ class RunKeeper:
             self.stop.set()
 
 
-def runs_abandoned_close(*, project_id: int | None = None) -> int:
+def runs_abandoned_close(*, project_id: int | None = None, instance_id: int | None = None) -> int:
     """End as abandoned the runs whose worker stopped renewing their lease; return how many.
 
     Running project and webhook runs: heartbeat older than the lease. Running instance runs: the same, and
     none of their project runs still active. Queued runs: never started within the queue's retry window
-    (Q_RETRY × Q_MAX_ATTEMPTS) and a lease.
+    (Q_RETRY × Q_MAX_ATTEMPTS) and a lease. project_id: that project's runs and its instance's instance runs
+    (the next run of a project ends the instance run a killed worker left too, not only its project run);
+    instance_id: every run of that instance. Project runs are ended before the instance runs they belong to.
     """
     now = timezone.now()
     cutoff = now - lease()
@@ -482,7 +484,11 @@ def runs_abandoned_close(*, project_id: int | None = None) -> int:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
     if project_id is not None:
-        stale = stale.filter(project_id=project_id)
+        of_instance = Project.objects.filter(pk=project_id).values_list("instance_id", flat=True).first()
+        stale = stale.filter(Q(project_id=project_id) | Q(project__isnull=True, instance_id=of_instance))
+    elif instance_id is not None:
+        stale = stale.filter(instance_id=instance_id)
+    stale = stale.order_by(F("project_id").asc(nulls_last=True), "pk")
     ended = 0
     for run in stale.select_related("instance", "project"):
         if run.project_id is None and run.children.filter(status__in=SyncRun.ACTIVE, heartbeat_at__gte=cutoff).exists():
@@ -503,6 +509,8 @@ def runs_abandoned_close(*, project_id: int | None = None) -> int:
     never_started = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=cutoff - queue_window)
     if project_id is not None:
         never_started = never_started.filter(project_id=project_id)
+    elif instance_id is not None:
+        never_started = never_started.filter(instance_id=instance_id)
     for run in never_started.select_related("instance", "project"):
         why = "its task never started (the queue lost it); queue the run again"
         if SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(

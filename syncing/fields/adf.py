@@ -10,6 +10,7 @@ Nothing readable is dropped; what each kind becomes:
 |---|---|
 | paragraph, heading, caption | its inline text on a line (a hardBreak starts a new line) |
 | text with a `link` mark | the text, then ` (url)` unless the text is the url |
+| a link or a card next to text | kept apart by a space (not inside brackets or quotes, nor before `.,;:!?`) |
 | mention / emoji / status | `attrs.text` (mention: else the id; emoji: else the shortName) |
 | date | `attrs.timestamp` (epoch ms) as an ISO date, UTC |
 | inlineCard, blockCard, embedCard | `attrs.url`, else the name and url of `attrs.data` |
@@ -279,8 +280,9 @@ _BLOCK_RENDERERS: dict[str, Callable[[dict, int], list[str]]] = {
 
 
 def inline_text(nodes: list, depth: int = 0) -> str:
-    """The text of inline nodes; text under one link mark is followed by its url once."""
-    parts: list[str] = []
+    """The text of inline nodes; text under one link mark is followed by its url once, and a link or a card
+    is kept apart from the text next to it by a space (else a url runs into the next word or url)."""
+    pieces: list[tuple[str, bool]] = []  # (text, whether it is a link or a card)
     linked: list[str] = []
     href: str | None = None
     for node in nodes:
@@ -288,11 +290,33 @@ def inline_text(nodes: list, depth: int = 0) -> str:
             continue
         node_href = _link_of(node)
         if node_href != href:
-            parts.append(_with_url("".join(linked), href))
+            pieces.append((_with_url("".join(linked), href), True))
             linked, href = [], node_href
-        (linked if href else parts).append(_inline(node, depth + 1))
-    parts.append(_with_url("".join(linked), href))
-    return "".join(parts)
+        if href:
+            linked.append(_inline(node, depth + 1))
+        else:
+            pieces.append((_inline(node, depth + 1), node.get("type") in _CARDS))
+    pieces.append((_with_url("".join(linked), href), True))
+    return _spaced(pieces)
+
+
+_CARDS = frozenset({"inlineCard", "blockCard", "embedCard"})
+_OPENING, _CLOSING = "([{\"'", ".,;:!?)]}\"'"
+
+
+def _spaced(pieces: list[tuple[str, bool]]) -> str:
+    """The pieces joined, with a space where a link or card would touch its neighbour: not next to whitespace,
+    nor inside brackets or quotes, nor before a stop or comma."""
+    joined, atom_before = "", False
+    for text, atom in pieces:
+        if not text:
+            continue
+        before, after = joined[-1:], text[0]
+        touching = before and not (before.isspace() or after.isspace())
+        if (atom or atom_before) and touching and before not in _OPENING and after not in _CLOSING:
+            joined += " "
+        joined, atom_before = joined + text, atom
+    return joined
 
 
 def _link_of(node: dict) -> str | None:

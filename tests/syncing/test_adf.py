@@ -103,6 +103,33 @@ def test_cards_give_their_url_or_the_name_and_url_of_their_data():
     )
 
 
+LISTING = text("the listing", link("https://listings.example.com/1"))
+CARD = {"type": "inlineCard", "attrs": {"url": "https://acme.atlassian.net/browse/OPS-1"}}
+
+
+@pytest.mark.parametrize(
+    ("inline", "expected"),
+    [
+        (
+            ["See ", LISTING, CARD],
+            "See the listing (https://listings.example.com/1) https://acme.atlassian.net/browse/OPS-1",
+        ),
+        ([CARD, CARD], "https://acme.atlassian.net/browse/OPS-1 https://acme.atlassian.net/browse/OPS-1"),
+        (["Card", CARD, "next"], "Card https://acme.atlassian.net/browse/OPS-1 next"),
+        ([LISTING, "word"], "the listing (https://listings.example.com/1) word"),
+        (["(", CARD, ")."], "(https://acme.atlassian.net/browse/OPS-1)."),
+        (
+            ['"', LISTING, '", ', CARD, "!"],
+            '"the listing (https://listings.example.com/1)", https://acme.atlassian.net/browse/OPS-1!',
+        ),
+        (["a ", CARD, " b"], "a https://acme.atlassian.net/browse/OPS-1 b"),
+        (["plain", "text"], "plaintext"),  # text nodes of a word are not split
+    ],
+)
+def test_a_link_or_a_card_next_to_text_is_kept_apart_by_a_space(inline, expected):
+    assert flat(para(*inline)) == expected
+
+
 def test_a_hard_break_starts_a_new_line():
     assert flat(para("one", {"type": "hardBreak"}, "two")) == "one\ntwo"
 

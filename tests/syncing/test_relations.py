@@ -2,12 +2,15 @@
 sprints and sprint membership equal what the simulator holds after full, incremental and quiet syncs, while it
 edits issues, moves them between sprints and starts and closes sprints."""
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 
 from agile.models import Board, IssueSprint, Sprint
 from audit.models import AuditLog
@@ -15,7 +18,7 @@ from audit.services import COMMAND
 from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
 from jirasim import catalog
 from jirasim.testing import running_sim
-from syncing.models import SyncRun
+from syncing.models import RunLogLine, SyncRun
 from syncing.remap import issues_remap
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
@@ -138,32 +141,37 @@ def test_sprint_stays_of_long_histories_come_from_the_whole_history_once_it_is_c
         assert_relations_equal_truth(server, instance, sprints_listed=True)
 
 
-def test_the_readmes_relation_queries_run_as_written(cloud_site, reference_mappings):
+def test_the_readmes_relation_queries_run_as_written_and_return_rows_for_each_instance(
+    cloud_site, dc_site, reference_mappings
+):
     readme = Path(settings.BASE_DIR, "README.md").read_text()
     block = re.search(r"The relation tables join the same way.*?```sql\n(.*?)```", readme, re.S).group(1)
     blocking, in_sprint = [part.strip() for part in block.split(";") if part.strip()]
-    instance = register(cloud_site, "instance_1")
-    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
-    sprint = next(
-        s
-        for s in Sprint.objects.filter(instance=instance, state="closed").order_by("-jira_id")
-        if IssueSprint.objects.filter(sprint_jira_id=s.jira_id).exists()
-    )
+    instances = [register(cloud_site, "instance_1"), register(dc_site, "instance_2")]
+    for instance in instances:
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
     with connection.cursor() as cursor:
         cursor.execute(blocking)
         rows = cursor.fetchall()
-        cursor.execute(in_sprint.replace("'Shoot sprint 12'", "%s"), [sprint.name])
+        cursor.execute(in_sprint)
         members = cursor.fetchall()
     inward = IssueLink.objects.filter(kind="link", link_type="Blocks", direction="inward", issue__deleted_at=None)
-    assert len(rows) == inward.count() and all(text == "is blocked by" for _, text, _, _ in rows)
-    stays = IssueSprint.objects.filter(sprint_jira_id=sprint.jira_id)
-    assert len(members) == stays.count() > 0
-    at_close = {key for key, _, closing in members if closing}
-    assert at_close == {
-        stay.issue.key
-        for stay in stays
-        if stay.added_at <= sprint.complete_date and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
-    }
+    assert sorted((slug, key) for slug, key, _, _, _ in rows) == sorted(
+        inward.values_list("issue__instance__slug", "issue__key")
+    )
+    assert all(text == "is blocked by" for _, _, text, _, _ in rows)
+    assert {slug for slug, *_ in rows} == {"instance_1", "instance_2"}  # two sites' keys told apart
+    for instance in instances:
+        sprint = Sprint.objects.filter(instance=instance, state="closed").latest("complete_date")
+        stays = IssueSprint.objects.filter(sprint_jira_id=sprint.jira_id, issue__instance=instance)
+        mine = [row for row in members if row[0] == instance.slug]
+        assert len(mine) == stays.count() > 0 and {row[1] for row in mine} == {sprint.name}
+        assert {key for _, _, key, _, closing in mine if closing} == {
+            stay.issue.key
+            for stay in stays
+            if stay.added_at <= sprint.complete_date
+            and (stay.removed_at is None or stay.removed_at > sprint.complete_date)
+        }
 
 
 @pytest.mark.parametrize(
@@ -188,3 +196,41 @@ def test_a_full_sync_whose_boards_or_catalogues_cannot_be_read_ends_partial_sayi
         again = sync_instance(instance.pk, RunOptions(full=True))
         assert again.status == SyncRun.Status.SUCCEEDED, again.error
         assert again.error == ""
+
+
+def test_an_agile_api_that_now_answers_404_keeps_the_stored_boards_and_warns_in_the_runs_log(
+    reference_mappings, admin_client
+):
+    """Nothing is lost (the boards and sprints stay as they were), so the run succeeds, but a change worth a look
+    is not an INFO line: a warning in the run's log, counted on the run's page."""
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=5) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        boards = sorted(Board.objects.filter(instance=instance, deleted_at=None).values_list("jira_id", flat=True))
+        sprints = Sprint.objects.filter(instance=instance).count()
+        assert boards and sprints
+        gone = {"errorMessages": ["No Jira Software here"], "errors": {}}
+        override = {"endpoint": "GET /rest/agile/1.0/board", "status": 404, "body": gone}
+        assert requests.post(f"{server.url}/_sim/override", json=override, timeout=30).status_code == 200
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert sorted(Board.objects.filter(instance=instance, deleted_at=None).values_list("jira_id", flat=True)) == (
+            boards
+        )
+        assert Sprint.objects.filter(instance=instance).count() == sprints
+        warned = RunLogLine.objects.filter(run=run, level=logging.WARNING, message__contains="now answers 404")
+        assert warned.count() == 1 and f"{len(boards)} boards read from it are stored" in warned.get().message
+        page = admin_client.get(reverse("admin:syncing_syncrun_change", args=[run.pk])).content.decode()
+        assert 'id="run-log-warnings"' in page and "1 warning or error" in page
+
+
+def test_a_site_that_never_had_the_agile_api_is_told_in_the_log_without_a_warning(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=10, seed=5) as server:
+        gone = {"endpoint": "GET /rest/agile/1.0/board", "status": 404, "body": {"errorMessages": ["no"]}}
+        assert requests.post(f"{server.url}/_sim/override", json=gone, timeout=30).status_code == 200
+        instance = register(server, "instance_1")
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert not Board.objects.filter(instance=instance).exists()
+        assert RunLogLine.objects.filter(run=run, level=logging.INFO, message__contains="no Agile API").exists()
+        assert not RunLogLine.objects.filter(run=run, level__gte=logging.WARNING).exists()

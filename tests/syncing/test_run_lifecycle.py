@@ -18,6 +18,7 @@ from syncing.claims import project_claim, project_claim_release
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
 from syncing.runs import run_cancel, run_queue, runs_abandoned_close
+from syncing.tasks import heartbeat_task
 from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,11 +129,43 @@ def test_runs_whose_worker_died_are_ended_as_abandoned_and_the_next_run_of_the_p
         assert after.status == SyncRun.Status.SUCCEEDED, after.error
         dead.refresh_from_db()
         assert dead.status == SyncRun.Status.ABANDONED and "stopped renewing its lease" in dead.error
-        assert runs_abandoned_close() == 1  # the parent, once none of its project runs is active
+        # The next run ends the dead instance run too: no housekeeping left to do.
+        assert runs_abandoned_close() == 0
+        assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
         dead_parent.refresh_from_db()
         assert dead_parent.status == SyncRun.Status.ABANDONED and dead_parent.finished_at is not None
+        assert "stopped renewing its lease" in dead_parent.error
         assert first.status == SyncRun.Status.SUCCEEDED
         assert AuditLog.objects.filter(action="sync_end", object_id=str(dead_parent.pk)).exists()
+
+
+def dead_runs(instance, project, owner: str) -> tuple[SyncRun, SyncRun]:
+    """An instance run and its project run that a worker killed two minutes ago left "running"."""
+    long_ago = timezone.now() - timedelta(minutes=2)
+    common = {"instance": instance, "kind": "full", "trigger": "manual", "status": "running", "owner": owner}
+    parent = SyncRun.objects.create(**common, started_at=long_ago, heartbeat_at=long_ago)
+    child = SyncRun.objects.create(**common, project=project, parent=parent, started_at=long_ago, heartbeat_at=long_ago)
+    Project.objects.filter(pk=project.pk).update(claimed_by=owner, claimed_until=long_ago)
+    return parent, child
+
+
+def test_a_dead_instance_run_is_ended_by_the_next_project_run_and_by_the_queues_heartbeat(reference_mappings, settings):
+    settings.JIRASYNC_CLAIM_LEASE_SECONDS = 60
+    with running_sim(flavour="cloud", projects=1, issues=10, seed=34) as server:
+        instance = register(server, "instance_1")
+        sync_instance(instance.pk, RunOptions())
+        project = Project.objects.get(instance=instance)
+        parent, child = dead_runs(instance, project, "dead:1:aaaa")
+        assert sync_project(project.pk, RunOptions()).status == SyncRun.Status.SUCCEEDED
+        for run in (parent, child):
+            run.refresh_from_db()
+            assert run.status == SyncRun.Status.ABANDONED and "dead:1:aaaa" in run.error, run.error
+        # The periodic housekeeping: the instance run and its project run end in one pass, whatever their order.
+        parent, child = dead_runs(instance, project, "dead:2:bbbb")
+        heartbeat_task()
+        assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
+        ended = AuditLog.objects.filter(action="sync_end", object_id=str(parent.pk), summary__contains="abandoned")
+        assert ended.exists()
 
 
 def test_an_issue_larger_than_the_answer_cap_costs_its_own_row(reference_mappings, settings):
