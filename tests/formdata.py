@@ -94,3 +94,11 @@ def form_fields(html: str, form_id: str | None) -> dict[str, list[str]]:
     for name, value in reader.pairs:
         fields.setdefault(name, []).append(value)
     return fields
+
+
+def form_saved(html: str, form_id: str | None, **changes: str) -> dict[str, list[str]]:
+    """What a browser posts when the user changes these fields of the form and presses admin's Save."""
+    fields = form_fields(html, form_id)
+    fields["_save"] = ["Save"]
+    fields.update({name: [value] for name, value in changes.items()})
+    return fields

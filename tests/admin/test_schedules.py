@@ -10,7 +10,7 @@ from django_q.models import Schedule
 from audit.models import AuditLog
 from projects.models import JiraInstance
 from syncing.models import SyncRun
-from tests.formdata import form_fields
+from tests.formdata import form_fields, form_saved
 from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,11 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def submit(client, url: str, **changes: str):
     """The instance's form as rendered, with changes, saved."""
-    data = form_fields(client.get(url).content.decode(), "jirainstance_form")
-    data["_save"] = ["Save"]
-    for name, value in changes.items():
-        data[name] = [value]
-    return client.post(url, data)
+    return client.post(url, form_saved(client.get(url).content.decode(), "jirainstance_form", **changes))
 
 
 def text_of(response) -> str:

@@ -11,6 +11,7 @@ from issues.report_view import kept_now_sql
 from projects.models import JiraInstance
 from projects.services import instance_save
 from syncing.field_history import KeptFields
+from tests.formdata import form_saved
 
 pytestmark = pytest.mark.django_db
 
@@ -74,39 +75,21 @@ def test_what_cannot_be_a_list_of_field_names_is_refused_saying_why(value, why):
     assert not JiraInstance.objects.exists()
 
 
-def admin_form(**changes: str) -> dict:
-    """The instance's change form as the admin posts it."""
-    return {
-        "name": "Acme",
-        "slug": "acme",
-        "base_url": "https://acme.atlassian.net",
-        "flavour": "auto",
-        "auth_kind": "basic",
-        "username": "ops",
-        "token": "",
-        "enabled": "on",
-        "request_budget": "10",
-        "max_parallel_projects": "2",
-        "jql_filter": "",
-        "field_history": "",
-        "incremental_every_minutes": "15",
-        "full_every_minutes": "0",
-        "full_cron": "30 3 * * 0",
-        "census_every_minutes": "360",
-        "projects-TOTAL_FORMS": "0",
-        "projects-INITIAL_FORMS": "0",
-    } | changes
+def admin_form(client, url: str, **changes: str) -> dict[str, list[str]]:
+    """The instance's change form as admin renders it, with these changes: what a browser posts on Save."""
+    return form_saved(client.get(url).content.decode(), "jirainstance_form", **changes)
 
 
 def test_the_admin_form_refuses_it_with_the_message_and_keeps_the_stored_setting(admin_client):
     stored = instance_save(instance=instance(field_history="assignee"), actor=COMMAND, token="t")
-    form = admin_form(field_history="assignee; priority")
-    response = admin_client.post(reverse("admin:projects_jirainstance_change", args=[stored.pk]), form)
+    url = reverse("admin:projects_jirainstance_change", args=[stored.pk])
+    form = admin_form(admin_client, url, field_history="assignee; priority")
+    response = admin_client.post(url, form)
     assert response.status_code == 200
     assert "separate field ids and names with commas, not semicolons" in response.content.decode()
     assert JiraInstance.objects.get(pk=stored.pk).field_history == "assignee"
-    form["field_history"] = "assignee, Fix Version/s"
-    response = admin_client.post(reverse("admin:projects_jirainstance_change", args=[stored.pk]), form)
+    form["field_history"] = ["assignee, Fix Version/s"]
+    response = admin_client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert JiraInstance.objects.get(pk=stored.pk).field_history == "assignee, Fix Version/s"
 
@@ -115,7 +98,7 @@ def test_the_admin_form_refuses_it_with_the_message_and_keeps_the_stored_setting
 def test_the_admin_form_refuses_blanks_alone_as_every_door_does(admin_client, typed, shown):
     stored = instance_save(instance=instance(field_history="assignee"), actor=COMMAND, token="t")
     url = reverse("admin:projects_jirainstance_change", args=[stored.pk])
-    response = admin_client.post(url, admin_form(field_history=typed))
+    response = admin_client.post(url, admin_form(admin_client, url, field_history=typed))
     assert response.status_code == 200 and shown in response.content.decode()
     assert JiraInstance.objects.get(pk=stored.pk).field_history == "assignee"
 
@@ -123,7 +106,7 @@ def test_the_admin_form_refuses_blanks_alone_as_every_door_does(admin_client, ty
 def test_the_admin_saves_all_as_a_field_name_and_hints_at_star(admin_client):
     stored = instance_save(instance=instance(field_history="assignee"), actor=COMMAND, token="t")
     url = reverse("admin:projects_jirainstance_change", args=[stored.pk])
-    response = admin_client.post(url, admin_form(field_history="All"), follow=True)
+    response = admin_client.post(url, admin_form(admin_client, url, field_history="All"), follow=True)
     assert JiraInstance.objects.get(pk=stored.pk).field_history == "All"
     assert "&#x27;All&#x27; keeps the history of a field named &#x27;All&#x27;; write * to keep every field" in (
         response.content.decode()
