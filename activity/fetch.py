@@ -17,6 +17,7 @@ malformed ADF is stored with the text read from it and as Jira sent it, with a w
 
 import contextvars
 import logging
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -178,7 +179,7 @@ def list_short(noun: str, listed: list[dict[str, Any]], total: int | None, shown
         return f"Jira answered with a {noun} without a numeric id"
     distinct = set(ids)
     if len(distinct) < len(ids):
-        twice = sorted({jira_id for jira_id in ids if ids.count(jira_id) > 1}, key=int)
+        twice = sorted((jira_id for jira_id, n in Counter(ids).items() if n > 1), key=int)
         return f"{noun} {', '.join(twice[:5])} came twice: its pages shifted while read (read again next run)"
     missing = not (shown or set()) <= distinct
     if (total is None or len(distinct) >= total) and not missing:
