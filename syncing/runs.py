@@ -361,16 +361,13 @@ def run_close_parent(
         **{name: Sum(name) for name in SUMMED}, expected_issues=Sum("expected_issues")
     )
     sums.update(SyncRun.objects.filter(parent=run).aggregate(**{name: Sum(name) for name in FOLLOWER_COUNTS}))
-    # The instance run's own requests (discovery): in hand in this process, else as it recorded them.
-    own = (
-        {name: getattr(counters, name) for name in OWN_COUNTS}
-        if counters
-        else (SyncRun.objects.filter(pk=run.pk).values(*OWN_COUNTS).first() or {})
-    )
-    # What its worklog feed wrote, recorded on its row (run_feed_record) before it closes.
-    feed = SyncRun.objects.filter(pk=run.pk).values(*FEED_COUNTS).first() or {}
+    # The instance run's own row: what its worklog feed wrote (run_feed_record, before it closes) and the
+    # requests of its own (discovery), those in hand in this process if any, else as it recorded them.
+    own = SyncRun.objects.filter(pk=run.pk).values(*OWN_COUNTS, *FEED_COUNTS).first() or {}
+    if counters:
+        own.update({name: getattr(counters, name) for name in OWN_COUNTS})
     for name in SUMMED:
-        setattr(run, name, (sums[name] or 0) + own.get(name, 0) + feed.get(name, 0))
+        setattr(run, name, (sums[name] or 0) + own.get(name, 0))
     run.expected_issues = sums["expected_issues"]  # what Jira counted for its project runs
     if children and all(child.status == SyncRun.Status.CANCELLED for child in children):
         status = SyncRun.Status.CANCELLED
