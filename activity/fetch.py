@@ -35,6 +35,7 @@ from activity.read import (
     comment_read,
     inline_list,
     note_problems,
+    timespent_read,
     worklog_read,
 )
 from syncing.jira.client import JiraClient
@@ -111,7 +112,7 @@ def activity_gather(
             elif worklog_feed and field_id == WORKLOG_FIELD and found is not None and found.total is not None:
                 inline[(jira_id, field_id)] = found.items
                 short_of[jira_id] = found.total
-                spent_of[jira_id] = _seconds(fields.get(TIMESPENT_FIELD))
+                spent_of[jira_id] = timespent_read(fields)
             else:
                 wanted.append((jira_id, field_id, fetch))
                 if found is None:
@@ -187,10 +188,6 @@ def list_short(noun: str, listed: list[dict[str, Any]], total: int | None, shown
     return f"the issue counted {total}, its own list held {len(distinct)}" + (
         " and not every one the issue showed" if missing else ""
     )
-
-
-def _seconds(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _numeric(value: Any) -> bool:

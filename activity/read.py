@@ -187,3 +187,16 @@ def _moment(item: dict[str, Any], name: str, label: str, default: Any = None) ->
         return parse_jira_datetime(value)
     except (AttributeError, TypeError, ValueError):
         raise UnreadableActivity(f"{label}: {name} {str(value)[:40]!r} is not a date-time with an offset") from None
+
+
+def timespent_read(fields: dict[str, Any]) -> int | None:
+    """The issue's timespent in seconds as its answer's fields say it (None: not said, or no count of seconds)."""
+    value = fields.get(TIMESPENT_FIELD)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def worklogs_whole(total: int, spent: int | None, live: int, seconds: int | None) -> bool:
+    """Whether the live worklogs stored (how many, their seconds) are those Jira counted: as many as its total,
+    and (when the answer said its timespent) their seconds adding up to it. A worklog edited since that answer
+    disagrees too: read again, which costs a request, never a failure."""
+    return live == total and (spent is None or (seconds or 0) == spent)

@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 
 from activity.models import Comment, Worklog
-from activity.read import TIMESPENT_FIELD, WORKLOG_FIELD, WORKLOG_ITEMS, inline_list
+from activity.read import WORKLOG_FIELD, WORKLOG_ITEMS, inline_list, timespent_read, worklogs_whole
 from issues.models import Issue
 from projects.models import JiraInstance
 
@@ -64,8 +64,7 @@ def worklogs_disagreeing(instance: JiraInstance, issues: dict[int, dict[str, Any
         fields: dict[str, Any] = found_fields if isinstance(found_fields, dict) else {}
         found = inline_list(fields, WORKLOG_FIELD, WORKLOG_ITEMS)
         if found is not None and found.total is not None:
-            spent = fields.get(TIMESPENT_FIELD)
-            said[jira_id] = (found.total, spent if isinstance(spent, int) and not isinstance(spent, bool) else None)
+            said[jira_id] = (found.total, timespent_read(fields))
     if not said:
         return set()
     stored = {
@@ -77,8 +76,4 @@ def worklogs_disagreeing(instance: JiraInstance, issues: dict[int, dict[str, Any
         .annotate(n=Count("pk"), seconds=Sum("seconds"))
         .values_list("issue__jira_id", "n", "seconds")
     }
-    return {
-        jira_id
-        for jira_id, (total, spent) in said.items()
-        if stored.get(jira_id, (0, 0))[0] != total or (spent is not None and stored.get(jira_id, (0, 0))[1] != spent)
-    }
+    return {jira_id for jira_id, counted in said.items() if not worklogs_whole(*counted, *stored.get(jira_id, (0, 0)))}

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from activity.fetch import IssueActivity, list_short, malformed_notes_warned
 from activity.models import Worklog, WorklogFeed, WorklogPending
-from activity.read import UnreadableActivity, WorklogRow, worklog_read
+from activity.read import UnreadableActivity, WorklogRow, worklog_read, worklogs_whole
 from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows_upsert, activity_store
 from audit.services import SYNC, Change, audit_record_many
 from issues.models import Issue
@@ -210,7 +210,9 @@ def _pending_complete(
         .annotate(n=Count("pk"), seconds=Sum("seconds"))
         .values_list("issue_id", "n", "seconds")
     }
-    whole = {pk for pk, counted in pending.items() if pk not in reread and _whole(counted, live.get(pk))}
+    whole = {
+        pk for pk, counted in pending.items() if pk not in reread and worklogs_whole(*counted, *live.get(pk, (0, 0)))
+    }
     WorklogPending.objects.filter(pk__in=whole).delete()
     result.completed += len(whole)
     short = Issue.objects.filter(pk__in=(pending.keys() | reread) - whole, deleted_at__isnull=True)
@@ -218,14 +220,6 @@ def _pending_complete(
         _issue_complete(client, issue, result, run_id)
     # Deleted issues keep what they had: nothing more will come for them.
     WorklogPending.objects.filter(instance=instance, issue__deleted_at__isnull=False).delete()
-
-
-def _whole(counted: tuple[int, int | None], live: tuple[int, int | None] | None) -> bool:
-    """Whether the live worklogs are those Jira counted: as many, and (when the issue's answer said its
-    timespent) their seconds adding up to it. A worklog edited since that answer disagrees too: read again,
-    which costs a request, never a failure."""
-    (total, spent), (n, seconds) = counted, live or (0, 0)
-    return n == total and (spent is None or (seconds or 0) == spent)
 
 
 def _issue_complete(client: JiraClient, issue: Issue, result: FeedResult, run_id: int | None) -> None:
