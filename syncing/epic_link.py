@@ -6,7 +6,9 @@ The field's id differs per site, so it is found by its schema type in the site's
 or the first sync of an instance) and kept on the instance. A row names the other issue by its Jira id, which
 the Epic Link does not say: a key is resolved from the page itself, then the stored issues, then (sync only,
 before the page's transaction) by asking Jira for the issue. A key Jira does not show (a deleted or hidden
-epic) or a value that is no key is said in the run's log and gives no row.
+epic) or a value that is no key is said in the run's log and gives no row; a key Jira could not be asked about
+(an outage, a refusal) fails the rows of the issues naming it, as an unreadable comment list does — never a parent
+row silently dropped for the run.
 """
 
 import logging
@@ -48,21 +50,23 @@ def epic_links_add(
     issues: list[tuple[int, str, Any, IssueRelations]],
     field_id: str,
     client: JiraClient | None = None,
-) -> int:
+) -> dict[int, str]:
     """Add to each issue's relations ([(Jira id, key, its `fields`, relations)]) the parent row of the epic its
     Epic Link names; client None: no Jira request (a re-map), keys resolved from the page and what is stored.
-    Returns the rows added. Call outside a transaction when a client is given."""
+    Returns the issues whose epic Jira could not be asked about (any JiraError but 404), by Jira id: why, for
+    the caller to fail their rows. Raises JiraCancelledError. Call outside a transaction when a client is given."""
     wanted = {
         jira_id: (key, relations)
         for jira_id, owner, fields, relations in issues
         if (key := _epic_key(fields, field_id, owner))
     }
     if not wanted:
-        return 0
+        return {}
     ids = {key: jira_id for jira_id, key, _, _ in issues}
     unknown = {key for key, _ in wanted.values()} - ids.keys()
     if unknown:
         ids.update(Issue.objects.filter(instance=instance, key__in=unknown).values_list("key", "jira_id"))
+    unasked: dict[str, str] = {}  # epic key: why Jira could not be asked about it
     for key in sorted(unknown - ids.keys()):
         if client is None:
             break
@@ -73,16 +77,13 @@ def epic_links_add(
         except (JiraNotFoundError, ValueError):
             log.warning("Epic Link %s names no issue Jira shows: no epic row", key)
         except JiraError as exc:
-            log.warning("Epic Link %s could not be looked up: %s; no epic row", key, exc)
-    added = 0
+            unasked[key] = f"its epic {key} (Epic Link) could not be looked up: {exc}"
     for key, relations in wanted.values():
-        if key not in ids:
-            continue
-        row = (IssueLink.Kind.PARENT.value, 0, ids[key], "", "", "", key[:64])
-        if row not in relations.links:
-            relations.links.append(row)
-            added += 1
-    return added
+        if key in ids:
+            row = (IssueLink.Kind.PARENT.value, 0, ids[key], "", "", "", key[:64])
+            if row not in relations.links:
+                relations.links.append(row)
+    return {jira_id: unasked[key] for jira_id, (key, _) in wanted.items() if key in unasked}
 
 
 def _epic_key(fields: Any, field_id: str, owner: str) -> str:

@@ -157,19 +157,19 @@ def page_sync(
         asked = {item.jira_id for item in changed}
         issues = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) in asked}
         activity = activity_gather(client, plan.activity, issues, worklog_feed=client.flavour == CLOUD)
-        for item in changed:
-            if item.jira_id in activity.unreadable:
-                result.failed.append((item.key, activity.unreadable[item.jira_id]))
-                failures[item.jira_id] = result.failed[-1]
         if activity.gone:
             log.info("%d issues deleted in Jira since their page was read: left out", len(activity.gone))
+        _rows_fail(result, failures, changed, activity.unreadable)
         dropped = activity.unreadable.keys() | activity.gone
         changed = [item for item in changed if item.jira_id not in dropped]
         prepared = [item for item in prepared if item.jira_id not in dropped]
     if plan.epic_link_field and changed:  # Data Center's epics: keys resolved to ids before the transaction
         by_id = {_jira_id(issue): issue.get("fields") for issue in page}
         owners = [(item.jira_id, item.key, by_id.get(item.jira_id), item.relations) for item in changed]
-        epic_links_add(project.instance, owners, plan.epic_link_field, client)
+        unasked = epic_links_add(project.instance, owners, plan.epic_link_field, client)
+        _rows_fail(result, failures, changed, unasked)
+        changed = [item for item in changed if item.jira_id not in unasked]
+        prepared = [item for item in prepared if item.jira_id not in unasked]
     result.unchanged = len(prepared) - len(changed)
     clock = _lap(result, "process", clock)
     deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer_histories else set()
@@ -300,6 +300,16 @@ def prepared_stays(item: PreparedIssue, field_ids: frozenset[str]) -> list[Sprin
             continue  # an unreadable history: its status moves say why (syncing.history), its sprint items cannot
     columns = item.columns
     return sprint_stays(item.sprints or [], moves, created=columns["created"], updated=columns["updated"])
+
+
+def _rows_fail(
+    result: PageResult, failures: dict[int, tuple[str, str]], items: list[PreparedIssue], why: dict[int, str]
+) -> None:
+    """Record as failed rows (result.failed, and failures for the retry list) the items `why` names by Jira id."""
+    for item in items:
+        if item.jira_id in why:
+            result.failed.append((item.key, why[item.jira_id]))
+            failures[item.jira_id] = result.failed[-1]
 
 
 def _jira_id(issue: dict) -> int | None:

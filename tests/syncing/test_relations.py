@@ -17,8 +17,9 @@ from audit.models import AuditLog
 from audit.services import COMMAND
 from issues.models import Component, Issue, IssueComponent, IssueLink, IssueVersion, Version
 from jirasim import catalog
+from jirasim.faults import FaultRule
 from jirasim.testing import running_sim
-from syncing.models import RunLogLine, SyncRun
+from syncing.models import IssueRetry, RunLogLine, SyncRun
 from syncing.remap import issues_remap
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
@@ -234,3 +235,37 @@ def test_a_site_that_never_had_the_agile_api_is_told_in_the_log_without_a_warnin
         assert not Board.objects.filter(instance=instance).exists()
         assert RunLogLine.objects.filter(run=run, level=logging.INFO, message__contains="no Agile API").exists()
         assert not RunLogLine.objects.filter(run=run, level__gte=logging.WARNING).exists()
+
+
+@pytest.mark.parametrize("kind", ["503", "reset", "malformed"])
+def test_an_epic_jira_cannot_be_asked_about_fails_its_childrens_rows_and_never_drops_a_stored_epic_row(
+    kind, reference_mappings
+):
+    # Data Center names an epic by key; epics outside the JQL filter are looked up one by one (GET issue/{key}).
+    lookup = "GET /rest/api/2/issue/{issueIdOrKey}"
+    with running_sim(flavour="datacenter", projects=1, issues=40, seed=14, long_history_share=0.0) as server:
+        data = server.sim.data
+        children = sorted(r.id for r in data.by_id.values() if data.role(r) == "epic-child")
+        epic_of = {data.key_of(r): data.key_of(data.parent(r)) for r in map(data.by_id.get, children)}
+        assert len(children) >= 3
+        instance = register(server, "instance_2", jql_filter=f"id in ({', '.join(map(str, children))})")
+        server.sim.faults.replace([FaultRule(kind, endpoint=lookup)])
+        run = sync_instance(instance.pk, RunOptions(full=True))
+        assert run.status == SyncRun.Status.PARTIAL and run.failed_rows == len(children), (run.status, run.error)
+        assert "(Epic Link) could not be looked up" in run.error
+        assert not Issue.objects.filter(instance=instance).exists()  # not stored without the epic Jira has
+        assert AuditLog.objects.filter(action="sync_row_failed", object_repr__in=epic_of).count() == len(children)
+        assert IssueRetry.objects.filter(jira_id__in=children).count() == len(children)
+
+        server.sim.faults.replace([])
+        again = sync_instance(instance.pk, RunOptions())
+        assert again.status == SyncRun.Status.SUCCEEDED, again.error
+        parents = IssueLink.objects.filter(issue__instance=instance, kind=IssueLink.Kind.PARENT)
+        stored = dict(parents.values_list("issue__key", "other_key"))
+        assert stored == epic_of
+
+        data.advance(minutes=30, update=1.0)  # every child edited: each read again, its epic looked up again
+        server.sim.faults.replace([FaultRule(kind, endpoint=lookup)])
+        later = sync_instance(instance.pk, RunOptions())
+        assert later.status == SyncRun.Status.PARTIAL and later.failed_rows == len(children), later.error
+        assert dict(parents.values_list("issue__key", "other_key")) == epic_of  # kept, not rewritten without it
