@@ -239,14 +239,14 @@ def _fetched(
             continue
         if jira_id not in present:
             try:
-                client.issue(str(jira_id), fields=["id"])
-            except JiraNotFoundError:
-                result.gone.add(jira_id)
-                continue
+                shown = client.issue_shown(str(jira_id))
             except JiraCancelledError:
                 raise
             except JiraError as exc:
                 result.unreadable[jira_id] = f"its {field_id}s answered 404, and the issue: {exc}"
+                continue
+            if shown is None:
+                result.gone.add(jira_id)
                 continue
             present.add(jira_id)
         if (jira_id, field_id) in absent:

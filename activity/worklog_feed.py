@@ -256,13 +256,13 @@ def _issue_complete(client: JiraClient, issue: Issue, result: FeedResult, run_id
 
 def _issue_gone(client: JiraClient, issue: Issue, result: FeedResult) -> bool:
     try:
-        client.issue(str(issue.jira_id), fields=["id"])
-    except JiraNotFoundError:
-        log.info("%s answers 404 (deleted or hidden since): its worklogs left for the census", issue.key)
-        return True
+        shown = client.issue_shown(str(issue.jira_id))
     except JiraCancelledError:
         raise
     except JiraError as exc:
         result.failed.append((issue.key, f"its worklogs answered 404, and the issue: {exc}"))
+        return True
+    if shown is None:
+        log.info("%s answers 404 (deleted or hidden since): its worklogs left for the census", issue.key)
         return True
     return False

@@ -18,7 +18,7 @@ from typing import Any
 from issues.models import Issue, IssueLink
 from projects.models import JiraInstance
 from syncing.jira.client import DATACENTER, JiraClient
-from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
+from syncing.jira.errors import JiraCancelledError, JiraError
 from syncing.relations import IssueRelations
 
 EPIC_LINK_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
@@ -71,13 +71,16 @@ def epic_links_add(
         if client is None:
             break
         try:
-            ids[key] = int(client.issue(key, fields=["id"])["id"])
+            shown = client.issue_shown(key)
         except JiraCancelledError:
             raise
-        except (JiraNotFoundError, ValueError):
-            log.warning("Epic Link %s names no issue Jira shows: no epic row", key)
         except JiraError as exc:
             unasked[key] = f"its epic {key} (Epic Link) could not be looked up: {exc}"
+            continue
+        if shown is None:
+            log.warning("Epic Link %s names no issue Jira shows: no epic row", key)
+        else:
+            ids[key] = shown
     for key, relations in wanted.values():
         if key in ids:
             row = (IssueLink.Kind.PARENT.value, 0, ids[key], "", "", "", key[:64])

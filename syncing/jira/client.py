@@ -446,6 +446,20 @@ class JiraClient:
             raise JiraResponseError(f"{where}: an issue without an id")
         return answer
 
+    def issue_shown(self, issue_id: str) -> int | None:
+        """The issue's Jira id (issue_id: an id or a key) when Jira shows it to this account; None when it answers
+        404 (deleted, moved out of the account's sight, or never there). Raises JiraError on any other failure,
+        JiraResponseError when the id is no number."""
+        try:
+            answer = self.issue(issue_id, fields=["id"])
+        except JiraNotFoundError:
+            return None
+        try:
+            return int(answer["id"])
+        except (TypeError, ValueError):
+            where = self._where("GET", f"{self.api}/issue/{{id}}")
+            raise JiraResponseError(f"{where}: an issue id that is no number") from None
+
     def changelog(self, issue_id: str, *, reduce: "Reduce | None" = None) -> FetchedHistories:
         """Every history of an issue, oldest first, from the per-issue changelog endpoint, with Jira's total
         (what `reduce` makes of each history, when given: see FetchedHistories)."""
