@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.syncing.conftest import cloud_site, quick_retries  # noqa: F401
-
 CHROMIUM = os.environ.get("JIRASYNC_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS = Path(os.environ.get("JIRASYNC_ARTEFACTS_DIR", Path(settings.BASE_DIR) / "var" / "artefacts"))
 

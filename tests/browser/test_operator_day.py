@@ -5,7 +5,6 @@ cancelled and retried from its run's page."""
 import csv
 import io
 import re
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +19,9 @@ from jirasim.testing import running_sim
 from projects.models import JiraInstance
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
+from tests.support.browser import pick_action
+from tests.support.sites import register
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,13 +36,6 @@ def log_in(page, base: str) -> None:
     with page.expect_navigation():
         page.click('input[type="submit"]')
     page.wait_for_selector("#jirasync-dashboard")
-
-
-def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.time() + seconds
-    while not condition():
-        assert time.time() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 def without_self_refresh(route) -> None:
@@ -72,13 +66,6 @@ def no_horizontal_scroll(page) -> bool:
         """() => document.documentElement.scrollWidth <= window.innerWidth
               && [...document.querySelectorAll('.results')].every(box => box.scrollWidth <= box.clientWidth)"""
     )
-
-
-def pick_action(page, label: str, rows: str = "#result_list tbody tr input.action-select") -> None:
-    page.check(rows)
-    page.select_option('select[name="action"]', label=label)
-    with page.expect_navigation():
-        page.click('button[name="index"]')
 
 
 @pytest.fixture

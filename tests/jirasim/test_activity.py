@@ -9,7 +9,7 @@ import requests
 from jira import JIRA
 
 from jirasim.testing import TOKEN, USER, running_sim
-from tests.jirasim.test_fidelity import validate
+from tests.support.shapes import validate
 
 AUTH = (USER, TOKEN)
 

@@ -17,8 +17,8 @@ from django.db import connection
 
 from issues.models import Issue
 from syncing.runner import RunOptions, sync_instance
-from tests.jirasync_site.test_production_settings import production_env
-from tests.syncing.conftest import register
+from tests.support.processes import production_env
+from tests.support.sites import register
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 WEBHOOK_SECRET = "dc-webhook-secret-in-the-url-1234"
@@ -129,7 +129,7 @@ def test_the_queue_unit_s_stop_ends_the_cluster_cleanly_well_within_its_timeout(
     kill_mode = unit_setting(unit, "KillMode", "control-group")
     kill_signal = getattr(signal, unit_setting(unit, "KillSignal", "SIGTERM"))
     timeout = float(unit_setting(unit, "TimeoutStopSec", "90"))
-    from tests.syncing.test_resilience import subprocess_env
+    from tests.support.processes import subprocess_env
 
     cluster = subprocess.Popen(
         [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "qcluster"],

@@ -18,9 +18,9 @@ from projects.services import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery, WebhookRefusal
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue
-from tests.reference import recorded
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth, moment
+from tests.support.reference import recorded
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth, moment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -25,8 +25,8 @@ from jirasim.testing import running_sim
 from projects.services import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery
 from syncing.runner import RunOptions, sync_instance
-from tests.conftest import REFERENCE_MAPPINGS
-from tests.syncing.conftest import register
+from tests.support.mappings import REFERENCE_MAPPINGS
+from tests.support.sites import register
 
 SECRET = "fuzz-webhook-secret-0123"
 FUZZ = settings(

@@ -1,7 +1,6 @@
 """Faults on the way to Jira and kills of the sync process: retried where possible, failed cleanly where not,
 committed pages kept, and the next run completes with nothing lost and nothing doubled."""
 
-import os
 import random
 import signal
 import subprocess
@@ -10,7 +9,6 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from issues.models import Issue
@@ -20,8 +18,9 @@ from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import lease, runs_abandoned_close
-from tests.syncing.conftest import register
-from tests.syncing.truth import (
+from tests.support.processes import subprocess_env
+from tests.support.sites import register
+from tests.support.truth import (
     assert_activity_equals_truth,
     assert_database_equals_truth,
     assert_relations_equal_truth,
@@ -74,21 +73,6 @@ def test_a_run_that_cannot_go_on_fails_saying_why_keeps_its_pages_and_the_next_r
         again = sync_instance(instance.pk, RunOptions())
         assert again.status == SyncRun.Status.SUCCEEDED
         assert_database_equals_truth(server, instance)
-
-
-def subprocess_env() -> dict[str, str]:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "JIRASYNC_PAGE_SIZE": "5",
-        "JIRASYNC_BACKOFF_BASE": "0.01",
-    }
 
 
 def claims_expired(deadline_seconds: float = 60) -> None:

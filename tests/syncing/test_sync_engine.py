@@ -9,16 +9,10 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.sites import register, search_requests
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def search_requests(server) -> int:
-    counts = server.sim.stats.snapshot()
-    searches = ("POST /rest/api/3/search/jql", "POST /rest/api/2/search")
-    return sum(sum(codes.values()) for name, codes in counts.items() if name in searches)
 
 
 @pytest.mark.parametrize("site", ["cloud_site", "dc_site"])

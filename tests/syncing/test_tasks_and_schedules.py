@@ -14,10 +14,9 @@ from projects.services import instance_save
 from syncing.instance_deletion import instance_deletion_start
 from syncing.models import SyncRun
 from syncing.runs import RunOptions, run_queue
-from tests.processes import processes_stop, qcluster_start
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.processes import processes_stop, qcluster_start, subprocess_env
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
