@@ -106,7 +106,7 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         with page.expect_navigation():
             page.click('input[name="_remap"]')
         assert "queued" in page.inner_text(".messagelist")
-        wait_for(lambda: AuditLog.objects.filter(action="remap").exists(), 60, "the re-map")
+        wait_for(lambda: AuditLog.objects.filter(action="remap").exists(), what="the re-map")
         for issue in Issue.objects.filter(instance__slug="instance_1")[:10]:
             assert issue.fields["order_number"] == issue.summary
 

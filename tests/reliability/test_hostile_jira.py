@@ -28,6 +28,7 @@ from syncing.models import IssueRetry, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.support.processes import subprocess_env
 from tests.support.sites import poisoned, register
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,11 +67,12 @@ def test_sigterm_stops_a_sync_waiting_on_a_trickling_jira_within_seconds(referen
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.time() + 120
-        while not SyncRun.objects.filter(project__isnull=False, status=SyncRun.Status.RUNNING).exists():
-            assert process.poll() is None and time.time() < deadline, "the sync never started"
-            time.sleep(0.1)
-        time.sleep(1.5)  # the search request is now trickling in
+
+        def trickling() -> bool:
+            assert process.poll() is None, "the sync ended before its search answer trickled"
+            return bool(server.sim.faults.inflicted["trickle"])
+
+        wait_for(trickling, what="the sync's search answer to trickle in")
         process.send_signal(signal.SIGTERM)
         began = time.monotonic()
         _out, err = process.communicate(timeout=120)

@@ -38,7 +38,7 @@ def processes_stop(processes: list[subprocess.Popen], grace: float = 30) -> None
             process.wait(timeout=grace)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the leader if it hung, and any orphan left behind
-        process.wait(timeout=10)
+        process.wait(timeout=120)  # reaping a killed process: immediate when idle, slow only on a loaded machine
 
 
 def subprocess_env() -> dict[str, str]:

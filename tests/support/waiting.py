@@ -27,6 +27,19 @@ def wait_for[T](condition: Callable[[], T], seconds: float = GENEROUS, what: str
         time.sleep(poll)
 
 
+def eventually[T](check: Callable[[], T], seconds: float = GENEROUS, poll: float = 0.25) -> T:
+    """What check() returns once it stops raising AssertionError, asked every `poll` seconds; after `seconds`, its
+    last AssertionError (so the failure says what was still wrong, not just that time ran out)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(poll)
+
+
 def in_background(function: Callable[..., Any], *args: Any) -> tuple[threading.Thread, list]:
     """Run function(*args) in a daemon thread; its result is appended to the list when it returns."""
     result: list = []

@@ -86,7 +86,7 @@ def test_the_guard_stops_a_census_when_the_account_loses_access_to_a_projects_is
         instance = register(server, "instance_1")
         sync_instance(instance.pk, RunOptions(full=True))
         # An issue security level now hides every OPS issue from the account.
-        requests.post(f"{server.url}/_sim/access", json={"project": "OPS", "issues_visible": False}, timeout=10)
+        requests.post(f"{server.url}/_sim/access", json={"project": "OPS", "issues_visible": False}, timeout=60)
         census = sync_instance(instance.pk, RunOptions(census=True))
         assert census.status == SyncRun.Status.PARTIAL
         refused = census.children.get(project__key="OPS")

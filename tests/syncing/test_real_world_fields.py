@@ -55,7 +55,7 @@ def sync_full(server):
 
 
 def http_truth(server) -> dict[int, dict]:
-    return {int(row["id"]): row for row in requests.get(f"{server.url}/_sim/truth", timeout=10).json()["issues"]}
+    return {int(row["id"]): row for row in requests.get(f"{server.url}/_sim/truth", timeout=60).json()["issues"]}
 
 
 def assert_in_order(text: str, parts: list[str], where: str) -> None:

@@ -25,6 +25,7 @@ from tests.support.truth import (
     assert_database_equals_truth,
     assert_relations_equal_truth,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,20 +76,26 @@ def test_a_run_that_cannot_go_on_fails_saying_why_keeps_its_pages_and_the_next_r
         assert_database_equals_truth(server, instance)
 
 
-def claims_expired(deadline_seconds: float = 60) -> None:
+def claims_expired() -> None:
     """Wait until no project is claimed by a live lease (a killed worker's lease runs out)."""
-    deadline = time.time() + deadline_seconds
-    while Project.objects.filter(claimed_until__gte=timezone.now()).exclude(claimed_by="").exists():
-        assert time.time() < deadline, "a killed worker's claim never expired"
-        time.sleep(0.2)
+    wait_for(
+        lambda: not Project.objects.filter(claimed_until__gte=timezone.now()).exclude(claimed_by="").exists(),
+        what="a killed worker's claim to expire",
+        poll=0.2,
+    )
 
 
-def runs_lease_expired(deadline_seconds: float = 60) -> None:
+def runs_lease_expired() -> None:
     """Wait until no running run's lease is still current (a killed worker's runs stop renewing theirs)."""
-    deadline = time.time() + deadline_seconds
-    while SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__gte=timezone.now() - lease()).exists():
-        assert time.time() < deadline, "a killed worker's run kept its lease"
-        time.sleep(0.2)
+    wait_for(
+        lambda: (
+            not SyncRun.objects.filter(
+                status=SyncRun.Status.RUNNING, heartbeat_at__gte=timezone.now() - lease()
+            ).exists()
+        ),
+        what="a killed worker's run to lose its lease",
+        poll=0.2,
+    )
 
 
 def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_truth(reference_mappings, settings):

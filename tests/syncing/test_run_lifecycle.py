@@ -29,7 +29,7 @@ def test_a_live_lease_is_never_taken_whatever_the_holders_name_and_an_expired_on
     # Two containers: same host name, same pid, different workers.
     assert project_claim(project.pk, "worker:1:aaaa")
     assert not project_claim(project.pk, "worker:1:bbbb")
-    wait_for(lambda: project_claim(project.pk, "worker:1:bbbb"), 10, "the lease to expire")
+    wait_for(lambda: project_claim(project.pk, "worker:1:bbbb"), what="the lease to expire")
     assert Project.objects.get(pk=project.pk).claimed_by == "worker:1:bbbb"
     project_claim_release(project.pk, "worker:1:aaaa")  # not the holder: nothing happens
     assert Project.objects.get(pk=project.pk).claimed_by == "worker:1:bbbb"

@@ -117,7 +117,7 @@ def test_a_sync_records_requests_and_a_wrong_token_fails_cleanly_naming_the_inst
     assert run.status == SyncRun.Status.FAILED
     assert "Instance 1: GET /rest/api/2/serverInfo → 401" in run.error
     assert "not-the-token" not in run.error
-    assert requests.get(f"{cloud_site.url}/_sim/stats", timeout=5).status_code == 200
+    assert requests.get(f"{cloud_site.url}/_sim/stats", timeout=60).status_code == 200
 
 
 def test_status_changes_are_counted_once_each(cloud_site, reference_mappings):
