@@ -198,13 +198,15 @@ def test_a_backup_restores_into_a_scratch_database_with_equal_counts(tmp_path, c
     assert Issue.objects.count() == 120
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # Named after this suite's test database: another suite on the same server restores beside this one.
+    scratch = f"{db['NAME']}_restore_check"
     backup = subprocess.run(
-        [str(DEPLOY / "backup" / "backup.sh"), url, str(tmp_path)], capture_output=True, text=True, timeout=120
+        [str(DEPLOY / "backup" / "backup.sh"), url, str(tmp_path)], capture_output=True, text=True, timeout=600
     )
     assert backup.returncode == 0, backup.stderr
     dump = backup.stdout.strip()
     check = subprocess.run(
-        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, "jirasync_restore_check_test"],
+        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, scratch],
         capture_output=True,
         text=True,
         timeout=300,
@@ -213,7 +215,7 @@ def test_a_backup_restores_into_a_scratch_database_with_equal_counts(tmp_path, c
     assert "every row count equal" in check.stdout
     Issue.objects.filter(pk=Issue.objects.first().pk).delete()  # the source moves on: the check must notice
     check = subprocess.run(
-        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, "jirasync_restore_check_test"],
+        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, scratch],
         capture_output=True,
         text=True,
         timeout=300,
