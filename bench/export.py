@@ -44,9 +44,8 @@ def main() -> None:
     from config.services import mappings_load_file
     from issues.models import Issue
     from projects.models import JiraInstance
-    from tests.admin.bulk_issues import issues_bulk_create
-    from tests.admin.test_exports import FORMATS
-    from tests.formdata import form_fields
+    from tests.support.bulk_issues import issues_bulk_create
+    from tests.support.formdata import EXPORT_FORMATS, form_fields
 
     call_command("migrate", verbosity=0)
     Issue.objects.all().delete()
@@ -65,7 +64,7 @@ def main() -> None:
     url = "/admin/issues/issue/export/?deleted=all"
     for kind in ("csv", "xlsx"):
         data = form_fields(client.get(url).content.decode(), None)
-        data["format"] = [FORMATS[kind]]
+        data["format"] = [EXPORT_FORMATS[kind]]
         # Twice: timed with the resident memory sampled, then again under tracemalloc (which slows it).
         seconds, size, rss_before, rss_peak = export_once(client, url, data)
         tracemalloc.start(1)

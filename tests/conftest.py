@@ -1,15 +1,24 @@
+"""The suite's cast of fixtures, one definition each: a fresh cache and quick retries for every test, the simulated
+Jira sites, instances (one as an operator adds it, one registered on the Cloud site), the reference mappings, a
+queue worker and a staff client holding exactly some permissions. Subfolders' conftest files keep only what is
+theirs alone (the simulator's module-scoped sites, the browser)."""
+
 import os
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
-from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.test import Client
 
 from audit.services import COMMAND
 from config.services import mappings_load_file
+from jirasim.testing import running_sim
 from projects.models import JiraInstance
-from tests.processes import processes_stop, qcluster_start
+from tests.support.mappings import REFERENCE_MAPPINGS
+from tests.support.processes import processes_stop, qcluster_start, subprocess_env
+from tests.support.sites import register
 
 pytest_plugins = ["jirasim.pytest_plugin"]
 
@@ -28,7 +37,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = chosen
 
 
-REFERENCE_MAPPINGS = Path(settings.BASE_DIR) / "config" / "field_mappings.json"
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Cached lookups (the issue statuses) must not leak from one test's data into the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(settings) -> None:
+    """Retries back off in milliseconds here, not Atlassian's recommended seconds."""
+    settings.JIRASYNC_BACKOFF_BASE = 0.01
+    settings.JIRASYNC_MAX_RETRIES = 5
+
+
+@pytest.fixture
+def cloud_site():
+    """A simulated Jira Cloud on loopback: 2 projects, 60 issues (seed 3), for this test alone."""
+    with running_sim(flavour="cloud", projects=2, issues=60, seed=3, long_history_share=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def dc_site():
+    """A simulated Jira Data Center on loopback: 2 projects, 60 issues (seed 4), for this test alone."""
+    with running_sim(flavour="datacenter", projects=2, issues=60, seed=4, long_history_share=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def cloud_instance(db, cloud_site) -> JiraInstance:
+    """An instance registered on cloud_site (slug instance_1), every project it discovers enabled."""
+    return register(cloud_site, "instance_1")
 
 
 @pytest.fixture
@@ -55,8 +96,24 @@ def instance(db) -> JiraInstance:
 @pytest.fixture
 def qcluster() -> Iterator[subprocess.Popen]:
     """A real queue worker process on the test database."""
-    from tests.syncing.test_resilience import subprocess_env
-
     worker = qcluster_start({**subprocess_env(), "Q_WORKERS": "2", "JIRASYNC_PAGE_SIZE": "50"})
     yield worker
     processes_stop([worker])
+
+
+@pytest.fixture
+def staff_with(django_user_model) -> Callable[..., Client]:
+    """A maker of logged-in staff clients holding exactly the given permissions ("app.codename")."""
+    made = []
+
+    def make(*permissions: str, name: str | None = None) -> Client:
+        user = django_user_model.objects.create_user(f"{name or 'staff'}{len(made)}", password="x", is_staff=True)
+        for dotted in permissions:
+            app_label, codename = dotted.split(".", 1)
+            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        client = Client()
+        client.force_login(user)
+        made.append(user)
+        return client
+
+    return make

@@ -11,8 +11,7 @@ from activity.models import Comment, Worklog
 from issues.models import FieldChange, Issue
 from issues.templatetags.humanize_seconds import duration_text
 from syncing.runner import RunOptions, sync_instance
-from tests.activity.test_activity_sync import busy
-from tests.syncing.conftest import register
+from tests.support.sites import busy, register
 
 pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with connections of their own
 
@@ -59,10 +58,9 @@ def fragment(text: str) -> str:
 
 
 def test_a_viewer_of_issues_sees_field_history_comments_and_worklogs_only_with_their_own_view_permission(
-    client, django_user_model, cloud_site, reference_mappings
+    client, django_user_model, reference_mappings, cloud_instance
 ):
-    instance = register(cloud_site, "instance_1")
-    assert sync_instance(instance.pk, RunOptions(full=True)).status == "succeeded"
+    assert sync_instance(cloud_instance.pk, RunOptions(full=True)).status == "succeeded"
     # An issue with a comment restricted to a role or group, worklogs with text, and a field history.
     restricted = Comment.objects.exclude(visibility_type="").filter(
         issue__worklogs__comment__gt="", issue__field_changes__isnull=False

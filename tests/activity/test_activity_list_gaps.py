@@ -13,10 +13,8 @@ from jirasim.testing import running_sim
 from projects.services import instance_save
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.activity.test_activity_sync import busy
-from tests.syncing.conftest import register
-from tests.syncing.test_run_requests import served
-from tests.syncing.truth import assert_activity_equals_truth
+from tests.support.sites import busy, register, served
+from tests.support.truth import assert_activity_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

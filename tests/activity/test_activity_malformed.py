@@ -14,8 +14,7 @@ from jirasim.testing import running_sim
 from syncing.fields.adf import adf_to_text, is_adf
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.activity.test_activity_sync import busy
-from tests.syncing.conftest import register
+from tests.support.sites import busy, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LAYOUT_KEPT = {"adf-content-not-list", "adf-text-not-string"}  # the kinds still named: read exactly as before

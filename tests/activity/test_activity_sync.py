@@ -14,26 +14,12 @@ from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import remap_task
-from tests.syncing.conftest import register
-from tests.syncing.test_run_requests import jira_requests, served
-from tests.syncing.truth import assert_activity_equals_truth, assert_database_equals_truth
+from tests.support.sites import busy, jira_requests, register, served
+from tests.support.truth import assert_activity_equals_truth, assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CHANGES = {"add": 6, "edit": 3, "delete": 3}
-
-
-def busy(server, key: str, comments: int = 25, worklogs: int = 23) -> None:
-    """Give an issue more comments and worklogs than a search sends inline (Cloud: 20 comments; 20 worklogs)."""
-    data = server.sim.data
-    with data.lock:
-        record = data.by_key[key]
-        at = data.now_ms - 3_600_000
-        for n in range(comments):
-            data.add_comment(record, n % 3, f"note {n}", at + n)
-        for n in range(worklogs):
-            data.add_worklog(record, n % 3, 900, at + n, f"work {n}")
-        data.version += 1
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])

@@ -6,7 +6,7 @@ from django.urls import reverse
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 
 @pytest.fixture

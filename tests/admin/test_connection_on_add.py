@@ -15,9 +15,9 @@ from audit.models import AuditLog
 from jirasim.testing import TOKEN, USER, request_counts
 from projects.models import JiraInstance
 from syncing import checks
-from tests.echo_server import echo_server
-from tests.formdata import form_fields
-from tests.syncing.conftest import register
+from tests.support.echo_server import echo_server
+from tests.support.formdata import form_fields
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

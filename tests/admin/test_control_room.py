@@ -16,18 +16,16 @@ from config.selectors import mapping_document
 from issues.models import Issue
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.conftest import REFERENCE_MAPPINGS
-from tests.syncing.conftest import register
+from tests.support.mappings import REFERENCE_MAPPINGS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def synced(cloud_site, reference_mappings):
-    instance = register(cloud_site, "instance_1")
-    sync_instance(instance.pk, RunOptions(full=True))
-    sync_instance(instance.pk, RunOptions())
-    return instance
+def synced(reference_mappings, cloud_instance):
+    sync_instance(cloud_instance.pk, RunOptions(full=True))
+    sync_instance(cloud_instance.pk, RunOptions())
+    return cloud_instance
 
 
 def test_the_dashboard_shows_each_instance_the_queue_and_the_database(admin_client, synced):

@@ -16,11 +16,9 @@ from config.models import FieldMapping, StatusMilestone
 from issues.models import Issue, StatusChange
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.admin.bulk_issues import issues_bulk_create
-from tests.formdata import form_fields
-from tests.syncing.conftest import register
-
-FORMATS = {"csv": "0", "xlsx": "1"}
+from tests.support.bulk_issues import issues_bulk_create
+from tests.support.formdata import EXPORT_FORMATS, form_fields
+from tests.support.sites import register
 
 
 def export(client, model: str, query: str, kind: str = "csv"):
@@ -29,7 +27,7 @@ def export(client, model: str, query: str, kind: str = "csv"):
     page = client.get(url)
     assert page.status_code == 200
     data = form_fields(page.content.decode(), None)
-    data["format"] = [FORMATS[kind]]
+    data["format"] = [EXPORT_FORMATS[kind]]
     return client.post(url, data)
 
 

@@ -14,8 +14,8 @@ from syncing.models import SyncRun
 from syncing.runner import sync_instance
 from syncing.runs import RunOptions
 from syncing.tasks import instance_delete_task
-from tests.admin.bulk_issues import issues_bulk_create
-from tests.syncing.conftest import register
+from tests.support.bulk_issues import issues_bulk_create
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,10 +28,9 @@ def queued_tasks(monkeypatch) -> list:
 
 
 @pytest.fixture
-def synced(cloud_site, reference_mappings) -> JiraInstance:
-    instance = register(cloud_site, "instance_1")
-    assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
-    return instance
+def synced(reference_mappings, cloud_instance) -> JiraInstance:
+    assert sync_instance(cloud_instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+    return cloud_instance
 
 
 def delete_page(instance: JiraInstance) -> str:

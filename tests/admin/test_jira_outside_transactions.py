@@ -20,9 +20,9 @@ from jirasim.testing import request_counts, running_sim
 from syncing.checks import instance_check
 from syncing.clients import client_for
 from syncing.transaction_guard import RequestInTransaction
-from tests.formdata import form_fields
-from tests.other_connection import LOCKED, OtherConnection
-from tests.syncing.conftest import register
+from tests.support.database import LOCKED, OtherConnection
+from tests.support.formdata import form_fields
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,8 +16,8 @@ from config.models import FieldMapping, StatusMilestone
 from config.selectors import mapping_document
 from jirasim.testing import running_sim
 from syncing.runner import RunOptions, sync_instance
-from tests.formdata import form_fields
-from tests.syncing.conftest import register
+from tests.support.formdata import form_fields
+from tests.support.sites import register
 
 PASSWORD = "round-trip-password"
 

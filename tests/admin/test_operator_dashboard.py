@@ -17,8 +17,8 @@ from projects.models import Project
 from syncing.claims import project_claim
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
-from tests.operations.test_metrics_health_prune import scrape
-from tests.syncing.conftest import register
+from tests.support.metrics import scrape
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

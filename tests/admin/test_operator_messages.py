@@ -13,7 +13,7 @@ from audit.models import AuditLog
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db
 
@@ -87,10 +87,9 @@ def test_sync_now_and_census_are_audited_with_the_user_who_pressed(admin_client,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_audit_list_filters_configuration_apart_from_syncs(admin_client, reference_mappings, cloud_site):
+def test_the_audit_list_filters_configuration_apart_from_syncs(admin_client, reference_mappings, cloud_instance):
 
-    instance = register(cloud_site, "instance_1")
-    sync_instance(instance.pk, RunOptions(full=True))
+    sync_instance(cloud_instance.pk, RunOptions(full=True))
     url = reverse("admin:audit_auditlog_changelist")
 
     def actions(kind: str) -> set[str]:

@@ -15,8 +15,8 @@ from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
 from syncing.runs import run_queue
 from syncing.tasks import census_project_task, sync_instance_task, sync_project_task
-from tests.syncing.conftest import register
-from tests.syncing.test_run_lifecycle import in_background, wait_for
+from tests.support.sites import register
+from tests.support.waiting import in_background, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

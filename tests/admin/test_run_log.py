@@ -17,8 +17,8 @@ from syncing.models import RunLogLine, SyncRun
 from syncing.retention import prune
 from syncing.run_log import run_log_capture, run_log_flush
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.test_run_lifecycle import in_background, wait_for
+from tests.support.sites import register
+from tests.support.waiting import in_background, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

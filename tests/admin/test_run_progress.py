@@ -13,8 +13,8 @@ from jirasim.testing import request_counts, running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import options_for
-from tests.syncing.conftest import register
-from tests.syncing.test_run_lifecycle import in_background, wait_for
+from tests.support.sites import register
+from tests.support.waiting import in_background, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

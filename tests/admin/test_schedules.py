@@ -10,8 +10,8 @@ from django_q.models import Schedule
 from audit.models import AuditLog
 from projects.models import JiraInstance
 from syncing.models import SyncRun
-from tests.formdata import form_fields, form_saved
-from tests.syncing.conftest import register
+from tests.support.formdata import form_fields, form_saved
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,11 +34,10 @@ def shown(schedule: Schedule) -> str:
     return schedule.next_run.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def test_the_schedule_is_edited_on_the_instance_page_and_the_next_runs_are_shown(admin_client, cloud_site):
-    instance = register(cloud_site, "instance_1")
-    change = reverse("admin:projects_jirainstance_change", args=[instance.pk])
+def test_the_schedule_is_edited_on_the_instance_page_and_the_next_runs_are_shown(admin_client, cloud_instance):
+    change = reverse("admin:projects_jirainstance_change", args=[cloud_instance.pk])
     page = text_of(admin_client.get(change))
-    before = schedules_of(instance)
+    before = schedules_of(cloud_instance)
     assert "incremental every 15 min " + shown(before["incremental"]) in page
     assert "full cron 30 3 * * 0 " + shown(before["full"]) in page
     assert "census every 360 min " + shown(before["census"]) in page
@@ -51,7 +50,7 @@ def test_the_schedule_is_edited_on_the_instance_page_and_the_next_runs_are_shown
         census_every_minutes="120",
     )
     assert saved.status_code == 302, text_of(saved)[:3000]
-    after = schedules_of(instance)
+    after = schedules_of(cloud_instance)
     assert (after["incremental"].minutes, after["full"].cron, after["census"].minutes) == (5, "0 2 * * 1-5", 120)
     assert set(after) == set(before) and all(after[p].pk == before[p].pk for p in after)  # edited, not doubled
     entry = AuditLog.objects.filter(object_type="projects.jirainstance", action="update").latest("id")
@@ -66,7 +65,7 @@ def test_the_schedule_is_edited_on_the_instance_page_and_the_next_runs_are_shown
 
     # A full-sync interval takes the place of the cron; 0 turns the incremental schedule off.
     assert submit(admin_client, change, full_every_minutes="1440", incremental_every_minutes="0").status_code == 302
-    after = schedules_of(instance)
+    after = schedules_of(cloud_instance)
     assert set(after) == {"full", "census"} and after["full"].minutes == 1440 and after["full"].cron is None
     listed = text_of(admin_client.get(reverse("admin:projects_jirainstance_changelist")))
     assert re.search(r"full: in (23 hours|1 day) census: in (1 hour|2 hours)", listed), listed[:3000]
@@ -83,12 +82,13 @@ def test_the_schedule_is_edited_on_the_instance_page_and_the_next_runs_are_shown
         ("census_every_minutes", "-5", "greater than or equal to 0"),
     ],
 )
-def test_a_schedule_that_cannot_run_is_refused_with_the_reason(admin_client, cloud_site, field, value, why):
-    instance = register(cloud_site, "instance_1")
-    before = {p: (s.minutes, s.cron, s.next_run) for p, s in schedules_of(instance).items()}
-    response = submit(admin_client, reverse("admin:projects_jirainstance_change", args=[instance.pk]), **{field: value})
+def test_a_schedule_that_cannot_run_is_refused_with_the_reason(admin_client, field, value, why, cloud_instance):
+    before = {p: (s.minutes, s.cron, s.next_run) for p, s in schedules_of(cloud_instance).items()}
+    response = submit(
+        admin_client, reverse("admin:projects_jirainstance_change", args=[cloud_instance.pk]), **{field: value}
+    )
     assert response.status_code == 200 and why in text_of(response)
-    assert {p: (s.minutes, s.cron, s.next_run) for p, s in schedules_of(instance).items()} == before
+    assert {p: (s.minutes, s.cron, s.next_run) for p, s in schedules_of(cloud_instance).items()} == before
 
 
 def test_pause_and_resume_from_the_list_and_the_page_are_audited_and_show(admin_client, cloud_site, staff_with):

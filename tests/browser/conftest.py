@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.syncing.conftest import cloud_site, quick_retries  # noqa: F401
-
 CHROMIUM = os.environ.get("JIRASYNC_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS = Path(os.environ.get("JIRASYNC_ARTEFACTS_DIR", Path(settings.BASE_DIR) / "var" / "artefacts"))
 
@@ -50,7 +48,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 def page(browser):
     """A page whose console errors and CSP violations are kept in page.csp_problems."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(60_000)  # a ceiling for each wait on the page: a loaded machine renders slowly
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     opened = context.new_page()
     opened.csp_problems = []

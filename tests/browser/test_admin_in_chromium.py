@@ -2,7 +2,6 @@
 qcluster, look at the issues, edit a mapping with a preview, re-map, and read the audit log."""
 
 import re
-import time
 
 import pytest
 from django.urls import reverse
@@ -12,27 +11,12 @@ from config.models import FieldMapping
 from issues.models import Issue
 from jirasim.testing import TOKEN, USER, running_sim
 from syncing.models import SyncRun
+from tests.support.browser import run_action
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "browser-test-password"
-
-
-def wait_for(predicate, seconds: float = 60, what: str = "condition"):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def run_action(page, label: str) -> None:
-    """Pick an action in the change form's action bar and run it."""
-    page.select_option('select[name="CHANGE_FORM-action"]', label=label)
-    with page.expect_navigation():
-        page.click('.actions button[type="submit"]')
 
 
 def test_an_operator_configures_syncs_and_remaps_from_the_browser(
@@ -122,7 +106,7 @@ def test_an_operator_configures_syncs_and_remaps_from_the_browser(
         with page.expect_navigation():
             page.click('input[name="_remap"]')
         assert "queued" in page.inner_text(".messagelist")
-        wait_for(lambda: AuditLog.objects.filter(action="remap").exists(), 60, "the re-map")
+        wait_for(lambda: AuditLog.objects.filter(action="remap").exists(), what="the re-map")
         for issue in Issue.objects.filter(instance__slug="instance_1")[:10]:
             assert issue.fields["order_number"] == issue.summary
 

@@ -10,7 +10,7 @@ from projects.models import JiraInstance
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import instance_delete_task
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,6 @@ cancelled and retried from its run's page."""
 import csv
 import io
 import re
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +19,9 @@ from jirasim.testing import running_sim
 from projects.models import JiraInstance
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
+from tests.support.browser import pick_action
+from tests.support.sites import register
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,13 +36,6 @@ def log_in(page, base: str) -> None:
     with page.expect_navigation():
         page.click('input[type="submit"]')
     page.wait_for_selector("#jirasync-dashboard")
-
-
-def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.time() + seconds
-    while not condition():
-        assert time.time() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 def without_self_refresh(route) -> None:
@@ -72,13 +66,6 @@ def no_horizontal_scroll(page) -> bool:
         """() => document.documentElement.scrollWidth <= window.innerWidth
               && [...document.querySelectorAll('.results')].every(box => box.scrollWidth <= box.clientWidth)"""
     )
-
-
-def pick_action(page, label: str, rows: str = "#result_list tbody tr input.action-select") -> None:
-    page.check(rows)
-    page.select_option('select[name="action"]', label=label)
-    with page.expect_navigation():
-        page.click('button[name="index"]')
 
 
 @pytest.fixture
@@ -232,7 +219,7 @@ def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
 
         # The page refreshes itself: the project runs appear and fill up, without a reload by hand.
         page.wait_for_selector("#run-children tbody tr:nth-child(2)", timeout=90_000)
-        wait_for(lambda: SyncRun.objects.filter(parent=run, pages__gte=2).count() == 2, 90, "two project runs going")
+        wait_for(lambda: SyncRun.objects.filter(parent=run, pages__gte=2).count() == 2, what="two project runs going")
         # From here on the run's pages are served less their 3-second refresh: steady to read and photograph.
         page.route(re.compile(r".*/admin/syncing/syncrun/\d+/change/.*"), without_self_refresh)
         run_url = f"{base}{reverse('admin:syncing_syncrun_change', args=[run.pk])}"
@@ -250,7 +237,7 @@ def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
         with page.expect_navigation():
             page.click('.run-actions button[value="cancel_runs"]')
         assert "cancel asked for" in page.inner_text(".messagelist")
-        wait_for(lambda: SyncRun.objects.get(pk=run.pk).status == "cancelled", 90, "the run to stop")
+        wait_for(lambda: SyncRun.objects.get(pk=run.pk).status == "cancelled", what="the run to stop")
         stored = Issue.objects.count()
         assert 0 < stored < 3000
         goto(page, run_url)
@@ -264,7 +251,7 @@ def test_the_operator_follows_a_sync_cancels_it_and_retries_it(
         with page.expect_navigation():
             page.click(f".messagelist a:has-text('run #'):not(:has-text('run #{run.pk}'))")
         retried = SyncRun.objects.get(parent__isnull=True, trigger="admin", pk__gt=run.pk)
-        wait_for(lambda: SyncRun.objects.get(pk=retried.pk).status == "succeeded", 180, "the retried run")
+        wait_for(lambda: SyncRun.objects.get(pk=retried.pk).status == "succeeded", what="the retried run")
         assert Issue.objects.count() == 3000
         goto(page, f"{base}{reverse('admin:syncing_syncrun_change', args=[retried.pk])}")
         assert "Succeeded" in page.inner_text("#run-state")

@@ -10,9 +10,8 @@ from django_q.models import Schedule
 
 from jirasim.testing import TOKEN, USER
 from projects.models import JiraInstance
-from tests.browser.test_admin_in_chromium import run_action
-from tests.browser.test_operator_day import pick_action
-from tests.syncing.conftest import register
+from tests.support.browser import pick_action, run_action
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from audit.models import AuditLog
 from config.mapping_file import MappingFileError, parse_mapping_text
 from config.models import FieldMapping, StatusMilestone
 from config.selectors import field_specs_for_instance
-from tests.config.test_mapping_file import stored_state
+from tests.support.mappings import stored_state
 
 LEGACY = Path(__file__).parent / "files" / "legacy_field_mappings.json"
 

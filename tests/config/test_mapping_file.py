@@ -9,23 +9,14 @@ from django.core.management.base import CommandError
 
 from audit.models import AuditLog
 from config.mapping_file import document_to_text, parse_mapping_text
-from config.models import FieldMapping, FieldSource, MilestoneStatuses, StatusMilestone
+from config.models import FieldMapping
 from config.selectors import (
     field_specs_for_instance,
     mapping_document,
     mapping_version,
     milestone_rules_for_instance,
 )
-from tests.conftest import REFERENCE_MAPPINGS
-
-
-def stored_state() -> list:
-    return [
-        list(FieldMapping.objects.values_list("name", "field_type", "required", "default", "group").order_by("name")),
-        list(FieldSource.objects.values_list("mapping__name", "instance_slug", "paths", "combine").order_by("id")),
-        list(StatusMilestone.objects.values_list("name", "order").order_by("name")),
-        list(MilestoneStatuses.objects.values_list("milestone__name", "instance_slug", "status_names").order_by("id")),
-    ]
+from tests.support.mappings import REFERENCE_MAPPINGS, stored_state
 
 
 def load(tmp_path, data, *args) -> str:

@@ -9,7 +9,7 @@ import requests
 from jira import JIRA
 
 from jirasim.testing import TOKEN, USER, running_sim
-from tests.jirasim.test_fidelity import validate
+from tests.support.shapes import validate
 
 AUTH = (USER, TOKEN)
 
@@ -124,12 +124,12 @@ def test_advance_sends_comment_and_worklog_events_in_jiras_shapes(flavour):
     try:
         with running_sim(flavour=flavour, projects=2, issues=30, seed=7) as site:
             hook = {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hook"}
-            requests.post(f"{site.url}/_sim/webhooks", json=hook, timeout=5).raise_for_status()
+            requests.post(f"{site.url}/_sim/webhooks", json=hook, timeout=60).raise_for_status()
             changes = {"add": 1, "edit": 1, "delete": 1}
             done = requests.post(
-                f"{site.url}/_sim/advance", json={"minutes": 5, "comments": changes, "worklogs": changes}, timeout=10
+                f"{site.url}/_sim/advance", json={"minutes": 5, "comments": changes, "worklogs": changes}, timeout=60
             ).json()
-            requests.get(f"{site.url}/_sim/webhooks", params={"wait": 10}, timeout=15).raise_for_status()
+            requests.get(f"{site.url}/_sim/webhooks", params={"wait": 120}, timeout=180).raise_for_status()
             rows = truth(site)
     finally:
         receiver.shutdown()

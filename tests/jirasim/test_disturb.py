@@ -149,7 +149,7 @@ def test_disturbances_are_reproducible_from_the_seeds(flavour, jira_session):
     runs = []
     for _ in range(2):
         with running_sim(flavour=flavour, projects=1, issues=25, seed=4, cloud_tokens="live") as server:
-            requests.post(f"{server.url}/_sim/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
+            requests.post(f"{server.url}/_sim/faults", json={"rules": [rule]}, timeout=60).raise_for_status()
             pager = cloud_keys if flavour == "cloud" else dc_keys_by_offset
             runs.append((pager(jira_session, server), fault_report(jira_session, server)["disturbances"]))
     assert runs[0] == runs[1] and runs[0][1]

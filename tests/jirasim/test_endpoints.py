@@ -165,9 +165,9 @@ def test_advance_updates_creates_deletes_and_moves_and_old_keys_still_resolve(ji
 def test_basic_and_bearer_auth_and_the_bodies_of_a_401():
     with running_sim(flavour="datacenter", projects=1, issues=5) as server:
         url = f"{server.url}/rest/api/2/myself"
-        assert requests.get(url, auth=(USER, TOKEN), timeout=5).status_code == 200
-        assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).status_code == 200
-        wrong = requests.get(url, auth=(USER, "nope"), timeout=5)
+        assert requests.get(url, auth=(USER, TOKEN), timeout=60).status_code == 200
+        assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60).status_code == 200
+        wrong = requests.get(url, auth=(USER, "nope"), timeout=60)
         assert wrong.status_code == 401 and wrong.json()["errorMessages"]
         assert request_counts(server)["GET /rest/api/2/myself"] == {"200": 2, "401": 1}
 
@@ -207,7 +207,7 @@ def test_tls_serves_https_with_a_certificate_clients_can_trust(tmp_path):
     with running_sim(flavour="cloud", projects=1, issues=3, tls=True) as server:
         assert server.url.startswith("https://")
         response = requests.get(
-            f"{server.url}/rest/api/3/serverInfo", auth=(USER, TOKEN), verify=server.cert_file, timeout=10
+            f"{server.url}/rest/api/3/serverInfo", auth=(USER, TOKEN), verify=server.cert_file, timeout=60
         )
         assert response.json()["deploymentType"] == "Cloud"
 
@@ -216,7 +216,7 @@ def test_basic_auth_header_is_checked_not_just_present():
     with running_sim(flavour="cloud", projects=1, issues=3) as server:
         forged = base64.b64encode(f"{USER}:wrong".encode()).decode()
         response = requests.get(
-            f"{server.url}/rest/api/3/myself", headers={"Authorization": f"Basic {forged}"}, timeout=5
+            f"{server.url}/rest/api/3/myself", headers={"Authorization": f"Basic {forged}"}, timeout=60
         )
         assert response.status_code == 401
         assert response.text == "Client must be authenticated to access this resource."
@@ -225,12 +225,12 @@ def test_basic_auth_header_is_checked_not_just_present():
 def test_repeated_failed_logins_lead_to_a_403_captcha_challenge():
     with running_sim(flavour="datacenter", projects=1, issues=3, captcha_after=3) as server:
         url = f"{server.url}/rest/api/2/myself"
-        assert [requests.get(url, auth=(USER, "wrong"), timeout=5).status_code for _ in range(3)] == [401] * 3
-        denied = requests.get(url, auth=(USER, TOKEN), timeout=5)
+        assert [requests.get(url, auth=(USER, "wrong"), timeout=60).status_code for _ in range(3)] == [401] * 3
+        denied = requests.get(url, auth=(USER, TOKEN), timeout=60)
         assert denied.status_code == 403
         assert denied.headers["X-Authentication-Denied-Reason"].startswith("CAPTCHA_CHALLENGE")
         # A bearer token is not subject to the login CAPTCHA.
-        assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).status_code == 200
+        assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60).status_code == 200
 
 
 def test_no_issue_is_updated_after_the_simulated_clock():
@@ -244,7 +244,7 @@ def test_no_issue_is_updated_after_the_simulated_clock():
 def test_the_pytest_fixtures_start_simulators_on_ephemeral_ports_with_counters(jirasim_server, jirasim_factory):
     dc = jirasim_factory(flavour="datacenter", projects=1, issues=3)
     assert jirasim_server.port != dc.port
-    assert requests.get(f"{dc.url}/rest/api/2/serverInfo", auth=(USER, TOKEN), timeout=5).json()["deploymentType"] == (
+    assert requests.get(f"{dc.url}/rest/api/2/serverInfo", auth=(USER, TOKEN), timeout=60).json()["deploymentType"] == (
         "Server"
     )
     assert request_counts(dc) == {"GET /rest/api/2/serverInfo": {"200": 1}}

@@ -1,13 +1,9 @@
 """jirasim answers in the shapes real Jira does: compared with recorded responses and Atlassian's OpenAPI schemas."""
 
-import json
-from functools import cache
-
-import jsonschema
 import pytest
 
-from tests.jirasim.shapes import shape_differences
-from tests.reference import recorded, reference_dir
+from tests.support.reference import recorded
+from tests.support.shapes import shape_differences, validate
 
 # Keys real Jira sends only for some data or some sites.
 OPTIONAL = frozenset(
@@ -165,39 +161,6 @@ def test_error_bodies_have_jiras_shape(cloud_sim, jira_session):
     bad_jql = jira_session.get(f"{cloud_sim.url}/rest/api/3/search/jql", params={"jql": "project = OPS jql"})
     assert bad_jql.status_code == 400
     assert bad_jql.json()["errorMessages"][0].startswith("Error in the JQL Query: Expecting either 'OR' or 'AND'")
-
-
-@cache
-def openapi() -> dict:
-    spec = json.loads((reference_dir() / "jira-cloud-platform-swagger-v3.v3.json").read_text())
-    spec = nulls_allowed(spec)
-    # Real responses (recorded/cloud-v3-field-list.json) carry a property the schema forbids.
-    spec["components"]["schemas"]["FieldDetails"]["properties"]["untranslatedName"] = {"type": "string"}
-    # Real REST changelogs carry these on user items (recorded/cloud-agile-issue-EE-17…, the 2026 webhook)
-    # and real serverInfo a defaultLocale (recorded/cloud-serverinfo.json); the schemas forbid them.
-    for name in ("tmpFromAccountId", "tmpToAccountId"):
-        spec["components"]["schemas"]["ChangeDetails"]["properties"][name] = {"type": ["string", "null"]}
-    spec["components"]["schemas"]["ServerInformation"]["properties"]["defaultLocale"] = {"type": "object"}
-    return spec
-
-
-def nulls_allowed(node):
-    """Every typed value may also be null: real responses (e.g. recorded changelog items' "from") send
-    nulls where the spec does not say `nullable`, and JSON Schema validators ignore that keyword anyway."""
-    if isinstance(node, dict):
-        node = {key: nulls_allowed(value) for key, value in node.items()}
-        if isinstance(node.get("type"), str) and node["type"] != "object":
-            node["type"] = [node["type"], "null"]
-        return node
-    if isinstance(node, list):
-        return [nulls_allowed(item) for item in node]
-    return node
-
-
-def validate(instance: dict, schema_name: str) -> None:
-    spec = openapi()
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
-    jsonschema.validate(instance, schema, cls=jsonschema.Draft4Validator)
 
 
 @pytest.mark.parametrize(

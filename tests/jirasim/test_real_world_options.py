@@ -96,9 +96,9 @@ def test_lookalike_items_carry_a_custom_field_id_on_cloud_and_none_on_data_cente
         with running_sim(flavour=flavour, projects=1, issues=20, status_lookalike_fields=True) as server:
             version = "3" if flavour == "cloud" else "2"
             found = []
-            for row in requests.get(f"{server.url}/_sim/truth", timeout=10).json()["issues"]:
+            for row in requests.get(f"{server.url}/_sim/truth", timeout=60).json()["issues"]:
                 page = requests.get(
-                    f"{server.url}/rest/api/{version}/issue/{row['key']}/changelog", auth=(USER, TOKEN), timeout=10
+                    f"{server.url}/rest/api/{version}/issue/{row['key']}/changelog", auth=(USER, TOKEN), timeout=60
                 ).json()
                 found += [i for h in page["values"] for i in h["items"] if i["field"] in ("Status", "Workflow Status")]
             assert found and all(item["fieldtype"] == "custom" for item in found)
@@ -106,13 +106,13 @@ def test_lookalike_items_carry_a_custom_field_id_on_cloud_and_none_on_data_cente
                 assert {item["fieldId"] for item in found} == {"customfield_10043", "customfield_10044"}
             else:
                 assert not any("fieldId" in item for item in found)
-            fields = requests.get(f"{server.url}/rest/api/{version}/field", auth=(USER, TOKEN), timeout=10).json()
+            fields = requests.get(f"{server.url}/rest/api/{version}/field", auth=(USER, TOKEN), timeout=60).json()
             assert {"Status", "Workflow Status"} <= {f["name"] for f in fields if f["custom"]}
 
 
 def test_server_info_reports_the_data_center_version_and_the_cli_takes_the_options():
     with running_sim(flavour="datacenter", projects=1, issues=1, dc_version="7.13.0") as server:
-        info = requests.get(f"{server.url}/rest/api/2/serverInfo", auth=(USER, TOKEN), timeout=10).json()
+        info = requests.get(f"{server.url}/rest/api/2/serverInfo", auth=(USER, TOKEN), timeout=60).json()
         assert (info["version"], info["versionNumbers"]) == ("7.13.0", [7, 13, 0])
     args = parse_args(["--sprints", "--sprint-format", "legacy", "--rich-adf", "--status-lookalike-fields"])
     assert (args.sprints, args.sprint_format, args.rich_adf, args.status_lookalike_fields) == (

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from jirasim.testing import TOKEN, USER, running_sim
-from tests.jirasim.shapes import key_paths, missing_paths
-from tests.reference import recorded, reference_dir
+from tests.support.reference import recorded, reference_dir
+from tests.support.shapes import key_paths, missing_paths
 
 REQUIRED_SHARE = 0.95
 DEADLINE = 30.0

@@ -3,7 +3,7 @@
 import requests
 
 from jirasim.testing import TOKEN, USER, running_sim
-from tests.reference import recorded, reference_dir
+from tests.support.reference import recorded, reference_dir
 
 
 def session() -> requests.Session:

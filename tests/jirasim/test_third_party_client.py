@@ -44,7 +44,7 @@ def test_it_searches_cloud_with_the_enhanced_search(cloud_sim):
 def test_it_reads_an_issue_by_id_and_by_an_old_key(cloud_sim):
     import requests
 
-    moved = requests.post(f"{cloud_sim.url}/_sim/advance", json={"minutes": 5, "move": 1}, timeout=10).json()["moved"][
+    moved = requests.post(f"{cloud_sim.url}/_sim/advance", json={"minutes": 5, "move": 1}, timeout=60).json()["moved"][
         0
     ]
     cloud = JIRA(server=cloud_sim.url, basic_auth=(USER, TOKEN), max_retries=0)
@@ -57,7 +57,7 @@ def test_it_pages_a_changelog(dc_client, dc_sim):
 
     busy = next(
         row
-        for row in requests.get(f"{dc_sim.url}/_sim/truth", timeout=10).json()["issues"]
+        for row in requests.get(f"{dc_sim.url}/_sim/truth", timeout=60).json()["issues"]
         if row["changelog_total"] > 100
     )
 

@@ -1,13 +1,12 @@
 """The production profile passes Django's deployment checks and refuses to start half-configured."""
 
 import os
-import secrets
 import subprocess
 import sys
 
 from django.conf import settings
 
-from projects.crypto import generate_key
+from tests.support.processes import production_env
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -29,15 +28,6 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
-
-
-def production_env() -> dict[str, str]:
-    return {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "JIRASYNC_ENCRYPTION_KEYS": generate_key(),
-        "ALLOWED_HOSTS": "jirasync.example.com",
-        "DATABASE_URL": f"sqlite:///{settings.BASE_DIR / 'var' / 'deploy-check.sqlite3'}",
-    }
 
 
 def test_check_deploy_reports_nothing():

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

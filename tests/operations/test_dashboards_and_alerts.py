@@ -9,8 +9,8 @@ import yaml
 from django.conf import settings
 
 from syncing.runner import RunOptions, sync_instance
-from tests.operations.test_metrics_health_prune import scrape
-from tests.syncing.conftest import register
+from tests.support.metrics import scrape
+from tests.support.sites import register
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 PROMETHEUS_OWN = {"up"}  # made by Prometheus itself, not by an exporter

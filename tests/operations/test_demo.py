@@ -17,6 +17,8 @@ import pytest
 import requests
 from django.conf import settings
 
+from tests.support.waiting import eventually
+
 ROOT = Path(settings.BASE_DIR)
 sys.path.insert(0, str(ROOT / "bin"))
 from _demo import free_port  # noqa: E402
@@ -79,7 +81,7 @@ def demo_stop(demo: subprocess.Popen) -> None:
             demo.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait(timeout=10)
+            demo.wait(timeout=120)
 
 
 def logged_in(url: str, user: str, password: str) -> requests.Session:
@@ -143,11 +145,13 @@ def test_the_demo_leaves_working_commands_and_a_second_demo_serves_admin_though_
         for demo in (second, first):
             if demo is not None:
                 demo_stop(demo)
+
     # Stopped, a demo leaves nothing running: the queue worker's own processes included.
-    deadline = time.monotonic() + 60
-    while (left := processes_in(folder)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not left, f"still running after the demos stopped: {left}"
+    def nothing_left() -> None:
+        left = processes_in(folder)
+        assert not left, f"still running after the demos stopped: {left}"
+
+    eventually(nothing_left, poll=0.5)
 
 
 def processes_in(folder: Path) -> list[str]:

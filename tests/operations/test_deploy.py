@@ -17,8 +17,9 @@ from django.db import connection
 
 from issues.models import Issue
 from syncing.runner import RunOptions, sync_instance
-from tests.jirasync_site.test_production_settings import production_env
-from tests.syncing.conftest import register
+from tests.support.processes import processes_stop, production_env, subprocess_env
+from tests.support.sites import register
+from tests.support.waiting import wait_for
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 WEBHOOK_SECRET = "dc-webhook-secret-in-the-url-1234"
@@ -65,37 +66,43 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
         cwd=settings.BASE_DIR,
         env=env,
         check=True,
-        timeout=120,
+        timeout=600,
     )
     log = tmp_path / "gunicorn.log"  # the unit logs to the journal: its stdout and stderr
     server = subprocess.Popen(
-        args.split(), cwd=settings.BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        args.split(),
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group, as the unit's cgroup: stopped whole whatever happens
     )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthz() -> requests.Response | None:
+        assert server.poll() is None, f"gunicorn exited: {log.read_text()}"
+        try:
+            return requests.get(f"{base}/healthz", headers={"Host": "jirasync.example.com"}, timeout=60)
+        except (requests.ConnectionError, requests.Timeout):
+            return None  # its workers are still starting
+
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120  # generous: a loaded machine starts gunicorn's workers slowly
-        while True:
-            try:
-                health = requests.get(f"{base}/healthz", headers={"Host": "jirasync.example.com"}, timeout=30)
-                break
-            except (requests.ConnectionError, requests.Timeout):
-                assert time.time() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        health = wait_for(healthz, what="gunicorn to answer /healthz", poll=0.2)
         assert health.status_code == 200 and health.json() == {"status": "ok"}  # no redirect for probes
         plain = requests.get(
-            f"{base}/admin/login/", headers={"Host": "jirasync.example.com"}, allow_redirects=False, timeout=30
+            f"{base}/admin/login/", headers={"Host": "jirasync.example.com"}, allow_redirects=False, timeout=60
         )
         assert plain.status_code == 301 and plain.headers["Location"].startswith("https://jirasync.example.com/")
         secure = requests.get(
             f"{base}/admin/login/",
             headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"},
-            timeout=30,
+            timeout=60,
         )
         assert secure.status_code == 200 and "max-age=31536000" in secure.headers["Strict-Transport-Security"]
         assert "secure" in secure.headers.get("Set-Cookie", "").lower()
         assert (
             requests.get(
-                f"{base}/metrics", headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"}, timeout=30
+                f"{base}/metrics", headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"}, timeout=60
             ).status_code
             == 401
         )
@@ -104,12 +111,11 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
             f"{base}/webhooks/jira/dc-site/?token={WEBHOOK_SECRET}",
             json={"webhookEvent": "jira:issue_updated", "issue": {"id": "1"}},
             headers={"Host": "jirasync.example.com", "X-Forwarded-Proto": "https"},
-            timeout=5,
+            timeout=60,
         )
         assert webhook.status_code == 401
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        processes_stop([server], grace=120)  # gunicorn gives its workers graceful_timeout (30 s) to finish
     access_log = log.read_text()
     assert '"POST /webhooks/jira/dc-site/ HTTP/1.1" 401' in access_log
     assert WEBHOOK_SECRET not in access_log and "token=" not in access_log
@@ -129,8 +135,6 @@ def test_the_queue_unit_s_stop_ends_the_cluster_cleanly_well_within_its_timeout(
     kill_mode = unit_setting(unit, "KillMode", "control-group")
     kill_signal = getattr(signal, unit_setting(unit, "KillSignal", "SIGTERM"))
     timeout = float(unit_setting(unit, "TimeoutStopSec", "90"))
-    from tests.syncing.test_resilience import subprocess_env
-
     cluster = subprocess.Popen(
         [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "qcluster"],
         cwd=settings.BASE_DIR,
@@ -159,7 +163,7 @@ def test_the_queue_unit_s_stop_ends_the_cluster_cleanly_well_within_its_timeout(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(cluster.pid, signal.SIGKILL)
-        cluster.wait(timeout=10)
+        cluster.wait(timeout=120)
 
 
 def test_nginx_logs_paths_without_query_strings():
@@ -194,13 +198,15 @@ def test_a_backup_restores_into_a_scratch_database_with_equal_counts(tmp_path, c
     assert Issue.objects.count() == 120
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # Named after this suite's test database: another suite on the same server restores beside this one.
+    scratch = f"{db['NAME']}_restore_check"
     backup = subprocess.run(
-        [str(DEPLOY / "backup" / "backup.sh"), url, str(tmp_path)], capture_output=True, text=True, timeout=120
+        [str(DEPLOY / "backup" / "backup.sh"), url, str(tmp_path)], capture_output=True, text=True, timeout=600
     )
     assert backup.returncode == 0, backup.stderr
     dump = backup.stdout.strip()
     check = subprocess.run(
-        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, "jirasync_restore_check_test"],
+        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, scratch],
         capture_output=True,
         text=True,
         timeout=300,
@@ -209,7 +215,7 @@ def test_a_backup_restores_into_a_scratch_database_with_equal_counts(tmp_path, c
     assert "every row count equal" in check.stdout
     Issue.objects.filter(pk=Issue.objects.first().pk).delete()  # the source moves on: the check must notice
     check = subprocess.run(
-        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, "jirasync_restore_check_test"],
+        [str(DEPLOY / "backup" / "restore_check.sh"), dump, url, scratch],
         capture_output=True,
         text=True,
         timeout=300,

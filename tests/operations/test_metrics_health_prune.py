@@ -8,7 +8,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
-from prometheus_client.parser import text_string_to_metric_families
 
 from agile.models import Sprint
 from audit.models import AuditLog
@@ -19,19 +18,10 @@ from syncing.retention import prune
 from syncing.runner import RunOptions, sync_instance
 from syncing.schedules import schedules_ensure_all
 from syncing.tasks import heartbeat_task
-from tests.syncing.conftest import register
+from tests.support.metrics import scrape
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def scrape(client, **headers) -> dict[str, dict[tuple, float]]:
-    response = client.get("/metrics", **headers)
-    assert response.status_code == 200, response.content
-    samples: dict[str, dict[tuple, float]] = {}
-    for family in text_string_to_metric_families(response.content.decode()):
-        for sample in family.samples:
-            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
-    return samples
 
 
 def value(samples: dict, name: str, **labels) -> float:

@@ -25,9 +25,9 @@ from projects.models import JiraInstance
 from projects.services import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.echo_server import ECHOES, echo_server
-from tests.projects.test_token_encryption import database_bytes
-from tests.syncing.conftest import register
+from tests.support.database import database_bytes
+from tests.support.echo_server import ECHOES, echo_server
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

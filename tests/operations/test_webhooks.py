@@ -18,9 +18,10 @@ from projects.services import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery, WebhookRefusal
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue
-from tests.reference import recorded
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth, moment
+from tests.support.reference import recorded
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth, moment
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,10 +138,10 @@ def test_comment_and_worklog_changes_in_jira_reach_the_database_through_webhooks
     sync_instance(instance.pk, RunOptions(full=True))
     url = live_server.url + reverse("jira_webhook", args=[instance.slug])
     registration = {"url": url, "secret": SECRET} if flavour == "cloud" else {"url": f"{url}?token={SECRET}"}
-    requests.post(f"{site.url}/_sim/webhooks", json=registration, timeout=5).raise_for_status()
+    requests.post(f"{site.url}/_sim/webhooks", json=registration, timeout=60).raise_for_status()
     activity = {"add": 2, "edit": 1, "delete": 1}
     done = requests.post(
-        f"{site.url}/_sim/advance", json={"minutes": 3, "comments": activity, "worklogs": activity}, timeout=10
+        f"{site.url}/_sim/advance", json={"minutes": 3, "comments": activity, "worklogs": activity}, timeout=60
     ).json()
     changed = {change["issue"] for kind in ("comments", "worklogs") for side in done[kind].values() for change in side}
     truth = {row["key"]: row for row in site.sim.data.truth()}
@@ -153,14 +154,23 @@ def test_comment_and_worklog_changes_in_jira_reach_the_database_through_webhooks
             and not PendingRefresh.objects.exists()
         )
 
-    deadline = time.time() + 90
-    while not arrived():
-        assert time.time() < deadline, requests.get(f"{site.url}/_sim/webhooks", timeout=5).json()
-        time.sleep(0.1)
-    deliveries = requests.get(f"{site.url}/_sim/webhooks?wait=10", timeout=15).json()["deliveries"]
-    assert sorted(d["event"] for d in deliveries) == sorted(
+    expected = sorted(
         f"{noun}_{verb}" for noun in ("comment", "worklog") for verb in ("created", "created", "updated", "deleted")
     )
+
+    def settled() -> list[dict]:
+        """The simulator's deliveries, once each was answered and every refresh they asked for has stored Jira's
+        state: a refresh takes its PendingRefresh row as it starts, so no row left is not enough."""
+        deliveries = requests.get(f"{site.url}/_sim/webhooks", timeout=60).json()["deliveries"]
+        assert sorted(d["event"] for d in deliveries) == expected
+        assert all(d["status"] != "pending" for d in deliveries), deliveries
+        assert not PendingRefresh.objects.exists(), "refreshes still queued"
+        assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists(), "a refresh still running"
+        assert arrived(), "the changed issues are not all stored as Jira has them"
+        assert_database_equals_truth(site, instance)
+        return deliveries
+
+    deliveries = eventually(settled)
     assert all(d["status"] == 202 for d in deliveries), deliveries
     received = WebhookDelivery.objects.filter(instance=instance)
     assert received.count() == len(deliveries)
@@ -272,34 +282,28 @@ def test_a_change_in_jira_reaches_the_database_through_webhook_and_queue(live_se
     sync_instance(instance.pk, RunOptions(full=True))
     url = live_server.url + reverse("jira_webhook", args=[instance.slug])
     registration = {"url": url, "secret": SECRET} if flavour == "cloud" else {"url": f"{url}?token={SECRET}"}
-    requests.post(f"{site.url}/_sim/webhooks", json=registration, timeout=5).raise_for_status()
+    requests.post(f"{site.url}/_sim/webhooks", json=registration, timeout=60).raise_for_status()
     began = time.time()
-    response = requests.post(f"{site.url}/_sim/advance", json={"minutes": 3, "update": 0.05, "create": 2}, timeout=10)
+    response = requests.post(f"{site.url}/_sim/advance", json={"minutes": 3, "update": 0.05, "create": 2}, timeout=60)
     done = response.json()
     changed = done["updated"] + done["created"]
     truth = {row["key"]: row for row in site.sim.data.truth()}
 
-    def arrived() -> bool:
+    def settled() -> list[dict]:
+        """The simulator's deliveries, once each was answered and the database holds Jira's state (a change of
+        fields alone leaves the status as it was: the whole issue is compared, not its status)."""
+        deliveries = requests.get(f"{site.url}/_sim/webhooks", timeout=60).json()["deliveries"]
+        assert deliveries and all(d["status"] != "pending" for d in deliveries), deliveries
         stored = {i.key: i for i in Issue.objects.filter(instance=instance, key__in=changed)}
-        if not (
-            len(stored) == len(changed)
-            and all(stored[key].status == truth[key]["status"] for key in changed)
-            and not PendingRefresh.objects.exists()
-        ):
-            return False
-        try:  # a change of fields alone leaves the status as it was: wait for the whole issue, not its status
-            assert_database_equals_truth(site, instance)
-        except AssertionError:
-            return False
-        return True
+        assert len(stored) == len(changed) and all(stored[key].status == truth[key]["status"] for key in changed)
+        assert not PendingRefresh.objects.exists(), "refreshes still queued"
+        assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists(), "a refresh still running"
+        assert_database_equals_truth(site, instance)
+        return deliveries
 
-    deadline = time.time() + 60
-    while not arrived():
-        assert time.time() < deadline, requests.get(f"{site.url}/_sim/webhooks", timeout=5).json()
-        time.sleep(0.1)
+    deliveries = eventually(settled, poll=0.1)
     latency = time.time() - began
-    deliveries = requests.get(f"{site.url}/_sim/webhooks", timeout=5).json()["deliveries"]
-    assert deliveries and all(d["status"] == 202 for d in deliveries), deliveries
+    assert all(d["status"] == 202 for d in deliveries), deliveries
     logging.getLogger(__name__).warning(
         "webhook path latency (%s): %.2f s for %d issues", flavour, latency, len(changed)
     )
@@ -320,7 +324,7 @@ def test_a_refresh_answered_with_less_than_asked_keeps_the_issue_and_says_so(clo
     stored = Issue.objects.filter(instance=instance).order_by("jira_id").first()
     before = (stored.summary, stored.status, stored.fields)
     rule = {"kind": kind, "endpoint": "GET /rest/api/3/issue/{issueIdOrKey}", "ids": [str(stored.jira_id)]}
-    requests.post(f"{cloud_site.url}/_sim/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
+    requests.post(f"{cloud_site.url}/_sim/faults", json={"rules": [rule]}, timeout=60).raise_for_status()
     refresh_issue(instance.pk, stored.jira_id)
     run = SyncRun.objects.get(kind=SyncRun.Kind.WEBHOOK)
     assert run.status == SyncRun.Status.FAILED and stored.key in run.error
@@ -328,6 +332,6 @@ def test_a_refresh_answered_with_less_than_asked_keeps_the_issue_and_says_so(clo
     assert (stored.summary, stored.status, stored.fields) == before  # nothing replaced by less
     assert AuditLog.objects.filter(action="sync_row_failed", object_repr=stored.key).exists()
     assert IssueRetry.objects.filter(jira_id=stored.jira_id).exists()  # the project's next run asks again
-    requests.delete(f"{cloud_site.url}/_sim/faults", timeout=10)
+    requests.delete(f"{cloud_site.url}/_sim/faults", timeout=60)
     sync_instance(instance.pk, RunOptions())
     assert not IssueRetry.objects.filter(jira_id=stored.jira_id).exists()

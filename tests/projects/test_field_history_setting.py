@@ -11,7 +11,7 @@ from issues.report_view import kept_now_sql
 from projects.models import JiraInstance
 from projects.services import instance_save
 from syncing.field_history import KeptFields
-from tests.formdata import form_saved
+from tests.support.formdata import form_saved
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,6 @@
 """Instance tokens are encrypted at rest and never shown in clear."""
 
-from pathlib import Path
-
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from audit.models import AuditLog
@@ -11,20 +8,9 @@ from audit.services import COMMAND
 from projects.crypto import TokenDecryptionError, generate_key, reencrypt_token
 from projects.models import JiraInstance
 from projects.services import instance_save
+from tests.support.database import database_bytes
 
 CLEAR = "clear-token-7f3a9c1e5b"
-
-
-def database_bytes() -> bytes:
-    """Everything the database holds for the instance table, as the server stores it."""
-    if connection.vendor == "sqlite":
-        connection.close()  # flush to the file and its WAL
-        name = connection.settings_dict["NAME"]
-        files = [Path(f"{name}{suffix}") for suffix in ("", "-wal")]
-        return b"".join(path.read_bytes() for path in files if path.exists())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT row_to_json(t)::text FROM projects_jirainstance t")
-        return "".join(row[0] for row in cursor.fetchall()).encode()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -25,8 +25,8 @@ from jirasim.testing import running_sim
 from projects.services import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery
 from syncing.runner import RunOptions, sync_instance
-from tests.conftest import REFERENCE_MAPPINGS
-from tests.syncing.conftest import register
+from tests.support.mappings import REFERENCE_MAPPINGS
+from tests.support.sites import register
 
 SECRET = "fuzz-webhook-secret-0123"
 FUZZ = settings(
@@ -101,7 +101,7 @@ def test_hostile_field_values_cost_at_most_their_own_row_and_say_why(reference_m
     with running_sim(flavour="cloud", projects=1, issues=30, seed=61) as server:
         sample_key = server.sim.data.key_of(server.sim.data.live()[0])
         sample = requests.get(
-            f"{server.url}/rest/api/2/issue/{sample_key}", auth=(server.sim.user, server.sim.token), timeout=10
+            f"{server.url}/rest/api/2/issue/{sample_key}", auth=(server.sim.user, server.sim.token), timeout=60
         ).json()
         hostile = hostile_variants(sample)
         for issue in hostile:

@@ -3,7 +3,6 @@
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 from django.conf import settings
@@ -14,9 +13,10 @@ from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.processes import subprocess_env
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,10 +43,12 @@ def test_pg_terminate_backend_mid_run_then_the_next_run_completes(reference_mapp
             text=True,
         )
         # Wait until the sync has written some pages, then cut every connection it holds.
-        deadline = time.time() + 60
-        while Issue.objects.count() < 40:
-            assert time.time() < deadline and worker.poll() is None, "the sync did not get going"
-            time.sleep(0.05)
+
+        def going() -> bool:
+            assert worker.poll() is None, "the sync ended before it wrote 40 issues"
+            return Issue.objects.count() >= 40
+
+        wait_for(going, what="the sync to write 40 issues", poll=0.05)
         killed = 0
         with connection.cursor() as cursor:
             for pid in other_backends():

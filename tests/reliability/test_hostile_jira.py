@@ -1,7 +1,6 @@
 """A hostile Jira (issue #12, items 7-10): poisoned issues, bodies that trickle, answers of the wrong shape,
 URLs that are not Jira. Each costs its own row or fails with a clear error, never a project, a hang or a 500."""
 
-import copy
 import http.server
 import signal
 import subprocess
@@ -27,8 +26,9 @@ from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraUnavailableError
 from syncing.models import IssueRetry, SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
+from tests.support.processes import subprocess_env
+from tests.support.sites import poisoned, register
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,11 +67,12 @@ def test_sigterm_stops_a_sync_waiting_on_a_trickling_jira_within_seconds(referen
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.time() + 120
-        while not SyncRun.objects.filter(project__isnull=False, status=SyncRun.Status.RUNNING).exists():
-            assert process.poll() is None and time.time() < deadline, "the sync never started"
-            time.sleep(0.1)
-        time.sleep(1.5)  # the search request is now trickling in
+
+        def trickling() -> bool:
+            assert process.poll() is None, "the sync ended before its search answer trickled"
+            return bool(server.sim.faults.inflicted["trickle"])
+
+        wait_for(trickling, what="the sync's search answer to trickle in")
         process.send_signal(signal.SIGTERM)
         began = time.monotonic()
         _out, err = process.communicate(timeout=120)
@@ -79,14 +80,6 @@ def test_sigterm_stops_a_sync_waiting_on_a_trickling_jira_within_seconds(referen
         assert process.returncode == 128 + signal.SIGTERM, err
         run = SyncRun.objects.get(project__isnull=False)
         assert run.status == SyncRun.Status.CANCELLED
-
-
-def poisoned(sample: dict, number: int, change) -> dict:
-    issue = copy.deepcopy(sample)
-    issue["id"] = str(910_000 + number)
-    issue["key"] = f"{sample['key'].rsplit('-', 1)[0]}-{9100 + number}"
-    change(issue["fields"])
-    return issue
 
 
 def test_a_poisoned_issue_costs_exactly_its_own_row_whatever_poisons_it(reference_mappings):

@@ -3,7 +3,6 @@ answer of the wrong shape is a typed error naming its endpoint (never a tracebac
 500), and a core date-time that cannot be read is never stored as a silent NULL."""
 
 import threading
-import time
 
 import pytest
 import requests
@@ -19,8 +18,8 @@ from projects.models import Project
 from syncing.models import IssueRetry, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import runs_abandoned_close
-from tests.reliability.test_hostile_jira import poisoned
-from tests.syncing.conftest import register
+from tests.support.sites import poisoned, register
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,13 +31,6 @@ def override(server, endpoint: str, body) -> None:
         f"{server.url}/_sim/override", json={"endpoint": endpoint, "status": 200, "body": body}, timeout=30
     )
     answer.raise_for_status()
-
-
-def wait_for(condition, seconds: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
-        time.sleep(0.2)
 
 
 def test_an_instance_run_keeps_its_lease_through_a_slow_discovery(settings, reference_mappings):

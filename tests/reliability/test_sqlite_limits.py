@@ -18,9 +18,9 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_project
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.processes import subprocess_env
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

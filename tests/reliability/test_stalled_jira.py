@@ -15,9 +15,9 @@ from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraUnavailableError
 from syncing.models import SyncRun
 from syncing.runs import StopSignal
-from tests.reliability.stalling_jira import stalling_jira
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
+from tests.support.processes import subprocess_env
+from tests.support.sites import register
+from tests.support.stalling_jira import stalling_jira
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,10 +16,10 @@ from django_q.models import Schedule
 
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
-from tests.processes import processes_stop, qcluster_start
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.processes import processes_stop, qcluster_start, subprocess_env
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,22 +64,22 @@ def _two_clusters_converge(cluster: str) -> None:
             "Q_WORKERS": "2",
             "JIRASYNC_PAGE_SIZE": "20",
         }
-        requests.post(f"{server.url}/_sim/reset-stats", timeout=5)
+        requests.post(f"{server.url}/_sim/reset-stats", timeout=60)
         started = time.time()
         clusters = [qcluster_start(env), qcluster_start(env)]
+
+        def all_three_ended() -> bool:
+            runs = list(SyncRun.objects.filter(parent__isnull=True))
+            ended = [r for r in runs if r.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)]
+            return len(runs) == 3 and len(ended) == 3
+
         try:
-            deadline = time.time() + 600  # generous: the machine may be busy with other suites
-            while True:
-                runs = list(SyncRun.objects.filter(parent__isnull=True))
-                finished = [r for r in runs if r.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)]
-                if len(runs) == 3 and len(finished) == 3:
-                    break
-                assert time.time() < deadline, [(r.pk, r.kind, r.status) for r in runs]
-                time.sleep(0.5)
+            # Ten minutes: two clusters of two workers share the machine with the other suites.
+            wait_for(all_three_ended, 600, "the three scheduled instance runs to end", poll=0.5)
             converged = time.time() - started
         finally:
             processes_stop(clusters)
-        busiest = requests.get(f"{server.url}/_sim/stats", timeout=5).json()["busiest_second"]
+        busiest = requests.get(f"{server.url}/_sim/stats", timeout=60).json()["busiest_second"]
         assert_database_equals_truth(server, instance)
 
     project_runs = SyncRun.objects.filter(project__isnull=False).exclude(kind="census")

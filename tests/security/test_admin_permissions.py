@@ -15,8 +15,8 @@ from audit.models import AuditLog
 from jirasim.testing import request_counts
 from projects.models import JiraInstance, Project
 from syncing.models import SyncRun
-from tests.security.conftest import every_permission, view_permissions
-from tests.syncing.conftest import register
+from tests.support.permissions import every_permission, view_permissions
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

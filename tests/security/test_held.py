@@ -15,7 +15,6 @@ from audit.services import COMMAND, Change, audit_record
 from projects.models import JiraInstance
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,14 +54,17 @@ def every_admin_page() -> list[str]:
 
 
 @pytest.fixture
-def hostile(cloud_site, reference_mappings):
+def hostile(reference_mappings, cloud_instance):
     """Markup wherever a user or Jira can put text: an instance's name, a run's error, an audit entry."""
-    instance = register(cloud_site, "instance_1")
-    JiraInstance.objects.filter(pk=instance.pk).update(name=f"Acme {MARKUP}")
-    sync_instance(instance.pk, RunOptions(full=True))
-    SyncRun.objects.create(instance=instance, kind="full", trigger="admin", status="failed", error=f"Jira: {MARKUP}")
-    audit_record(actor=COMMAND, change=Change("update", "projects.jirainstance", str(instance.pk), MARKUP, MARKUP))
-    return instance
+    JiraInstance.objects.filter(pk=cloud_instance.pk).update(name=f"Acme {MARKUP}")
+    sync_instance(cloud_instance.pk, RunOptions(full=True))
+    SyncRun.objects.create(
+        instance=cloud_instance, kind="full", trigger="admin", status="failed", error=f"Jira: {MARKUP}"
+    )
+    audit_record(
+        actor=COMMAND, change=Change("update", "projects.jirainstance", str(cloud_instance.pk), MARKUP, MARKUP)
+    )
+    return cloud_instance
 
 
 def test_markup_from_jira_or_configuration_is_escaped_on_every_admin_page(admin_client, hostile):

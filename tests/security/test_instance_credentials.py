@@ -15,33 +15,11 @@ from projects.models import JiraInstance
 from projects.services import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.echo_server import echo_server
-from tests.syncing.conftest import register
+from tests.support.echo_server import echo_server
+from tests.support.formdata import instance_form
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def instance_form(instance: JiraInstance, **changes) -> dict:
-    form = {
-        "name": instance.name,
-        "slug": instance.slug,
-        "base_url": instance.base_url,
-        "flavour": instance.flavour,
-        "auth_kind": instance.auth_kind,
-        "username": instance.username,
-        "token": "",
-        "enabled": "on",
-        "request_budget": str(instance.request_budget),
-        "max_parallel_projects": str(instance.max_parallel_projects),
-        "jql_filter": instance.jql_filter,
-        "incremental_every_minutes": str(instance.incremental_every_minutes),
-        "full_every_minutes": str(instance.full_every_minutes),
-        "full_cron": instance.full_cron,
-        "census_every_minutes": str(instance.census_every_minutes),
-        "projects-TOTAL_FORMS": "0",
-        "projects-INITIAL_FORMS": "0",
-    }
-    return form | changes
 
 
 def test_changing_the_url_without_the_token_is_refused_and_the_form_says_why(admin_client, cloud_site):
@@ -71,20 +49,19 @@ def test_changing_the_url_without_the_token_is_refused_and_the_form_says_why(adm
         assert JiraInstance.objects.get(pk=instance.pk).get_token() == "typed-again-123"
 
 
-def test_a_token_is_never_sent_to_another_host_whatever_changed_the_url(admin_client, cloud_site):
-    instance = register(cloud_site, "instance_1")
+def test_a_token_is_never_sent_to_another_host_whatever_changed_the_url(admin_client, cloud_instance):
     with echo_server() as attacker:
         # The URL changed behind the form's back (a migration, the shell, another code path).
-        JiraInstance.objects.filter(pk=instance.pk).update(base_url=attacker.url)
+        JiraInstance.objects.filter(pk=cloud_instance.pk).update(base_url=attacker.url)
         page = admin_client.post(
             reverse("admin:projects_jirainstance_changelist"),
-            {"action": "test_connection", "_selected_action": [instance.pk]},
+            {"action": "test_connection", "_selected_action": [cloud_instance.pk]},
             follow=True,
         ).content.decode()
-        run = sync_instance(instance.pk, RunOptions())
+        run = sync_instance(cloud_instance.pk, RunOptions())
         out = io.StringIO()
         with pytest.raises(CommandError):
-            call_command("check_jira", instance.slug, stdout=out)
+            call_command("check_jira", cloud_instance.slug, stdout=out)
         assert attacker.authorizations == []  # nothing reached it, not even once
     assert "the stored token was entered for" in page and "enter the token again" in page
     assert run.status == SyncRun.Status.FAILED and "enter the token again" in run.error

@@ -12,8 +12,8 @@ from projects.jql_filter import jql_filter_problems
 from projects.models import JiraInstance, Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.security.test_instance_credentials import instance_form
-from tests.syncing.conftest import register
+from tests.support.formdata import instance_form
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

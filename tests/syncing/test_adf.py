@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from syncing.fields import FieldSpec, compile_mapping, process_issue
 from syncing.fields.adf import adf_problems, adf_to_text
-from tests.reference import recorded
+from tests.support.reference import recorded
 
 
 def doc(*blocks: dict) -> dict:

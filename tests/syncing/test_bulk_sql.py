@@ -14,7 +14,7 @@ from issues.models import Issue, IssueRaw, StatusChange, TimeInStatus
 from projects.models import Project
 from syncing.bulk_sql import rows_insert, rows_insert_new, rows_upsert
 from syncing.history import STATUS_CHANGE_COLUMNS, TIME_IN_STATUS_COLUMNS
-from tests.other_connection import OtherConnection
+from tests.support.database import OtherConnection
 
 MOMENTS = [
     datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC),  # no fraction: Django's text has none either

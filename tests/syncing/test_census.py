@@ -13,8 +13,8 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +86,7 @@ def test_the_guard_stops_a_census_when_the_account_loses_access_to_a_projects_is
         instance = register(server, "instance_1")
         sync_instance(instance.pk, RunOptions(full=True))
         # An issue security level now hides every OPS issue from the account.
-        requests.post(f"{server.url}/_sim/access", json={"project": "OPS", "issues_visible": False}, timeout=10)
+        requests.post(f"{server.url}/_sim/access", json={"project": "OPS", "issues_visible": False}, timeout=60)
         census = sync_instance(instance.pk, RunOptions(census=True))
         assert census.status == SyncRun.Status.PARTIAL
         refused = census.children.get(project__key="OPS")

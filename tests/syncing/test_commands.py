@@ -15,7 +15,7 @@ from audit.models import AuditLog
 from issues.models import Issue
 from jirasim.testing import TOKEN, USER, running_sim
 from projects.models import JiraInstance
-from tests.echo_server import echo_server
+from tests.support.echo_server import echo_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,8 +19,8 @@ from projects.models import JiraInstance
 from projects.services import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth, assert_field_history_equals_truth, truth_field_changes
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth, assert_field_history_equals_truth, truth_field_changes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,8 +22,8 @@ from syncing.refresh import issue_refresh
 from syncing.runner import census_project_run, sync_instance, sync_project
 from syncing.runs import RunOptions, options_for, run_queue
 from syncing.schedules import schedules_ensure_all
-from tests.other_connection import OtherConnection
-from tests.syncing.conftest import register
+from tests.support.database import OtherConnection
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

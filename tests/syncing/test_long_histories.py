@@ -6,8 +6,8 @@ from issues.models import Issue
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

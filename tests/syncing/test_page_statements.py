@@ -19,8 +19,8 @@ from syncing.clients import client_for, instance_discover_projects
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, project_plan, sync_project
 from syncing.store import issue_rows, stored_issues
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 # Pages commit as in production (their own transactions): the statements counted are the real ones.
 committed = pytest.mark.django_db(transaction=True)

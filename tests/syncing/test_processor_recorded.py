@@ -9,7 +9,7 @@ from syncing.fields.adf import is_adf
 from syncing.fields.core import core_columns
 from syncing.fields.schema import suggested_field_type
 from syncing.fields.timestamps import parse_jira_datetime
-from tests.reference import recorded
+from tests.support.reference import recorded
 
 SEARCH_PAGES = [
     "cloud-v3-search-legacy-page-adf-customfields.json",

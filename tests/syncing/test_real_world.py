@@ -24,18 +24,13 @@ from syncing.metrics import DatabaseCollector
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, project_plan, sync_instance, sync_project
 from syncing.store import stored_issues
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth, moment
+from tests.support.sites import faults, register
+from tests.support.truth import assert_database_equals_truth, moment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SLUG = {"cloud": "instance_1", "datacenter": "instance_2"}
 SEARCH = {"cloud": "POST /rest/api/3/search/jql", "datacenter": "POST /rest/api/2/search"}
-
-
-def faults(server, *rules: dict) -> None:
-    answer = requests.post(f"{server.url}/_sim/faults", json={"rules": list(rules)}, timeout=30)
-    assert answer.status_code == 200, answer.text
 
 
 def inflicted(server) -> dict:

@@ -13,9 +13,9 @@ from issues.models import Issue, StatusChange
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
-from tests.conftest import REFERENCE_MAPPINGS
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.mappings import REFERENCE_MAPPINGS
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,7 +55,7 @@ def sync_full(server):
 
 
 def http_truth(server) -> dict[int, dict]:
-    return {int(row["id"]): row for row in requests.get(f"{server.url}/_sim/truth", timeout=10).json()["issues"]}
+    return {int(row["id"]): row for row in requests.get(f"{server.url}/_sim/truth", timeout=60).json()["issues"]}
 
 
 def assert_in_order(text: str, parts: list[str], where: str) -> None:

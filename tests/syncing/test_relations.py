@@ -22,10 +22,8 @@ from jirasim.testing import running_sim
 from syncing.models import IssueRetry, RunLogLine, SyncRun
 from syncing.remap import issues_remap
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
-from tests.syncing.test_real_world import faults
-from tests.syncing.test_sync_engine import search_requests
-from tests.syncing.truth import assert_relations_equal_truth
+from tests.support.sites import faults, register, search_requests
+from tests.support.truth import assert_relations_equal_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,9 +11,9 @@ from audit.models import AuditLog
 from issues.models import Issue, IssueMilestone, TimeInStatus
 from issues.report_view import VIEW
 from syncing.runner import RunOptions, sync_instance
-from tests.conftest import REFERENCE_MAPPINGS
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.mappings import REFERENCE_MAPPINGS
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,9 +56,8 @@ def test_changing_a_mapping_and_remapping_changes_stored_values_with_no_request_
     assert listing == issue.fields["listing_domain"] and float(rooms_value) == issue.fields["rooms"]
 
 
-def test_remapping_reapplies_changed_milestones(cloud_site, reference_mappings, tmp_path):
-    instance = register(cloud_site, "instance_1")
-    sync_instance(instance.pk, RunOptions(full=True))
+def test_remapping_reapplies_changed_milestones(reference_mappings, tmp_path, cloud_instance):
+    sync_instance(cloud_instance.pk, RunOptions(full=True))
     call_command("remap_issues", stdout=io.StringIO())  # milestones as they are: recorded as applied
     before = IssueMilestone.objects.filter(milestone__name="closed").count()
     data = json.loads(REFERENCE_MAPPINGS.read_text())
@@ -83,9 +82,8 @@ def test_time_in_status_is_stored_and_adds_up_to_each_issues_age(cloud_site, ref
         assert len(current) == 1 and current[0].status == issue.status
 
 
-def test_the_report_view_has_a_row_per_live_issue_with_typed_fields_and_milestones(cloud_site, reference_mappings):
-    instance = register(cloud_site, "instance_1")
-    sync_instance(instance.pk, RunOptions(full=True))
+def test_the_report_view_has_a_row_per_live_issue_with_typed_fields_and_milestones(reference_mappings, cloud_instance):
+    sync_instance(cloud_instance.pk, RunOptions(full=True))
     rows = {row["key"]: row for row in report_rows()}
     assert len(rows) == 120
     issue = Issue.objects.filter(milestones__milestone__name="scheduled").first()

@@ -1,7 +1,6 @@
 """Faults on the way to Jira and kills of the sync process: retried where possible, failed cleanly where not,
 committed pages kept, and the next run completes with nothing lost and nothing doubled."""
 
-import os
 import random
 import signal
 import subprocess
@@ -10,7 +9,6 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from issues.models import Issue
@@ -20,12 +18,14 @@ from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import lease, runs_abandoned_close
-from tests.syncing.conftest import register
-from tests.syncing.truth import (
+from tests.support.processes import subprocess_env
+from tests.support.sites import register
+from tests.support.truth import (
     assert_activity_equals_truth,
     assert_database_equals_truth,
     assert_relations_equal_truth,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,35 +76,26 @@ def test_a_run_that_cannot_go_on_fails_saying_why_keeps_its_pages_and_the_next_r
         assert_database_equals_truth(server, instance)
 
 
-def subprocess_env() -> dict[str, str]:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "JIRASYNC_PAGE_SIZE": "5",
-        "JIRASYNC_BACKOFF_BASE": "0.01",
-    }
-
-
-def claims_expired(deadline_seconds: float = 60) -> None:
+def claims_expired() -> None:
     """Wait until no project is claimed by a live lease (a killed worker's lease runs out)."""
-    deadline = time.time() + deadline_seconds
-    while Project.objects.filter(claimed_until__gte=timezone.now()).exclude(claimed_by="").exists():
-        assert time.time() < deadline, "a killed worker's claim never expired"
-        time.sleep(0.2)
+    wait_for(
+        lambda: not Project.objects.filter(claimed_until__gte=timezone.now()).exclude(claimed_by="").exists(),
+        what="a killed worker's claim to expire",
+        poll=0.2,
+    )
 
 
-def runs_lease_expired(deadline_seconds: float = 60) -> None:
+def runs_lease_expired() -> None:
     """Wait until no running run's lease is still current (a killed worker's runs stop renewing theirs)."""
-    deadline = time.time() + deadline_seconds
-    while SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__gte=timezone.now() - lease()).exists():
-        assert time.time() < deadline, "a killed worker's run kept its lease"
-        time.sleep(0.2)
+    wait_for(
+        lambda: (
+            not SyncRun.objects.filter(
+                status=SyncRun.Status.RUNNING, heartbeat_at__gte=timezone.now() - lease()
+            ).exists()
+        ),
+        what="a killed worker's run to lose its lease",
+        poll=0.2,
+    )
 
 
 def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_truth(reference_mappings, settings):

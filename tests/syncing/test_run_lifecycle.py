@@ -1,11 +1,9 @@
 """A run's life: leases that only expire, Cancel, abandoned runs, oversized answers."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from audit.models import AuditLog
@@ -19,30 +17,10 @@ from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
 from syncing.runs import run_cancel, run_queue, runs_abandoned_close
 from syncing.tasks import heartbeat_task
-from tests.syncing.conftest import register
+from tests.support.sites import register
+from tests.support.waiting import in_background, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(condition, seconds: float = 60, what: str = "condition") -> None:
-    deadline = time.time() + seconds
-    while not condition():
-        assert time.time() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def in_background(function, *args) -> tuple[threading.Thread, list]:
-    result: list = []
-
-    def run() -> None:
-        try:
-            result.append(function(*args))
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, result
 
 
 def test_a_live_lease_is_never_taken_whatever_the_holders_name_and_an_expired_one_is(instance, settings):
@@ -51,7 +29,7 @@ def test_a_live_lease_is_never_taken_whatever_the_holders_name_and_an_expired_on
     # Two containers: same host name, same pid, different workers.
     assert project_claim(project.pk, "worker:1:aaaa")
     assert not project_claim(project.pk, "worker:1:bbbb")
-    wait_for(lambda: project_claim(project.pk, "worker:1:bbbb"), 10, "the lease to expire")
+    wait_for(lambda: project_claim(project.pk, "worker:1:bbbb"), what="the lease to expire")
     assert Project.objects.get(pk=project.pk).claimed_by == "worker:1:bbbb"
     project_claim_release(project.pk, "worker:1:aaaa")  # not the holder: nothing happens
     assert Project.objects.get(pk=project.pk).claimed_by == "worker:1:bbbb"

@@ -9,20 +9,9 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
-from tests.syncing.conftest import register
+from tests.support.sites import jira_requests, register, served
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def jira_requests(server) -> int:
-    """Every request jirasim answered on a Jira path (its own /_sim controls left out), whatever the status."""
-    return sum(sum(codes.values()) for name, codes in server.sim.stats.snapshot().items() if " /rest/" in name)
-
-
-def served(server, endpoint_end: str) -> int:
-    return sum(
-        sum(codes.values()) for name, codes in server.sim.stats.snapshot().items() if name.endswith(endpoint_end)
-    )
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])

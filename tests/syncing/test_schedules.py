@@ -17,7 +17,7 @@ from projects.services import instance_save
 from syncing.models import SyncRun
 from syncing.runs import RunOptions, run_queue
 from syncing.schedules import schedule_next_after
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,18 +124,19 @@ def test_a_cron_slot_soon_after_a_full_sync_is_skipped_and_the_one_after_kept():
     assert schedule_next_after(every, wednesday, ran=True) == wednesday + timedelta(minutes=90)
 
 
-def test_editing_pausing_and_resuming_keep_the_schedules_in_step(cloud_site):
-    instance = register(cloud_site, "instance_1")
-    before = schedules_of(instance)
-    instance.jql_filter = "issuetype != Epic"  # not a schedule setting: no schedule moves
-    instance_save(instance=instance, actor=COMMAND)
+def test_editing_pausing_and_resuming_keep_the_schedules_in_step(cloud_instance):
+    before = schedules_of(cloud_instance)
+    cloud_instance.jql_filter = "issuetype != Epic"  # not a schedule setting: no schedule moves
+    instance_save(instance=cloud_instance, actor=COMMAND)
     call_command("ensure_schedules", stdout=io.StringIO())
-    assert {p: s.next_run for p, s in schedules_of(instance).items()} == {p: s.next_run for p, s in before.items()}
+    assert {p: s.next_run for p, s in schedules_of(cloud_instance).items()} == {
+        p: s.next_run for p, s in before.items()
+    }
 
-    instance.incremental_every_minutes, instance.full_cron = 5, "0 2 * * *"
+    cloud_instance.incremental_every_minutes, cloud_instance.full_cron = 5, "0 2 * * *"
     edited_at = timezone.now()
-    instance_save(instance=instance, actor=COMMAND)
-    edited = schedules_of(instance)
+    instance_save(instance=cloud_instance, actor=COMMAND)
+    edited = schedules_of(cloud_instance)
     assert (edited["incremental"].minutes, edited["full"].cron) == (5, "0 2 * * *")
     assert edited_at + timedelta(minutes=5) <= edited["incremental"].next_run <= timezone.now() + timedelta(minutes=5)
     assert edited["full"].next_run == schedule_next_after(
@@ -143,14 +144,14 @@ def test_editing_pausing_and_resuming_keep_the_schedules_in_step(cloud_site):
     )
     assert edited["census"].next_run == before["census"].next_run
 
-    instance.schedules_paused = True
-    instance_save(instance=instance, actor=COMMAND)
-    paused = schedules_of(instance)
+    cloud_instance.schedules_paused = True
+    instance_save(instance=cloud_instance, actor=COMMAND)
+    paused = schedules_of(cloud_instance)
     assert {s.repeats for s in paused.values()} == {0}
-    Schedule.objects.filter(pk__in=list(instance.schedule_ids.values())).update(next_run=timezone.now())
-    assert queued_by_the_scheduler(instance) == []  # due, but paused
-    instance.schedules_paused = False
-    instance_save(instance=instance, actor=COMMAND)
-    assert {s.repeats for s in schedules_of(instance).values()} == {-1}
+    Schedule.objects.filter(pk__in=list(cloud_instance.schedule_ids.values())).update(next_run=timezone.now())
+    assert queued_by_the_scheduler(cloud_instance) == []  # due, but paused
+    cloud_instance.schedules_paused = False
+    instance_save(instance=cloud_instance, actor=COMMAND)
+    assert {s.repeats for s in schedules_of(cloud_instance).values()} == {-1}
     # A time that passed while paused runs once, at once (as after a worker outage: catch_up is off).
-    assert queued_by_the_scheduler(instance) == ["census", "full", "incremental"]
+    assert queued_by_the_scheduler(cloud_instance) == ["census", "full", "incremental"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from syncing.fields import FieldSpec, compile_mapping, process_issue
 from syncing.fields.schema import suggested_field_type
 from syncing.fields.sprint import KNOWN_ORDERS, Sprint, SprintFormatError, parse_sprint
-from tests.reference import recorded
+from tests.support.reference import recorded
 
 LEGACY, GOAL_LAST, GOAL_AFTER_NAME, JIRA8, ALPHABETICAL = KNOWN_ORDERS
 FUZZ = settings(

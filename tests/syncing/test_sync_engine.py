@@ -9,16 +9,10 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance, sync_project
-from tests.syncing.conftest import register
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.sites import register, search_requests
+from tests.support.truth import assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def search_requests(server) -> int:
-    counts = server.sim.stats.snapshot()
-    searches = ("POST /rest/api/3/search/jql", "POST /rest/api/2/search")
-    return sum(sum(codes.values()) for name, codes in counts.items() if name in searches)
 
 
 @pytest.mark.parametrize("site", ["cloud_site", "dc_site"])
@@ -123,7 +117,7 @@ def test_a_sync_records_requests_and_a_wrong_token_fails_cleanly_naming_the_inst
     assert run.status == SyncRun.Status.FAILED
     assert "Instance 1: GET /rest/api/2/serverInfo → 401" in run.error
     assert "not-the-token" not in run.error
-    assert requests.get(f"{cloud_site.url}/_sim/stats", timeout=5).status_code == 200
+    assert requests.get(f"{cloud_site.url}/_sim/stats", timeout=60).status_code == 200
 
 
 def test_status_changes_are_counted_once_each(cloud_site, reference_mappings):

@@ -1,7 +1,6 @@
 """Background work: django-q2 tasks that fan out per project, schedules kept in step with each instance."""
 
 import io
-import time
 
 import pytest
 from django.core.management import call_command
@@ -14,10 +13,10 @@ from projects.services import instance_save
 from syncing.instance_deletion import instance_deletion_start
 from syncing.models import SyncRun
 from syncing.runs import RunOptions, run_queue
-from tests.processes import processes_stop, qcluster_start
-from tests.syncing.conftest import register
-from tests.syncing.test_resilience import subprocess_env
-from tests.syncing.truth import assert_database_equals_truth
+from tests.support.processes import processes_stop, qcluster_start, subprocess_env
+from tests.support.sites import register
+from tests.support.truth import assert_database_equals_truth
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,12 +75,15 @@ def test_a_real_qcluster_process_picks_up_a_queued_sync(cloud_site, reference_ma
     env = {**subprocess_env(), "Q_WORKERS": "2", "DJANGO_SETTINGS_MODULE": "tests.settings"}
     worker = qcluster_start(env)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            run = SyncRun.objects.get(pk=queued.pk)
-            if run.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
-                break
-            time.sleep(0.3)
+        run = wait_for(
+            lambda: (
+                SyncRun.objects.exclude(status__in=(SyncRun.Status.QUEUED, SyncRun.Status.RUNNING))
+                .filter(pk=queued.pk)
+                .first()
+            ),
+            what="the queued run to end",
+            poll=0.3,
+        )
     finally:
         processes_stop([worker])
     assert run.status == SyncRun.Status.SUCCEEDED, run.error

@@ -93,8 +93,8 @@ def test_a_page_whose_histories_all_changed_replaces_thousands_of_stale_rows(ref
     status rows to delete, more than SQLite takes in one expression (depth 1,000)."""
     from jirasim.testing import running_sim
     from syncing.runner import RunOptions, sync_instance
-    from tests.syncing.conftest import register
-    from tests.syncing.truth import assert_database_equals_truth
+    from tests.support.sites import register
+    from tests.support.truth import assert_database_equals_truth
 
     settings.JIRASYNC_PAGE_SIZE = 400  # one page holds every issue
     with running_sim(flavour="datacenter", projects=1, issues=400, seed=61) as first:

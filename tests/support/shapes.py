@@ -1,6 +1,13 @@
-"""Recursive shape comparison: same keys at every level, same JSON types."""
+"""The shape of Jira's JSON: compared with a recorded answer (same keys at every level, same JSON types), and
+validated against the Cloud platform's OpenAPI schemas."""
 
+import json
+from functools import cache
 from typing import Any
+
+import jsonschema
+
+from tests.support.reference import reference_dir
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 
@@ -52,3 +59,39 @@ def missing_paths(real: set[tuple[str, str]], sim: set[tuple[str, str]]) -> set[
     return {
         (path, kind) for path, kind in real if (path not in sim_paths if kind == "null" else (path, kind) not in sim)
     }
+
+
+@cache
+def openapi() -> dict:
+    """The Cloud platform's OpenAPI document from the reference folder, nulls allowed, amended where real answers
+    differ from it."""
+    spec = json.loads((reference_dir() / "jira-cloud-platform-swagger-v3.v3.json").read_text())
+    spec = nulls_allowed(spec)
+    # Real responses (recorded/cloud-v3-field-list.json) carry a property the schema forbids.
+    spec["components"]["schemas"]["FieldDetails"]["properties"]["untranslatedName"] = {"type": "string"}
+    # Real REST changelogs carry these on user items (recorded/cloud-agile-issue-EE-17…, the 2026 webhook)
+    # and real serverInfo a defaultLocale (recorded/cloud-serverinfo.json); the schemas forbid them.
+    for name in ("tmpFromAccountId", "tmpToAccountId"):
+        spec["components"]["schemas"]["ChangeDetails"]["properties"][name] = {"type": ["string", "null"]}
+    spec["components"]["schemas"]["ServerInformation"]["properties"]["defaultLocale"] = {"type": "object"}
+    return spec
+
+
+def nulls_allowed(node):
+    """Every typed value may also be null: real responses (e.g. recorded changelog items' "from") send
+    nulls where the spec does not say `nullable`, and JSON Schema validators ignore that keyword anyway."""
+    if isinstance(node, dict):
+        node = {key: nulls_allowed(value) for key, value in node.items()}
+        if isinstance(node.get("type"), str) and node["type"] != "object":
+            node["type"] = [node["type"], "null"]
+        return node
+    if isinstance(node, list):
+        return [nulls_allowed(item) for item in node]
+    return node
+
+
+def validate(instance: dict, schema_name: str) -> None:
+    """Raise jsonschema.ValidationError unless the value validates against the named component schema."""
+    spec = openapi()
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
+    jsonschema.validate(instance, schema, cls=jsonschema.Draft4Validator)

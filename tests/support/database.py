@@ -1,6 +1,8 @@
-"""A second connection to the test database, opened without Django, as another process's would be."""
+"""The test database seen from outside Django: a second connection, as another process's would be, and the bytes
+the server stores."""
 
 import sqlite3
+from pathlib import Path
 
 import psycopg
 from django.db import connection
@@ -52,3 +54,15 @@ class OtherConnection:
 
     def close(self) -> None:
         self.db.close()
+
+
+def database_bytes() -> bytes:
+    """Everything the database holds for the instance table, as the server stores it."""
+    if connection.vendor == "sqlite":
+        connection.close()  # flush to the file and its WAL
+        name = connection.settings_dict["NAME"]
+        files = [Path(f"{name}{suffix}") for suffix in ("", "-wal")]
+        return b"".join(path.read_bytes() for path in files if path.exists())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT row_to_json(t)::text FROM projects_jirainstance t")
+        return "".join(row[0] for row in cursor.fetchall()).encode()

@@ -8,7 +8,7 @@ import pytest
 
 _CANDIDATES = [
     os.environ.get("JIRA_REFERENCE_DIR", ""),
-    str(Path(__file__).resolve().parents[2] / "shared" / "jira-reference"),
+    str(Path(__file__).resolve().parents[3] / "shared" / "jira-reference"),
     "/work/shared/jira-reference",
 ]
 

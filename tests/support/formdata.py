@@ -1,6 +1,12 @@
-"""What a browser would submit for a rendered HTML form: the same values, read back from the page."""
+"""What a browser would submit for a rendered HTML form: the same values, read back from the page; and the
+instance form's fields as posted for an instance."""
 
 from html.parser import HTMLParser
+
+from projects.models import JiraInstance
+
+# The export form's "format" choice for each file kind (django-import-export numbers the formats it offers).
+EXPORT_FORMATS = {"csv": "0", "xlsx": "1"}
 
 
 class _FormReader(HTMLParser):
@@ -102,3 +108,27 @@ def form_saved(html: str, form_id: str | None, **changes: str) -> dict[str, list
     fields["_save"] = ["Save"]
     fields.update({name: [value] for name, value in changes.items()})
     return fields
+
+
+def instance_form(instance: JiraInstance, **changes) -> dict:
+    """The admin instance form's fields for this instance (no token, no project rows), with these changes."""
+    form = {
+        "name": instance.name,
+        "slug": instance.slug,
+        "base_url": instance.base_url,
+        "flavour": instance.flavour,
+        "auth_kind": instance.auth_kind,
+        "username": instance.username,
+        "token": "",
+        "enabled": "on",
+        "request_budget": str(instance.request_budget),
+        "max_parallel_projects": str(instance.max_parallel_projects),
+        "jql_filter": instance.jql_filter,
+        "incremental_every_minutes": str(instance.incremental_every_minutes),
+        "full_every_minutes": str(instance.full_every_minutes),
+        "full_cron": instance.full_cron,
+        "census_every_minutes": str(instance.census_every_minutes),
+        "projects-TOTAL_FORMS": "0",
+        "projects-INITIAL_FORMS": "0",
+    }
+    return form | changes

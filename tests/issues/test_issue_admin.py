@@ -11,7 +11,7 @@ from agile.models import IssueSprint
 from issues.models import FieldChange, Issue, IssueLink, IssueMilestone, StatusChange
 from issues.selectors import FIELD_CHANGES_SHOWN
 from syncing.runner import RunOptions, sync_instance
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with connections of their own
 
@@ -23,10 +23,9 @@ PAGE_QUERIES = 16
 
 
 @pytest.fixture
-def synced(cloud_site, reference_mappings):
-    instance = register(cloud_site, "instance_1")
-    sync_instance(instance.pk, RunOptions(full=True))
-    return instance
+def synced(reference_mappings, cloud_instance):
+    sync_instance(cloud_instance.pk, RunOptions(full=True))
+    return cloud_instance
 
 
 def listed_keys(page: str) -> set[str]:

@@ -1,0 +1,67 @@
+"""Real processes for tests: the environments they start with, qcluster workers on the test database, stopped for
+sure."""
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.db import connection
+
+from projects.crypto import generate_key
+
+
+def qcluster_start(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def processes_stop(processes: list[subprocess.Popen], grace: float = 30) -> None:
+    """SIGTERM to each leader, then SIGKILL to whatever is left of its process group.
+
+    Only the leader is asked to stop, as systemd's KillMode=mixed does: a qcluster whose worker, pusher and
+    monitor processes receive SIGTERM too hangs in its stop until killed, instead of stopping in seconds.
+    """
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the leader if it hung, and any orphan left behind
+        process.wait(timeout=120)  # reaping a killed process: immediate when idle, slow only on a loaded machine
+
+
+def subprocess_env() -> dict[str, str]:
+    """This environment, pointed at the test database with tests.settings, small pages and quick retries."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "JIRASYNC_PAGE_SIZE": "5",
+        "JIRASYNC_BACKOFF_BASE": "0.01",
+    }
+
+
+def production_env() -> dict[str, str]:
+    """Settings as a production host has them (fresh secrets, DEBUG off), on a SQLite file of its own."""
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "JIRASYNC_ENCRYPTION_KEYS": generate_key(),
+        "ALLOWED_HOSTS": "jirasync.example.com",
+        "DATABASE_URL": f"sqlite:///{settings.BASE_DIR / 'var' / 'deploy-check.sqlite3'}",
+    }
