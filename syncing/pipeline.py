@@ -268,7 +268,7 @@ def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool
     """The status history to keep for a prepared issue (history_wanted of its columns and histories)."""
     columns = item.columns
     return history_wanted(
-        columns["created"],
+        item.created,
         columns["status_id"],
         columns["status"],
         columns["updated"],
@@ -299,7 +299,7 @@ def prepared_stays(item: PreparedIssue, field_ids: frozenset[str]) -> list[Sprin
         except (KeyError, TypeError, ValueError):
             continue  # an unreadable history: its status moves say why (syncing.history), its sprint items cannot
     columns = item.columns
-    return sprint_stays(item.sprints or [], moves, created=columns["created"], updated=columns["updated"])
+    return sprint_stays(item.sprints or [], moves, created=item.created, updated=columns["updated"])
 
 
 def _rows_fail(
