@@ -15,8 +15,8 @@ from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
-from syncing.pipeline import page_sync, requested_fields
-from syncing.runner import project_plan
+from syncing.pipeline import page_sync
+from syncing.plan import project_plan, requested_fields
 from syncing.runs import RunKeeper, RunOptions, StopSignal, run_end_unexpected, run_finish
 
 log = logging.getLogger(__name__)

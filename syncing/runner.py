@@ -9,39 +9,26 @@ bookkeeping (start, lease, progress, end) is in runs.py; clients and discovery i
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
-from activity.fetch import ActivityKinds
 from activity.services import ActivityStored
 from activity.worklog_feed import worklog_feed_sync
 from agile.services import boards_sync
-from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
-from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.deferred_histories import Deferred, deferred_due, histories_complete
 from syncing.epic_link import epic_link_field_find
-from syncing.field_history import KeptFields
-from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
 from syncing.memory import free_memory_release
 from syncing.models import IssueRetry, SyncRun
-from syncing.pipeline import (
-    PageResult,
-    ProjectSyncPlan,
-    issues_refetch,
-    page_sync,
-    project_pages,
-    watermark_advance,
-)
+from syncing.pipeline import PageResult, issues_refetch, page_sync, watermark_advance
+from syncing.plan import ProjectSyncPlan, project_pages, project_plan
 from syncing.prefetch import prefetched
 from syncing.project_catalogue import projects_catalogue_sync
 from syncing.run_log import run_log_capture
@@ -70,25 +57,6 @@ from syncing.table_statistics import table_statistics_refresh
 log = logging.getLogger(__name__)
 
 BEING_DELETED = "the instance is being deleted"
-
-
-def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
-    """How to sync one project now: the instance's current mappings and milestone rules compiled."""
-    instance = project.instance
-    document = mapping_document()
-    return ProjectSyncPlan(
-        project=project,
-        mapping=compile_mapping(field_specs_for_instance(instance.slug, document), mapping_version(document)),
-        rules=milestone_rules_for_instance(instance.slug, document),
-        full=options.full,
-        overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
-        jql_filter=jql_filter_check(instance.jql_filter),  # refused, whatever saved it, if it can escape
-        page_size=settings.JIRASYNC_PAGE_SIZE,
-        dry_run=options.dry_run,
-        kept=KeptFields.parse(instance.field_history),
-        activity=ActivityKinds(comments=instance.sync_comments, worklogs=instance.sync_worklogs),
-        epic_link_field=instance.epic_link_field or "",
-    )
 
 
 def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = None) -> SyncRun:
@@ -249,7 +217,7 @@ def _project_pages_sync(
     client = client_for(instance, counters, stop=stop, site=site)
     if site is None:
         site = site_record(instance, client)
-    plan = project_plan(project, options)
+    plan = project_plan(project, options, flavour=site.flavour)
     # The search pages come from a background thread; histories are completed on a second client (its own
     # session), sharing this run's counters, stop and the instance's budget.
     history_client = client_for(instance, counters, stop=stop, site=site)
@@ -617,7 +585,8 @@ def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteI
     try:
         with RunKeeper(run, stop, owner=run.owner):
             client = client_for(project.instance, counters, stop=stop, site=site)
-            result = census_project(project, client, project_plan(project, options), run_id=run.pk)
+            plan = project_plan(project, options, flavour=site.flavour if site else "")
+            result = census_project(project, client, plan, run_id=run.pk)
     except JiraCancelledError:
         return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request")
     except (JiraError, CensusRefused) as exc:
