@@ -221,16 +221,23 @@ def instance_run_begin(instance_id: int, options: RunOptions, run_id: int | None
     return run  # not active: cancelled before its task started
 
 
-def project_run_claim(run: SyncRun, project_id: int, *, dry_run: bool = False) -> SyncRun | None:
+def project_run_claim(
+    run: SyncRun, project_id: int, *, dry_run: bool = False, wait: float = 0.0, stop: StopSignal | None = None
+) -> SyncRun | None:
     """Take the project for the run (its owner) before it writes anything; None when it holds it, else the run
-    ended: cancelled when Cancel came first, skipped when another run holds the project (named). A dry run
-    writes nothing and claims nothing. The run starts working once it holds the project (started_at)."""
+    ended: cancelled when Cancel came first, skipped when another run holds the project (named) and still did
+    after `wait` seconds (asked again every tenth of a second; a set stop ends the wait). A dry run writes
+    nothing and claims nothing. The run starts working once it holds the project (started_at)."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     if dry_run:
         return None
-    if not project_claim(project_id, run.owner):
-        return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project_id))
+    deadline = time.monotonic() + wait
+    pause = stop or StopSignal()
+    while not project_claim(project_id, run.owner):
+        left = deadline - time.monotonic()
+        if left <= 0 or pause.wait(min(0.1, left)):
+            return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project_id))
     run.started_at = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
     return None
