@@ -107,6 +107,11 @@ def milestones_digest(rules: list["MilestoneRule"]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def milestone_ids() -> dict[str, int]:
+    """{milestone name: StatusMilestone id}: what derived milestone rows point at (read once per run)."""
+    return dict(StatusMilestone.objects.values_list("name", "id"))
+
+
 def milestone_rules_for_instance(slug: str, document: MappingDocument | None = None) -> list[MilestoneRule]:
     rules = []
     for milestone in (document or mapping_document()).milestones:

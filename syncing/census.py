@@ -23,7 +23,8 @@ from issues.models import Issue
 from projects.models import Project
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraNotFoundError
-from syncing.pipeline import PageResult, ProjectSyncPlan, issues_refetch
+from syncing.pipeline import PageResult, issues_refetch
+from syncing.plan import ProjectSyncPlan
 
 
 class CensusRefused(Exception):

@@ -39,7 +39,8 @@ from syncing.history import (
     transitions_ordered,
 )
 from syncing.jira.client import FetchedHistories, JiraClient
-from syncing.pipeline import ProjectSyncPlan, history_incomplete_change
+from syncing.pipeline import history_incomplete_change
+from syncing.plan import ProjectSyncPlan
 from syncing.store import issue_rows
 from syncing.table_statistics import table_statistics_refresh
 
@@ -149,7 +150,7 @@ def histories_complete(
             finished.append((issue.pk, _total(issue, answer), True))
         now = timezone.now()
         result.status_changes = status_changes_replace(wanted, {pk: before.get(pk, []) for pk in wanted})
-        milestones_replace(wanted, plan.rules)
+        milestones_replace(wanted, plan.rules, plan.milestone_ids)
         time_in_status_replace(wanted, now)
         if not plan.kept.none:
             result.field_changes = field_changes_replace(items, set(items))

@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from django.db.models import Q
 
-from config.models import StatusMilestone
 from config.selectors import MilestoneRule
 from issues.models import IssueMilestone, StatusChange, TimeInStatus
 from syncing.bulk_sql import rows_insert, rows_insert_new
@@ -337,16 +336,21 @@ def stored_histories(issue_ids: list[int]) -> dict[int, list[Transition]]:
 
 
 def milestones_replace(
-    histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule], *, fresh: bool = False
+    histories_by_issue: dict[int, list[Transition]],
+    rules: list[MilestoneRule],
+    milestone_ids: dict[str, int],
+    *,
+    fresh: bool = False,
 ) -> int:
     """Make the stored milestones of these issues what their status histories say; return rows rewritten.
 
+    milestone_ids: config.selectors.milestone_ids(), read once by the caller (a run: its plan).
     Issues whose milestones come out as stored are left alone (a re-map usually changes none);
     fresh: the issues were created in this transaction, so none are stored yet.
     """
     if not histories_by_issue:
         return 0
-    wanted = milestone_rows(histories_by_issue, rules, dict(StatusMilestone.objects.values_list("name", "id")))
+    wanted = milestone_rows(histories_by_issue, rules, milestone_ids)
     stored: dict[int, set[tuple]] = defaultdict(set)
     if fresh:
         return rows_insert(IssueMilestone, MILESTONE_COLUMNS, [(i, *row) for i, rows in wanted.items() for row in rows])

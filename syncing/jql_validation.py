@@ -5,6 +5,8 @@ adds what only Jira knows: unknown fields, functions or values. Data Center has 
 and an unreachable Jira cannot say: both answer None ("not checked"), never a refusal.
 """
 
+from dataclasses import replace
+
 from projects.jql_filter import jql_filter_problems
 from projects.models import JiraInstance
 from syncing.clients import connection_settings, jira_client
@@ -18,8 +20,7 @@ def jql_filter_parse_problems(connection: ConnectionSettings, jql: str) -> list[
     connection: interactive settings (an operator is waiting: one try, a short deadline)."""
     if not jql or connection.flavour == DATACENTER or not connection.token:
         return None
-    client = jira_client(connection)
-    client.flavour = CLOUD
+    client = jira_client(replace(connection, flavour=CLOUD))  # asked of Cloud's parser only: no serverInfo
     try:
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-jql/#api-rest-api-3-jql-parse-post
         answer = client.request(

@@ -1,35 +1,33 @@
 """One project's sync: client → processor → store → derive, committed page by page.
 
-For each page: prepare every issue (an answer without its fields costs its row); look up what is stored;
-skip the unchanged; complete truncated histories through the client; then in one transaction upsert,
-write status changes, recompute milestones and time in status, audit; commit; then advance the watermark
-to the highest `updated` committed. Pages arrive oldest `updated` first (seek paging), so a crash at any
-moment resumes from the last committed page.
+A page flows one way (page_sync): prepare every issue (an answer without its fields costs its row); look up
+what is stored, once, and skip the unchanged; make the changed issues' lists whole and complete their
+truncated histories through the client; then in one transaction upsert, derive (status history, milestones,
+time in status, …) and audit; commit; then the caller advances the watermark to the highest `updated`
+committed. What is fixed for the run comes with the plan (syncing.plan). Pages arrive oldest `updated` first
+(seek paging), so a crash at any moment resumes from the last committed page.
 """
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from activity.fetch import ActivityKinds, activity_gather
+from activity.fetch import Gathered, activity_gather
 from activity.selectors import worklogs_disagreeing
 from activity.services import ActivityStored, activity_store
 from agile.membership import SprintStay, sprint_moves, sprint_stays
 from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
-from config.selectors import MilestoneRule, milestones_digest
 from projects.models import Project
 from syncing.epic_link import epic_links_add
-from syncing.field_history import KeptFields, field_changes_replace, field_items_of
-from syncing.fields import CompiledMapping
-from syncing.fields.core import CORE_FIELD_IDS
+from syncing.field_history import field_changes_replace, field_items_of
 from syncing.history import (
     Transition,
     history_wanted,
@@ -39,12 +37,15 @@ from syncing.history import (
     stored_histories,
     time_in_status_replace,
 )
-from syncing.jira.client import CLOUD, JiraClient
+from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraNotFoundError
+from syncing.plan import ProjectSyncPlan
 from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
-from syncing.relations import RELATION_FIELD_IDS, relations_replace
+from syncing.relations import relations_replace
 from syncing.store import (
     StoredIssue,
+    StoredState,
+    UpsertResult,
     issue_unchanged,
     issues_upsert,
     retries_clear,
@@ -73,71 +74,93 @@ class PageResult:
     activity: ActivityStored = field(default_factory=ActivityStored)  # comments and worklogs written, deleted
 
 
-@dataclass
-class ProjectSyncPlan:
-    project: Project
-    mapping: CompiledMapping
-    rules: list[MilestoneRule]
-    full: bool
-    overlap: timedelta
-    jql_filter: str = ""
-    page_size: int = 100
-    dry_run: bool = False
-    milestones_digest: str = ""  # of `rules`, fixed for the run
-    retry_ids: set[int] = field(default_factory=set)  # the project's rows that failed before: cleared when stored
-    kept: KeptFields = field(default_factory=lambda: KeptFields.parse("*"))  # whose field history is stored
-    activity: ActivityKinds = field(default_factory=ActivityKinds)  # comments and worklogs synced with the issues
-    epic_link_field: str = ""  # Data Center's Epic Link field id (syncing.epic_link); "": none
-
-    def __post_init__(self) -> None:
-        self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)
-
-    def jql(self) -> str:
-        """The project's issues (changed since the watermark, less the overlap, for an incremental run).
-
-        No upper bound: issues changed while the run reads come round again at the end of the seek, so the
-        run reads every issue that matched when it began, as it is when read.
-        """
-        clauses = [f"project = {self.project.jira_id}"]
-        if not self.full and self.project.sync_watermark:
-            since = self.project.sync_watermark - self.overlap
-            # Unquoted epoch milliseconds: immune to the account's time zone and to minute rounding.
-            clauses.append(f"updated >= {int(since.timestamp() * 1000)}")
-        if self.jql_filter:
-            clauses.append(f"({self.jql_filter})")
-        return " AND ".join(clauses)
-
-    def fields(self) -> list[str]:
-        epic = [self.epic_link_field] if self.epic_link_field else []
-        return sorted({*requested_fields(self.mapping), *self.activity.fields(), *epic})
-
-
-def requested_fields(mapping: CompiledMapping) -> list[str]:
-    """The Jira fields to ask for: only what the core columns, the relations and the mappings read, never *all."""
-    return sorted(set(CORE_FIELD_IDS) | set(RELATION_FIELD_IDS) | set(mapping.jira_field_ids))
-
-
-def project_pages(
-    client: JiraClient, plan: ProjectSyncPlan, *, counted: Callable[[int], None] | None = None
-) -> Iterator[list[dict]]:
-    """The project's pages; counted, when given, is called once with what Jira counts for the query."""
-    return client.search_pages(plan.jql(), plan.fields(), changelog=True, page_size=plan.page_size, counted=counted)
-
-
 def page_sync(
     client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None, defer_histories: bool = False
 ) -> PageResult:
-    """Process, store and derive one page in one transaction; return what it did and where the time went.
+    """Store one page and derive what follows from it, in one transaction; return what it did and where the
+    time went (PageResult.seconds: process, histories, store, derive).
 
-    Jira is asked nothing inside the transaction: histories are completed before it begins — or, with
-    defer_histories, not at all: issues whose answer truncated their history are stored with what it holds,
-    flagged incomplete, and listed in `deferred` for the caller to complete in batches
-    (deferred_histories.histories_complete).
+    The page flows one way:
+      1. prepare every issue (an answer that cannot be a row costs its row, retried next run);
+      2. look up what is stored of them, once, and leave out the unchanged;
+      3. make the changed issues' comments, worklogs and epic links whole (Jira asked, before the transaction);
+      4. complete their truncated histories through the client, which hides the flavour — or, with
+         defer_histories, store them flagged incomplete and list them in `deferred` for the caller to complete
+         in batches (deferred_histories.histories_complete);
+      5. in one transaction: upsert, derive (status history, milestones, time in status, field history,
+         relations, sprints, comments and worklogs), audit.
+    Jira is asked nothing inside the transaction.
     """
     result = PageResult(fetched=len(page))
     clock = time.perf_counter()
+    flow = _prepared(plan, page, result)
+    flow.stored = stored_issues(plan.project.instance, [item.jira_id for item in flow.prepared])
+    flow.changed = [
+        item for item in flow.prepared if not issue_unchanged(item, flow.stored.get(item.jira_id), plan.project)
+    ]
+    if plan.full and plan.activity.worklogs:
+        flow.changed += _worklogs_to_verify(plan.project, page, flow.prepared, flow.changed)
+    _lists_complete(client, plan, flow, result)
+    result.unchanged = len(flow.prepared) - len(flow.changed)
+    clock = _lap(result, "process", clock)
+    _histories_complete(client, flow, result, defer=defer_histories)
+    clock = _lap(result, "histories", clock)
+    if flow.prepared:
+        updated = (item.columns["updated"] for item in flow.prepared)
+        result.watermark = max((moment for moment in updated if moment), default=None)
+    if plan.dry_run:
+        return result
+    if not flow.changed:
+        _nothing_changed(plan, flow, result, run_id)
+        return result
+    unpreparable = list(result.failed)
+    now = timezone.now()
+    with transaction.atomic():
+        upserted = _upsert(plan, flow, result, now)
+        clock = _lap(result, "store", clock)
+        _derive(plan, flow, upserted, result, now, run_id)
+        result.deferred = {
+            item.jira_id: (item.key, None if item.jira_id in flow.unknown_totals else item.changelog_total)
+            for item in flow.changed
+            if item.jira_id in flow.deferred and item.jira_id in flow.written
+        }
+        audit_record_many(
+            actor=SYNC,
+            changes=_audit_changes(
+                plan.project,
+                upserted.stored,
+                unpreparable + upserted.failed,
+                [item for item in flow.incomplete if item.jira_id in flow.written],
+                flow.still_unknown,
+            ),
+            sync_run_id=run_id,
+        )
+    _lap(result, "derive", clock)  # histories, milestones, audit and the commit
+    return result
+
+
+@dataclass
+class _PageFlow:
+    """One page on its way through page_sync's stages: what each stage found, for the next."""
+
+    prepared: list[PreparedIssue]
+    failures: dict[int, tuple[str, str]]  # rows that could not be stored, by Jira id: retried next run
+    page: list[dict[str, Any]]
+    stored: dict[int, StoredState] = field(default_factory=dict)  # the one lookup, before the transaction
+    changed: list[PreparedIssue] = field(default_factory=list)
+    activity: Gathered | None = None  # the changed issues' whole comments and worklogs, when synced
+    complete: set[int] = field(default_factory=set)  # Jira ids whose history is whole
+    deferred: set[int] = field(default_factory=set)  # truncated histories left to the caller
+    unknown_totals: set[int] = field(default_factory=set)  # no total in the answer (before completion)
+    still_unknown: set[int] = field(default_factory=set)  # no total after completion either
+    incomplete: list[PreparedIssue] = field(default_factory=list)  # stored with less history than Jira has
+    written: set[int] = field(default_factory=set)  # Jira ids the transaction stored
+
+
+def _prepared(plan: ProjectSyncPlan, page: list[dict], result: PageResult) -> _PageFlow:
+    """Stage 1: every issue prepared; one that cannot be a row is a failure of its own (result.failed)."""
     prepared: list[PreparedIssue] = []
-    failures: dict[int, tuple[str, str]] = {}  # rows that could not be stored, by Jira id: retried next run
+    failures: dict[int, tuple[str, str]] = {}
     for issue in page:
         try:
             prepared.append(prepare_issue(issue, plan.mapping))
@@ -146,129 +169,134 @@ def page_sync(
             result.failed.append((key, str(exc).removeprefix(f"{key}: ")))
             if (jira_id := _jira_id(issue)) is not None:
                 failures[jira_id] = result.failed[-1]
-    project = plan.project
-    stored = stored_issues(project.instance, [item.jira_id for item in prepared])
-    changed = [item for item in prepared if not issue_unchanged(item, stored.get(item.jira_id), project)]
-    if plan.full and plan.activity.worklogs:
-        changed += _worklogs_to_verify(project, page, prepared, changed)
-    activity = None
-    if changed and (plan.activity.comments or plan.activity.worklogs):
-        # Comments and worklogs made whole before the transaction; an issue whose lists cannot be costs its row.
-        asked = {item.jira_id for item in changed}
-        issues = {jira_id: issue for issue in page if (jira_id := _jira_id(issue)) in asked}
-        activity = activity_gather(client, plan.activity, issues, worklog_feed=client.flavour == CLOUD)
-        if activity.gone:
-            log.info("%d issues deleted in Jira since their page was read: left out", len(activity.gone))
-        _rows_fail(result, failures, changed, activity.unreadable)
-        dropped = activity.unreadable.keys() | activity.gone
-        changed = [item for item in changed if item.jira_id not in dropped]
-        prepared = [item for item in prepared if item.jira_id not in dropped]
-    if plan.epic_link_field and changed:  # Data Center's epics: keys resolved to ids before the transaction
-        by_id = {_jira_id(issue): issue.get("fields") for issue in page}
-        owners = [(item.jira_id, item.key, by_id.get(item.jira_id), item.relations) for item in changed]
-        unasked = epic_links_add(project.instance, owners, plan.epic_link_field, client)
-        _rows_fail(result, failures, changed, unasked)
-        changed = [item for item in changed if item.jira_id not in unasked]
-        prepared = [item for item in prepared if item.jira_id not in unasked]
-    result.unchanged = len(prepared) - len(changed)
-    clock = _lap(result, "process", clock)
-    deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer_histories else set()
-    total_unknown = {item.jira_id for item in changed if item.changelog_missing}
-    complete = histories_completed(client, [item for item in changed if item.jira_id not in deferred])
-    clock = _lap(result, "histories", clock)
-    incomplete = [item for item in changed if item.jira_id not in complete and item.jira_id not in deferred]
-    result.incomplete_histories = len(incomplete)
-    still_unknown = {item.jira_id for item in changed if item.changelog_total is None}
+    return _PageFlow(prepared, failures, page)
+
+
+def _lists_complete(client: JiraClient, plan: ProjectSyncPlan, flow: _PageFlow, result: PageResult) -> None:
+    """Stage 3: the changed issues' comments and worklogs made whole (an issue whose lists cannot be costs its
+    row; one deleted meanwhile is left out), and Data Center's epic keys resolved to ids."""
+    if flow.changed and (plan.activity.comments or plan.activity.worklogs):
+        asked = {item.jira_id for item in flow.changed}
+        issues = {jira_id: issue for issue in flow.page if (jira_id := _jira_id(issue)) in asked}
+        flow.activity = activity_gather(client, plan.activity, issues, worklog_feed=plan.worklog_feed)
+        if flow.activity.gone:
+            log.info("%d issues deleted in Jira since their page was read: left out", len(flow.activity.gone))
+        _rows_fail(result, flow, flow.activity.unreadable, gone=flow.activity.gone)
+    if plan.epic_link_field and flow.changed:
+        by_id = {_jira_id(issue): issue.get("fields") for issue in flow.page}
+        owners = [(item.jira_id, item.key, by_id.get(item.jira_id), item.relations) for item in flow.changed]
+        _rows_fail(result, flow, epic_links_add(plan.project.instance, owners, plan.epic_link_field, client))
+
+
+def _rows_fail(result: PageResult, flow: _PageFlow, why: dict[int, str], *, gone: Collection[int] = ()) -> None:
+    """Record as failed rows (result.failed, and the flow's failures for the retry list) the changed issues `why`
+    names by Jira id, and leave them out of the page with those `gone` (deleted in Jira since it was read)."""
+    for item in flow.changed:
+        if item.jira_id in why:
+            result.failed.append((item.key, why[item.jira_id]))
+            flow.failures[item.jira_id] = result.failed[-1]
+    dropped = why.keys() | set(gone)
+    if dropped:
+        flow.changed = [item for item in flow.changed if item.jira_id not in dropped]
+        flow.prepared = [item for item in flow.prepared if item.jira_id not in dropped]
+
+
+def _histories_complete(client: JiraClient, flow: _PageFlow, result: PageResult, *, defer: bool) -> None:
+    """Stage 4: the changed issues' truncated histories completed through the client (or deferred); an issue
+    whose answer gave no total keeps the total stored, if any."""
+    changed = flow.changed
+    flow.deferred = {item.jira_id for item in changed if item.changelog_truncated} if defer else set()
+    flow.unknown_totals = {item.jira_id for item in changed if item.changelog_missing}
+    flow.complete = histories_completed(client, [item for item in changed if item.jira_id not in flow.deferred])
+    left = flow.complete | flow.deferred
+    flow.incomplete = [item for item in changed if item.jira_id not in left]
+    result.incomplete_histories = len(flow.incomplete)
+    flow.still_unknown = {item.jira_id for item in changed if item.changelog_total is None}
     for item in changed:
         if item.changelog_total is None:  # no total and none fetched: keep the total stored, if any
-            before = stored.get(item.jira_id)
+            before = flow.stored.get(item.jira_id)
             item.changelog_total = before.changelog_total if before else len(item.histories)
-    if prepared:
-        result.watermark = max((item.columns["updated"] for item in prepared if item.columns["updated"]), default=None)
-    if plan.dry_run:
-        return result
-    if not changed:
-        read = {item.jira_id for item in prepared}
-        # Nothing to write, no transaction: on SQLite even an empty one takes the write lock.
-        if failures or result.failed or plan.retry_ids & read:
-            with transaction.atomic():
-                _retries_update(plan, failures, read)
-                if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
-                    audit_record_many(
-                        actor=SYNC, changes=_audit_changes(project, [], result.failed, []), sync_run_id=run_id
-                    )
-        return result
-    unpreparable = list(result.failed)
-    now = timezone.now()
+
+
+def _nothing_changed(plan: ProjectSyncPlan, flow: _PageFlow, result: PageResult, run_id: int | None) -> None:
+    """A page with nothing to write: only its failures recorded and earlier ones cleared, and no transaction
+    at all when there are none (on SQLite even an empty one takes the write lock)."""
+    read = {item.jira_id for item in flow.prepared}
+    if not (flow.failures or result.failed or plan.retry_ids & read):
+        return
     with transaction.atomic():
-        upserted = issues_upsert(
-            instance=project.instance,
-            project=project,
-            prepared=changed,
-            stored=stored,
-            complete=complete,
-            synced_at=now,
-            milestones_digest=plan.milestones_digest,
+        _retries_update(plan, flow.failures, read)
+        if result.failed:  # every issue of the page failed to prepare: each still leaves its reason
+            changes = _audit_changes(plan.project, [], result.failed, [])
+            audit_record_many(actor=SYNC, changes=changes, sync_run_id=run_id)
+
+
+def _upsert(plan: ProjectSyncPlan, flow: _PageFlow, result: PageResult, now: datetime) -> UpsertResult:
+    """Stage 5a, in the page's transaction: the changed issues upserted (a row that fails costs its row), the
+    failures recorded for the next run and the rows now stored cleared of earlier ones."""
+    upserted = issues_upsert(
+        instance=plan.project.instance,
+        project=plan.project,
+        prepared=flow.changed,
+        stored=flow.stored,
+        complete=flow.complete,
+        synced_at=now,
+        milestones_digest=plan.milestones_digest,
+    )
+    result.inserted, result.updated = upserted.inserted, upserted.updated
+    result.unchanged += len(upserted.superseded)  # a newer version was stored meanwhile: left as it is
+    result.failed += upserted.failed
+    ids_by_key = {item.key: item.jira_id for item in flow.changed}
+    flow.failures.update({ids_by_key[key]: (key, why) for key, why in upserted.failed if key in ids_by_key})
+    _retries_update(plan, flow.failures, {item.jira_id for item in flow.prepared} - set(flow.failures))
+    flow.written = {item.prepared.jira_id for item in upserted.stored}
+    return upserted
+
+
+def _derive(
+    plan: ProjectSyncPlan,
+    flow: _PageFlow,
+    upserted: UpsertResult,
+    result: PageResult,
+    now: datetime,
+    run_id: int | None,
+) -> None:
+    """Stage 5b, in the page's transaction: what follows from the issues stored — status history, milestones,
+    time in status, field history, relations, sprints, comments and worklogs."""
+    stored = upserted.stored
+    # Issues first stored by this page have nothing stored to compare with: plain inserts will do.
+    fresh = all(item.created for item in stored)
+    histories = {} if fresh else stored_histories([item.pk for item in stored if not item.created])
+    wanted = {
+        item.pk: wanted_history(item.prepared, histories.get(item.pk, []), whole=item.prepared.jira_id in flow.complete)
+        for item in stored
+    }
+    result.status_changes = status_changes_replace(wanted, histories, fresh=fresh)
+    milestones_replace(wanted, plan.rules, plan.milestone_ids, fresh=fresh)
+    time_in_status_replace(wanted, now, fresh=fresh)
+    if not plan.kept.none:
+        result.field_changes = field_changes_replace(
+            {item.pk: field_items_of(item.prepared.histories, plan.kept) for item in stored},
+            {item.pk for item in stored if item.prepared.jira_id in flow.complete},
+            fresh=fresh,
         )
-        clock = _lap(result, "store", clock)
-        result.inserted, result.updated = upserted.inserted, upserted.updated
-        result.unchanged += len(upserted.superseded)  # a newer version was stored meanwhile: left as it is
-        result.failed += upserted.failed
-        ids_by_key = {item.key: item.jira_id for item in changed}
-        failures.update({ids_by_key[key]: (key, why) for key, why in upserted.failed if key in ids_by_key})
-        _retries_update(plan, failures, {item.jira_id for item in prepared} - set(failures))
-        # Issues first stored by this page have nothing stored to compare with: plain inserts will do.
-        fresh = all(item.created for item in upserted.stored)
-        histories = {} if fresh else stored_histories([item.pk for item in upserted.stored if not item.created])
-        wanted = {
-            item.pk: wanted_history(item.prepared, histories.get(item.pk, []), whole=item.prepared.jira_id in complete)
-            for item in upserted.stored
-        }
-        result.status_changes = status_changes_replace(wanted, histories, fresh=fresh)
-        milestones_replace(wanted, plan.rules, fresh=fresh)
-        time_in_status_replace(wanted, now, fresh=fresh)
-        if not plan.kept.none:
-            result.field_changes = field_changes_replace(
-                {item.pk: field_items_of(item.prepared.histories, plan.kept) for item in upserted.stored},
-                {item.pk for item in upserted.stored if item.prepared.jira_id in complete},
-                fresh=fresh,
-            )
-        relations_replace({item.pk: item.prepared.relations for item in upserted.stored}, fresh=fresh)
-        sprints_store(project, upserted.stored, plan.mapping.sprint_field_ids, now, fresh=fresh)
-        written = {item.prepared.jira_id for item in upserted.stored}
-        if activity is not None:
-            result.activity = activity_store(
-                project=project,
-                issues={item.prepared.jira_id: (item.pk, item.prepared.key) for item in upserted.stored},
-                activity=activity.activity,
-                now=now,
-                run_id=run_id,
-            )
-        result.deferred = {
-            item.jira_id: (item.key, None if item.jira_id in total_unknown else item.changelog_total)
-            for item in changed
-            if item.jira_id in deferred and item.jira_id in written
-        }
-        audit_record_many(
-            actor=SYNC,
-            changes=_audit_changes(
-                project,
-                upserted.stored,
-                unpreparable + upserted.failed,
-                [item for item in incomplete if item.jira_id in written],
-                still_unknown,
-            ),
-            sync_run_id=run_id,
+    relations_replace({item.pk: item.prepared.relations for item in stored}, fresh=fresh)
+    sprints_store(plan.project, stored, plan.mapping.sprint_field_ids, now, fresh=fresh)
+    if flow.activity is not None:
+        result.activity = activity_store(
+            project=plan.project,
+            issues={item.prepared.jira_id: (item.pk, item.prepared.key) for item in stored},
+            activity=flow.activity.activity,
+            now=now,
+            run_id=run_id,
         )
-    _lap(result, "derive", clock)  # histories, milestones, audit and the commit
-    return result
 
 
 def wanted_history(item: PreparedIssue, stored: list[Transition], *, whole: bool) -> list[Transition]:
     """The status history to keep for a prepared issue (history_wanted of its columns and histories)."""
     columns = item.columns
     return history_wanted(
-        columns["created"],
+        item.created,
         columns["status_id"],
         columns["status"],
         columns["updated"],
@@ -299,17 +327,7 @@ def prepared_stays(item: PreparedIssue, field_ids: frozenset[str]) -> list[Sprin
         except (KeyError, TypeError, ValueError):
             continue  # an unreadable history: its status moves say why (syncing.history), its sprint items cannot
     columns = item.columns
-    return sprint_stays(item.sprints or [], moves, created=columns["created"], updated=columns["updated"])
-
-
-def _rows_fail(
-    result: PageResult, failures: dict[int, tuple[str, str]], items: list[PreparedIssue], why: dict[int, str]
-) -> None:
-    """Record as failed rows (result.failed, and failures for the retry list) the items `why` names by Jira id."""
-    for item in items:
-        if item.jira_id in why:
-            result.failed.append((item.key, why[item.jira_id]))
-            failures[item.jira_id] = result.failed[-1]
+    return sprint_stays(item.sprints or [], moves, created=item.created, updated=columns["updated"])
 
 
 def _jira_id(issue: dict) -> int | None:

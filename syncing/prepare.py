@@ -1,7 +1,9 @@
 """One Jira issue dict turned into what the store writes: core columns, mapped values, raw bytes, histories."""
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeGuard
 
 import orjson
@@ -11,7 +13,7 @@ from agile.membership import sprints_read
 from issues.models import Issue
 from jirasync_site.columns import max_length
 from syncing.fields import CompiledMapping, process_issue
-from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
+from syncing.fields.core import CORE_COLUMN_NAMES, CoreColumns, core_read, hollow_core_fields
 from syncing.fields.processor import FieldError
 from syncing.fields.sprint import Sprint
 from syncing.jira.paging import UNREADABLE
@@ -33,7 +35,7 @@ class PreparedIssue:
     jira_id: int
     key: str
     project_jira_id: str
-    columns: dict[str, Any]
+    columns: CoreColumns
     fields: dict[str, Any]
     errors: list[dict[str, str]]
     encoded: tuple[str, str, str]  # labels, fields and errors as JSON text, as the store writes them
@@ -44,6 +46,14 @@ class PreparedIssue:
     relations: IssueRelations = field(default_factory=IssueRelations)
     # The sprints its Sprint field holds now; None when the mapping names no Sprint field (no membership kept).
     sprints: list[Sprint] | None = None
+
+    @property
+    def created(self) -> datetime:
+        """When Jira says the issue was created (prepare_issue refuses an issue without a readable one)."""
+        created = self.columns["created"]
+        if created is None:
+            raise UnstorableIssue(f"{self.key}: Jira answered without created")
+        return created
 
     @property
     def changelog_missing(self) -> bool:
@@ -148,7 +158,8 @@ def prepare_issue(issue: dict[str, Any], mapping: CompiledMapping) -> PreparedIs
         raise UnstorableIssue(f"{label}: {_missing_fields(issue) or f'{type(exc).__name__}: {exc}'}") from None
     if not -(2**63) <= columns["jira_id"] < 2**63:
         raise UnstorableIssue(f"{columns['key'] or issue.get('id')}: id {issue.get('id')} is not a 64-bit number")
-    too_long = [name for name, limit in _COLUMN_LIMITS.items() if len(columns[name]) > limit]
+    texts: Mapping[str, Any] = columns
+    too_long = [name for name, limit in _COLUMN_LIMITS.items() if len(texts[name]) > limit]
     if too_long:
         raise UnstorableIssue(
             f"{label}: {', '.join(f'{name} longer than {_COLUMN_LIMITS[name]} characters' for name in too_long)}"

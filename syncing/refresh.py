@@ -1,5 +1,5 @@
-"""Refreshing one issue from Jira, as a webhook asked: fetched, upserted with history and milestones,
-or soft-deleted when Jira no longer has it."""
+"""Refreshing one issue from Jira, as a webhook asked: fetched, upserted with history and milestones under
+its project's claim, or soft-deleted when Jira no longer has it."""
 
 import logging
 
@@ -10,20 +10,38 @@ from audit.services import SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance
 from issues.models import Issue
 from projects.models import JiraInstance, Project
+from syncing.claims import new_owner, project_claim_release
 from syncing.clients import client_for
 from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
-from syncing.pipeline import page_sync, requested_fields
-from syncing.runner import project_plan
-from syncing.runs import RunKeeper, RunOptions, StopSignal, run_end_unexpected, run_finish
+from syncing.pipeline import page_sync
+from syncing.plan import project_plan, requested_fields
+from syncing.runs import (
+    RunKeeper,
+    RunOptions,
+    StopSignal,
+    after_reconnect,
+    lease,
+    project_run_claim,
+    run_end_unexpected,
+    run_finish,
+    run_start,
+)
 
 log = logging.getLogger(__name__)
 
 
 def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
-    """Fetch the issue now and store what Jira says; None when its project is not synced here."""
+    """Fetch the issue now and store what Jira says; None when its project is not synced here.
+
+    A run of kind webhook, kept as every run is (runs.py: started, its lease renewed, ended with its counts),
+    that holds its project's claim while it stores the issue: refreshes of one project take turns, and when
+    another run holds the project for more than a quarter of a lease the refresh ends skipped, naming that run,
+    and leaves the issue to it or to the next incremental sync (which reads every issue changed since its
+    watermark).
+    """
     instance = JiraInstance.objects.get(pk=instance_id)
     if instance.being_deleted:  # queued before the deletion began: nothing of it is synced any more
         log.info("webhook refresh of issue %s of %s skipped: the instance is being deleted", jira_id, instance.slug)
@@ -31,21 +49,14 @@ def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
     # Events arriving from now on ask for a new refresh: they may describe changes this fetch misses.
     PendingRefresh.objects.filter(instance=instance, issue_jira_id=jira_id).delete()
     counters = RequestCounters()
-    client = client_for(instance, counters)
-    now = timezone.now()
-    run = SyncRun.objects.create(
-        instance=instance,
-        kind=SyncRun.Kind.WEBHOOK,
-        trigger=SyncRun.Trigger.WEBHOOK,
-        status=SyncRun.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-    )
-    if instance.effective_flavour in (JiraInstance.Flavour.CLOUD, JiraInstance.Flavour.DATACENTER):
-        client.flavour = instance.effective_flavour  # known from earlier syncs: no serverInfo request
+    stop = StopSignal()
+    known = instance.effective_flavour  # known from earlier syncs: no serverInfo request
+    client = client_for(instance, counters, stop=stop, flavour="" if known == JiraInstance.Flavour.AUTO else known)
+    options = RunOptions(trigger=SyncRun.Trigger.WEBHOOK)
+    run = run_start(instance, None, options, None, kind=SyncRun.Kind.WEBHOOK, owner=new_owner())
     try:
-        with RunKeeper(run, StopSignal(), owner=run.owner):  # its heartbeat, however long Jira takes
-            return _refresh(run, instance, client, counters, jira_id)
+        with RunKeeper(run, stop, owner=run.owner) as keeper:  # its heartbeat, however long Jira takes
+            return _refresh(run, keeper, instance, client, counters, jira_id)
     except JiraError as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, error=str(exc))
     except Exception as exc:  # the run must say why whatever went wrong
@@ -55,7 +66,7 @@ def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
 
 
 def _refresh(
-    run: SyncRun, instance: JiraInstance, client: JiraClient, counters: RequestCounters, jira_id: int
+    run: SyncRun, keeper: RunKeeper, instance: JiraInstance, client: JiraClient, counters: RequestCounters, jira_id: int
 ) -> SyncRun | None:
     # One request: the fields any project of the instance maps (mappings are per instance), with history.
     mapped = requested_fields(compile_mapping(field_specs_for_instance(instance.slug)))
@@ -82,9 +93,17 @@ def _refresh(
         return None
     SyncRun.objects.filter(pk=run.pk).update(project=project)
     run.project = project
-    plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK))
-    result = page_sync(client, plan, [issue], run_id=run.pk)
-    Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
+    # Refreshes of one project's issues take turns (each holds the claim for a moment); a project run holding it
+    # for longer than a quarter of a lease leaves the issue to itself or the next incremental sync.
+    if (refused := project_run_claim(run, project.pk, wait=lease().total_seconds() / 4, stop=keeper.stop)) is not None:
+        return refused
+    keeper.hold(project.pk)
+    try:
+        plan = project_plan(project, RunOptions(trigger=SyncRun.Trigger.WEBHOOK), flavour=client.flavour)
+        result = page_sync(client, plan, [issue], run_id=run.pk)
+        Issue.objects.filter(instance=instance, jira_id=jira_id, deleted_at__isnull=False).update(deleted_at=None)
+    finally:
+        after_reconnect(lambda: project_claim_release(project.pk, run.owner))
     status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
     error = "; ".join(f"{key}: {why}" for key, why in result.failed)
     return run_finish(run, status, counters, result, error=error)

@@ -13,6 +13,7 @@ from config.selectors import (
     field_specs_for_instance,
     mapping_document,
     mapping_version,
+    milestone_ids,
     milestone_rules_for_instance,
     milestones_digest,
 )
@@ -75,6 +76,7 @@ def issues_remap(
     began = time.perf_counter()
     document = mapping_document()
     result = RemapResult(version=mapping_version(document))
+    ids = milestone_ids()
     instances = JiraInstance.objects.all()
     if instance_slug:
         instances = instances.filter(slug=instance_slug)
@@ -107,7 +109,7 @@ def issues_remap(
                 differing = relations_differing(relations)
                 relations_replace(differing)
                 result.relations_changed += len(differing)
-                milestones_replace(stored_histories(stale), rules)
+                milestones_replace(stored_histories(stale), rules, ids)
                 rows_update(Issue, ["milestones_digest"], [(issue_id, digest) for issue_id in stale])
             result.milestones_recomputed += len(stale)
             free_memory_release()

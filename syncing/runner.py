@@ -1,51 +1,37 @@
 """The one entry point for every sync: admin actions, django-q2 tasks and commands all call these.
 
 sync_instance: discover projects, then sync the enabled ones in parallel (up to the instance's limit,
-within its request budget); one project failing does not stop the others. sync_project: one project,
-claimed so no other worker syncs it at the same time, with a SyncRun row updated as it goes. Run
-bookkeeping (start, lease, progress, end) is in runs.py; clients and discovery in clients.py.
+within its request budget); one project failing does not stop the others; after a full sync, a census of
+each project that synced whole. sync_project: one project (or its census), claimed so no other worker syncs
+it at the same time, with a SyncRun row updated as it goes. This module orchestrates only: run bookkeeping
+(options, start, claim, lease, progress, end) is runs.py's; clients and discovery are clients.py's.
 """
 
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
-from activity.fetch import ActivityKinds
 from activity.services import ActivityStored
 from activity.worklog_feed import worklog_feed_sync
-from agile.services import boards_sync
-from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
-from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
-from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_release
-from syncing.clients import client_for, instance_discover_projects, site_record
+from syncing.claims import new_owner, project_claim_release
+from syncing.clients import client_for, instance_discover, nothing_to_sync, projects_to_sync, site_record
 from syncing.deferred_histories import Deferred, deferred_due, histories_complete
-from syncing.epic_link import epic_link_field_find
-from syncing.field_history import KeptFields
-from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
 from syncing.memory import free_memory_release
 from syncing.models import IssueRetry, SyncRun
-from syncing.pipeline import (
-    PageResult,
-    ProjectSyncPlan,
-    issues_refetch,
-    page_sync,
-    project_pages,
-    watermark_advance,
-)
+from syncing.pipeline import PageResult, issues_refetch, page_sync, watermark_advance
+from syncing.plan import ProjectSyncPlan, project_pages, project_plan
 from syncing.prefetch import prefetched
-from syncing.project_catalogue import projects_catalogue_sync
 from syncing.run_log import run_log_capture
 from syncing.runs import (
+    BEING_DELETED,
     OWN_COUNTS,
     RunKeeper,
     RunOptions,
@@ -53,7 +39,11 @@ from syncing.runs import (
     accumulate,
     after_reconnect,
     counts,
+    instance_run_begin,
+    own_error,
+    project_run_claim,
     run_adopt_or_start,
+    run_census_finish,
     run_close_parent,
     run_end_unexpected,
     run_feed_record,
@@ -69,34 +59,13 @@ from syncing.table_statistics import table_statistics_refresh
 
 log = logging.getLogger(__name__)
 
-BEING_DELETED = "the instance is being deleted"
-
-
-def project_plan(project: Project, options: RunOptions) -> ProjectSyncPlan:
-    """How to sync one project now: the instance's current mappings and milestone rules compiled."""
-    instance = project.instance
-    document = mapping_document()
-    return ProjectSyncPlan(
-        project=project,
-        mapping=compile_mapping(field_specs_for_instance(instance.slug, document), mapping_version(document)),
-        rules=milestone_rules_for_instance(instance.slug, document),
-        full=options.full,
-        overlap=timedelta(minutes=settings.JIRASYNC_SYNC_OVERLAP_MINUTES),
-        jql_filter=jql_filter_check(instance.jql_filter),  # refused, whatever saved it, if it can escape
-        page_size=settings.JIRASYNC_PAGE_SIZE,
-        dry_run=options.dry_run,
-        kept=KeptFields.parse(instance.field_history),
-        activity=ActivityKinds(comments=instance.sync_comments, worklogs=instance.sync_worklogs),
-        epic_link_field=instance.epic_link_field or "",
-    )
-
 
 def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = None) -> SyncRun:
     """Discover projects and sync the enabled ones in this process; the returned parent run sums its children.
 
     The run's lease is kept from discovery to the end; whatever escapes ends it failed, saying why.
     """
-    run = _instance_run(instance_id, options, run_id)
+    run = instance_run_begin(instance_id, options, run_id)
     if not run.is_active:
         return run
     counters = RequestCounters()
@@ -109,18 +78,18 @@ def sync_instance(instance_id: int, options: RunOptions, run_id: int | None = No
             site, project_ids = found
             feed_error = ""
             if options.census:
-                children = [census_project_run(pk, options, run.pk, site) for pk in project_ids]
+                children = _censuses(project_ids, options, run.pk, site)
             else:
                 project_options = RunOptions(**{**vars(options), "stop": stop})
                 with ThreadPoolExecutor(max_workers=max(1, run.instance.max_parallel_projects)) as pool:
                     children = list(
                         pool.map(lambda pk: _in_thread(sync_project, pk, project_options, run.pk, site), project_ids)
                     )
-                children += _censuses_after_full_sync(children, options, run.pk, site)
+                children += _censuses_after_full(_synced_whole(children), options, run.pk, site)
                 feed = ActivityStored()
                 feed_error = worklog_feed_run(run.instance_id, options, counters, stop, run.pk, feed, children)
                 run_feed_record(run.pk, feed)
-        closing = lambda: run_close_parent(run, children, counters, own_error=_own_error(run.pk, feed_error))  # noqa: E731
+        closing = lambda: run_close_parent(run, children, counters, own_error=own_error(run.pk, feed_error))  # noqa: E731
         closed = after_reconnect(closing)
         runs_abandoned_close(instance_id=run.instance_id)  # and those of a dead worker whose lease ran out since
         return _closed(closed, options)
@@ -139,15 +108,28 @@ def _closed(run: SyncRun, options: RunOptions) -> SyncRun:
     return run
 
 
-def _censuses_after_full_sync(
-    children: list[SyncRun], options: RunOptions, parent_id: int, site: SiteInfo | None = None
+def _censuses(
+    project_ids: list[int], options: RunOptions, parent_id: int | None, site: SiteInfo | None = None
 ) -> list[SyncRun]:
-    """A census of each project whose full sync succeeded, one project at a time, after all the syncs:
-    a moved issue is seen by two projects' censuses, and parallel ones deadlock on it."""
+    """A census of each project, one at a time: a moved issue is seen by two projects' censuses, and parallel
+    ones deadlock on it."""
+    return [census_project_run(pk, options, parent_id, site) for pk in project_ids]
+
+
+def _censuses_after_full(
+    project_ids: list[int], options: RunOptions, parent_id: int, site: SiteInfo | None = None
+) -> list[SyncRun]:
+    """What follows a full sync (not a dry run): a census of each project it synced whole (project_ids), after
+    all the syncs, as children of the run that ordered it — the instance run, or a project run of its own."""
     if not options.full or options.dry_run:
         return []
+    return _censuses(project_ids, options, parent_id, site)
+
+
+def _synced_whole(children: list[SyncRun]) -> list[int]:
+    """The projects whose runs succeeded: every issue read and stored."""
     return [
-        census_project_run(child.project_id, options, parent_id, site)
+        child.project_id
         for child in children
         if child.status == SyncRun.Status.SUCCEEDED and child.project_id is not None
     ]
@@ -163,8 +145,11 @@ def sync_project(
     """Sync one project, page by page, under a claim; the run records counts, rates and why it failed.
 
     site: what the instance run already learnt from Jira (flavour, clock); asked again when absent.
-    A project synced on its own (no parent) ends a full sync with its census.
+    A project synced on its own (no parent) ends a full sync with its census; census options take the census
+    alone (census_project_run), whichever door they came through.
     """
+    if options.census:
+        return census_project_run(project_id, options, parent_id, site, run_id)
     project = Project.objects.select_related("instance").get(pk=project_id)
     instance = project.instance
     owner = new_owner()
@@ -185,14 +170,8 @@ def _project_run(
     run: SyncRun, project: Project, options: RunOptions, parent_id: int | None, site: SiteInfo | None, owner: str
 ) -> SyncRun:
     """sync_project once its run exists: claim, pages under the lease, end, release, census."""
-    if run.cancel_requested:
-        return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    if options.dry_run is False:
-        if not project_claim(project.pk, owner):
-            return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project.pk))
-        # The run starts working once it holds the project (a run waiting for its claim has not started).
-        run.started_at = timezone.now()
-        SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
+    if (refused := project_run_claim(run, project.pk, dry_run=options.dry_run)) is not None:
+        return refused
     counters = RequestCounters()
     totals = PageResult()
     stop = StopSignal(options.stop)
@@ -228,10 +207,11 @@ def _project_run(
         return run_finish(run, SyncRun.Status.FAILED, counters, totals, error=f"{type(exc).__name__}: {exc}")
     finally:
         after_reconnect(lambda: project_claim_release(project.pk, owner))
-    if options.full and not options.dry_run and not totals.failed and parent_id is None:
-        # Within an instance run the census follows all the projects' syncs instead. Here it is the run's
-        # child, and what it cost (and found) is the run's: a run's requests are every request it caused.
-        return run_follower_add(finished, census_project_run(project.pk, options, run.pk, site))
+    if parent_id is None:  # within an instance run the census follows all the projects' syncs instead
+        # Here it is the run's child, and what it cost (and found) is the run's: a run's requests are every
+        # request it caused.
+        for census in _censuses_after_full([] if totals.failed else [project.pk], options, run.pk, site):
+            finished = run_follower_add(finished, census)
     return finished
 
 
@@ -246,13 +226,13 @@ def _project_pages_sync(
 ) -> bool:
     """Read and store the project's pages; True when it stopped early (the stop signal was set)."""
     instance = project.instance
-    client = client_for(instance, counters, stop=stop, site=site)
+    client = client_for(instance, counters, stop=stop, flavour=site.flavour if site else "")
     if site is None:
         site = site_record(instance, client)
-    plan = project_plan(project, options)
+    plan = project_plan(project, options, flavour=site.flavour)
     # The search pages come from a background thread; histories are completed on a second client (its own
     # session), sharing this run's counters, stop and the instance's budget.
-    history_client = client_for(instance, counters, stop=stop, site=site)
+    history_client = client_for(instance, counters, stop=stop, flavour=site.flavour)
     plan.retry_ids = set(IssueRetry.objects.filter(project=project).values_list("jira_id", flat=True))
     defer = not options.dry_run  # a dry run stores nothing to complete later: it completes page by page
     deferred: Deferred = {}
@@ -286,9 +266,7 @@ def _project_pages_sync(
             if not run_progress(run, totals, counters, expected=expected):
                 stop.set()  # Cancel was asked for
             free_memory_release()
-            if options.stage_seconds is not None:
-                for stage, seconds in result.seconds.items():
-                    options.stage_seconds[stage] = options.stage_seconds.get(stage, 0.0) + seconds
+            options.stages_add(result.seconds)
             if options.progress:
                 options.progress(run, result)
             if stop.is_set():
@@ -299,9 +277,7 @@ def _project_pages_sync(
         for pack in deferred_due(deferred, final=True):
             _deferred_complete(history_client, plan, run, pack, totals, options)
         _retries_fetch(history_client, plan, run, totals, counters)
-    if options.stage_seconds is not None:
-        options.stage_seconds["fetch"] = options.stage_seconds.get("fetch", 0.0) + counters.fetch_seconds
-        options.stage_seconds["parse"] = options.stage_seconds.get("parse", 0.0) + counters.parse_seconds
+    options.stages_add({"fetch": counters.fetch_seconds, "parse": counters.parse_seconds})
     if outpaced is not None:
         raise outpaced
     return False
@@ -316,8 +292,7 @@ def _deferred_complete(
     totals.status_changes += done.status_changes
     totals.field_changes += done.field_changes
     totals.incomplete_histories += len(done.incomplete)
-    if options.stage_seconds is not None:
-        options.stage_seconds["histories"] = options.stage_seconds.get("histories", 0.0) + time.perf_counter() - clock
+    options.stages_add({"histories": time.perf_counter() - clock})  # a stage of its own, as a page's completion
 
 
 def _retries_fetch(
@@ -394,48 +369,21 @@ def _cancelled(run: SyncRun, counters: RequestCounters, totals: PageResult) -> S
     )
 
 
-def _held_by(project_id: int) -> str:
-    """Who holds the project: the run it is running, when there is one."""
-    holder = project_claim_holder(project_id)
-    running = (
-        SyncRun.objects.filter(project_id=project_id, owner=holder, status=SyncRun.Status.RUNNING)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if running:
-        return f"already being synced by run #{running} (worker {holder})"
-    return f"already being synced by worker {holder}"
-
-
-def _instance_run(instance_id: int, options: RunOptions, run_id: int | None) -> SyncRun:
-    """The instance run, started (or adopted from the queue); ended as cancelled when Cancel came first."""
-    instance = JiraInstance.objects.get(pk=instance_id)
-    runs_abandoned_close(instance_id=instance_id)  # runs left "running" by a dead worker, the instance runs too
-    run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
-    if instance.being_deleted and run.is_active:
-        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
-    if run.is_active and run.cancel_requested:
-        return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
-    return run  # not active: cancelled before its task started
-
-
 def _instance_discover(
     run: SyncRun, options: RunOptions, counters: RequestCounters, stop: StopSignal, keeper: RunKeeper
 ) -> SyncRun | tuple[SiteInfo, list[int]]:
-    """Learn the site and discover projects, under the run's lease (keeper).
+    """The instance run's discovery (clients.instance_discover), under the run's lease (keeper).
 
-    Returns the finished run when discovery failed or was stopped, else (site, ids of the projects to sync).
+    Returns the finished run when discovery failed or was stopped, or found nothing to sync; else (site, ids of
+    the projects to sync).
     """
     instance = run.instance
+    extras = options.full and not options.census and not options.dry_run
     try:
         client = client_for(instance, counters, stop=stop)
-        site = site_record(instance, client)
-        instance_discover_projects(instance, client)
-        extras = options.full and not options.census and not options.dry_run
-        if extras or instance.epic_link_field is None:
-            _epic_link_field_read(instance, client)
+        site, problems = instance_discover(instance, client, extras=extras, project_keys=options.project_keys)
         # What was not read ends the run partial: kept on its row until it closes (maybe in another process).
-        if extras and (problems := _full_sync_extras(instance, client, options)):
+        if problems:
             SyncRun.objects.filter(pk=run.pk).update(error="; ".join(problems))
     except JiraCancelledError:
         if keeper.lost:
@@ -443,91 +391,14 @@ def _instance_discover(
         return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request during discovery")
     except (JiraError, ValueError) as exc:
         return run_finish(run, SyncRun.Status.FAILED, counters, error=f"project discovery failed: {exc}")
-    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
-    if options.project_keys:
-        projects = projects.filter(key__in=options.project_keys)
-    project_ids = list(projects.values_list("id", flat=True))
+    project_ids = list(projects_to_sync(instance, options.project_keys).values_list("id", flat=True))
     SyncRun.objects.filter(pk=run.pk).update(**counts(None, counters))
     if not project_ids:
         # Nothing synced is not a success: the run says why, and the dashboard and the command say so too.
-        return run_finish(run, SyncRun.Status.SKIPPED, counters, error=nothing_to_sync(instance, options))
+        error = nothing_to_sync(instance, options.project_keys)
+        return run_finish(run, SyncRun.Status.SKIPPED, counters, error=error)
     log.info("%d projects to %s", len(project_ids), "take the census of" if options.census else "sync")
     return site, project_ids
-
-
-def _epic_link_field_read(instance: JiraInstance, client: JiraClient) -> None:
-    """Data Center's Epic Link field looked up (at a full sync, or the first): a list that cannot be read keeps
-    what was found before, said in the run's log (the issues are synced all the same)."""
-    try:
-        found = epic_link_field_find(instance, client)
-    except JiraCancelledError:
-        raise
-    except JiraError as exc:
-        log.warning("the field list was not read (the Epic Link field is looked for in it): %s", exc)
-        return
-    if found:
-        log.info("Epic Link field: %s", found)
-
-
-def _full_sync_extras(instance: JiraInstance, client: JiraClient, options: RunOptions) -> list[str]:
-    """Boards and sprints, and the enabled projects' versions and components, once per full instance run (an
-    incremental run asks nothing more than its searches: sprints then follow the Sprint field of the issues
-    synced). Returns what could not be read, each saying why: the projects are synced all the same (their
-    issues do not depend on it) and the run ends partial, never succeeded; the next full sync reads it again."""
-    problems = []
-    projects = Project.objects.filter(instance=instance, enabled=True).order_by("key")
-    if options.project_keys:
-        projects = projects.filter(key__in=options.project_keys)
-    for what, read in (
-        ("boards and sprints", lambda: boards_sync(instance=instance, client=client)),
-        (
-            "versions and components",
-            lambda: projects_catalogue_sync(instance=instance, client=client, projects=list(projects)),
-        ),
-    ):
-        try:
-            found = read()
-        except JiraCancelledError:
-            raise
-        except JiraError as exc:
-            log.warning("%s were not read: %s", what, exc)
-            problems.append(f"{what} were not read: {exc}")
-            continue
-        for why in getattr(found, "skipped", ()):
-            log.info("%s: %s", what, why)
-        for why in getattr(found, "warnings", ()):
-            log.warning("%s: %s", what, why)
-        log.info(
-            "%s read: %s",
-            what,
-            ", ".join(f"{count} {name}" for name, count in vars(found).items() if isinstance(count, int)),
-        )
-    return problems
-
-
-def _own_error(run_id: int, feed_error: str) -> str:
-    """What failed in an instance run's own work: the full sync's extras (kept on its row by discovery) and
-    the worklog feed."""
-    extras = SyncRun.objects.filter(pk=run_id).values_list("error", flat=True).first() or ""
-    return "; ".join(problem for problem in (extras, feed_error) if problem)
-
-
-def nothing_to_sync(instance: JiraInstance, options: RunOptions) -> str:
-    """Why an instance run found no project to sync: nothing discovered, nothing enabled, or --project
-    naming none of the enabled ones."""
-    discovered = Project.objects.filter(instance=instance)
-    if options.project_keys:
-        return (
-            f"nothing to sync: no enabled project is named {', '.join(options.project_keys)} "
-            f"({discovered.filter(enabled=True).count()} enabled)"
-        )
-    if not discovered.exists():
-        return "nothing to sync: the account sees no projects (permissions?)"
-    count = discovered.count()
-    return (
-        f"nothing to sync: {count} project{'s' if count != 1 else ''} discovered, none enabled — "
-        "enable them in admin (Projects), or set the instance's 'enable new projects'"
-    )
 
 
 def sync_instance_fan_out(
@@ -538,7 +409,7 @@ def sync_instance_fan_out(
     Each project is then synced by its own task (sync_project with this run as parent); the last one
     to finish closes this run (and, after a full sync, takes the census of every project in turn).
     """
-    run = _instance_run(instance_id, options, run_id)
+    run = instance_run_begin(instance_id, options, run_id)
     if not run.is_active:
         return run, []
     counters = RequestCounters()
@@ -549,7 +420,7 @@ def sync_instance_fan_out(
             if isinstance(found, SyncRun):
                 return found, []
             site, project_ids = found
-            children = [census_project_run(pk, options, run.pk, site) for pk in project_ids] if options.census else []
+            children = _censuses(project_ids, options, run.pk, site) if options.census else []
         if options.census:
             return _closed(run_close_parent(run, children, counters), options), []
         SyncRun.objects.filter(pk=run.pk).update(expected_children=len(project_ids))
@@ -569,7 +440,7 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
     if not SyncRun.objects.filter(pk=parent_id, expected_children=parent.expected_children).update(expected_children=0):
         return None
     try:
-        children = done + _censuses_after_full_sync(done, options, parent_id)
+        children = done + _censuses_after_full(_synced_whole(done), options, parent_id)
         counters = RequestCounters()
         feed = ActivityStored()
         stop = StopSignal(options.stop)
@@ -577,7 +448,7 @@ def child_finished(parent_id: int, options: RunOptions) -> SyncRun | None:
         run_feed_record(parent_id, feed)
         # What the feed cost is the parent's own (run_close_parent reads them from its row).
         SyncRun.objects.filter(pk=parent_id).update(**{name: F(name) + getattr(counters, name) for name in OWN_COUNTS})
-        closed = run_close_parent(parent, children, None, own_error=_own_error(parent_id, feed_error))
+        closed = run_close_parent(parent, children, None, own_error=own_error(parent_id, feed_error))
         return _closed(closed, options)
     except Exception as exc:  # the run must say why whatever went wrong
         return run_end_unexpected(parent, exc)
@@ -616,8 +487,9 @@ def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteI
     stop = StopSignal(options.stop)
     try:
         with RunKeeper(run, stop, owner=run.owner):
-            client = client_for(project.instance, counters, stop=stop, site=site)
-            result = census_project(project, client, project_plan(project, options), run_id=run.pk)
+            client = client_for(project.instance, counters, stop=stop, flavour=site.flavour if site else "")
+            plan = project_plan(project, options, flavour=site.flavour if site else "")
+            result = census_project(project, client, plan, run_id=run.pk)
     except JiraCancelledError:
         return run_finish(run, SyncRun.Status.CANCELLED, counters, error="stopped on request")
     except (JiraError, CensusRefused) as exc:
@@ -625,26 +497,7 @@ def _census_run(run: SyncRun, project: Project, options: RunOptions, site: SiteI
     except Exception as exc:  # the run must say why whatever went wrong
         log.exception("census of %s failed", project)
         return run_finish(run, SyncRun.Status.FAILED, counters, error=f"{type(exc).__name__}: {exc}")
-    stored = result.stored_pages
-    SyncRun.objects.filter(pk=run.pk).update(
-        fetched=result.listed,
-        inserted=stored.inserted,
-        updated=len(result.moved) + len(result.restored) + stored.updated,
-        status_changes=stored.status_changes,
-        incomplete_histories=stored.incomplete_histories,
-        field_changes=stored.field_changes,
-        comments=stored.activity.comments,
-        worklogs=stored.activity.worklogs,
-        comments_deleted=stored.activity.comments_deleted,
-        worklogs_deleted=stored.activity.worklogs_deleted,
-        deleted=len(result.deleted),
-        recovered=len(result.recovered),
-        failed_rows=len(result.unrecovered),
-    )
-    if result.unrecovered:
-        error = "; ".join(f"{key}: {why}" for key, why in result.unrecovered[:10])
-        return run_finish(run, SyncRun.Status.PARTIAL, counters, error=f"not stored: {error}")
-    return run_finish(run, SyncRun.Status.SUCCEEDED, counters)
+    return run_census_finish(run, result, counters)
 
 
 def _in_thread(function, *args):

@@ -1,5 +1,6 @@
-"""Sync-run bookkeeping: a run's options from its kind, its start (or adoption from the queue), its lease
-while it runs, its progress, its end, and the parent run its children add up to.
+"""Sync-run bookkeeping: a run's options from its kind, its start (or adoption from the queue) and the claim
+on its project, its lease while it runs, its progress, its end, and the parent run its children add up to —
+the same for every kind of run, the webhook refresh's included.
 
 Liveness is a lease. The worker running a run renews it in the background (RunKeeper: the project's claim
 and the run's heartbeat, every quarter of JIRASYNC_CLAIM_LEASE_SECONDS) and stops the run when it cannot.
@@ -25,8 +26,9 @@ from activity.services import ActivityStored
 from audit.services import SYNC, Actor, Change, audit_record
 from jirasync_site.log_redaction import redact
 from projects.models import JiraInstance, Project
+from syncing.census import CensusResult
 from syncing.checks import without_name
-from syncing.claims import project_claim_renew
+from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_renew
 from syncing.jira.client import RequestCounters
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult
@@ -34,6 +36,7 @@ from syncing.run_log import run_log_capture, run_log_flush
 
 log = logging.getLogger(__name__)
 
+BEING_DELETED = "the instance is being deleted"
 Progress = Callable[[SyncRun, PageResult], None]
 # What a run stored besides issues: field history items, comments and worklogs written and soft-deleted.
 ACTIVITY_COUNTS = ("field_changes", "comments", "worklogs", "comments_deleted", "worklogs_deleted")
@@ -100,6 +103,13 @@ class RunOptions:
     # When given, filled with seconds per stage (fetch, parse, process, histories, store, derive), summed.
     stage_seconds: dict[str, float] | None = None
 
+    def stages_add(self, seconds: dict[str, float]) -> None:
+        """Book seconds per stage ({stage: seconds}) into stage_seconds, when it is asked for."""
+        if self.stage_seconds is None:
+            return
+        for stage, spent in seconds.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + spent
+
     @property
     def kind(self) -> str:
         if self.census:
@@ -107,8 +117,10 @@ class RunOptions:
         return SyncRun.Kind.FULL if self.full else SyncRun.Kind.INCREMENTAL
 
 
-def options_for(kind: str, trigger: str, **extra) -> RunOptions:
-    """The one place a run kind ("incremental", "full", "census") becomes RunOptions; ValueError otherwise."""
+def options_for(kind: str, trigger: str, **extra: Any) -> RunOptions:
+    """The one place a run kind ("incremental", "full", "census") becomes RunOptions, for every door (tasks,
+    admin, Retry, sync_jira); extra: the other options (dry_run, project_keys, stop, progress). ValueError for
+    another kind."""
     if kind not in (SyncRun.Kind.INCREMENTAL, SyncRun.Kind.FULL, SyncRun.Kind.CENSUS):
         raise ValueError(f"unknown run kind {kind!r}")
     return RunOptions(full=kind == SyncRun.Kind.FULL, census=kind == SyncRun.Kind.CENSUS, trigger=trigger, **extra)
@@ -196,8 +208,57 @@ def run_adopt_or_start(
     return run_start(instance, project, options, parent_id, owner=owner)
 
 
+def instance_run_begin(instance_id: int, options: RunOptions, run_id: int | None) -> SyncRun:
+    """The instance run, started (or adopted from the queue) once the runs a dead worker left are ended; ended
+    skipped when the instance is being deleted, cancelled when Cancel came first (check `is_active`)."""
+    instance = JiraInstance.objects.get(pk=instance_id)
+    runs_abandoned_close(instance_id=instance_id)  # runs left "running" by a dead worker, the instance runs too
+    run = run_adopt_or_start(run_id, instance, None, options, None, owner=new_owner())
+    if instance.being_deleted and run.is_active:
+        return run_finish(run, SyncRun.Status.SKIPPED, None, error=BEING_DELETED)
+    if run.is_active and run.cancel_requested:
+        return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
+    return run  # not active: cancelled before its task started
+
+
+def project_run_claim(
+    run: SyncRun, project_id: int, *, dry_run: bool = False, wait: float = 0.0, stop: StopSignal | None = None
+) -> SyncRun | None:
+    """Take the project for the run (its owner) before it writes anything; None when it holds it, else the run
+    ended: cancelled when Cancel came first, skipped when another run holds the project (named) and still did
+    after `wait` seconds (asked again every tenth of a second; a set stop ends the wait). A dry run writes
+    nothing and claims nothing. The run starts working once it holds the project (started_at)."""
+    if run.cancel_requested:
+        return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
+    if dry_run:
+        return None
+    deadline = time.monotonic() + wait
+    pause = stop or StopSignal()
+    while not project_claim(project_id, run.owner):
+        left = deadline - time.monotonic()
+        if left <= 0 or pause.wait(min(0.1, left)):
+            return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project_id))
+    run.started_at = timezone.now()
+    SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
+    return None
+
+
+def _held_by(project_id: int) -> str:
+    """Who holds the project: the run it is running, when there is one."""
+    holder = project_claim_holder(project_id)
+    running = (
+        SyncRun.objects.filter(project_id=project_id, owner=holder, status=SyncRun.Status.RUNNING)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if running:
+        return f"already being synced by run #{running} (worker {holder})"
+    return f"already being synced by worker {holder}"
+
+
 def _started(run: SyncRun, instance: JiraInstance, project: Project | None) -> None:
-    """Say in the run's log (and the process's) that it started; audit the start of a top-level run."""
+    """Say in the run's log (and the process's) that it started; audit the start of a top-level sync (a webhook
+    refresh, one issue, is audited once, by its end)."""
     with run_log_capture(run.pk):
         log.info(
             "%s started%s%s",
@@ -205,7 +266,7 @@ def _started(run: SyncRun, instance: JiraInstance, project: Project | None) -> N
             " (dry run: nothing is written)" if run.dry_run else "",
             f"; watermark {run.watermark_before:%Y-%m-%d %H:%M:%S} UTC" if run.watermark_before else "",
         )
-    if run.parent_id is None:
+    if run.parent_id is None and run.kind != SyncRun.Kind.WEBHOOK:
         _audit_start(run, instance, project)
 
 
@@ -336,6 +397,31 @@ def _run_finish(
     return run
 
 
+def run_census_finish(run: SyncRun, result: CensusResult, counters: RequestCounters) -> SyncRun:
+    """Record what a census found and stored (listed, moved and restored, deleted, the never-stored issues it
+    recovered and what storing them wrote) and end it: partial when some could not be stored, naming them."""
+    stored = result.stored_pages
+    SyncRun.objects.filter(pk=run.pk).update(
+        fetched=result.listed,
+        inserted=stored.inserted,
+        updated=len(result.moved) + len(result.restored) + stored.updated,
+        status_changes=stored.status_changes,
+        incomplete_histories=stored.incomplete_histories,
+        field_changes=stored.field_changes,
+        comments=stored.activity.comments,
+        worklogs=stored.activity.worklogs,
+        comments_deleted=stored.activity.comments_deleted,
+        worklogs_deleted=stored.activity.worklogs_deleted,
+        deleted=len(result.deleted),
+        recovered=len(result.recovered),
+        failed_rows=len(result.unrecovered),
+    )
+    if result.unrecovered:
+        error = "; ".join(f"{key}: {why}" for key, why in result.unrecovered[:10])
+        return run_finish(run, SyncRun.Status.PARTIAL, counters, error=f"not stored: {error}")
+    return run_finish(run, SyncRun.Status.SUCCEEDED, counters)
+
+
 def run_end_unexpected(
     run: SyncRun, exc: Exception, counters: RequestCounters | None = None, totals: PageResult | None = None
 ) -> SyncRun:
@@ -393,6 +479,13 @@ def run_close_parent(
     return run_finish(run, status, None, error=error)
 
 
+def own_error(run_id: int, feed_error: str) -> str:
+    """What failed in an instance run's own work: the full sync's extras (kept on its row by discovery) and
+    the worklog feed."""
+    extras = SyncRun.objects.filter(pk=run_id).values_list("error", flat=True).first() or ""
+    return "; ".join(problem for problem in (extras, feed_error) if problem)
+
+
 def run_feed_record(run_id: int, stored: ActivityStored) -> None:
     """Add what an instance run's worklog feed wrote and soft-deleted to its row (run_close_parent adds its
     project runs' to that)."""
@@ -427,6 +520,11 @@ class RunKeeper:
         self.cancelled = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"jirasync-lease-{run.pk}", daemon=True)
+
+    def hold(self, project_id: int) -> None:
+        """Renew the project's claim too from now on: a run that learnt its project once running (a webhook
+        refresh) and has just claimed it (project_run_claim)."""
+        self.project_id = project_id
 
     def __enter__(self) -> "RunKeeper":
         self._thread.start()

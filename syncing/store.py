@@ -1,6 +1,6 @@
 """Writing issues: batch upserts keyed by (instance, Jira id), unchanged issues skipped, bad rows isolated."""
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -261,7 +261,7 @@ _COLUMNS = [*_CONFLICT, *_UPDATE]
 def _row(
     instance: JiraInstance, project: Project, item: PreparedIssue, complete: bool, synced_at: datetime, digest: str
 ) -> tuple:
-    columns = item.columns
+    columns: Mapping[str, Any] = item.columns
     return (
         instance.pk,
         item.jira_id,

@@ -1,13 +1,41 @@
 """The core columns every issue has, read from the issue dict whatever the flavour."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 
 from syncing.fields.convert import user_identity
 from syncing.fields.processor import FieldError
 from syncing.fields.timestamps import parse_jira_datetime
+
+
+class CoreColumns(TypedDict):
+    """The Issue model's core columns as core_read gives them, in the store's order: the one declaration of
+    them (CORE_COLUMN_NAMES, the store's upsert and the bench's yardstick follow it). Texts are "" when Jira
+    sent nothing readable; `created` and `updated` are None only outside a sync (a remap of stored rows)."""
+
+    jira_id: int
+    key: str
+    summary: str
+    issue_type: str
+    status: str
+    status_id: str
+    status_category: str
+    priority: str
+    assignee: str
+    assignee_id: str
+    reporter: str
+    reporter_id: str
+    created: datetime | None
+    updated: datetime | None
+    resolved: datetime | None
+    resolution: str
+    labels: list[str]
+
+
+# The columns core_read returns, in their order.
+CORE_COLUMN_NAMES: tuple[str, ...] = tuple(CoreColumns.__annotations__)
 
 
 class _Reader:
@@ -70,7 +98,7 @@ def _strict_moment(fields: dict, source: str) -> datetime | None:
     return None if value is None else _moment(value, source)
 
 
-def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list[FieldError]]:
+def core_read(issue: dict, *, strict: bool = True) -> tuple[CoreColumns, list[FieldError]]:
     """The Issue model's core column values and the values Jira sent in a shape they cannot be read from.
 
     Raises ValueError on a malformed id and, when strict, when created or updated is there but cannot be read: `updated`
@@ -83,7 +111,7 @@ def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list
     category = status.get("statusCategory") or {} if isinstance(status, dict) else {}
     assignee, assignee_id = read.user("assignee", "assignee")
     reporter, reporter_id = read.user("reporter", "reporter")
-    columns = {
+    columns: CoreColumns = {
         "jira_id": int(issue["id"]),
         "key": str(issue.get("key") or ""),
         "summary": str(fields.get("summary") or ""),
@@ -105,7 +133,7 @@ def core_read(issue: dict, *, strict: bool = True) -> tuple[dict[str, Any], list
     return columns, read.errors
 
 
-def core_columns(issue: dict) -> dict[str, Any]:
+def core_columns(issue: dict) -> CoreColumns:
     """core_read's columns alone."""
     return core_read(issue)[0]
 
@@ -158,27 +186,6 @@ def _shown(value: Any) -> str:
         text = repr(value)
     return text if len(text) <= 60 else text[:59] + "…"
 
-
-# The columns core_columns returns, in its order.
-CORE_COLUMN_NAMES = (
-    "jira_id",
-    "key",
-    "summary",
-    "issue_type",
-    "status",
-    "status_id",
-    "status_category",
-    "priority",
-    "assignee",
-    "assignee_id",
-    "reporter",
-    "reporter_id",
-    "created",
-    "updated",
-    "resolved",
-    "resolution",
-    "labels",
-)
 
 # The system fields core_columns reads; the client asks Jira for these plus the mapped ones.
 CORE_FIELD_IDS = (

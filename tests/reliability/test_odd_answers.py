@@ -135,7 +135,7 @@ def test_an_error_escaping_a_project_run_ends_it_failed_saying_why(reference_map
         def broken_claim(*args, **kwargs):
             raise RuntimeError("the claims table is gone")
 
-        monkeypatch.setattr("syncing.runner.project_claim", broken_claim)
+        monkeypatch.setattr("syncing.runs.project_claim", broken_claim)
         run = sync_instance(instance.pk, RunOptions())
         assert not SyncRun.objects.filter(status__in=SyncRun.ACTIVE).exists()
         child = run.children.get()

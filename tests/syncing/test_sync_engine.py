@@ -137,7 +137,7 @@ def test_one_project_failing_leaves_the_others_synced_and_the_instance_run_parti
     instance = register(cloud_site, "instance_1")
     sync_instance(instance.pk, RunOptions(full=True, project_keys=("NONE",)))  # discover both projects
     cloud_site.sim.data.projects[1].hidden = True  # the account loses SHOOT after discovery...
-    monkeypatch.setattr("syncing.runner.instance_discover_projects", lambda instance, client: [])  # ...unnoticed
+    monkeypatch.setattr("syncing.clients.instance_discover_projects", lambda instance, client: [])  # ...unnoticed
     run = sync_instance(instance.pk, RunOptions(full=True))
     assert run.status == SyncRun.Status.PARTIAL
     assert "SHOOT (full):" in run.error and "does not exist for the field 'project'" in run.error

@@ -10,7 +10,7 @@ from syncing.checks import said_of
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult
 from syncing.runner import sync_instance
-from syncing.runs import RunOptions
+from syncing.runs import options_for
 
 
 class Command(BaseCommand):
@@ -61,18 +61,15 @@ class Command(BaseCommand):
                 kind = "census" if census else "full" if full else "incremental"
                 dry = ", dry run: nothing is written" if dry_run else ""
                 self.stdout.write(f"syncing {instance.name} ({kind}{dry})…")
-                run = sync_instance(
-                    instance.pk,
-                    RunOptions(
-                        full=full,
-                        trigger=SyncRun.Trigger.COMMAND,
-                        dry_run=dry_run,
-                        census=census,
-                        project_keys=tuple(key.upper() for key in project),
-                        stop=stop,
-                        progress=partial(self._progress, tty=tty),
-                    ),
+                run_options = options_for(
+                    kind,
+                    SyncRun.Trigger.COMMAND,
+                    dry_run=dry_run,
+                    project_keys=tuple(key.upper() for key in project),
+                    stop=stop,
+                    progress=partial(self._progress, tty=tty),
                 )
+                run = sync_instance(instance.pk, run_options)
                 if tty:
                     self.stdout.write("")
                 runs.append(run)
