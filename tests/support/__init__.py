@@ -7,6 +7,7 @@ calls:
 - waiting: condition waits with generous deadlines, and a function run in the background;
 - processes: qcluster workers and the environments processes start with;
 - database: a second connection to the test database, and the bytes it stores;
+- statements: the SQL statements a piece of code sends, each in short;
 - formdata, browser: forms and admin actions as a browser posts and presses them;
 - mappings, permissions, metrics: the reference mapping file, Django's permissions, /metrics scraped;
 - reference, shapes: the recorded real Jira answers, and JSON shapes compared with them and the OpenAPI schemas;

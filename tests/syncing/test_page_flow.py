@@ -9,8 +9,8 @@ from projects.models import Project
 from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, project_plan, sync_project
-from tests.syncing.conftest import register
-from tests.syncing.test_page_statements import labels, statements
+from tests.support.sites import register
+from tests.support.statements import labels, statements
 
 committed = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,6 @@ the planner's statistics refreshed by the sync itself — on SQLite and PostgreS
 import json
 import math
 import re
-from contextlib import contextmanager
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +19,7 @@ from syncing.models import SyncRun
 from syncing.runner import RunOptions, project_plan, sync_project
 from syncing.store import issue_rows, stored_issues
 from tests.support.sites import register
+from tests.support.statements import label, labels, statements
 from tests.support.truth import assert_database_equals_truth
 
 # Pages commit as in production (their own transactions): the statements counted are the real ones.
@@ -27,38 +27,6 @@ committed = pytest.mark.django_db(transaction=True)
 postgres_only = pytest.mark.skipif(
     "connection.vendor != 'postgresql'", reason="planner statistics and EXPLAIN are PostgreSQL's"
 )
-
-
-@contextmanager
-def statements():
-    """Every statement the connection sends meanwhile, as (sql, params) (COPY included: bulk_sql sends it
-    through the execute wrappers)."""
-    sent: list[tuple[str, object]] = []
-
-    def record(execute, sql, params, many, context):
-        sent.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield sent
-
-
-def label(statement: tuple[str, object]) -> str:
-    """A statement in short: its verb and the table it is about (`SELECT issues_issue`, `COPY staging…`)."""
-    text = " ".join(statement[0].split())
-    if text.startswith("WITH "):  # WITH staged AS (DELETE FROM staging … RETURNING …) INSERT INTO …
-        text = re.search(r"\)\s+((?:INSERT|UPDATE).*)", text).group(1)
-    verb = text.split(" ", 1)[0].upper()
-    if verb in ("SAVEPOINT", "RELEASE", "BEGIN"):
-        return verb
-    if "pg_advisory_xact_lock" in text:
-        return f"{verb} pg_advisory_xact_lock"
-    table = re.search(r"\b((?:issues|activity|config|audit|syncing|projects|staging|agile)_\w+)", text)
-    return f"{verb} {table.group(1) if table else '?'}"
-
-
-def labels(sent: list[tuple[str, object]]) -> list[str]:
-    return [label(statement) for statement in sent]
 
 
 # The statements of one page, in order; the same for a page of 5 issues and of 25 — with no field history kept

@@ -14,7 +14,7 @@ from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from syncing.runs import options_for
 from syncing.tasks import refresh_issue, sync_project_task
-from tests.syncing.conftest import register
+from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)  # runs commit as in production
 
