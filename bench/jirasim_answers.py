@@ -8,9 +8,10 @@ fields named like Status and 5 % long histories), and sends the same requests be
 `/_sim/advance` (edits, creations, deletions, moves, comments, worklogs, sprints) and after a field edit
 and a status set: searches with `*all`, `*navigable`, named fields, `-comment`, ids only and expands
 (changelog, names, schema, transitions), GET issue, changelog pages, comments, worklogs, the worklog feeds,
-bulkfetch, agile board and sprint issues, and `/_sim/truth?changelog=1`. Each answer's body (with the
-site's port written as PORT, a Cloud search's token as TOKEN) is hashed with SHA-256; `--out` writes {request: digest} as JSON and
-`--compare` names every request whose digest differs from a file written before (exit 1 when any does).
+bulkfetch, agile board and sprint issues, and `/_sim/truth?changelog=1`. Each answer's body (the site's
+port written as PORT, a Cloud search's token as TOKEN) is hashed with SHA-256; `--out` writes
+{request: digest} as JSON and `--compare` names every request whose digest differs from a file written
+before (exit 1 when any does).
 """
 
 import argparse
@@ -66,13 +67,20 @@ def requests_of(cloud: bool, keys: list[str]) -> Iterator[tuple[str, str, dict[s
         ("updated", ""),
     ):
         if cloud:
-            yield "POST", f"{api}/search/jql", {"jql": jql, "maxResults": 100, "fields": fields.split(","),
-                                                "expand": expand}
-            yield "POST", "/rest/api/2/search/jql", {"jql": jql, "maxResults": 40, "fields": fields.split(","),
-                                                     "expand": expand}
+            yield (
+                "POST",
+                f"{api}/search/jql",
+                {"jql": jql, "maxResults": 100, "fields": fields.split(","), "expand": expand},
+            )
+            yield (
+                "POST",
+                "/rest/api/2/search/jql",
+                {"jql": jql, "maxResults": 40, "fields": fields.split(","), "expand": expand},
+            )
         else:
             for start in (0, 100, 200):
-                yield "GET", f"{api}/search?jql={jql}&startAt={start}&maxResults=100&fields={fields}&expand={expand}", None
+                query = f"jql={jql}&startAt={start}&maxResults=100&fields={fields}&expand={expand}"
+                yield "GET", f"{api}/search?{query}", None
     if cloud:
         yield "POST", f"{api}/search/jql", {"jql": jql, "maxResults": 500}
     for key in sample:
