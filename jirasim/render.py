@@ -13,7 +13,7 @@ from jirasim.memo import VersionedLru
 from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
 from jirasim.sprints import sprint_value
-from jirasim.streams import stream
+from jirasim.streams import below, stream
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
@@ -189,9 +189,10 @@ class Renderer(ActivityRendering):
     def _basics(self, record: IssueRecord) -> tuple[random.Random, str, tuple, tuple]:
         """The issue's value stream and its first draws: (rng, street, service, issue type)."""
         rng = stream(record.seed ^ 0xF1E1D)
-        street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
-        service = rng.choice(catalog.SERVICES)
-        issue_type = catalog.ISSUE_TYPES[rng.randrange(len(catalog.ISSUE_TYPES))]
+        # randint(1, 999), choice(STREETS), choice(SERVICES), randrange(len(ISSUE_TYPES)): the same draws
+        street = f"{1 + below(rng, 999)} {catalog.STREETS[below(rng, len(catalog.STREETS))]}"
+        service = catalog.SERVICES[below(rng, len(catalog.SERVICES))]
+        issue_type = catalog.ISSUE_TYPES[below(rng, len(catalog.ISSUE_TYPES))]
         role = self.data.role(record)
         if role == "epic":
             issue_type = catalog.EPIC_TYPE
@@ -424,7 +425,7 @@ class Renderer(ActivityRendering):
 
     def _sprint_field(self, record: IssueRecord, rng: random.Random) -> list | None:
         """The Sprint field: the issue's sprints of the site's board, in the shape the site sends."""
-        rng.randint(1, 30)  # the draw the field once took, so that the values after it stay as they were
+        below(rng, 30)  # the draw (randint(1, 30)) the field once took, so that the values after it stay as they were
         form, zone, values = self.data.sprint_format, self.zone, self._sprint_values
         shown = []
         for sprint in self.data.sprints_of(record):
@@ -510,6 +511,10 @@ class Renderer(ActivityRendering):
         return history
 
     def history_metadata(self, author: int) -> dict[str, Any]:
+        """Cloud's historyMetadata of a change automation made on the author's behalf (shared: never changed)."""
+        return self._shared(("history metadata", author), self._history_metadata)
+
+    def _history_metadata(self, author: int) -> dict[str, Any]:
         account = self.account_id(author)
         return {
             "type": "jira.automation:rule",
