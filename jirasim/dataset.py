@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from jirasim import catalog
@@ -1007,7 +1008,7 @@ def _time_tracking_items(activity: Activity, times: list[int], draw: Callable[[]
             changes.append((worklog.updated_ms, 1, 900, None, False))
         if worklog.deleted_ms is not None:
             changes.append((worklog.deleted_ms, 1, -worklog.seconds, str(worklog.id), False))
-    changes.sort(key=lambda change: (change[0], change[1]))
+    changes.sort(key=itemgetter(0, 1))  # when, then order
     found: dict[int, list[Item]] = {}
     spent = 0
     for ms, order, seconds, worklog_id, logged in changes:
@@ -1214,7 +1215,7 @@ def _with_lookalike_events(record: IssueRecord, events: list[Event]) -> list[Eve
         else:
             history_id = LOOKALIKE_HISTORY_BASE + record.id * 10 - 1 - slot
             woven.append(Event(history_id, at, int(rng.random() * len(catalog.USERS)), [item]))
-    return sorted(woven, key=lambda event: event.at_ms)
+    return sorted(woven, key=attrgetter("at_ms"))
 
 
 def _lookalike_item(rng: random.Random, current: dict[str, tuple[str | None, str | None]]) -> Item:
