@@ -52,8 +52,9 @@ TOKEN_VALUE = re.compile(rb'"nextPageToken":"[^"]*"')
 NAMED = "summary,status,updated,created,assignee,priority,labels,components,customfield_10501,comment,worklog"
 
 
-def requests_of(cloud: bool, keys: list[str]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
-    """(method, path with query, JSON body) of the fixed sequence for a site whose issue keys are `keys`."""
+def requests_of(cloud: bool, keys: list[str], sprints: list[int]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """(method, path with query, JSON body) of the fixed sequence for a site whose issue keys are `keys` and
+    whose board's sprints are `sprints` (ids)."""
     v = "3" if cloud else "2"
     api = f"/rest/api/{v}"
     jql = "project in (OPS, SHOOT) ORDER BY updated ASC, id ASC"
@@ -98,7 +99,7 @@ def requests_of(cloud: bool, keys: list[str]) -> Iterator[tuple[str, str, dict[s
     yield "GET", f"{api}/worklog/deleted?since=0", None
     yield "GET", "/rest/agile/1.0/board/7/issue?maxResults=100&expand=changelog", None
     yield "GET", "/rest/agile/1.0/board/7/sprint", None
-    for sprint in range(1, 13):
+    for sprint in sprints:
         yield "GET", f"/rest/agile/1.0/sprint/{sprint}/issue?maxResults=100", None
     yield "GET", "/_sim/truth?changelog=1", None
 
@@ -125,7 +126,9 @@ def digests(site: dict[str, Any], flavour: str) -> dict[str, str]:
         def sequence(label: str) -> None:
             truth = session.get(f"{server.url}/_sim/truth", timeout=120).json()
             keys = [row["key"] for row in truth["issues"]]
-            for n, (method, path, body) in enumerate(requests_of(flavour == "cloud", keys)):
+            board = session.get(f"{server.url}/rest/agile/1.0/board/7/sprint", timeout=120).json()
+            sprints = [sprint["id"] for sprint in board["values"]]
+            for n, (method, path, body) in enumerate(requests_of(flavour == "cloud", keys, sprints)):
                 send(f"{label}#{n}", method, path, body)
 
         sequence("start")
