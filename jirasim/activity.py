@@ -11,10 +11,12 @@ What advance() later adds, edits and deletes is kept per issue in `Changes`.
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 
 from jirasim import catalog
 from jirasim.streams import stream
 
+BY_CREATION = attrgetter("created_ms", "id")  # notes oldest first (a C key: this sorts every issue's notes)
 NOTE_IDS_PER_ISSUE = 100  # seeded comment and worklog ids: issue id * 100 + k
 ATTACHMENT_BASE = 50  # … attachments: issue id * 100 + 50 + k
 ADDED_NOTE_BASE = 900_000_000  # ids of comments and worklogs added by advance()
@@ -140,10 +142,10 @@ def seeded_activity(issue_id: int, seed: int, created_ms: int, end_ms: int, repo
                     Attachment(issue_id * NOTE_IDS_PER_ISSUE + ATTACHMENT_BASE + k, name, mime, reporter, at, size)
                 )
     # Jira's ids grow with time: the oldest comment (worklog) has the lowest id.
-    comments.sort(key=lambda n: (n.created_ms, n.id))
+    comments.sort(key=BY_CREATION)
     for k, note in enumerate(comments):
         note.id = issue_id * NOTE_IDS_PER_ISSUE + k
-    worklogs.sort(key=lambda n: (n.created_ms, n.id))
+    worklogs.sort(key=BY_CREATION)
     for k, note in enumerate(worklogs):
         note.id = issue_id * NOTE_IDS_PER_ISSUE + 60 + k
     roll = draw()
@@ -175,8 +177,8 @@ def with_changes(activity: Activity, changes: Changes | None) -> Activity:
         note = notes.get(note_id)
         if note is not None:
             note.deleted_ms = at
-    activity.comments = sorted([*activity.comments, *changes.comments], key=lambda n: (n.created_ms, n.id))
-    activity.worklogs = sorted([*activity.worklogs, *changes.worklogs], key=lambda n: (n.created_ms, n.id))
+    activity.comments = sorted([*activity.comments, *changes.comments], key=BY_CREATION)
+    activity.worklogs = sorted([*activity.worklogs, *changes.worklogs], key=BY_CREATION)
     return activity
 
 

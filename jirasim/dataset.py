@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from jirasim import catalog
@@ -408,8 +409,17 @@ class Dataset:
             "labels": seeded_labels(record.seed),
             "component": seeded_component(record.seed),  # an index into catalog.COMPONENTS
         }
-        if events is None:  # only workflow items decide these: the activity woven into histories does not
-            events = raw_events(record.raw) if record.raw is not None else _base_events(record) + (record.extra or [])
+        if events is None and record.raw is not None:
+            events = raw_events(record.raw)
+        elif events is None:  # only workflow items decide these: the activity woven into histories does not
+            status, resolved_ms, priority, assignee, labels, component = _base_state(record)
+            current["status"], current["resolved_ms"] = catalog.STATUSES[status].id, resolved_ms
+            current["priority"], current["assignee"] = priority[0], assignee
+            if labels is not None:
+                current["labels"] = labels
+            if component >= 0:
+                current["component"] = component
+            events = record.extra or []  # what advance() appended, after the generated history
         for event in events:
             for _name, _, field_id, _, _, to, to_text in event.items:
                 if field_id == "status":
@@ -998,7 +1008,7 @@ def _time_tracking_items(activity: Activity, times: list[int], draw: Callable[[]
             changes.append((worklog.updated_ms, 1, 900, None, False))
         if worklog.deleted_ms is not None:
             changes.append((worklog.deleted_ms, 1, -worklog.seconds, str(worklog.id), False))
-    changes.sort(key=lambda change: (change[0], change[1]))
+    changes.sort(key=itemgetter(0, 1))  # when, then order
     found: dict[int, list[Item]] = {}
     spent = 0
     for ms, order, seconds, worklog_id, logged in changes:
@@ -1098,19 +1108,36 @@ def _next_status(rng: random.Random, current: int) -> int | None:
 
 def _base_events(record: IssueRecord) -> list[Event]:
     """The issue's generated history: n_events spread over (created, created + span], the last at the end."""
+    return _seeded_walk(record, build=True)[0] if record.n_events else []
+
+
+# What the generated history leaves an issue with: (status index into catalog.STATUSES, resolved ms or None,
+# priority (id, name), assignee index or None, labels (None: as created), component index (-1: as created)).
+BaseState = tuple[int, int | None, tuple[str, str], int | None, list[str] | None, int]
+
+
+def _base_state(record: IssueRecord) -> BaseState:
+    """The values the generated history leaves (Dataset._state's, for its items), from the same draws as
+    _base_events() without building the history: what an issue shown by another (a link, a parent) costs."""
+    return _seeded_walk(record, build=False)[1]
+
+
+def _seeded_walk(record: IssueRecord, *, build: bool) -> tuple[list[Event], BaseState]:
+    """The generated history (only when `build`) and what it leaves: one walk of the history's draws."""
+    status, priority, assignee = catalog.OPEN, catalog.PRIORITIES[2], None
+    current_labels: list[str] | None = None  # drawn when first changed
+    component, resolved_ms = -1, None
+    events: list[Event] = []
     if not record.n_events:
-        return []
+        return events, (status, resolved_ms, priority, assignee, current_labels, component)
     rng = stream(record.seed ^ 0xC0FFEE)
     draw = rng.random  # random() is ~5x cheaper than randint(); this runs for every issue served
     start, span = record.created_ms + 1, record.span_ms
     times = sorted(start + int(draw() * span) for _ in range(record.n_events - 1))
     times.append(record.created_ms + span)
-    status, priority, assignee = catalog.OPEN, catalog.PRIORITIES[2], None
     users, priorities, labels = len(catalog.USERS), catalog.PRIORITIES, catalog.LABELS
-    current_labels: list[str] | None = None  # drawn when first changed
-    component = -1
     long_history = record.n_events > 100
-    events = []
+    items: list[Item] = []
     for k, at in enumerate(times):
         roll = draw()
         nxt = _next_status(rng, status)
@@ -1119,23 +1146,28 @@ def _base_events(record: IssueRecord) -> list[Event]:
         if nxt is not None and roll < 0.6:
             # transition_items(), inline: this runs for most history entries of every issue served
             before, after = catalog.STATUSES[status], catalog.STATUSES[nxt]
-            items: list[Item] = [("status", "jira", "status", before.id, before.name, after.id, after.name)]
-            if after.category == "done":  # the seeded workflow never goes from done to done
-                items.append(("resolution", "jira", "resolution", None, None, "10000", "Done"))
-            elif before.category == "done":
-                items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
+            done = after.category == "done"
+            resolved_ms = at if done else None
+            if build:
+                items = [("status", "jira", "status", before.id, before.name, after.id, after.name)]
+                if done:  # the seeded workflow never goes from done to done
+                    items.append(("resolution", "jira", "resolution", None, None, "10000", "Done"))
+                elif before.category == "done":
+                    items.append(("resolution", "jira", "resolution", "10000", "Done", None, None))
             status = nxt
         elif roll < 0.75:
             pick = int(draw() * len(priorities))
             if priorities[pick] == priority:  # a change changes it
                 pick = (pick + 1) % len(priorities)
             new = priorities[pick]
-            items = [("priority", "jira", "priority", priority[0], priority[1], new[0], new[1])]
+            if build:
+                items = [("priority", "jira", "priority", priority[0], priority[1], new[0], new[1])]
             priority = new
         elif roll < 0.9:
             user = int(draw() * users)
-            old = (str(assignee), catalog.USERS[assignee][0]) if assignee is not None else (None, None)
-            items = [("assignee", "jira", "assignee", old[0], old[1], str(user), catalog.USERS[user][0])]
+            if build:
+                old = (str(assignee), catalog.USERS[assignee][0]) if assignee is not None else (None, None)
+                items = [("assignee", "jira", "assignee", old[0], old[1], str(user), catalog.USERS[user][0])]
             assignee = user
         else:
             pick = draw()  # one draw, as one label once took: the histories after it stay as they were
@@ -1144,17 +1176,21 @@ def _base_events(record: IssueRecord) -> list[Event]:
                     current_labels = list(seeded_labels(record.seed))
                 label = labels[int(pick * 2 * len(labels))]
                 new_labels = sorted(set(current_labels) ^ {label})
-                old_text, new_text = " ".join(current_labels), " ".join(new_labels)
-                items = [("labels", "jira", "labels", None, old_text, None, new_text)]
+                if build:
+                    old_text, new_text = " ".join(current_labels), " ".join(new_labels)
+                    items = [("labels", "jira", "labels", None, old_text, None, new_text)]
                 current_labels = new_labels
             else:  # the component replaced by another: Jira writes one item for each
                 if component < 0:
                     component = seeded_component(record.seed)
                 new = (component + 1 + int((pick - 0.5) * 2 * 3)) % len(catalog.COMPONENTS)
-                items = [*component_items(record.origin, component, record.origin, new)]
+                if build:
+                    items = [*component_items(record.origin, component, record.origin, new)]
                 component = new
-        events.append(Event(record.id * 1000 + k, at, int(draw() * users), items))
-    return events
+        author = int(draw() * users)
+        if build:
+            events.append(Event(record.id * 1000 + k, at, author, items))
+    return events, (status, resolved_ms, priority, assignee, current_labels, component)
 
 
 def _with_lookalike_events(record: IssueRecord, events: list[Event]) -> list[Event]:
@@ -1179,7 +1215,7 @@ def _with_lookalike_events(record: IssueRecord, events: list[Event]) -> list[Eve
         else:
             history_id = LOOKALIKE_HISTORY_BASE + record.id * 10 - 1 - slot
             woven.append(Event(history_id, at, int(rng.random() * len(catalog.USERS)), [item]))
-    return sorted(woven, key=lambda event: event.at_ms)
+    return sorted(woven, key=attrgetter("at_ms"))
 
 
 def _lookalike_item(rng: random.Random, current: dict[str, tuple[str | None, str | None]]) -> Item:

@@ -13,7 +13,7 @@ from jirasim.memo import VersionedLru
 from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
 from jirasim.sprints import sprint_value
-from jirasim.streams import stream
+from jirasim.streams import below, stream
 
 # Cloud's enhanced search and bulkfetch return at most 40 inline histories, newest first
 # (JRACLOUD-96459); the old search and GET issue at most 100. Data Center sends all, oldest first.
@@ -27,7 +27,8 @@ STATE_FIELDS = frozenset(
 )
 # Pseudo-fields whose change items carry no fieldId, even on Cloud.
 NO_FIELD_ID = frozenset({"issuekey", "WorklogId", "Link", "parent"})
-# Pieces of timestamps, formatted once: "07:", "42.", "719".
+# Pieces of timestamps, formatted once: "07:" (hours and minutes), "42.", "719".
+_HOURS = tuple(f"{h:02d}:" for h in range(24))
 _MINUTES = tuple(f"{m:02d}:" for m in range(60))
 _SECONDS = tuple(f"{sec:02d}." for sec in range(60))
 _MILLIS = tuple(f"{milli:03d}" for milli in range(1000))
@@ -43,6 +44,7 @@ class Renderer(ActivityRendering):
         self.zone = ZoneInfo(self.config.site_tz)
         self.cloud = self.config.cloud
         self._hours: dict[int, tuple[str, str, int]] = {}  # UTC hour -> see _hour()
+        self._dates: dict[int, str] = {}  # local day (days since 1970-01-01) -> "2026-01-01T"
         self._users: dict[tuple[int, str], dict] = {}
         self._statuses: dict[tuple[str, str], dict] = {}
         self._options: dict[tuple[str, str], dict] = {}
@@ -75,16 +77,35 @@ class Renderer(ActivityRendering):
 
     def _hour(self, utc_hour: int) -> tuple[str, str, int]:
         """(local "2026-01-01T07:", offset "+0100", offset ms when not whole hours else 0) of a UTC hour:
-        whole-hour offsets change (DST) only on the hour, so each hour's is found once."""
+        whole-hour offsets change (DST) only on the hour, so each hour's is found once. A UTC day whose first
+        and last hours have the same offset is filled whole (tzdata has no zone that changes its offset and
+        back within a day): two conversions a day instead of one an hour."""
+        if len(self._hours) > 200_000:
+            self._hours.clear()
+            self._dates.clear()
+        day = utc_hour // 24
+        first, last = self._offset(day * 24), self._offset(day * 24 + 23)
+        if first != last:  # the offset changes this day: each hour on its own
+            return self._fill(utc_hour, self._offset(utc_hour))
+        for hour in range(day * 24, day * 24 + 24):
+            self._fill(hour, first)
+        return self._hours[utc_hour]
+
+    def _offset(self, utc_hour: int) -> int:
+        """The site zone's offset from UTC (s) at the start of a UTC hour."""
         delta = datetime.fromtimestamp(utc_hour * 3600, UTC).astimezone(self.zone).utcoffset()
-        seconds = int(delta.total_seconds()) if delta else 0
+        return int(delta.total_seconds()) if delta else 0
+
+    def _fill(self, utc_hour: int, seconds: int) -> tuple[str, str, int]:
+        """Keep and return _hour()'s answer for a UTC hour whose offset is `seconds`."""
         sign = "-" if seconds < 0 else "+"
         suffix = f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}"
         local_hour, part = divmod(utc_hour * 3600 + seconds, 3600)
-        prefix = time.strftime("%Y-%m-%dT%H:", time.gmtime(local_hour * 3600))
-        if len(self._hours) > 200_000:
-            self._hours.clear()
-        hour = self._hours[utc_hour] = (prefix, suffix, seconds * 1000 if part else 0)
+        local_day, hour_of_day = divmod(local_hour, 24)
+        date = self._dates.get(local_day)
+        if date is None:
+            date = self._dates[local_day] = time.strftime("%Y-%m-%dT", time.gmtime(local_day * 86_400))
+        hour = self._hours[utc_hour] = (f"{date}{_HOURS[hour_of_day]}", suffix, seconds * 1000 if part else 0)
         return hour
 
     def _timestamp(self, ms: int) -> str:
@@ -168,9 +189,10 @@ class Renderer(ActivityRendering):
     def _basics(self, record: IssueRecord) -> tuple[random.Random, str, tuple, tuple]:
         """The issue's value stream and its first draws: (rng, street, service, issue type)."""
         rng = stream(record.seed ^ 0xF1E1D)
-        street = f"{rng.randint(1, 999)} {rng.choice(catalog.STREETS)}"
-        service = rng.choice(catalog.SERVICES)
-        issue_type = catalog.ISSUE_TYPES[rng.randrange(len(catalog.ISSUE_TYPES))]
+        # randint(1, 999), choice(STREETS), choice(SERVICES), randrange(len(ISSUE_TYPES)): the same draws
+        street = f"{1 + below(rng, 999)} {catalog.STREETS[below(rng, len(catalog.STREETS))]}"
+        service = catalog.SERVICES[below(rng, len(catalog.SERVICES))]
+        issue_type = catalog.ISSUE_TYPES[below(rng, len(catalog.ISSUE_TYPES))]
         role = self.data.role(record)
         if role == "epic":
             issue_type = catalog.EPIC_TYPE
@@ -403,7 +425,7 @@ class Renderer(ActivityRendering):
 
     def _sprint_field(self, record: IssueRecord, rng: random.Random) -> list | None:
         """The Sprint field: the issue's sprints of the site's board, in the shape the site sends."""
-        rng.randint(1, 30)  # the draw the field once took, so that the values after it stay as they were
+        below(rng, 30)  # the draw (randint(1, 30)) the field once took, so that the values after it stay as they were
         form, zone, values = self.data.sprint_format, self.zone, self._sprint_values
         shown = []
         for sprint in self.data.sprints_of(record):
@@ -489,6 +511,10 @@ class Renderer(ActivityRendering):
         return history
 
     def history_metadata(self, author: int) -> dict[str, Any]:
+        """Cloud's historyMetadata of a change automation made on the author's behalf (shared: never changed)."""
+        return self._shared(("history metadata", author), self._history_metadata)
+
+    def _history_metadata(self, author: int) -> dict[str, Any]:
         account = self.account_id(author)
         return {
             "type": "jira.automation:rule",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jirasim.streams import stream
+from jirasim.streams import below, stream
 
 FORMATS = ("auto", "legacy", "server", "alphabetical", "object")
 SPRINT_DAYS = 14
@@ -98,8 +98,8 @@ def issue_sprints(issue_seed: int, board: Sequence[SprintSpec], created_ms: int)
     rng = stream(issue_seed ^ 0x5B1A7)
     if rng.random() < 0.2:
         return []
-    first = rng.randrange(len(board))
-    length = rng.randint(1, 3)
+    first = below(rng, len(board))  # randrange(len(board)), randint(1, 3): the same draws
+    length = 1 + below(rng, 3)
     while first < len(board) and (board[first].complete_ms or created_ms + 1) <= created_ms:
         first += 1
     run: list[SprintSpec] = []

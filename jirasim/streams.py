@@ -17,3 +17,15 @@ def stream(seed: int) -> random.Random:
     _seed(rng, seed)
     rng.gauss_next = None  # as random.Random.seed() leaves it
     return rng
+
+
+def below(rng: random.Random, n: int) -> int:
+    """rng.randrange(n) for n > 0, as the standard library draws it (`_randbelow_with_getrandbits`) in one
+    Python call instead of two or three: rng.randint(a, b) is a + below(rng, b - a + 1) and rng.choice(s) is
+    s[below(rng, len(s))], the same numbers from the same stream."""
+    getrandbits = rng.getrandbits
+    k = n.bit_length()
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r

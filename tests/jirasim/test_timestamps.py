@@ -22,3 +22,16 @@ def test_timestamp_matches_the_zone(zone: str) -> None:
         local = datetime.fromtimestamp(ms // 1000, UTC).astimezone(ZoneInfo(zone))
         expected = f"{local:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{local:%z}"
         assert renderer.timestamp(ms) == expected
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_every_hour_of_three_years_matches_the_zone(zone: str) -> None:
+    """Hours are found a UTC day at a time: every hour of 2025–2027 (each DST change among them), at a
+    minute and second that differ by hour, must still read as the standard library reads it."""
+    renderer = Renderer(Dataset(SimConfig(issues=1, site_tz=zone)), "http://127.0.0.1:1")
+    first = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp()) // 3600
+    last = int(datetime(2028, 1, 1, tzinfo=UTC).timestamp()) // 3600
+    for hour in range(first, last):
+        ms = hour * 3_600_000 + (hour * 7919) % 3_600_000
+        local = datetime.fromtimestamp(ms // 1000, UTC).astimezone(ZoneInfo(zone))
+        assert renderer.timestamp(ms) == f"{local:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{local:%z}", ms
