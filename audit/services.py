@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 
 from audit.models import AuditLog
-from jirasync_site.log_redaction import redact
-from jirasync_site.secret_values import redact_secret_values
+from lib.log_redaction import redact
+from lib.secret_values import redact_secret_values
 
 MASK = "••••••"
 

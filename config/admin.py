@@ -14,8 +14,8 @@ from config.preview import DEFAULT_LIMIT, mapping_preview, spec_for_instance
 from config.selectors import mapping_document, mapping_version
 from config.services import configuration_record_change, configuration_snapshot, mappings_apply
 from issues.models import Issue
-from jirasync_site.admin_fields import ExactValuesMixin
-from jirasync_site.admin_permissions import permission_required_view
+from lib.admin_fields import ExactValuesMixin
+from lib.admin_permissions import permission_required_view
 from projects.models import JiraInstance
 from syncing.tasks import enqueue
 

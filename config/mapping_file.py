@@ -11,7 +11,7 @@ from typing import Any
 
 from config.legacy_mapping import is_legacy, legacy_convert
 from config.models import ANY_INSTANCE, CombineMode, FieldMapping, FieldSource, FieldType, StatusMilestone
-from jirasync_site.columns import max_length
+from lib.columns import max_length
 from syncing.fields.compiler import JOINABLE_TYPES
 from syncing.fields.convert import CONVERTERS, ConversionError
 

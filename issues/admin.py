@@ -11,8 +11,8 @@ from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, 
 from issues.models import FieldChange, Issue, IssueMilestone, StatusChange, TimeInStatus
 from issues.resources import IssueResource, StatusChangeResource
 from issues.selectors import bounded, issue_detail
-from jirasync_site.exports import StreamingExportMixin
-from jirasync_site.pagination import CappedCountPaginator
+from lib.exports import StreamingExportMixin
+from lib.pagination import CappedCountPaginator
 
 ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 

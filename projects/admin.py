@@ -16,10 +16,10 @@ from django.utils.timesince import timesince
 
 from audit.services import Actor
 from config.selectors import field_specs_for_instance
-from jirasync_site.admin_fields import ExactValuesMixin
-from jirasync_site.admin_form_actions import FormActionsOutsideTransactionMixin
-from jirasync_site.admin_permissions import permission_required_view, user_has_perms
-from jirasync_site.log_redaction import redact
+from lib.admin_fields import ExactValuesMixin
+from lib.admin_form_actions import FormActionsOutsideTransactionMixin
+from lib.admin_permissions import permission_required_view, user_has_perms
+from lib.log_redaction import redact
 from projects.field_history_setting import field_history_hints
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 from django.utils.text import slugify
 
-from jirasync_site.secret_values import secrets_remember
+from lib.secret_values import secrets_remember
 from projects.cron import validate_cron
 from projects.crypto import decrypt_token, encrypt_token
 from projects.field_history_setting import field_history_normalised, validate_field_history

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 
 from audit.services import Actor, audit_object_change, changes_between
-from jirasync_site.columns import verbose_name
+from lib.columns import verbose_name
 from projects.models import JiraInstance, Project
 
 SECRET_FIELDS = frozenset({"token_encrypted", "webhook_secret_encrypted"})

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from jirasync_site.log_redaction import redact
+from lib.log_redaction import redact
 from projects.models import JiraInstance
 from syncing.fields import FieldSpec
 from syncing.jira.errors import JiraError

@@ -9,7 +9,7 @@ from dataclasses import replace
 from django.conf import settings
 from django.db import transaction
 
-from jirasync_site.columns import max_length
+from lib.columns import max_length
 from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo

@@ -25,8 +25,8 @@ from activity.metrics import activity_families
 from agile.models import Board, Sprint
 from issues.models import Issue
 from issues.selectors import issue_counts
-from jirasync_site.db_stats import database_size_bytes, table_rows
-from jirasync_site.value_rows import rows_of
+from lib.db_stats import database_size_bytes, table_rows
+from lib.value_rows import rows_of
 from projects.models import JiraInstance, Project
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookRefusal
 

@@ -9,7 +9,7 @@ from django.db.models import CharField
 
 from agile.membership import sprints_read
 from issues.models import Issue
-from jirasync_site.columns import max_length
+from lib.columns import max_length
 from syncing.fields import CompiledMapping, process_issue
 from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
 from syncing.fields.processor import FieldError

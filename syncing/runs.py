@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from activity.services import ActivityStored
 from audit.services import SYNC, Actor, Change, audit_record
-from jirasync_site.log_redaction import redact
+from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
 from syncing.checks import without_name
 from syncing.claims import project_claim_renew
