@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from jirafields import FieldSpec
 from lib.log_redaction import redact
 from projects.models import JiraInstance
-from syncing.fields import FieldSpec
 from syncing.jira.errors import JiraError
 
 

@@ -25,9 +25,9 @@ from agile.models import IssueSprint
 from agile.services import issue_sprints_replace
 from audit.services import SYNC, audit_record_many
 from issues.models import Issue
+from jirafields.sprint import Sprint as SprintValue
 from syncing.bulk_sql import rows_update
 from syncing.field_history import FieldItem, field_changes_replace, field_items
-from syncing.fields.sprint import Sprint as SprintValue
 from syncing.history import (
     Transition,
     history_wanted,

@@ -25,11 +25,11 @@ from agile.membership import SprintStay, sprint_moves, sprint_stays
 from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
 from config.selectors import MilestoneRule, milestones_digest
+from jirafields import CompiledMapping
+from jirafields.core import CORE_FIELD_IDS
 from projects.models import Project
 from syncing.epic_link import epic_links_add
 from syncing.field_history import KeptFields, field_changes_replace, field_items_of
-from syncing.fields import CompiledMapping
-from syncing.fields.core import CORE_FIELD_IDS
 from syncing.history import (
     Transition,
     history_wanted,

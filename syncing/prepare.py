@@ -9,11 +9,11 @@ from django.db.models import CharField
 
 from agile.membership import sprints_read
 from issues.models import Issue
+from jirafields import CompiledMapping, process_issue
+from jirafields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
+from jirafields.processor import FieldError
+from jirafields.sprint import Sprint
 from lib.columns import max_length
-from syncing.fields import CompiledMapping, process_issue
-from syncing.fields.core import CORE_COLUMN_NAMES, core_read, hollow_core_fields
-from syncing.fields.processor import FieldError
-from syncing.fields.sprint import Sprint
 from syncing.jira.paging import UNREADABLE
 from syncing.relations import IssueRelations, issue_relations
 

@@ -9,9 +9,9 @@ from activity.fetch import ActivityKinds
 from audit.services import SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance
 from issues.models import Issue
+from jirafields import compile_mapping
 from projects.models import JiraInstance, Project
 from syncing.clients import client_for
-from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun

@@ -14,9 +14,9 @@ from datetime import date
 from typing import Any
 
 from issues.models import IssueComponent, IssueLink, IssueVersion
+from jirafields.processor import FieldError
+from jirafields.timestamps import parse_jira_date
 from syncing.bulk_sql import rows_insert
-from syncing.fields.processor import FieldError
-from syncing.fields.timestamps import parse_jira_date
 
 # The system fields relations are read from; every sync asks for them (CORE_FIELD_IDS).
 RELATION_FIELD_IDS = ("issuelinks", "parent", "subtasks", "fixVersions", "versions", "components")

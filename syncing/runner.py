@@ -21,6 +21,7 @@ from activity.services import ActivityStored
 from activity.worklog_feed import worklog_feed_sync
 from agile.services import boards_sync
 from config.selectors import field_specs_for_instance, mapping_document, mapping_version, milestone_rules_for_instance
+from jirafields import compile_mapping
 from projects.jql_filter import jql_filter_check
 from projects.models import JiraInstance, Project
 from syncing.census import CensusRefused, census_project
@@ -29,7 +30,6 @@ from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.deferred_histories import Deferred, deferred_due, histories_complete
 from syncing.epic_link import epic_link_field_find
 from syncing.field_history import KeptFields
-from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
 from syncing.memory import free_memory_release

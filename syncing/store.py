@@ -10,10 +10,10 @@ from django.db.models import F, JSONField
 from django.utils import timezone
 
 from issues.models import Issue, IssueRaw
+from jirafields.core import CORE_COLUMN_NAMES
 from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
 from syncing.bulk_sql import rows_upsert, rows_upsert_returning
-from syncing.fields.core import CORE_COLUMN_NAMES
 from syncing.models import IssueRetry
 from syncing.prepare import PreparedIssue
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from agile.membership import SprintMove, sprint_moves, sprint_stays, sprints_read
-from syncing.fields.convert import ConversionError, to_component_list, to_sprint, to_sprint_list
-from syncing.fields.sprint import Sprint
+from jirafields.convert import ConversionError, to_component_list, to_sprint, to_sprint_list
+from jirafields.sprint import Sprint
 from syncing.relations import issue_relations
 
 DC_SPRINT = (
