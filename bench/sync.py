@@ -230,7 +230,7 @@ def worker(mode: str, sim_url: str, extra: list[str]) -> None:
     call_command("load_field_mappings", str(ROOT / "config" / "field_mappings.json"), stdout=io.StringIO())
     from audit.services import COMMAND
     from projects.models import JiraInstance
-    from projects.services import instance_save
+    from syncing.instance_settings import instance_save
 
     instance = instance_save(
         instance=JiraInstance(

@@ -12,7 +12,7 @@ from audit.services import COMMAND
 from issues.models import Issue
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import IssueRetry, RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.activity.test_activity_sync import busy

@@ -10,7 +10,7 @@ from audit.models import AuditLog
 from audit.services import COMMAND
 from jirasim.faults import FaultRule
 from jirasim.testing import running_sim
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.activity.test_activity_sync import busy

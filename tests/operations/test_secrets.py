@@ -22,7 +22,7 @@ from jirasim.testing import USER, running_sim
 from lib.log_redaction import RedactSecretsFilter
 from projects.crypto import generate_key
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.echo_server import ECHOES, echo_server

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from audit.services import COMMAND
 from issues.models import Issue
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery, WebhookRefusal
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue

@@ -10,7 +10,7 @@ from audit.models import AuditLog
 from audit.services import COMMAND
 from projects.crypto import TokenDecryptionError, generate_key, reencrypt_token
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 
 CLEAR = "clear-token-7f3a9c1e5b"
 

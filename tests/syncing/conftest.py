@@ -3,7 +3,7 @@ import pytest
 from audit.services import COMMAND
 from jirasim.testing import TOKEN, USER, running_sim
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 
 
 @pytest.fixture(autouse=True)

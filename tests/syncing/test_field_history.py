@@ -16,7 +16,7 @@ from issues.report_view import VIEW
 from issues.selectors import FieldValue, field_value_at
 from jirasim.testing import running_sim
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.syncing.conftest import register
