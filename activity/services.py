@@ -15,7 +15,7 @@ from django.db.models import Model
 from activity.fetch import IssueActivity
 from activity.models import Comment, Worklog, WorklogPending
 from activity.read import note_text
-from audit.services import SYNC, Change, audit_record_many
+from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from projects.models import Project
 
 REFRESH_BATCH = 2000  # rows re-flattened per statement by activity_texts_refresh
@@ -155,7 +155,7 @@ def _gone(
 
 def _deleted_change(project: Project, noun: str, jira_id: int, key: str) -> Change:
     return Change(
-        f"{noun}_deleted",
+        SOFT_DELETE,
         f"activity.{noun}",
         str(jira_id),
         f"{key} {noun} {jira_id}",

@@ -6,7 +6,7 @@ import logging
 from django.utils import timezone
 
 from activity.fetch import ActivityKinds
-from audit.services import SYNC, Change, audit_record
+from audit.services import SOFT_DELETE, SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance
 from issues.models import Issue
 from jirafields import compile_mapping
@@ -116,7 +116,7 @@ def _gone(run: SyncRun, instance: JiraInstance, jira_id: int, counters: RequestC
         audit_record(
             actor=SYNC,
             change=Change(
-                "delete",
+                SOFT_DELETE,
                 "issues.issue",
                 str(issue.pk),
                 issue.key,

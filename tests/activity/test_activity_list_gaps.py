@@ -132,7 +132,7 @@ def test_comment_pages_that_shifted_while_read_fail_the_row_and_soft_delete_no_l
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
         assert "OPS-4: its comments: comment " in run.error and "came twice" in run.error, run.error
-        assert not AuditLog.objects.filter(action="comment_deleted").exists()
+        assert not AuditLog.objects.filter(action="soft_delete", object_type="activity.comment").exists()
         assert not Comment.objects.filter(deleted_at__isnull=False).exists()
         server.sim.faults.replace([])
         again = sync_instance(instance.pk, RunOptions())
