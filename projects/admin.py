@@ -26,7 +26,7 @@ from projects.models import JiraInstance, Project
 from projects.services import project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.admin import status_dot
-from syncing.checks import InstanceReport, instance_check_unsaved, without_name
+from syncing.connection_test import InstanceReport, instance_check_unsaved, without_name
 from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
 from syncing.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start

@@ -25,8 +25,8 @@ from activity.services import ActivityStored
 from audit.services import SYNC, Actor, Change, audit_record
 from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
-from syncing.checks import without_name
 from syncing.claims import project_claim_renew
+from syncing.connection_test import without_name
 from syncing.jira.client import RequestCounters
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult

@@ -1,4 +1,6 @@
-"""What `check_jira` and the admin's Test connection report about an instance."""
+"""The connection test: what `check_jira`, the admin's Test connection and an instance's save report about
+an instance — whether its credentials authenticate, its flavour and version, the projects it sees, whether
+the mapped fields exist there. (The system checks, `jirasync.E…`, are config/checks.py.)"""
 
 from dataclasses import dataclass, field
 
