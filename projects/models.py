@@ -1,5 +1,3 @@
-from zoneinfo import available_timezones
-
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
@@ -230,10 +228,6 @@ class JiraInstance(models.Model):
         if self.flavour != self.Flavour.AUTO:
             return self.flavour
         return self.detected_flavour or self.Flavour.AUTO
-
-    @staticmethod
-    def is_valid_time_zone(name: str) -> bool:
-        return name in available_timezones()
 
 
 class Project(models.Model):

@@ -300,11 +300,6 @@ def _milestones_by_status(rules: tuple[MilestoneRule, ...]) -> tuple[dict[str, l
     return dict(by_id), dict(by_name)
 
 
-def milestones_reached(history: list[Transition], rules: list[MilestoneRule]) -> dict[str, Reached]:
-    """For each milestone: first and last time the issue entered one of its statuses, and how often."""
-    return _reached(history, *_milestones_by_status(tuple(rules)))
-
-
 def _reached(
     history: list[Transition], by_id: dict[str, list[str]], by_name: dict[str, list[str]]
 ) -> dict[str, Reached]:

@@ -8,7 +8,6 @@ the same, joinable once that issue is stored.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -191,11 +190,6 @@ def relations_replace(relations: dict[int, IssueRelations], *, fresh: bool = Fal
         if batch:
             written += rows_insert(model, columns, batch)
     return written
-
-
-def relations_of(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, IssueRelations]:
-    """{pk: issue_relations} of (pk, fields) pairs (a re-map's stored raw JSON)."""
-    return {pk: issue_relations(fields) for pk, fields in rows}
 
 
 def relations_differing(relations: dict[int, IssueRelations]) -> dict[int, IssueRelations]:
