@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from audit.services import COMMAND
-from issues.report_view import kept_now_sql
+from config.report_view import kept_now_sql
 from projects.models import JiraInstance
 from syncing.field_history import KeptFields
 from syncing.instance_settings import instance_save
