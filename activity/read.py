@@ -17,7 +17,7 @@ import orjson
 from jirafields.adf import adf_problems, adf_to_text, is_adf
 from jirafields.convert import user_identity
 from jirafields.timestamps import parse_jira_datetime
-from syncing.prepare import without_nul
+from lib.nul_characters import without_nul
 
 # What each kind is called: the issue field, the list inside it (and inside the per-issue endpoint's page).
 COMMENT_FIELD, COMMENT_ITEMS = "comment", "comments"

@@ -118,7 +118,7 @@ def activity_rows_upsert(
     written once, as the last one says: PostgreSQL refuses an upsert that touches one row twice."""
     keys = [model._meta.get_field(name).attname for name in unique]
     by_key = {tuple(getattr(row, key) for key in keys): row for row in rows}
-    # In key order: rows locked in one order by every transaction cannot deadlock (syncing.bulk_sql's docstring).
+    # In key order: rows locked in one order by every transaction cannot deadlock (lib.bulk_sql's docstring).
     distinct = [by_key[key] for key in sorted(by_key)]
     if distinct:
         model.objects.bulk_create(

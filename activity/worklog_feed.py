@@ -35,10 +35,10 @@ from activity.read import UnreadableActivity, WorklogRow, worklog_read, worklogs
 from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows_upsert, activity_store
 from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from issues.models import Issue
+from issues.selectors import issue_rows
 from projects.models import JiraInstance, Project
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
-from syncing.store import issue_rows
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 2000  # ids per `IN (…)` of the soft-deletes

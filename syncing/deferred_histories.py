@@ -25,8 +25,9 @@ from agile.models import IssueSprint
 from agile.services import issue_sprints_replace
 from audit.services import SYNC, audit_record_many
 from issues.models import Issue
+from issues.selectors import issue_rows
 from jirafields.sprint import Sprint as SprintValue
-from syncing.bulk_sql import rows_update
+from lib.bulk_sql import rows_update
 from syncing.field_history import FieldItem, field_changes_replace, field_items
 from syncing.history import (
     Transition,
@@ -40,7 +41,6 @@ from syncing.history import (
 )
 from syncing.jira.client import FetchedHistories, JiraClient
 from syncing.pipeline import ProjectSyncPlan, history_incomplete_change
-from syncing.store import issue_rows
 from syncing.table_statistics import table_statistics_refresh
 
 HISTORY_BATCH = 1000  # issues per changelog/bulkfetch call: Jira Cloud's cap
@@ -215,7 +215,7 @@ def _status_moves(history: dict) -> list[Transition]:
 
 
 def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Stored]:
-    """The live issues of the project with these Jira ids, found by the unique index (store.issue_rows)."""
+    """The live issues of the project with these Jira ids, found by the unique index (issues.selectors.issue_rows)."""
     columns = ["project_id", "deleted_at", "id", "key", "created", "status_id", "status", "updated", "changelog_total"]
     return {
         jira_id: _Stored(*values)

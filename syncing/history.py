@@ -14,7 +14,7 @@ from config.selectors import MilestoneRule
 from issues.models import IssueMilestone, StatusChange, TimeInStatus
 from jirafields.convert import user_identity
 from jirafields.timestamps import parse_jira_datetime
-from syncing.bulk_sql import rows_insert, rows_insert_new
+from lib.bulk_sql import rows_insert, rows_insert_new
 
 INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was created in
 # The synthetic entry for a move to the issue's current status that its changelog does not hold (history

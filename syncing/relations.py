@@ -15,7 +15,7 @@ from typing import Any
 from issues.models import IssueComponent, IssueLink, IssueVersion
 from jirafields.processor import FieldError
 from jirafields.timestamps import parse_jira_date
-from syncing.bulk_sql import rows_insert
+from lib.bulk_sql import rows_insert
 
 # The system fields relations are read from; every sync asks for them (CORE_FIELD_IDS).
 RELATION_FIELD_IDS = ("issuelinks", "parent", "subtasks", "fixVersions", "versions", "components")

@@ -19,8 +19,8 @@ from config.selectors import (
 from issues.models import Issue
 from jirafields import CompiledMapping, compile_mapping, process_issue
 from jirafields.core import core_read
+from lib.bulk_sql import rows_update
 from projects.models import JiraInstance, Project
-from syncing.bulk_sql import rows_update
 from syncing.epic_link import epic_links_add
 from syncing.field_history import KeptFields, field_changes_prune
 from syncing.history import milestones_replace, stored_histories
