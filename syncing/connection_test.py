@@ -10,6 +10,7 @@ from django.core.validators import URLValidator
 from jirafields import FieldSpec
 from lib.log_redaction import redact
 from projects.models import JiraInstance
+from syncing.clients import client_for
 from syncing.jira.errors import JiraError
 
 
@@ -52,8 +53,6 @@ class InstanceReport:
 
 
 def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceReport:
-    from syncing.clients import client_for  # clients are built the same way for every door
-
     report = InstanceReport()
     try:
         client = client_for(instance, interactive=True)
