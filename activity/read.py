@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from syncing.fields.adf import adf_problems, adf_to_text, is_adf
-from syncing.fields.convert import user_identity
-from syncing.fields.timestamps import parse_jira_datetime
-from syncing.prepare import without_nul
+from jirafields.adf import adf_problems, adf_to_text, is_adf
+from jirafields.convert import user_identity
+from jirafields.timestamps import parse_jira_datetime
+from lib.nul_characters import without_nul
 
 # What each kind is called: the issue field, the list inside it (and inside the per-issue endpoint's page).
 COMMENT_FIELD, COMMENT_ITEMS = "comment", "comments"
@@ -81,7 +81,7 @@ def note_text(raw: Any) -> str:
 
 def note_problems(raw: Any) -> list[str]:
     """What makes a body (ADF or text) less than readable ([]: nothing): a malformed ADF tree (its text is
-    still flattened: syncing.fields.adf), or an object or list that is no ADF document (kept as its JSON)."""
+    still flattened: jirafields.adf), or an object or list that is no ADF document (kept as its JSON)."""
     if is_adf(raw):
         return adf_problems(raw)
     if isinstance(raw, dict | list):

@@ -15,7 +15,7 @@ from django.db.models import Model
 from activity.fetch import IssueActivity
 from activity.models import Comment, Worklog, WorklogPending
 from activity.read import note_text
-from audit.services import SYNC, Change, audit_record_many
+from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from projects.models import Project
 
 REFRESH_BATCH = 2000  # rows re-flattened per statement by activity_texts_refresh
@@ -118,7 +118,7 @@ def activity_rows_upsert(
     written once, as the last one says: PostgreSQL refuses an upsert that touches one row twice."""
     keys = [model._meta.get_field(name).attname for name in unique]
     by_key = {tuple(getattr(row, key) for key in keys): row for row in rows}
-    # In key order: rows locked in one order by every transaction cannot deadlock (syncing.bulk_sql's docstring).
+    # In key order: rows locked in one order by every transaction cannot deadlock (lib.bulk_sql's docstring).
     distinct = [by_key[key] for key in sorted(by_key)]
     if distinct:
         model.objects.bulk_create(
@@ -155,7 +155,7 @@ def _gone(
 
 def _deleted_change(project: Project, noun: str, jira_id: int, key: str) -> Change:
     return Change(
-        f"{noun}_deleted",
+        SOFT_DELETE,
         f"activity.{noun}",
         str(jira_id),
         f"{key} {noun} {jira_id}",

@@ -33,12 +33,12 @@ from activity.fetch import IssueActivity, list_short, malformed_notes_warned
 from activity.models import Worklog, WorklogFeed, WorklogPending
 from activity.read import UnreadableActivity, WorklogRow, worklog_read, worklogs_whole
 from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows_upsert, activity_store
-from audit.services import SYNC, Change, audit_record_many
+from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from issues.models import Issue
+from issues.selectors import issue_rows
 from projects.models import JiraInstance, Project
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
-from syncing.store import issue_rows
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 2000  # ids per `IN (…)` of the soft-deletes
@@ -176,7 +176,7 @@ def _store(
             Worklog.objects.filter(pk__in=[pk for pk, _, _ in gone]).update(deleted_at=now)
             changes += [
                 Change(
-                    "worklog_deleted",
+                    SOFT_DELETE,
                     "activity.worklog",
                     str(jira_id),
                     f"{key} worklog {jira_id}",

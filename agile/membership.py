@@ -1,7 +1,7 @@
 """An issue's stays in sprints, read from its Sprint field and the changelog's Sprint items (pure: no I/O).
 
 The Sprint field lists every sprint the issue is in or was in when that sprint closed (Cloud objects, or Data
-Center's greenhopper strings: syncing/fields/sprint.py reads both). Its history says when: each changelog item
+Center's greenhopper strings: jirafields/sprint.py reads both). Its history says when: each changelog item
 of the Sprint field carries the sprint ids before (`from`, "260, 261") and after (`to`). Walked oldest first,
 the ids in `to` are the issue's sprints from that moment: an id that appears opens a stay, one that disappears
 closes it. The sprints of the first item's `from` were set when the issue was created (Jira records no item
@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from syncing.fields.processor import FieldError
-from syncing.fields.sprint import Sprint, SprintFormatError, parse_sprint
-from syncing.fields.timestamps import datetime_from_epoch_ms, parse_jira_datetime
+from jirafields.processor import FieldError
+from jirafields.sprint import Sprint, SprintFormatError, parse_sprint
+from jirafields.timestamps import datetime_from_epoch_ms, parse_jira_datetime
 
 SPRINT_FIELD_NAME = "Sprint"
 

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from agile.membership import SprintStay
 from agile.models import Board, IssueSprint, Sprint
+from jirafields.sprint import Sprint as SprintValue
+from jirafields.sprint import SprintFormatError, parse_sprint_object
+from lib.bulk_sql import rows_insert, rows_upsert
 from projects.models import JiraInstance
-from syncing.bulk_sql import rows_insert, rows_upsert
-from syncing.fields.sprint import Sprint as SprintValue
-from syncing.fields.sprint import SprintFormatError, parse_sprint_object
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraBadRequestError, JiraNotFoundError, JiraResponseError
 

@@ -8,8 +8,8 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditLog
-from jirasync_site.admin_permissions import permission_required_view
-from jirasync_site.pagination import CappedCountPaginator
+from lib.admin_permissions import permission_required_view
+from lib.pagination import CappedCountPaginator
 
 # What an operator wants to see apart: who changed the configuration, who pressed a button, what the
 # syncs did to issues, and the syncs' own start and end (many; filtered away from the rest).

@@ -8,10 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 
 from audit.models import AuditLog
-from jirasync_site.log_redaction import redact
-from jirasync_site.secret_values import redact_secret_values
+from lib.log_redaction import redact
+from lib.secret_values import redact_secret_values
 
 MASK = "••••••"
+# The action of a synced row (an issue, comment or worklog) that Jira no longer has: kept, marked deleted
+# (deleted_at). Whichever door noticed (a sync, the census, a webhook), the entry's object_type says which kind.
+SOFT_DELETE = "soft_delete"
 
 
 @dataclass

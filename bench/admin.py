@@ -105,7 +105,7 @@ def fill(issues: int) -> None:
     from config.models import StatusMilestone
     from config.services import mappings_load_file
     from projects.models import JiraInstance, Project
-    from projects.services import instance_save
+    from syncing.instance_settings import instance_save
 
     began = time.perf_counter()
     with connection.cursor() as cursor:

@@ -143,7 +143,7 @@ def main() -> None:
 
     from audit.services import COMMAND
     from projects.models import JiraInstance
-    from projects.services import instance_save
+    from syncing.instance_settings import instance_save
     from syncing.runner import RunOptions, sync_instance
 
     call_command("migrate", verbosity=0)

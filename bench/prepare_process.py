@@ -128,7 +128,7 @@ def worker(source: Path) -> None:
     call_command("migrate", verbosity=0)
     call_command("load_field_mappings", str(ROOT / "config" / "field_mappings.json"), stdout=io.StringIO())
     from config.selectors import field_specs_for_instance, mapping_version
-    from syncing.fields import compile_mapping
+    from jirafields import compile_mapping
 
     mapping = compile_mapping(field_specs_for_instance("instance_1"), mapping_version())
     pages = source.read_bytes().splitlines()

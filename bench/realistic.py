@@ -112,7 +112,7 @@ def worker(sim_url: str, budget: float) -> dict:
     call_command("load_field_mappings", str(ROOT / "config" / "field_mappings.json"), stdout=io.StringIO())
     from audit.services import COMMAND
     from projects.models import JiraInstance
-    from projects.services import instance_save
+    from syncing.instance_settings import instance_save
     from syncing.runner import RunOptions, sync_instance
 
     instance = instance_save(

@@ -230,7 +230,7 @@ def worker(mode: str, sim_url: str, extra: list[str]) -> None:
     call_command("load_field_mappings", str(ROOT / "config" / "field_mappings.json"), stdout=io.StringIO())
     from audit.services import COMMAND
     from projects.models import JiraInstance
-    from projects.services import instance_save
+    from syncing.instance_settings import instance_save
 
     instance = instance_save(
         instance=JiraInstance(
@@ -346,9 +346,9 @@ def fetch_pages(instance, target: Path) -> dict:
     import orjson
 
     from config.selectors import field_specs_for_instance
+    from jirafields import compile_mapping
+    from jirafields.core import CORE_FIELD_IDS
     from syncing.clients import client_for, instance_discover_projects
-    from syncing.fields import compile_mapping
-    from syncing.fields.core import CORE_FIELD_IDS
 
     client = client_for(instance)
     fields = sorted(set(CORE_FIELD_IDS) | compile_mapping(field_specs_for_instance("instance_1")).jira_field_ids)
@@ -420,7 +420,7 @@ YARD_COLUMNS = [
 def yard_row(issue: dict, now) -> tuple:
     import orjson
 
-    from syncing.fields.core import core_columns
+    from jirafields.core import core_columns
 
     c = core_columns(issue)
     f = issue["fields"]

@@ -10,12 +10,12 @@ from django.utils.html import format_html
 from audit.services import Actor
 from config.mapping_file import MappingFileError, document_to_text, parse_mapping_text
 from config.models import FieldMapping, FieldSource, MilestoneStatuses, StatusMilestone
-from config.preview import DEFAULT_LIMIT, mapping_preview, spec_for_instance
 from config.selectors import mapping_document, mapping_version
 from config.services import configuration_record_change, configuration_snapshot, mappings_apply
+from issues.mapping_preview import DEFAULT_LIMIT, mapping_preview, spec_for_instance
 from issues.models import Issue
-from jirasync_site.admin_fields import ExactValuesMixin
-from jirasync_site.admin_permissions import permission_required_view
+from lib.admin_fields import ExactValuesMixin
+from lib.admin_permissions import permission_required_view
 from projects.models import JiraInstance
 from syncing.tasks import enqueue
 

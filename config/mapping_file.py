@@ -11,9 +11,9 @@ from typing import Any
 
 from config.legacy_mapping import is_legacy, legacy_convert
 from config.models import ANY_INSTANCE, CombineMode, FieldMapping, FieldSource, FieldType, StatusMilestone
-from jirasync_site.columns import max_length
-from syncing.fields.compiler import JOINABLE_TYPES
-from syncing.fields.convert import CONVERTERS, ConversionError
+from jirafields.compiler import JOINABLE_TYPES
+from jirafields.convert import CONVERTERS, ConversionError
+from lib.columns import max_length
 
 FORMAT_VERSION = 1
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from config.mapping_file import FieldDoc, MappingDocument, MilestoneDoc, SourceDoc, document_to_text
 from config.models import ANY_INSTANCE, FieldMapping, StatusMilestone
-from syncing.fields.compiler import FieldSpec
+from jirafields.compiler import FieldSpec
 
 
 def mapping_document() -> MappingDocument:

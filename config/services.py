@@ -8,8 +8,8 @@ from django.db import transaction
 from audit.services import Actor, Change, audit_record_many, changes_between
 from config.mapping_file import FieldDoc, MappingDocument, MilestoneDoc, parse_mapping_text
 from config.models import FieldMapping, FieldSource, MilestoneStatuses, StatusMilestone
+from config.report_view import report_view_build
 from config.selectors import mapping_document
-from issues.report_view import report_view_build
 
 
 @dataclass

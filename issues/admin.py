@@ -7,12 +7,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from activity.selectors import issue_activity
+from agile.selectors import issue_sprint_stays
 from issues.admin_filters import DeletedFilter, MilestoneFilter, ProjectFilter, StatusCategoryFilter, StatusFilter
 from issues.models import FieldChange, Issue, IssueMilestone, StatusChange, TimeInStatus
 from issues.resources import IssueResource, StatusChangeResource
 from issues.selectors import bounded, issue_detail
-from jirasync_site.exports import StreamingExportMixin
-from jirasync_site.pagination import CappedCountPaginator
+from lib.exports import StreamingExportMixin
+from lib.pagination import CappedCountPaginator
 
 ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 
@@ -151,6 +152,7 @@ class IssueAdmin(StreamingExportMixin, ReadOnlyAdmin):
             may = {name: request.user.has_perm(permission) for name, permission in SECTION_PERMISSIONS.items()}
             hidden = frozenset(RAW_LISTS[name] for name in ("comments", "worklogs") if not may[name])
             extra_context["detail"] = issue_detail(issue, field_history=may["field_history"], raw_hidden=hidden)
+            extra_context["sprint_stays"] = issue_sprint_stays(issue)  # the agile app's rows, read by its selector
             if may["comments"] or may["worklogs"]:
                 extra_context["activity"] = issue_activity(issue, comments=may["comments"], worklogs=may["worklogs"])
             extra_context["jira_url"] = f"{issue.instance.base_url.rstrip('/')}/browse/{issue.key}"

@@ -4,13 +4,13 @@ from django.db.models.signals import post_migrate, pre_migrate
 
 def _drop_report_view(sender, using: str = "default", **kwargs) -> None:
     # SQLite rebuilds a table to alter it, which fails while a view reads that table.
-    from issues.report_view import report_view_drop
+    from config.report_view import report_view_drop
 
     report_view_drop()
 
 
 def _build_report_view(sender, using: str = "default", **kwargs) -> None:
-    from issues.report_view import report_view_build
+    from config.report_view import report_view_build
 
     report_view_build()
 

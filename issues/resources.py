@@ -6,7 +6,7 @@ from import_export.fields import Field
 
 from config.models import FieldMapping, StatusMilestone
 from issues.models import Issue, IssueMilestone, StatusChange
-from jirasync_site.exports import StreamingResource
+from lib.exports import StreamingResource
 
 ISSUE_COLUMNS = (
     "id",

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from syncing.models import WorkerHeartbeat
+
 
 @never_cache
 @require_GET
@@ -33,8 +35,6 @@ def _migrations_applied() -> bool:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """Database reachable, migrations applied, a queue worker seen recently; 503 naming what is not."""
-    from syncing.models import WorkerHeartbeat
-
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:

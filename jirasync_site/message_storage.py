@@ -3,7 +3,7 @@
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.utils.safestring import SafeData, mark_safe
 
-from jirasync_site.log_redaction import redact
+from lib.log_redaction import redact
 
 
 class RedactingStorage(FallbackStorage):

@@ -242,10 +242,10 @@ JIRASYNC_RUN_LOG_MAX_LINES = env.int("JIRASYNC_RUN_LOG_MAX_LINES", default=5000)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "jirasync_site.log_redaction.RedactSecretsFilter"}},
+    "filters": {"redact_secrets": {"()": "lib.log_redaction.RedactSecretsFilter"}},
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        "json": {"()": "jirasync_site.log_redaction.JsonLinesFormatter"},
+        "json": {"()": "lib.log_redaction.JsonLinesFormatter"},
     },
     "handlers": _handlers,
     "root": {"handlers": list(_handlers), "level": LOG_LEVEL},

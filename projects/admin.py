@@ -16,20 +16,21 @@ from django.utils.timesince import timesince
 
 from audit.services import Actor
 from config.selectors import field_specs_for_instance
-from jirasync_site.admin_fields import ExactValuesMixin
-from jirasync_site.admin_form_actions import FormActionsOutsideTransactionMixin
-from jirasync_site.admin_permissions import permission_required_view, user_has_perms
-from jirasync_site.log_redaction import redact
+from lib.admin_fields import ExactValuesMixin
+from lib.admin_form_actions import FormActionsOutsideTransactionMixin
+from lib.admin_permissions import permission_required_view, user_has_perms
+from lib.log_redaction import redact
 from projects.field_history_setting import field_history_hints
 from projects.forms import JiraInstanceForm
 from projects.models import JiraInstance, Project
-from projects.services import instance_save, instances_set_schedules_paused, project_save, projects_set_enabled
+from projects.services import project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.admin import status_dot
-from syncing.checks import InstanceReport, instance_check_unsaved, without_name
+from syncing.connection_test import InstanceReport, instance_check_unsaved, without_name
 from syncing.dashboard import InstanceHealth, instances_health
 from syncing.field_discovery import instance_fields_discover
 from syncing.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start
+from syncing.instance_settings import instance_save, instances_set_schedules_paused
 from syncing.jira.errors import JiraError
 from syncing.jql_validation import instance_jql_parse_problems
 from syncing.models import SyncRun

@@ -1,11 +1,9 @@
-from zoneinfo import available_timezones
-
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils.text import slugify
 
-from jirasync_site.secret_values import secrets_remember
+from lib.secret_values import secrets_remember
 from projects.cron import validate_cron
 from projects.crypto import decrypt_token, encrypt_token
 from projects.field_history_setting import field_history_normalised, validate_field_history
@@ -230,10 +228,6 @@ class JiraInstance(models.Model):
         if self.flavour != self.Flavour.AUTO:
             return self.flavour
         return self.detected_flavour or self.Flavour.AUTO
-
-    @staticmethod
-    def is_valid_time_zone(name: str) -> bool:
-        return name in available_timezones()
 
 
 class Project(models.Model):

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 
 from audit.services import Actor, audit_object_change, changes_between
-from jirasync_site.columns import verbose_name
+from lib.columns import verbose_name
 from projects.models import JiraInstance, Project
 
 SECRET_FIELDS = frozenset({"token_encrypted", "webhook_secret_encrypted"})
@@ -27,7 +27,7 @@ def token_required_message(changed: list[str]) -> str:
     )
 
 
-def instance_save(
+def instance_write(
     *,
     instance: JiraInstance,
     actor: Actor,
@@ -37,7 +37,11 @@ def instance_save(
 ) -> JiraInstance:
     """Create or update instance (and its token when one is given), with an audit entry of what changed.
 
+    The row only: what the sync engine keeps in step with an instance's settings (its schedules, its
+    issues to read again) is brought up to date by the doors' save, syncing.instance_settings.instance_save.
     note: added to the audit entry's summary (what the connection test said before the save).
+    Raises ValidationError for an instance being deleted, a credential changed without its token, or a
+    field the model refuses.
     """
     before = {}
     stored = JiraInstance.objects.filter(pk=instance.pk).first() if instance.pk else None
@@ -56,13 +60,6 @@ def instance_save(
         created = not instance.pk
         instance.save()
         changes = changes_between(before, instance_snapshot(instance), SECRET_FIELDS)
-        from syncing.schedules import instance_schedules_ensure  # syncing builds on projects, not the reverse
-
-        instance_schedules_ensure(instance)
-        if stored is not None:
-            from syncing.rereads import issues_reread_flag
-
-            issues_reread_flag(before=stored, after=instance)  # what it keeps now and did not: read again
         if created or changes:
             audit_object_change(
                 actor=actor,
@@ -74,34 +71,6 @@ def instance_save(
                 instance_slug=instance.slug,
             )
     return instance
-
-
-def instances_set_schedules_paused(*, instances, paused: bool, actor: Actor) -> int:
-    """Pause or resume the schedules of a queryset's instances; each one that changes is audited.
-
-    Only that column is written (the rest of the row may be in an admin's form meanwhile). Returns how
-    many changed.
-    """
-    from syncing.schedules import instance_schedules_ensure
-
-    changed = 0
-    ids = list(instances.values_list("pk", flat=True))  # the admin's queryset is annotated (no FOR UPDATE)
-    with transaction.atomic():
-        chosen = JiraInstance.objects.filter(pk__in=ids, deleting_since__isnull=True).exclude(schedules_paused=paused)
-        for instance in chosen.select_for_update():
-            JiraInstance.objects.filter(pk=instance.pk).update(schedules_paused=paused)
-            instance.schedules_paused = paused
-            instance_schedules_ensure(instance)
-            audit_object_change(
-                actor=actor,
-                obj=instance,
-                action="update",
-                changes={"schedules_paused": [not paused, paused]},
-                summary=f"{'paused' if paused else 'resumed'} the schedules of {instance.name}",
-                instance_slug=instance.slug,
-            )
-            changed += 1
-    return changed
 
 
 def _project_change(project: Project, actor: Actor, before: bool, after: bool) -> None:

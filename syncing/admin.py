@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from issues.admin import ReadOnlyAdmin
-from jirasync_site.admin_permissions import permission_required_view, user_has_perms
-from jirasync_site.exports import StreamingExportMixin
+from lib.admin_permissions import permission_required_view, user_has_perms
+from lib.exports import StreamingExportMixin
 from syncing import admin_actions
 from syncing.dashboard import STATUS_COLOURS
 from syncing.models import RunLogLine, SyncRun

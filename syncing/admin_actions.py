@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from audit.services import Actor, Change, audit_record
 from config.selectors import field_specs_for_instance
 from projects.models import JiraInstance
-from syncing.checks import instance_check, said_of
 from syncing.clients import client_for, instance_discover_projects
+from syncing.connection_test import instance_check, said_of
 from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
 from syncing.retry import NotRetryable, run_retry

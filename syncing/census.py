@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import SYNC, Change, audit_record_many
+from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from issues.models import Issue
 from projects.models import Project
 from syncing.jira.client import JiraClient
@@ -192,7 +192,7 @@ def _follow(
         result.deleted.append(key)
         changes.append(
             Change(
-                "soft_delete",
+                SOFT_DELETE,
                 "issues.issue",
                 "",
                 key,

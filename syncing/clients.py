@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from agile.services import boards_sync
-from jirasync_site.columns import max_length
+from lib.columns import max_length
 from projects.models import JiraInstance, Project, TokenWithheld
 from syncing.epic_link import epic_link_field_find
 from syncing.jira.budget import budget_for

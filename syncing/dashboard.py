@@ -9,10 +9,10 @@ from django_q.brokers import get_broker
 from django_q.models import Failure, Schedule
 
 from issues.selectors import issue_counts
-from jirasync_site.db_stats import TableRows, database_size_bytes, table_rows
-from jirasync_site.svg_chart import Bar, bar_chart
+from lib.db_stats import TableRows, database_size_bytes, table_rows
+from lib.svg_chart import Bar, bar_chart
 from projects.models import JiraInstance, Project
-from syncing.checks import without_name
+from syncing.connection_test import without_name
 from syncing.models import SyncRun
 from syncing.progress import RunProgress, run_progress_of, runs_live_counts
 

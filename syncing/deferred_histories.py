@@ -25,9 +25,10 @@ from agile.models import IssueSprint
 from agile.services import issue_sprints_replace
 from audit.services import SYNC, audit_record_many
 from issues.models import Issue
-from syncing.bulk_sql import rows_update
+from issues.selectors import issue_rows
+from jirafields.sprint import Sprint as SprintValue
+from lib.bulk_sql import rows_update
 from syncing.field_history import FieldItem, field_changes_replace, field_items
-from syncing.fields.sprint import Sprint as SprintValue
 from syncing.history import (
     Transition,
     history_wanted,
@@ -41,7 +42,6 @@ from syncing.history import (
 from syncing.jira.client import FetchedHistories, JiraClient
 from syncing.pipeline import history_incomplete_change
 from syncing.plan import ProjectSyncPlan
-from syncing.store import issue_rows
 from syncing.table_statistics import table_statistics_refresh
 
 HISTORY_BATCH = 1000  # issues per changelog/bulkfetch call: Jira Cloud's cap
@@ -216,7 +216,7 @@ def _status_moves(history: dict) -> list[Transition]:
 
 
 def _stored_issues(plan: ProjectSyncPlan, jira_ids: list[int]) -> dict[int, _Stored]:
-    """The live issues of the project with these Jira ids, found by the unique index (store.issue_rows)."""
+    """The live issues of the project with these Jira ids, found by the unique index (issues.selectors.issue_rows)."""
     columns = ["project_id", "deleted_at", "id", "key", "created", "status_id", "status", "updated", "changelog_total"]
     return {
         jira_id: _Stored(*values)

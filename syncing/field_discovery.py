@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from config.selectors import field_specs_for_instance
 from projects.models import JiraInstance
+from syncing.clients import client_for
 
 
 @dataclass
@@ -59,8 +60,6 @@ def instance_field_catalogue(instance: JiraInstance, remote_fields: list[dict]) 
 
 def instance_fields_discover(instance: JiraInstance) -> FieldCatalogue:
     """Ask Jira for the instance's fields; raises JiraError when it cannot."""
-    from syncing.clients import client_for
-
     client = client_for(instance, interactive=True)
     try:
         return instance_field_catalogue(instance, client.fields())

@@ -15,9 +15,9 @@ import orjson
 from django.db.models import Q
 
 from issues.models import FieldChange, Issue
+from jirafields.convert import user_identity
+from lib.bulk_sql import rows_insert, rows_insert_new
 from projects.field_history_setting import EVERY_FIELD, field_history_names, field_history_normalised
-from syncing.bulk_sql import rows_insert, rows_insert_new
-from syncing.fields.convert import user_identity
 from syncing.history import _history_time
 
 # In the order of FieldItem's fields, after the issue.

@@ -11,9 +11,9 @@ from django.db.models import Q
 
 from config.selectors import MilestoneRule
 from issues.models import IssueMilestone, StatusChange, TimeInStatus
-from syncing.bulk_sql import rows_insert, rows_insert_new
-from syncing.fields.convert import user_identity
-from syncing.fields.timestamps import parse_jira_datetime
+from jirafields.convert import user_identity
+from jirafields.timestamps import parse_jira_datetime
+from lib.bulk_sql import rows_insert, rows_insert_new
 
 INITIAL_HISTORY_ID = 0  # the synthetic entry for the status an issue was created in
 # The synthetic entry for a move to the issue's current status that its changelog does not hold (history
@@ -297,11 +297,6 @@ def _milestones_by_status(rules: tuple[MilestoneRule, ...]) -> tuple[dict[str, l
         for name in rule.status_names:
             by_name[name].append(rule.name)
     return dict(by_id), dict(by_name)
-
-
-def milestones_reached(history: list[Transition], rules: list[MilestoneRule]) -> dict[str, Reached]:
-    """For each milestone: first and last time the issue entered one of its statuses, and how often."""
-    return _reached(history, *_milestones_by_status(tuple(rules)))
 
 
 def _reached(

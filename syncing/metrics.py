@@ -25,9 +25,10 @@ from activity.metrics import activity_families
 from agile.models import Board, Sprint
 from issues.models import Issue
 from issues.selectors import issue_counts
-from jirasync_site.db_stats import database_size_bytes, table_rows
-from jirasync_site.value_rows import rows_of
+from lib.db_stats import database_size_bytes, table_rows
+from lib.value_rows import rows_of
 from projects.models import JiraInstance, Project
+from syncing.dashboard import queue_depth
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookRefusal
 
 log = logging.getLogger(__name__)
@@ -289,8 +290,6 @@ def _run_families() -> Iterator:
 
 
 def _queue_families() -> Iterator:
-    from syncing.dashboard import queue_depth
-
     depth = queue_depth(timezone.now() - timedelta(hours=24))
     tasks = GaugeMetricFamily("jirasync_queue_tasks", "Tasks in the django-q2 broker.", labels=["state"])
     if depth.queued is not None:

@@ -19,11 +19,11 @@ from config.selectors import (
     milestone_rules_for_instance,
     milestones_digest,
 )
+from jirafields import CompiledMapping, compile_mapping
+from jirafields.core import CORE_FIELD_IDS
 from projects.jql_filter import jql_filter_check
 from projects.models import Project
 from syncing.field_history import KeptFields
-from syncing.fields import CompiledMapping, compile_mapping
-from syncing.fields.core import CORE_FIELD_IDS
 from syncing.jira.client import CLOUD, JiraClient
 from syncing.relations import RELATION_FIELD_IDS
 

@@ -11,11 +11,12 @@ from django.db.models import CharField
 
 from agile.membership import sprints_read
 from issues.models import Issue
-from jirasync_site.columns import max_length
-from syncing.fields import CompiledMapping, process_issue
-from syncing.fields.core import CORE_COLUMN_NAMES, CoreColumns, core_read, hollow_core_fields
-from syncing.fields.processor import FieldError
-from syncing.fields.sprint import Sprint
+from jirafields import CompiledMapping, process_issue
+from jirafields.core import CORE_COLUMN_NAMES, CoreColumns, core_read, hollow_core_fields
+from jirafields.processor import FieldError
+from jirafields.sprint import Sprint
+from lib.columns import max_length
+from lib.nul_characters import without_nul
 from syncing.jira.paging import UNREADABLE
 from syncing.relations import IssueRelations, issue_relations
 
@@ -64,17 +65,6 @@ class PreparedIssue:
     def changelog_truncated(self) -> bool:
         """The answer holds less history than Jira has (or none at all, when the changelog was left out)."""
         return self.changelog_total is None or self.changelog_total > len(self.histories)
-
-
-def without_nul(value: Any) -> Any:
-    """The value with NUL characters removed from every string: PostgreSQL stores none, in text or JSON."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
-    return value
 
 
 # Core text columns and their lengths: a longer value costs its row on both databases (PostgreSQL would

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Sum
 
-from jirasync_site.value_rows import rows_of
+from lib.value_rows import rows_of
 from syncing.models import SyncRun
 from syncing.runs import OWN_COUNTS, SUMMED
 

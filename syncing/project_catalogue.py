@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from issues.models import Component, Version
+from jirafields.timestamps import parse_jira_date
+from lib.bulk_sql import rows_upsert
 from projects.models import JiraInstance, Project
-from syncing.bulk_sql import rows_upsert
-from syncing.fields.timestamps import parse_jira_date
 from syncing.jira.client import JiraClient
 
 VERSION_COLUMNS = [

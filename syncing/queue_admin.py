@@ -12,8 +12,8 @@ from django_q import admin as django_q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.tasks import async_task
 
-from jirasync_site.admin_mixin import ModelAdminMixin
-from jirasync_site.admin_permissions import user_has_perms
+from lib.admin_mixin import ModelAdminMixin
+from lib.admin_permissions import user_has_perms
 from syncing.tasks import TASK_FUNCTIONS
 
 

@@ -6,13 +6,13 @@ import logging
 from django.utils import timezone
 
 from activity.fetch import ActivityKinds
-from audit.services import SYNC, Change, audit_record
+from audit.services import SOFT_DELETE, SYNC, Change, audit_record
 from config.selectors import field_specs_for_instance
 from issues.models import Issue
+from jirafields import compile_mapping
 from projects.models import JiraInstance, Project
 from syncing.claims import new_owner, project_claim_release
 from syncing.clients import client_for
-from syncing.fields import compile_mapping
 from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
@@ -135,7 +135,7 @@ def _gone(run: SyncRun, instance: JiraInstance, jira_id: int, counters: RequestC
         audit_record(
             actor=SYNC,
             change=Change(
-                "delete",
+                SOFT_DELETE,
                 "issues.issue",
                 str(issue.pk),
                 issue.key,

@@ -8,15 +8,14 @@ the same, joinable once that issue is stored.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from issues.models import IssueComponent, IssueLink, IssueVersion
-from syncing.bulk_sql import rows_insert
-from syncing.fields.processor import FieldError
-from syncing.fields.timestamps import parse_jira_date
+from jirafields.processor import FieldError
+from jirafields.timestamps import parse_jira_date
+from lib.bulk_sql import rows_insert
 
 # The system fields relations are read from; every sync asks for them (CORE_FIELD_IDS).
 RELATION_FIELD_IDS = ("issuelinks", "parent", "subtasks", "fixVersions", "versions", "components")
@@ -191,11 +190,6 @@ def relations_replace(relations: dict[int, IssueRelations], *, fresh: bool = Fal
         if batch:
             written += rows_insert(model, columns, batch)
     return written
-
-
-def relations_of(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, IssueRelations]:
-    """{pk: issue_relations} of (pk, fields) pairs (a re-map's stored raw JSON)."""
-    return {pk: issue_relations(fields) for pk, fields in rows}
 
 
 def relations_differing(relations: dict[int, IssueRelations]) -> dict[int, IssueRelations]:

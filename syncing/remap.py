@@ -18,12 +18,12 @@ from config.selectors import (
     milestones_digest,
 )
 from issues.models import Issue
+from jirafields import CompiledMapping, compile_mapping, process_issue
+from jirafields.core import core_read
+from lib.bulk_sql import rows_update
 from projects.models import JiraInstance, Project
-from syncing.bulk_sql import rows_update
 from syncing.epic_link import epic_links_add
 from syncing.field_history import KeptFields, field_changes_prune
-from syncing.fields import CompiledMapping, compile_mapping, process_issue
-from syncing.fields.core import core_read
 from syncing.history import milestones_replace, stored_histories
 from syncing.memory import free_memory_release
 from syncing.prefetch import prefetched

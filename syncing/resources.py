@@ -2,7 +2,7 @@
 
 from import_export.fields import Field
 
-from jirasync_site.exports import StreamingResource
+from lib.exports import StreamingResource
 from syncing.models import SyncRun
 
 RUN_COLUMNS = (

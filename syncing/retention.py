@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.models import Failure, Success
 
 from audit.models import AuditLog
-from jirasync_site.value_rows import rows_of
+from lib.value_rows import rows_of
 from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS, run_durations
 from syncing.models import RunLogLine, RunTotals, SyncRun, WebhookDelivery
 

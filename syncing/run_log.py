@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from jirasync_site.log_redaction import redact
+from lib.log_redaction import redact
 
 MESSAGE_CHARS = 4000  # of one line; a longer message says how much was cut
 WARNINGS_PAST_LIMIT = 500  # warnings and errors still kept once the limit is reached

@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from activity.services import ActivityStored
 from audit.services import SYNC, Actor, Change, audit_record
-from jirasync_site.log_redaction import redact
+from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
 from syncing.census import CensusResult
-from syncing.checks import without_name
 from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_renew
+from syncing.connection_test import without_name
 from syncing.jira.client import RequestCounters
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult

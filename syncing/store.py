@@ -1,19 +1,20 @@
 """Writing issues: batch upserts keyed by (instance, Jira id), unchanged issues skipped, bad rows isolated."""
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, JSONField
+from django.db.models import F
 from django.utils import timezone
 
 from issues.models import Issue, IssueRaw
-from jirasync_site.log_redaction import redact
+from issues.selectors import issue_rows
+from jirafields.core import CORE_COLUMN_NAMES
+from lib.bulk_sql import rows_upsert, rows_upsert_returning
+from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
-from syncing.bulk_sql import rows_upsert, rows_upsert_returning
-from syncing.fields.core import CORE_COLUMN_NAMES
 from syncing.models import IssueRetry
 from syncing.prepare import PreparedIssue
 
@@ -73,52 +74,6 @@ def stored_issues(instance: JiraInstance, jira_ids: list[int]) -> dict[int, Stor
         jira_id: StoredState(project_id, digest, deleted_at is not None, complete, total, updated)
         for jira_id, project_id, digest, deleted_at, complete, total, updated in rows
     }
-
-
-def issue_rows(
-    instance: JiraInstance, jira_ids: Collection[int], columns: Sequence[str], *, lock: bool = False
-) -> list[tuple]:
-    """(jira_id, *columns) of the instance's stored issues with these Jira ids, found through the unique
-    (instance, jira_id) index whatever the planner's statistics say; lock: FOR UPDATE (PostgreSQL), in id order.
-
-    PostgreSQL plans `instance_id = X AND jira_id IN (…)` on the index it believes narrows most. On a table
-    never analysed, or analysed before this instance had many rows, it believes instance_id alone does, and
-    reads every issue of the instance for each page — quadratic over a first full sync (20,000 issues: 8.5 ms
-    a page against 0.43). Here each id is a probe of its own (a lateral subquery, LIMIT 1) naming the whole
-    unique key, which that index is known to answer with one row: no index on instance_id alone can look
-    cheaper, and none is left (migration 0007 dropped the redundant one). The probes run in id order, so the
-    rows are locked in id order. SQLite's planner takes the unique index for the IN list as it is.
-    """
-    ids = sorted(set(jira_ids))
-    if not ids:
-        return []
-    if connection.vendor != "postgresql":
-        query = Issue.objects.filter(instance=instance, jira_id__in=ids).order_by()  # no sort: Meta.ordering
-        return list(query.values_list("jira_id", *columns))
-    names = ", ".join(connection.ops.quote_name(name) for name in ["jira_id", *columns])
-    sql = (
-        f"SELECT issue.* FROM unnest(%s::bigint[]) AS wanted (jira_id) CROSS JOIN LATERAL ("
-        f"SELECT {names} FROM {connection.ops.quote_name(Issue._meta.db_table)} "
-        f"WHERE instance_id = %s AND jira_id = wanted.jira_id LIMIT 1{' FOR UPDATE' if lock else ''}) AS issue"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, instance.pk])
-        rows = cursor.fetchall()
-    # Raw rows as the ORM would give them: PostgreSQL's JSON comes as text here.
-    converters = [
-        (position, field.from_db_value)
-        for position, field in enumerate(Issue._meta.get_field(name) for name in columns)
-        if isinstance(field, JSONField)
-    ]
-    if not converters:
-        return rows
-    converted = []
-    for row in rows:
-        values = list(row)
-        for position, convert in converters:
-            values[position + 1] = convert(values[position + 1], None, connection)  # type: ignore[arg-type]  # as Django's raw queries call it
-        converted.append(tuple(values))
-    return converted
 
 
 def issue_unchanged(item: PreparedIssue, stored: StoredState | None, project: Project) -> bool:

@@ -1,6 +1,6 @@
 """PostgreSQL planner statistics of the tables a sync fills, refreshed by the sync itself.
 
-The page's own lookups of issues need none (store.issue_rows), but the lookups of derived rows by issue
+The page's own lookups of issues need none (issues.selectors.issue_rows), but the lookups of derived rows by issue
 (status history, milestones, time in status, in the page's transaction) and the admin's queries do: a table
 never analysed is planned with default selectivities, and `issue_id IN (100 ids)` of a status-change table
 is then taken for two fifths of it — every page of the next incremental sync reads it whole (300,000 rows:

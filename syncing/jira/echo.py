@@ -4,7 +4,7 @@ A hostile or broken Jira (or a proxy before it) may echo what it was sent — in
 inside an ordinary answer: a project or field name, the account's time zone, a server version, an
 issue's summary. Whatever is read from an answer is stored, shown in admin (to users who may only view)
 and logged, so the token must be gone from the answer itself, in every form it may come back in
-(secret_values.secret_forms: plain, base64 of `user:token`, URL-encoded, JSON-escaped).
+(lib.secret_forms: plain, base64 of `user:token`, URL-encoded, JSON-escaped).
 
 Cost: answers are searched for an 8-byte anchor of each form (a few of them) — about 2.5 ms per MB — and
 only an answer holding one is rewritten.
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from jirasync_site.secret_values import MIN_LENGTH, REDACTED, secret_forms
+from lib.secret_forms import MIN_LENGTH, REDACTED, secret_forms
 
 
 class EchoedSecrets:

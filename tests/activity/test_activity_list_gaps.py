@@ -10,7 +10,7 @@ from audit.models import AuditLog
 from audit.services import COMMAND
 from jirasim.faults import FaultRule
 from jirasim.testing import running_sim
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.support.sites import busy, register, served
@@ -130,7 +130,7 @@ def test_comment_pages_that_shifted_while_read_fail_the_row_and_soft_delete_no_l
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
         assert "OPS-4: its comments: comment " in run.error and "came twice" in run.error, run.error
-        assert not AuditLog.objects.filter(action="comment_deleted").exists()
+        assert not AuditLog.objects.filter(action="soft_delete", object_type="activity.comment").exists()
         assert not Comment.objects.filter(deleted_at__isnull=False).exists()
         server.sim.faults.replace([])
         again = sync_instance(instance.pk, RunOptions())

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from activity.models import Comment, Worklog
+from jirafields.adf import adf_to_text, is_adf
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.malformed_adf import MALFORMED_ADF
 from jirasim.testing import running_sim
-from syncing.fields.adf import adf_to_text, is_adf
 from syncing.models import RunLogLine, SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.support.sites import busy, register

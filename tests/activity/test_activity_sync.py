@@ -55,8 +55,8 @@ def test_full_incremental_and_no_change_syncs_keep_comments_and_worklogs_equal_t
         deleted_comments = Comment.objects.filter(deleted_at__isnull=False).count()
         deleted_worklogs = Worklog.objects.filter(deleted_at__isnull=False).count()
         assert deleted_comments >= 3 and deleted_worklogs >= 3
-        assert AuditLog.objects.filter(action="comment_deleted").count() == deleted_comments
-        assert AuditLog.objects.filter(action="worklog_deleted").count() == deleted_worklogs
+        assert AuditLog.objects.filter(action="soft_delete", object_type="activity.comment").count() == deleted_comments
+        assert AuditLog.objects.filter(action="soft_delete", object_type="activity.worklog").count() == deleted_worklogs
         # /metrics counts them per instance (read at scrape time).
         samples = {family.name: family.samples[0] for family in activity_families()}
         assert samples["jirasync_comments_deleted"].value == deleted_comments

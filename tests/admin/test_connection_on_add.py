@@ -14,7 +14,7 @@ from django.urls import reverse
 from audit.models import AuditLog
 from jirasim.testing import TOKEN, USER, request_counts
 from projects.models import JiraInstance
-from syncing import checks
+from syncing import connection_test
 from tests.support.echo_server import echo_server
 from tests.support.formdata import form_fields
 from tests.support.sites import register
@@ -41,13 +41,13 @@ def text_of(response) -> str:
 def transaction_seen(monkeypatch) -> list[bool]:
     """Whether a database transaction was open each time the connection test asked Jira."""
     seen = []
-    original = checks.instance_check
+    original = connection_test.instance_check
 
     def spied(instance, specs):
         seen.append(connection.in_atomic_block)
         return original(instance, specs)
 
-    monkeypatch.setattr(checks, "instance_check", spied)
+    monkeypatch.setattr(connection_test, "instance_check", spied)
     return seen
 
 

@@ -109,7 +109,7 @@ def test_export_needs_the_view_permission(client, django_user_model, instance):
 
 
 def test_a_spreadsheet_never_runs_a_cell_as_a_formula():
-    from jirasync_site.exports import csv_cell, xlsx_response, xlsx_value
+    from lib.exports import csv_cell, xlsx_response, xlsx_value
 
     assert csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert csv_cell("plain") == "plain" and csv_cell(None) == ""

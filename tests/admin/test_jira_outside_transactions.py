@@ -17,8 +17,8 @@ from django.urls import reverse
 
 from jirasim.faults import FaultPlan
 from jirasim.testing import request_counts, running_sim
-from syncing.checks import instance_check
 from syncing.clients import client_for
+from syncing.connection_test import instance_check
 from syncing.transaction_guard import RequestInTransaction
 from tests.support.database import LOCKED, OtherConnection
 from tests.support.formdata import form_fields

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from agile.membership import SprintMove, sprint_moves, sprint_stays, sprints_read
-from syncing.fields.sprint import Sprint
+from jirafields.sprint import Sprint
 
 # The Sprint field's value as Data Center sends it: a greenhopper string, its name holding a comma.
 DC_SPRINT = (

@@ -3,14 +3,14 @@
 import pytest
 import requests
 
+from jirafields.adf import adf_to_text
+from jirafields.sprint import parse_sprint
 from jirasim import catalog
 from jirasim.__main__ import parse_args
 from jirasim.dataset import Dataset, SimConfig
 from jirasim.render import Renderer
 from jirasim.sprints import FORMATS, site_sprints, sprint_value
 from jirasim.testing import TOKEN, USER, running_sim
-from syncing.fields.adf import adf_to_text
-from syncing.fields.sprint import parse_sprint
 
 OPTIONAL_FIELDS = {catalog.SHOOT_BRIEF.id, catalog.STATUS_LOOKALIKE.id, catalog.WORKFLOW_STATUS_LOOKALIKE.id}
 

@@ -19,10 +19,10 @@ from django_q.signing import SignedPackage
 from audit.models import AuditLog
 from audit.services import COMMAND
 from jirasim.testing import USER, running_sim
-from jirasync_site.log_redaction import RedactSecretsFilter
+from lib.log_redaction import RedactSecretsFilter
 from projects.crypto import generate_key
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.support.database import database_bytes
@@ -250,7 +250,7 @@ def test_every_configured_logger_writes_through_the_redaction_filter():
     """Django's defaults give `django` and `django.server` (runserver's request lines, query strings
     included) handlers of their own: every logger that exists must still redact what it writes."""
     secret = "whsec-0123456789abcdefXYZ"
-    from jirasync_site.secret_values import secrets_remember
+    from lib.secret_values import secrets_remember
 
     secrets_remember(secret)
     names = ["django.server", "django", "django.request", "django_q", "axes", *logging.root.manager.loggerDict]

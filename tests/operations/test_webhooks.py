@@ -12,9 +12,10 @@ from django.urls import reverse
 from django_q.brokers import get_broker
 from prometheus_client.parser import text_string_to_metric_families
 
+from audit.models import AuditLog
 from audit.services import COMMAND
 from issues.models import Issue
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery, WebhookRefusal
 from syncing.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue
@@ -266,6 +267,7 @@ def test_refresh_fetches_the_issue_and_soft_deletes_what_jira_no_longer_has(clou
     refresh_issue(instance.pk, gone.jira_id)
     gone.refresh_from_db()
     assert gone.deleted_at is not None
+    assert AuditLog.objects.filter(action="soft_delete", object_id=str(gone.pk)).exists()  # as a census says it
     live = {int(row["id"]) for row in cloud_site.sim.data.truth()}
     Issue.objects.filter(instance=instance).exclude(jira_id__in=live).delete()
     assert_database_equals_truth(cloud_site, instance)
@@ -316,7 +318,6 @@ def test_a_change_in_jira_reaches_the_database_through_webhook_and_queue(live_se
 
 @pytest.mark.parametrize("kind", ["fields-null", "fields-missing", "core-fields-missing"])
 def test_a_refresh_answered_with_less_than_asked_keeps_the_issue_and_says_so(cloud_site, reference_mappings, kind):
-    from audit.models import AuditLog
     from syncing.models import IssueRetry
 
     instance = register(cloud_site, "instance_1")

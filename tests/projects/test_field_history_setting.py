@@ -7,10 +7,10 @@ from django.db import connection
 from django.urls import reverse
 
 from audit.services import COMMAND
-from issues.report_view import kept_now_sql
+from config.report_view import kept_now_sql
 from projects.models import JiraInstance
-from projects.services import instance_save
 from syncing.field_history import KeptFields
+from syncing.instance_settings import instance_save
 from tests.support.formdata import form_saved
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from audit.models import AuditLog
 from audit.services import COMMAND
 from projects.crypto import TokenDecryptionError, generate_key, reencrypt_token
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from tests.support.database import database_bytes
 
 CLEAR = "clear-token-7f3a9c1e5b"

@@ -22,7 +22,7 @@ from config.selectors import mapping_document
 from config.services import mappings_apply
 from issues.models import Issue
 from jirasim.testing import running_sim
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery
 from syncing.runner import RunOptions, sync_instance
 from tests.support.mappings import REFERENCE_MAPPINGS

@@ -211,7 +211,7 @@ def test_every_custom_view_declares_its_permissions_and_refuses_without_each(sta
     run = SyncRun.objects.first()
     for name, pattern in views:
         required = getattr(pattern.callback, "required_permissions", None)
-        assert required, f"the admin view {name} declares no permission (jirasync_site.admin_permissions)"
+        assert required, f"the admin view {name} declares no permission (lib.admin_permissions)"
         pk = entry.pk if "auditlog" in name else run.pk if "syncrun" in name else furnished.pk
         url = reverse(f"admin:{name}", kwargs={k: pk for k in pattern.pattern.converters})
         for missing in required:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from audit.services import COMMAND
 from jirasim.testing import TOKEN, USER
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.support.echo_server import echo_server

@@ -8,7 +8,7 @@ import requests
 from audit.services import COMMAND
 from jirasim.testing import TOKEN, USER
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 
 
 def register(server, slug: str, **fields) -> JiraInstance:

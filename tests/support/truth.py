@@ -8,10 +8,10 @@ import requests
 
 from agile.models import IssueSprint, Sprint
 from issues.models import FieldChange, Issue, IssueComponent, IssueLink, IssueMilestone, IssueVersion, StatusChange
+from jirafields.adf import adf_to_text, is_adf
 from jirasim import catalog
 from jirasim.server import SimServer
 from projects.models import JiraInstance
-from syncing.fields.adf import adf_to_text, is_adf
 
 MILESTONE_STATUSES = {
     "scheduled": {"Scheduled"},

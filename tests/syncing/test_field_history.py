@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.db import connection
 
 from audit.services import COMMAND
+from config.report_view import VIEW
 from issues.models import FieldChange, Issue
-from issues.report_view import VIEW
 from issues.selectors import FieldValue, field_value_at
 from jirasim.testing import running_sim
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, sync_instance
 from tests.support.sites import register

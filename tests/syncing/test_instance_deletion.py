@@ -15,8 +15,8 @@ from audit.services import COMMAND, Actor
 from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
 from jirasim.testing import request_counts
 from projects.models import JiraInstance, Project
-from projects.services import instance_save
 from syncing.instance_deletion import DeletionCounts, instance_data_remove, instance_deletion_start
+from syncing.instance_settings import instance_save
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookDelivery, WebhookRefusal
 from syncing.refresh import issue_refresh
 from syncing.runner import census_project_run, sync_instance, sync_project

@@ -10,14 +10,15 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from issues.models import Issue, IssueRaw
+from issues.selectors import issue_rows
 from jirasim.testing import running_sim
+from lib.bulk_sql import rows_update, rows_upsert_returning
 from projects.models import JiraInstance, Project
 from syncing import pipeline, table_statistics
-from syncing.bulk_sql import rows_update, rows_upsert_returning
 from syncing.clients import client_for, instance_discover_projects
 from syncing.models import SyncRun
 from syncing.runner import RunOptions, project_plan, sync_project
-from syncing.store import issue_rows, stored_issues
+from syncing.store import stored_issues
 from tests.support.sites import register
 from tests.support.statements import label, labels, statements
 from tests.support.truth import assert_database_equals_truth

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from syncing.fields import compile_mapping
+from jirafields import compile_mapping
 from syncing.prepare import UnstorableIssue, prepare_issue
 
 MAPPING = compile_mapping([])

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from syncing.fields.convert import ConversionError, to_component_list, to_sprint, to_sprint_list
+from jirafields.convert import ConversionError, to_component_list, to_sprint, to_sprint_list
 from syncing.relations import issue_relations
 
 DC_SPRINT = (

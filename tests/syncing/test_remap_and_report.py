@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from audit.models import AuditLog
+from config.report_view import VIEW
 from issues.models import Issue, IssueMilestone, TimeInStatus
-from issues.report_view import VIEW
 from syncing.runner import RunOptions, sync_instance
 from tests.support.mappings import REFERENCE_MAPPINGS
 from tests.support.sites import register

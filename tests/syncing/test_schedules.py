@@ -13,7 +13,7 @@ from django_q.models import Schedule
 from django_q.scheduler import scheduler
 
 from audit.services import COMMAND
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runs import RunOptions, run_queue
 from syncing.schedules import schedule_next_after

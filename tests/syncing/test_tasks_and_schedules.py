@@ -9,8 +9,8 @@ from django_q.models import Schedule
 from audit.services import COMMAND
 from issues.models import Issue
 from jirasim.testing import running_sim
-from projects.services import instance_save
 from syncing.instance_deletion import instance_deletion_start
+from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
 from syncing.runs import RunOptions, run_queue
 from tests.support.processes import processes_stop, qcluster_start, subprocess_env

@@ -105,7 +105,7 @@ def test_a_page_whose_histories_all_changed_replaces_thousands_of_stale_rows(ref
         instance.base_url = second.url
         from audit.services import COMMAND
         from jirasim.testing import TOKEN
-        from projects.services import instance_save
+        from syncing.instance_settings import instance_save
 
         instance_save(instance=instance, actor=COMMAND, token=TOKEN)
         run = sync_instance(instance.pk, RunOptions(full=True))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from issues.report_view import VIEW, report_view_build
+from config.report_view import VIEW, report_view_build
 
 
 class Command(BaseCommand):

@@ -6,9 +6,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
 from audit.services import COMMAND
+from config.selectors import field_specs_for_instance
 from projects.management.schedule_options import schedule_arguments, schedule_options_apply
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.connection_test import instance_check_unsaved
+from syncing.instance_settings import instance_save
+from syncing.jql_validation import instance_jql_parse_problems
 
 
 class Command(BaseCommand):
@@ -81,8 +84,6 @@ class Command(BaseCommand):
 
     def _check_jql_filter(self, instance: JiraInstance, token: str) -> None:
         """Jira's parser, where it has one, before anything is saved (the local check runs at the save)."""
-        from syncing.jql_validation import instance_jql_parse_problems
-
         if not instance.jql_filter:
             return
         problems = instance_jql_parse_problems(self._unsaved(instance, token), instance.jql_filter)
@@ -93,9 +94,6 @@ class Command(BaseCommand):
         """The connection tested with what was given, before anything is saved; CommandError when it fails.
 
         Returns the note for the audit entry. A URL the save refuses is not tested (the save says why)."""
-        from config.selectors import field_specs_for_instance
-        from syncing.checks import instance_check_unsaved
-
         unsaved = self._unsaved(instance, token)
         report = instance_check_unsaved(unsaved, field_specs_for_instance(instance.slug))
         if report is None:

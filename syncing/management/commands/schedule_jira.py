@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from audit.services import COMMAND
 from projects.management.schedule_options import schedule_arguments, schedule_options_apply
 from projects.models import JiraInstance
-from projects.services import instance_save
+from syncing.instance_settings import instance_save
 from syncing.schedules import instances_schedule_states
 
 

@@ -6,7 +6,7 @@ from functools import partial
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from projects.models import JiraInstance
-from syncing.checks import said_of
+from syncing.connection_test import said_of
 from syncing.models import SyncRun
 from syncing.pipeline import PageResult
 from syncing.runner import sync_instance

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from syncing.fields.timestamps import format_utc
+from jirafields.timestamps import format_utc
 
 SPRINT_STRING_PREFIX = "com.atlassian.greenhopper.service.sprint.Sprint@"
 

@@ -10,6 +10,7 @@ from django.db import connection
 
 from config.mapping_file import MappingDocument
 from config.models import ANY_INSTANCE, StatusMilestone
+from config.selectors import mapping_document
 from projects.field_history_setting import SEPARATOR
 
 VIEW = "jirasync_issue_report"
@@ -205,8 +206,6 @@ def report_view_drop() -> None:
 
 def report_view_build(document: MappingDocument | None = None) -> list[str]:
     """Drop and recreate the view; return its column names."""
-    from config.selectors import mapping_document
-
     sql = report_view_sql(document or mapping_document(), connection.vendor)
     report_view_drop()
     with connection.cursor() as cursor:

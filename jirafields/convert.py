@@ -4,9 +4,9 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from syncing.fields.adf import adf_to_text, is_adf
-from syncing.fields.sprint import Sprint, SprintFormatError, is_sprint_string, parse_sprint, sprint_name
-from syncing.fields.timestamps import datetime_from_epoch_ms, format_utc, parse_jira_date, parse_jira_datetime
+from jirafields.adf import adf_to_text, is_adf
+from jirafields.sprint import Sprint, SprintFormatError, is_sprint_string, parse_sprint, sprint_name
+from jirafields.timestamps import datetime_from_epoch_ms, format_utc, parse_jira_date, parse_jira_datetime
 
 
 class ConversionError(ValueError):

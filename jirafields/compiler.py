@@ -4,8 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncing.fields.convert import CONVERTERS
-from syncing.fields.paths import split_path
+from jirafields.convert import CONVERTERS
+from jirafields.paths import split_path
 
 # The types whose values can be joined from several sources.
 JOINABLE_TYPES = {"string", "text", "string_list", "sprint_list", "version_list", "component_list"}

@@ -5,9 +5,9 @@ from typing import Any, TypedDict
 
 import orjson
 
-from syncing.fields.convert import user_identity
-from syncing.fields.processor import FieldError
-from syncing.fields.timestamps import parse_jira_datetime
+from jirafields.convert import user_identity
+from jirafields.processor import FieldError
+from jirafields.timestamps import parse_jira_datetime
 
 
 class CoreColumns(TypedDict):

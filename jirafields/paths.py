@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from syncing.fields.sprint import is_sprint_string, parse_sprint_string
+from jirafields.sprint import is_sprint_string, parse_sprint_string
 
 MISSING = object()
 

@@ -27,7 +27,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from jirasync_site.admin_permissions import permission_required_view
+from lib.admin_permissions import permission_required_view
 
 CHUNK_ROWS = 2000  # rows fetched per query (and per prefetch of related rows)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -5,9 +5,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from jirasync_site.secret_values import redact_secret_values
-
-REDACTED = "***"
+from lib.secret_forms import REDACTED
+from lib.secret_values import redact_secret_values
 
 # A credential, as opposed to a word: 8+ characters mixing letters with digits, base64 punctuation or
 # a lower-upper case change. "Basic authentication", "Bearer personal access token", "token: GET" are words.

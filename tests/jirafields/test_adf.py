@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncing.fields import FieldSpec, compile_mapping, process_issue
-from syncing.fields.adf import adf_problems, adf_to_text
+from jirafields import FieldSpec, compile_mapping, process_issue
+from jirafields.adf import adf_problems, adf_to_text
 from tests.support.reference import recorded
 
 

@@ -1,7 +1,7 @@
 """The field processor on hand-built issues: paths, combining, required/default, ADF, timestamps, strictness."""
 
-from syncing.fields import FieldSpec, compile_mapping, process_issue
-from syncing.fields.adf import adf_to_text
+from jirafields import FieldSpec, compile_mapping, process_issue
+from jirafields.adf import adf_to_text
 
 
 def issue_with(**fields) -> dict:

@@ -1,13 +1,16 @@
-"""What `check_jira` and the admin's Test connection report about an instance."""
+"""The connection test: what `check_jira`, the admin's Test connection and an instance's save report about
+an instance — whether its credentials authenticate, its flavour and version, the projects it sees, whether
+the mapped fields exist there. (The system checks, `jirasync.E…`, are config/checks.py.)"""
 
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from jirasync_site.log_redaction import redact
+from jirafields import FieldSpec
+from lib.log_redaction import redact
 from projects.models import JiraInstance
-from syncing.fields import FieldSpec
+from syncing.clients import client_for
 from syncing.jira.errors import JiraError
 
 
@@ -50,8 +53,6 @@ class InstanceReport:
 
 
 def instance_check(instance: JiraInstance, specs: list[FieldSpec]) -> InstanceReport:
-    from syncing.clients import client_for  # clients are built the same way for every door
-
     report = InstanceReport()
     try:
         client = client_for(instance, interactive=True)

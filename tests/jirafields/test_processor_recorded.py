@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
-from syncing.fields import FieldSpec, compile_mapping, process_issue
-from syncing.fields.adf import is_adf
-from syncing.fields.core import core_columns
-from syncing.fields.schema import suggested_field_type
-from syncing.fields.timestamps import parse_jira_datetime
+from jirafields import FieldSpec, compile_mapping, process_issue
+from jirafields.adf import is_adf
+from jirafields.core import core_columns
+from jirafields.schema import suggested_field_type
+from jirafields.timestamps import parse_jira_datetime
 from tests.support.reference import recorded
 
 SEARCH_PAGES = [

@@ -6,38 +6,21 @@ those reliably, so every secret value is registered here when it is stored or re
 and webhook secrets) or configured (the metrics token, SECRET_KEY, the encryption keys), and removed
 from any text in all its forms. The pattern filter (`log_redaction`) remains a second net.
 
-Secrets shorter than MIN_LENGTH are not redacted by value: removing a four-letter word everywhere
-would mangle ordinary text.
+Secrets shorter than secret_forms.MIN_LENGTH are not redacted by value: removing a four-letter word
+everywhere would mangle ordinary text.
 """
 
-import base64
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from urllib.parse import quote, quote_plus
 
-REDACTED = "***"
-MIN_LENGTH = 8
+from lib.secret_forms import REDACTED, secret_forms
+
 RELOAD_AFTER_FAILURE_SECONDS = 60.0
 
 # (secret, user name or "") pairs, e.g. every instance's token and webhook secret from the database.
 SecretSource = Callable[[], Iterable[tuple[str, str]]]
-
-
-def secret_forms(secret: str, username: str = "") -> set[str]:
-    """The secret as it may be echoed: plain, base64 (of itself and of `user:secret`), URL-encoded, JSON-escaped."""
-    if len(secret) < MIN_LENGTH:
-        return set()
-    forms = {secret, secret.replace("/", "\\/")}
-    raw = [secret.encode()] + ([f"{username}:{secret}".encode()] if username else [])
-    for value in raw:
-        for encoded in (base64.b64encode(value).decode(), base64.urlsafe_b64encode(value).decode()):
-            forms |= {encoded, encoded.rstrip("=")}
-    for form in list(forms):
-        for quoted in (quote(form, safe=""), quote_plus(form), quote(form)):
-            forms |= {quoted, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quoted)}
-    return {form for form in forms if len(form) >= MIN_LENGTH}
 
 
 class KnownSecrets:

@@ -8,8 +8,8 @@ import orjson
 from config.mapping_file import FieldDoc, MappingDocument, SourceDoc
 from config.selectors import field_specs_for_instance, source_for_instance
 from issues.models import Issue
+from jirafields import FieldSpec, compile_mapping, process_issue
 from projects.models import JiraInstance
-from syncing.fields import FieldSpec, compile_mapping, process_issue
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 500

@@ -3,10 +3,10 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncing.fields.compiler import LIST_TYPES, CompiledField, CompiledMapping
-from syncing.fields.convert import ConversionError
-from syncing.fields.paths import MISSING, resolve
-from syncing.fields.sprint import SprintFormatError
+from jirafields.compiler import LIST_TYPES, CompiledField, CompiledMapping
+from jirafields.convert import ConversionError
+from jirafields.paths import MISSING, resolve
+from jirafields.sprint import SprintFormatError
 
 
 @dataclass(frozen=True)

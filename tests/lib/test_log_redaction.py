@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
-from jirasync_site.log_redaction import JsonLinesFormatter, RedactSecretsFilter, redact
-from jirasync_site.secret_values import secrets_remember
+from lib.log_redaction import JsonLinesFormatter, RedactSecretsFilter, redact
+from lib.secret_values import secrets_remember
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_known_secrets_are_redacted_by_value_in_every_encoding(settings):
 
 def test_stored_secrets_are_known_without_being_read_first(db):
     """A process that never decrypted a token (the web process showing a stored error) still redacts it."""
-    from jirasync_site.secret_values import KnownSecrets
+    from lib.secret_values import KnownSecrets
     from projects.models import JiraInstance
     from projects.selectors import instance_secret_values
 

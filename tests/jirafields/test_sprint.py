@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from syncing.fields import FieldSpec, compile_mapping, process_issue
-from syncing.fields.schema import suggested_field_type
-from syncing.fields.sprint import KNOWN_ORDERS, Sprint, SprintFormatError, parse_sprint
+from jirafields import FieldSpec, compile_mapping, process_issue
+from jirafields.schema import suggested_field_type
+from jirafields.sprint import KNOWN_ORDERS, Sprint, SprintFormatError, parse_sprint
 from tests.support.reference import recorded
 
 LEGACY, GOAL_LAST, GOAL_AFTER_NAME, JIRA8, ALPHABETICAL = KNOWN_ORDERS

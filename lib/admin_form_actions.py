@@ -4,7 +4,7 @@ from django.contrib.admin import ActionLocation
 from django.contrib.admin.options import csrf_protect_m
 from django.http import HttpRequest, HttpResponse
 
-from jirasync_site.admin_mixin import ModelAdminMixin
+from lib.admin_mixin import ModelAdminMixin
 
 SAVE_BUTTONS = ("_save", "_continue", "_addanother", "_saveasnew")
 
