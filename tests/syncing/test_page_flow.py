@@ -6,9 +6,9 @@ import pytest
 
 from jirasim.testing import running_sim
 from projects.models import Project
-from syncing.clients import client_for, instance_discover_projects, site_record
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, project_plan, sync_project
+from syncing.runs.runner import RunOptions, project_plan, sync_project
+from syncing.site.clients import client_for, instance_discover_projects, site_record
 from tests.support.sites import register
 from tests.support.statements import labels, statements
 

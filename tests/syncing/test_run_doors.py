@@ -7,12 +7,12 @@ import pytest
 from audit.models import AuditLog
 from issues.models import Issue
 from projects.models import Project
-from syncing.claims import project_claim, project_claim_release
-from syncing.clients import client_for
 from syncing.jira.client import RequestCounters
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
-from syncing.runs import options_for
+from syncing.runs.bookkeeping import options_for
+from syncing.runs.claims import project_claim, project_claim_release
+from syncing.runs.runner import RunOptions, sync_instance
+from syncing.site.clients import client_for
 from syncing.tasks import refresh_issue, sync_project_task
 from tests.support.sites import register
 

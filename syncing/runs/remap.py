@@ -22,13 +22,13 @@ from jirafields import CompiledMapping, compile_mapping, process_issue
 from jirafields.core import core_read
 from lib.bulk_sql import rows_update
 from projects.models import JiraInstance, Project
-from syncing.epic_link import epic_links_add
-from syncing.field_history import KeptFields, field_changes_prune
-from syncing.history import milestones_replace, stored_histories
-from syncing.memory import free_memory_release
-from syncing.prefetch import prefetched
-from syncing.prepare import relations_read
-from syncing.relations import IssueRelations, relations_differing, relations_replace
+from syncing.engine.epic_link import epic_links_add
+from syncing.engine.field_history import KeptFields, field_changes_prune
+from syncing.engine.history import milestones_replace, stored_histories
+from syncing.engine.memory import free_memory_release
+from syncing.engine.prefetch import prefetched
+from syncing.engine.prepare import relations_read
+from syncing.engine.relations import IssueRelations, relations_differing, relations_replace
 
 COUNTED = ("checked", "changed", "relations_changed", "milestones_recomputed", "field_changes_pruned", "activity_texts")
 

@@ -18,8 +18,8 @@ from django_q.models import Failure, Success
 
 from audit.models import AuditLog
 from lib.value_rows import rows_of
-from syncing.metrics import DURATION_BUCKETS, RUN_COUNTERS, run_durations
 from syncing.models import RunLogLine, RunTotals, SyncRun, WebhookDelivery
+from syncing.monitoring.metrics import DURATION_BUCKETS, RUN_COUNTERS, run_durations
 
 CONFIGURATION_AUDIT_FLOOR_DAYS = 365
 # Entries about the configuration: what was mapped how, who changed an instance.

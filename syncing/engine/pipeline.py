@@ -4,7 +4,7 @@ A page flows one way (page_sync): prepare every issue (an answer without its fie
 what is stored, once, and skip the unchanged; make the changed issues' lists whole and complete their
 truncated histories through the client; then in one transaction upsert, derive (status history, milestones,
 time in status, …) and audit; commit; then the caller advances the watermark to the highest `updated`
-committed. What is fixed for the run comes with the plan (syncing.plan). Pages arrive oldest `updated` first
+committed. What is fixed for the run comes with the plan (syncing.engine.plan). Pages arrive oldest `updated` first
 (seek paging), so a crash at any moment resumes from the last committed page.
 """
 
@@ -26,9 +26,9 @@ from agile.membership import SprintStay, sprint_moves, sprint_stays
 from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
 from projects.models import Project
-from syncing.epic_link import epic_links_add
-from syncing.field_history import field_changes_replace, field_items_of
-from syncing.history import (
+from syncing.engine.epic_link import epic_links_add
+from syncing.engine.field_history import field_changes_replace, field_items_of
+from syncing.engine.history import (
     Transition,
     history_wanted,
     milestones_replace,
@@ -37,12 +37,10 @@ from syncing.history import (
     stored_histories,
     time_in_status_replace,
 )
-from syncing.jira.client import JiraClient
-from syncing.jira.errors import JiraNotFoundError
-from syncing.plan import ProjectSyncPlan
-from syncing.prepare import PreparedIssue, UnstorableIssue, prepare_issue
-from syncing.relations import relations_replace
-from syncing.store import (
+from syncing.engine.plan import ProjectSyncPlan
+from syncing.engine.prepare import PreparedIssue, UnstorableIssue, prepare_issue
+from syncing.engine.relations import relations_replace
+from syncing.engine.store import (
     StoredIssue,
     StoredState,
     UpsertResult,
@@ -52,6 +50,8 @@ from syncing.store import (
     retries_record,
     stored_issues,
 )
+from syncing.jira.client import JiraClient
+from syncing.jira.errors import JiraNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +325,7 @@ def prepared_stays(item: PreparedIssue, field_ids: frozenset[str]) -> list[Sprin
         try:
             moves += sprint_moves(history, field_ids)
         except (KeyError, TypeError, ValueError):
-            continue  # an unreadable history: its status moves say why (syncing.history), its sprint items cannot
+            continue  # an unreadable history: its status moves say why (engine.history), its sprint items cannot
     columns = item.columns
     return sprint_stays(item.sprints or [], moves, created=item.created, updated=columns["updated"])
 

@@ -28,8 +28,8 @@ from issues.models import Issue
 from issues.selectors import issue_rows
 from jirafields.sprint import Sprint as SprintValue
 from lib.bulk_sql import rows_update
-from syncing.field_history import FieldItem, field_changes_replace, field_items
-from syncing.history import (
+from syncing.engine.field_history import FieldItem, field_changes_replace, field_items
+from syncing.engine.history import (
     Transition,
     history_wanted,
     milestones_replace,
@@ -39,10 +39,10 @@ from syncing.history import (
     time_in_status_replace,
     transitions_ordered,
 )
+from syncing.engine.pipeline import history_incomplete_change
+from syncing.engine.plan import ProjectSyncPlan
+from syncing.engine.table_statistics import table_statistics_refresh
 from syncing.jira.client import FetchedHistories, JiraClient
-from syncing.pipeline import history_incomplete_change
-from syncing.plan import ProjectSyncPlan
-from syncing.table_statistics import table_statistics_refresh
 
 HISTORY_BATCH = 1000  # issues per changelog/bulkfetch call: Jira Cloud's cap
 BULKFETCH_PAGE = 10_000  # histories per bulkfetch page (its maxResults' cap)

@@ -10,8 +10,8 @@ from django.core.validators import URLValidator
 from jirafields import FieldSpec
 from lib.log_redaction import redact
 from projects.models import JiraInstance
-from syncing.clients import client_for
 from syncing.jira.errors import JiraError
+from syncing.site.clients import client_for
 
 
 def said_of(instance: JiraInstance, text: str) -> str:

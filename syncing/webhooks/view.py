@@ -1,4 +1,4 @@
-"""POST /webhooks/jira/<instance-slug>/: the HTTP door of syncing.webhook_receiver (no logic here)."""
+"""POST /webhooks/jira/<instance-slug>/: the HTTP door of syncing.webhooks.receiver (no logic here)."""
 
 import logging
 
@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from projects.models import JiraInstance
-from syncing.webhook_receiver import WebhookRejected, unauthenticated, webhook_accept
+from syncing.webhooks.receiver import WebhookRejected, unauthenticated, webhook_accept
 
 log = logging.getLogger("jirasync.webhooks")
 

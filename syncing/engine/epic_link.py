@@ -17,9 +17,9 @@ from typing import Any
 
 from issues.models import Issue, IssueLink
 from projects.models import JiraInstance
+from syncing.engine.relations import IssueRelations
 from syncing.jira.client import DATACENTER, JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraError
-from syncing.relations import IssueRelations
 
 EPIC_LINK_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
 log = logging.getLogger(__name__)

@@ -26,13 +26,13 @@ from activity.services import ActivityStored
 from audit.services import SYNC, Actor, Change, audit_record
 from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
-from syncing.census import CensusResult
-from syncing.claims import new_owner, project_claim, project_claim_holder, project_claim_renew
-from syncing.connection_test import without_name
+from syncing.engine.pipeline import PageResult
 from syncing.jira.client import RequestCounters
 from syncing.models import SyncRun
-from syncing.pipeline import PageResult
-from syncing.run_log import run_log_capture, run_log_flush
+from syncing.runs.census import CensusResult
+from syncing.runs.claims import new_owner, project_claim, project_claim_holder, project_claim_renew
+from syncing.runs.run_log import run_log_capture, run_log_flush
+from syncing.site.connection_test import without_name
 
 log = logging.getLogger(__name__)
 

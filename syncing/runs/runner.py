@@ -18,19 +18,17 @@ from django.utils import timezone
 from activity.services import ActivityStored
 from activity.worklog_feed import worklog_feed_sync
 from projects.models import JiraInstance, Project
-from syncing.census import CensusRefused, census_project
-from syncing.claims import new_owner, project_claim_release
-from syncing.clients import client_for, instance_discover, nothing_to_sync, projects_to_sync, site_record
-from syncing.deferred_histories import Deferred, deferred_due, histories_complete
+from syncing.engine.deferred_histories import Deferred, deferred_due, histories_complete
+from syncing.engine.memory import free_memory_release
+from syncing.engine.pipeline import PageResult, issues_refetch, page_sync, watermark_advance
+from syncing.engine.plan import ProjectSyncPlan, project_pages, project_plan
+from syncing.engine.prefetch import prefetched
+from syncing.engine.store import retries_clear, retries_record, retry_ids
+from syncing.engine.table_statistics import table_statistics_refresh
 from syncing.jira.client import JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraCancelledError, JiraError, JiraOutpacedError
-from syncing.memory import free_memory_release
 from syncing.models import IssueRetry, SyncRun
-from syncing.pipeline import PageResult, issues_refetch, page_sync, watermark_advance
-from syncing.plan import ProjectSyncPlan, project_pages, project_plan
-from syncing.prefetch import prefetched
-from syncing.run_log import run_log_capture
-from syncing.runs import (
+from syncing.runs.bookkeeping import (
     BEING_DELETED,
     OWN_COUNTS,
     RunKeeper,
@@ -53,9 +51,11 @@ from syncing.runs import (
     run_start,
     runs_abandoned_close,
 )
-from syncing.schedules import instance_schedules_after_run
-from syncing.store import retries_clear, retries_record, retry_ids
-from syncing.table_statistics import table_statistics_refresh
+from syncing.runs.census import CensusRefused, census_project
+from syncing.runs.claims import new_owner, project_claim_release
+from syncing.runs.run_log import run_log_capture
+from syncing.runs.schedules import instance_schedules_after_run
+from syncing.site.clients import client_for, instance_discover, nothing_to_sync, projects_to_sync, site_record
 
 log = logging.getLogger(__name__)
 

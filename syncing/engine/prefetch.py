@@ -38,7 +38,7 @@ def prefetched[T](items: Iterator[T], depth: int = 2) -> Iterator[T]:
         except BaseException as exc:  # handed to the consumer, which re-raises it
             queue.put(_Raised(exc))
 
-    # In the consumer's context: what the producer logs goes to the same run's log (syncing.run_log).
+    # In the consumer's context: what the producer logs goes to the same run's log (syncing.runs.run_log).
     context = contextvars.copy_context()
     producer = threading.Thread(target=context.run, args=(produce,), name="jirasync-prefetch", daemon=True)
     producer.start()

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from projects.jql_filter import jql_filter_problems
 from projects.models import JiraInstance
-from syncing.clients import connection_settings, jira_client
 from syncing.jira.client import CLOUD, DATACENTER, ConnectionSettings
 from syncing.jira.errors import JiraError
+from syncing.site.clients import connection_settings, jira_client
 
 
 def jql_filter_parse_problems(connection: ConnectionSettings, jql: str) -> list[str] | None:

@@ -12,9 +12,9 @@ from issues.selectors import issue_counts
 from lib.db_stats import TableRows, database_size_bytes, table_rows
 from lib.svg_chart import Bar, bar_chart
 from projects.models import JiraInstance, Project
-from syncing.connection_test import without_name
 from syncing.models import SyncRun
-from syncing.progress import RunProgress, run_progress_of, runs_live_counts
+from syncing.runs.progress import RunProgress, run_progress_of, runs_live_counts
+from syncing.site.connection_test import without_name
 
 CHART_RUNS = 30
 # A run's result as a colour: the dashboard's bars and the sync-run list's badges.

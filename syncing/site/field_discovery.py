@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from config.selectors import field_specs_for_instance
 from projects.models import JiraInstance
-from syncing.clients import client_for
+from syncing.site.clients import client_for
 
 
 @dataclass

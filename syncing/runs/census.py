@@ -21,10 +21,10 @@ from django.utils import timezone
 from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from issues.models import Issue
 from projects.models import Project
+from syncing.engine.pipeline import PageResult, issues_refetch
+from syncing.engine.plan import ProjectSyncPlan
 from syncing.jira.client import JiraClient
 from syncing.jira.errors import JiraNotFoundError
-from syncing.pipeline import PageResult, issues_refetch
-from syncing.plan import ProjectSyncPlan
 
 
 class CensusRefused(Exception):

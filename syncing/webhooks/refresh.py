@@ -11,14 +11,12 @@ from config.selectors import field_specs_for_instance
 from issues.models import Issue
 from jirafields import compile_mapping
 from projects.models import JiraInstance, Project
-from syncing.claims import new_owner, project_claim_release
-from syncing.clients import client_for
+from syncing.engine.pipeline import page_sync
+from syncing.engine.plan import project_plan, requested_fields
 from syncing.jira.client import JiraClient, RequestCounters
 from syncing.jira.errors import JiraError, JiraNotFoundError
 from syncing.models import PendingRefresh, SyncRun
-from syncing.pipeline import page_sync
-from syncing.plan import project_plan, requested_fields
-from syncing.runs import (
+from syncing.runs.bookkeeping import (
     RunKeeper,
     RunOptions,
     StopSignal,
@@ -29,6 +27,8 @@ from syncing.runs import (
     run_finish,
     run_start,
 )
+from syncing.runs.claims import new_owner, project_claim_release
+from syncing.site.clients import client_for
 
 log = logging.getLogger(__name__)
 

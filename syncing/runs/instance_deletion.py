@@ -27,7 +27,7 @@ from issues.models import Issue
 from projects.models import JiraInstance, Project
 from projects.services import SECRET_FIELDS, instance_snapshot
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookDelivery, WebhookRefusal
-from syncing.runs import BEING_DELETED
+from syncing.runs.bookkeeping import BEING_DELETED
 from syncing.tasks import enqueue
 
 BATCH = 500  # issues per transaction, with their history rows (tens per issue); other rows as many

@@ -15,7 +15,7 @@ endpoint. Moving the watermark instead would let a pending issue count stale row
 
 from issues.models import Issue
 from projects.models import JiraInstance
-from syncing.field_history import KeptFields
+from syncing.engine.field_history import KeptFields
 
 
 def instance_widened(before: JiraInstance, after: JiraInstance) -> list[str]:

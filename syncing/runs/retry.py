@@ -6,8 +6,8 @@ from django.db.models import Q
 
 from audit.services import Actor, Change, audit_record
 from syncing.models import SyncRun
-from syncing.run_log import run_log_capture
-from syncing.runs import options_for, run_queue
+from syncing.runs.bookkeeping import options_for, run_queue
+from syncing.runs.run_log import run_log_capture
 from syncing.tasks import enqueue
 
 log = logging.getLogger(__name__)

@@ -23,12 +23,12 @@ from jirafields import CompiledMapping, compile_mapping
 from jirafields.core import CORE_FIELD_IDS
 from projects.jql_filter import jql_filter_check
 from projects.models import Project
-from syncing.field_history import KeptFields
+from syncing.engine.field_history import KeptFields
+from syncing.engine.relations import RELATION_FIELD_IDS
 from syncing.jira.client import CLOUD, JiraClient
-from syncing.relations import RELATION_FIELD_IDS
 
 if TYPE_CHECKING:
-    from syncing.runs import RunOptions
+    from syncing.runs.bookkeeping import RunOptions
 
 
 @dataclass
@@ -49,7 +49,7 @@ class ProjectSyncPlan:
     # Cloud: short inline worklog lists are completed by the instance's worklog feed after the pages
     # (activity.worklog_feed); Data Center has none: they are read from each issue's endpoint.
     worklog_feed: bool = False
-    epic_link_field: str = ""  # Data Center's Epic Link field id (syncing.epic_link); "": none
+    epic_link_field: str = ""  # Data Center's Epic Link field id (syncing.engine.epic_link); "": none
 
     def __post_init__(self) -> None:
         self.milestones_digest = self.milestones_digest or milestones_digest(self.rules)

@@ -18,7 +18,7 @@ from issues.models import FieldChange, Issue
 from jirafields.convert import user_identity
 from lib.bulk_sql import rows_insert, rows_insert_new
 from projects.field_history_setting import EVERY_FIELD, field_history_names, field_history_normalised
-from syncing.history import _history_time
+from syncing.engine.history import _history_time
 
 # In the order of FieldItem's fields, after the issue.
 FIELD_CHANGE_COLUMNS = [

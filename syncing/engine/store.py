@@ -15,8 +15,8 @@ from jirafields.core import CORE_COLUMN_NAMES
 from lib.bulk_sql import rows_upsert, rows_upsert_returning
 from lib.log_redaction import redact
 from projects.models import JiraInstance, Project
+from syncing.engine.prepare import PreparedIssue
 from syncing.models import IssueRetry
-from syncing.prepare import PreparedIssue
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from django.db.models import QuerySet
 from agile.services import boards_sync
 from lib.columns import max_length
 from projects.models import JiraInstance, Project, TokenWithheld
-from syncing.epic_link import epic_link_field_find
+from syncing.engine.epic_link import epic_link_field_find
 from syncing.jira.budget import budget_for
 from syncing.jira.client import ConnectionSettings, JiraClient, RequestCounters, SiteInfo
 from syncing.jira.errors import JiraAuthenticationError, JiraCancelledError, JiraError
 from syncing.jira.stop import Stop
-from syncing.project_catalogue import projects_catalogue_sync
-from syncing.transaction_guard import outside_transaction
+from syncing.site.project_catalogue import projects_catalogue_sync
+from syncing.site.transaction_guard import outside_transaction
 
 log = logging.getLogger(__name__)
 

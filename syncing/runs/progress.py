@@ -14,7 +14,7 @@ from django.db.models import Sum
 
 from lib.value_rows import rows_of
 from syncing.models import SyncRun
-from syncing.runs import OWN_COUNTS, SUMMED
+from syncing.runs.bookkeeping import OWN_COUNTS, SUMMED
 
 
 @dataclass

@@ -17,8 +17,8 @@ from jirafields.processor import FieldError
 from jirafields.sprint import Sprint
 from lib.columns import max_length
 from lib.nul_characters import without_nul
+from syncing.engine.relations import IssueRelations, issue_relations
 from syncing.jira.paging import UNREADABLE
-from syncing.relations import IssueRelations, issue_relations
 
 
 class UnstorableIssue(ValueError):

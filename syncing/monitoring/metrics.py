@@ -28,8 +28,8 @@ from issues.selectors import issue_counts
 from lib.db_stats import database_size_bytes, table_rows
 from lib.value_rows import rows_of
 from projects.models import JiraInstance, Project
-from syncing.dashboard import queue_depth
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookRefusal
+from syncing.monitoring.dashboard import queue_depth
 
 log = logging.getLogger(__name__)
 
