@@ -363,7 +363,7 @@ def milestones_replace(
 def milestone_rows(
     histories_by_issue: dict[int, list[Transition]], rules: list[MilestoneRule], milestone_ids: dict[str, int]
 ) -> dict[int, set[tuple]]:
-    """{issue id: {(milestone id, first reached, last reached, times reached), …}} of milestones_reached;
+    """{issue id: {(milestone id, first reached, last reached, times reached), …}}, each milestone's reaching;
     milestone_ids: {milestone name: StatusMilestone id} (a rule without a stored milestone gives no row)."""
     by_status = _milestones_by_status(tuple(rules))  # once a page, not once an issue
     return {

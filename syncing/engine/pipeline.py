@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from activity.services import ActivityStored, activity_store
 from agile.membership import SprintStay, sprint_moves, sprint_stays
 from agile.services import issue_sprints_replace, sprints_upsert
 from audit.services import SYNC, Change, audit_record_many
+from config.selectors import milestone_ids
 from projects.models import Project
 from syncing.engine.epic_link import epic_links_add
 from syncing.engine.field_history import field_changes_replace, field_items_of
@@ -75,6 +76,23 @@ class PageResult:
 
 
 def page_sync(
+    client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None, defer_histories: bool = False
+) -> PageResult:
+    """_page_sync (below), once more when its transaction failed because a milestone the plan points at was
+    deleted while the run worked (a mapping reload, admin): the plan's milestone ids are read again, and a rule
+    whose milestone is gone gives no row, as at the start of a run. Raises what _page_sync raises."""
+    try:
+        return _page_sync(client, plan, page, run_id=run_id, defer_histories=defer_histories)
+    except IntegrityError:
+        kept = milestone_ids()
+        if kept == plan.milestone_ids:
+            raise
+        log.warning("the milestones changed while the run worked: the page is stored again with those kept now")
+        plan.milestone_ids = kept
+        return _page_sync(client, plan, page, run_id=run_id, defer_histories=defer_histories)
+
+
+def _page_sync(
     client: JiraClient, plan: ProjectSyncPlan, page: list[dict], *, run_id: int | None, defer_histories: bool = False
 ) -> PageResult:
     """Store one page and derive what follows from it, in one transaction; return what it did and where the

@@ -222,25 +222,34 @@ def instance_run_begin(instance_id: int, options: RunOptions, run_id: int | None
 
 
 def project_run_claim(
-    run: SyncRun, project_id: int, *, dry_run: bool = False, wait: float = 0.0, stop: StopSignal | None = None
+    run: SyncRun, project_id: int, *, dry_run: bool = False, stop: StopSignal | None = None
 ) -> SyncRun | None:
     """Take the project for the run (its owner) before it writes anything; None when it holds it, else the run
-    ended: cancelled when Cancel came first, skipped when another run holds the project (named) and still did
-    after `wait` seconds (asked again every tenth of a second; a set stop ends the wait). A dry run writes
-    nothing and claims nothing. The run starts working once it holds the project (started_at)."""
+    ended: cancelled when Cancel came first, skipped when another run holds the project (named). A webhook
+    refresh holds a project for one issue: while one does, the claim is asked again every tenth of a second
+    for up to a quarter of a lease (a set stop ends the wait); a sync or census holding it is not waited for.
+    A dry run writes nothing and claims nothing. The run starts working once it holds the project (started_at)."""
     if run.cancel_requested:
         return run_finish(run, SyncRun.Status.CANCELLED, None, error="cancelled before it started")
     if dry_run:
         return None
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + lease().total_seconds() / 4
     pause = stop or StopSignal()
     while not project_claim(project_id, run.owner):
         left = deadline - time.monotonic()
-        if left <= 0 or pause.wait(min(0.1, left)):
+        if left <= 0 or not _refresh_holds(project_id) or pause.wait(min(0.1, left)):
             return run_finish(run, SyncRun.Status.SKIPPED, None, error=_held_by(project_id))
     run.started_at = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
     return None
+
+
+def _refresh_holds(project_id: int) -> bool:
+    """Whether the project's claim is held by a webhook refresh (a moment's hold, worth waiting for)."""
+    holder = project_claim_holder(project_id)
+    return SyncRun.objects.filter(
+        project_id=project_id, owner=holder, status=SyncRun.Status.RUNNING, kind=SyncRun.Kind.WEBHOOK
+    ).exists()
 
 
 def _held_by(project_id: int) -> str:

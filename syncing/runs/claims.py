@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects.models import Project
+from syncing.models import PendingRefresh
 
 
 def _lease() -> timedelta:
@@ -43,7 +44,21 @@ def project_claim_renew(project_id: int, owner: str) -> bool:
 
 
 def project_claim_release(project_id: int, owner: str) -> None:
-    Project.objects.filter(pk=project_id, claimed_by=owner).update(claimed_by="", claimed_until=None)
+    """Let the project go, and queue again the webhook refreshes parked while owner held it."""
+    if Project.objects.filter(pk=project_id, claimed_by=owner).update(claimed_by="", claimed_until=None):
+        parked_refreshes_queue(project_id)
+
+
+def parked_refreshes_queue(project_id: int) -> int:
+    """Queue again the webhook refreshes parked on the project (PendingRefresh.parked_for); returns how many."""
+    from syncing.tasks import enqueue  # the queue's door imports the runs: asked for when needed
+
+    parked = PendingRefresh.objects.filter(parked_for_id=project_id)
+    jira_ids = list(parked.values_list("instance_id", "issue_jira_id"))
+    parked.filter(issue_jira_id__in=[jira_id for _, jira_id in jira_ids]).update(parked_for=None)
+    for instance_id, jira_id in jira_ids:
+        enqueue("syncing.tasks.refresh_issue", instance_id, jira_id, task_name=f"refresh issue {jira_id}")
+    return len(jira_ids)
 
 
 def project_claim_holder(project_id: int) -> str:

@@ -4,7 +4,8 @@ sync_instance: discover projects, then sync the enabled ones in parallel (up to 
 within its request budget); one project failing does not stop the others; after a full sync, a census of
 each project that synced whole. sync_project: one project (or its census), claimed so no other worker syncs
 it at the same time, with a SyncRun row updated as it goes. This module orchestrates only: run bookkeeping
-(options, start, claim, lease, progress, end) is runs.py's; clients and discovery are clients.py's.
+(options, start, claim, lease, progress, end) is runs/bookkeeping.py's; clients and discovery are
+site/clients.py's.
 """
 
 import logging

@@ -21,13 +21,12 @@ from syncing.runs.bookkeeping import (
     RunOptions,
     StopSignal,
     after_reconnect,
-    lease,
     project_run_claim,
     run_end_unexpected,
     run_finish,
     run_start,
 )
-from syncing.runs.claims import new_owner, project_claim_release
+from syncing.runs.claims import new_owner, parked_refreshes_queue, project_claim_holder, project_claim_release
 from syncing.site.clients import client_for
 
 log = logging.getLogger(__name__)
@@ -36,11 +35,11 @@ log = logging.getLogger(__name__)
 def issue_refresh(instance_id: int, jira_id: int) -> SyncRun | None:
     """Fetch the issue now and store what Jira says; None when its project is not synced here.
 
-    A run of kind webhook, kept as every run is (runs.py: started, its lease renewed, ended with its counts),
-    that holds its project's claim while it stores the issue: refreshes of one project take turns, and when
-    another run holds the project for more than a quarter of a lease the refresh ends skipped, naming that run,
-    and leaves the issue to it or to the next incremental sync (which reads every issue changed since its
-    watermark).
+    A run of kind webhook, kept as every run is (runs/bookkeeping.py: started, its lease renewed, ended with its
+    counts), that holds its project's claim while it stores the issue: refreshes of one project take turns (a
+    quarter of a lease at most), and a sync or census holding the project is not waited for — the refresh ends
+    skipped, naming that run, and is parked (PendingRefresh.parked_for) until the run lets the project go, when
+    it is queued again: no change a webhook announced is left to a later sync.
     """
     instance = JiraInstance.objects.get(pk=instance_id)
     if instance.being_deleted:  # queued before the deletion began: nothing of it is synced any more
@@ -93,9 +92,11 @@ def _refresh(
         return None
     SyncRun.objects.filter(pk=run.pk).update(project=project)
     run.project = project
-    # Refreshes of one project's issues take turns (each holds the claim for a moment); a project run holding it
-    # for longer than a quarter of a lease leaves the issue to itself or the next incremental sync.
-    if (refused := project_run_claim(run, project.pk, wait=lease().total_seconds() / 4, stop=keeper.stop)) is not None:
+    # Refreshes of one project's issues take turns (each holds the claim for a moment); while a sync or census
+    # holds the project the refresh is parked, and queued again when that run lets the project go.
+    if (refused := project_run_claim(run, project.pk, stop=keeper.stop)) is not None:
+        if refused.status == SyncRun.Status.SKIPPED:
+            _park(instance, jira_id, project)
         return refused
     keeper.hold(project.pk)
     try:
@@ -107,6 +108,15 @@ def _refresh(
     status = SyncRun.Status.FAILED if result.failed else SyncRun.Status.SUCCEEDED
     error = "; ".join(f"{key}: {why}" for key, why in result.failed)
     return run_finish(run, status, counters, result, error=error)
+
+
+def _park(instance: JiraInstance, jira_id: int, project: Project) -> None:
+    """Leave the issue's refresh to the run holding its project: queued again when it lets the project go
+    (claims.project_claim_release). Parked after the holder let go (it saw no parked refresh), it is queued now."""
+    PendingRefresh.objects.update_or_create(instance=instance, issue_jira_id=jira_id, defaults={"parked_for": project})
+    log.info("refresh of issue %s parked until the run holding %s lets it go", jira_id, project.key)
+    if not project_claim_holder(project.pk):
+        parked_refreshes_queue(project.pk)
 
 
 def _project_id(issue: dict) -> str:
