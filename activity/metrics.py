@@ -1,4 +1,4 @@
-"""Prometheus families of comments and worklogs, read from the database at scrape time (syncing.metrics)."""
+"""Prometheus families of comments and worklogs, read from the database at scrape time (syncing.monitoring.metrics)."""
 
 from collections.abc import Iterator
 from typing import Any

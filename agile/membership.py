@@ -7,7 +7,7 @@ the ids in `to` are the issue's sprints from that moment: an id that appears ope
 closes it. The sprints of the first item's `from` were set when the issue was created (Jira records no item
 for a value given at creation), and so are those of an issue with no Sprint item at all. Whatever the held
 history leaves different from the field as it is now (a history cut short, a value set by an import) is made
-to agree with the field at the issue's last update, as for status (syncing/history.py's inferred moves).
+to agree with the field at the issue's last update, as for status (syncing/engine/history.py's inferred moves).
 
 Items are the Sprint field's when their `fieldId` is the field's id (Cloud), or — Data Center sends no
 fieldId — when they are a custom field named "Sprint" (Jira Software's locked field).

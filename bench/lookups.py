@@ -144,7 +144,7 @@ def main() -> None:
     from audit.services import COMMAND
     from projects.models import JiraInstance
     from syncing.instance_settings import instance_save
-    from syncing.runner import RunOptions, sync_instance
+    from syncing.runs.runner import RunOptions, sync_instance
 
     call_command("migrate", verbosity=0)
     call_command("load_field_mappings", str(ROOT / "config" / "field_mappings.json"), stdout=io.StringIO())

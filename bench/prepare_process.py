@@ -37,8 +37,8 @@ ROOT = sync_bench.ROOT
 def prepared_here(page: bytes, mapping) -> list:
     import orjson
 
-    from syncing.history import status_transitions
-    from syncing.prepare import prepare_issue
+    from syncing.engine.history import status_transitions
+    from syncing.engine.prepare import prepare_issue
 
     items = [prepare_issue(issue, mapping) for issue in orjson.loads(page)]
     for item in items:
@@ -48,7 +48,7 @@ def prepared_here(page: bytes, mapping) -> list:
 
 def slimmed(items: list) -> list:
     """The prepared issues with their histories replaced by their status transitions."""
-    from syncing.history import status_transitions
+    from syncing.engine.history import status_transitions
 
     for item in items:
         item.histories = status_transitions(item.histories)

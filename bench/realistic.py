@@ -113,7 +113,7 @@ def worker(sim_url: str, budget: float) -> dict:
     from audit.services import COMMAND
     from projects.models import JiraInstance
     from syncing.instance_settings import instance_save
-    from syncing.runner import RunOptions, sync_instance
+    from syncing.runs.runner import RunOptions, sync_instance
 
     instance = instance_save(
         instance=JiraInstance(

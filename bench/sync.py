@@ -264,7 +264,7 @@ def worker(mode: str, sim_url: str, extra: list[str]) -> None:
 def measure_syncs(instance, sim_url: str) -> dict:
     import requests
 
-    from syncing.runner import RunOptions, sync_instance
+    from syncing.runs.runner import RunOptions, sync_instance
 
     results = {}
     for label, prepare in (
@@ -314,8 +314,8 @@ def measure_remap(instance) -> dict:
     from audit.services import COMMAND
     from config.mapping_file import parse_mapping_text
     from config.services import mappings_apply
-    from syncing.remap import issues_remap
-    from syncing.runner import RunOptions, sync_instance
+    from syncing.runs.remap import issues_remap
+    from syncing.runs.runner import RunOptions, sync_instance
 
     run = sync_instance(instance.pk, RunOptions(full=True))
     data = json.loads((ROOT / "config" / "field_mappings.json").read_text())
@@ -348,7 +348,7 @@ def fetch_pages(instance, target: Path) -> dict:
     from config.selectors import field_specs_for_instance
     from jirafields import compile_mapping
     from jirafields.core import CORE_FIELD_IDS
-    from syncing.clients import client_for, instance_discover_projects
+    from syncing.site.clients import client_for, instance_discover_projects
 
     client = client_for(instance)
     fields = sorted(set(CORE_FIELD_IDS) | compile_mapping(field_specs_for_instance("instance_1")).jira_field_ids)
@@ -549,9 +549,8 @@ def same_work_yardstick(instance, source: Path) -> dict:
 
     from config.models import StatusMilestone
     from issues.models import FieldChange, Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
-    from syncing.clients import client_for, instance_discover_projects
-    from syncing.field_history import FIELD_CHANGE_COLUMNS, field_items_of
-    from syncing.history import (
+    from syncing.engine.field_history import FIELD_CHANGE_COLUMNS, field_items_of
+    from syncing.engine.history import (
         MILESTONE_COLUMNS,
         STATUS_CHANGE_COLUMNS,
         TIME_IN_STATUS_COLUMNS,
@@ -559,11 +558,12 @@ def same_work_yardstick(instance, source: Path) -> dict:
         status_change_row,
         time_in_status_rows,
     )
-    from syncing.pipeline import wanted_history
-    from syncing.prepare import prepare_issue
-    from syncing.runner import RunOptions, project_plan
-    from syncing.store import _COLUMNS as ISSUE_COLUMNS
-    from syncing.store import _row as issue_row
+    from syncing.engine.pipeline import wanted_history
+    from syncing.engine.prepare import prepare_issue
+    from syncing.engine.store import _COLUMNS as ISSUE_COLUMNS
+    from syncing.engine.store import _row as issue_row
+    from syncing.runs.runner import RunOptions, project_plan
+    from syncing.site.clients import client_for, instance_discover_projects
 
     plans = {
         project.jira_id: project_plan(project, RunOptions(full=True))

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from syncing.dashboard import dashboard
+from syncing.monitoring.dashboard import dashboard
 
 # The dashboard shows instances and what their runs did: both view permissions are needed to see it.
 DASHBOARD_PERMISSIONS = ("projects.view_jirainstance", "syncing.view_syncrun")

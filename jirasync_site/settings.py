@@ -237,7 +237,7 @@ if LOG_FILE:
     }
 # Each sync run keeps its own log (admin shows it on the run's page) down to DEBUG — every request to Jira
 # with its status and duration — while the handlers above keep LOG_LEVEL.
-_handlers["run_log"] = {"class": "syncing.run_log.RunLogHandler", "level": "DEBUG", "filters": ["redact_secrets"]}
+_handlers["run_log"] = {"class": "syncing.runs.run_log.RunLogHandler", "level": "DEBUG", "filters": ["redact_secrets"]}
 JIRASYNC_RUN_LOG_MAX_LINES = env.int("JIRASYNC_RUN_LOG_MAX_LINES", default=5000)
 LOGGING = {
     "version": 1,

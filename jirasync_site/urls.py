@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 
 from jirasync_site.health import healthz, readyz
 from jirasync_site.metrics_view import metrics
-from syncing.webhook_view import jira_webhook
+from syncing.webhooks.view import jira_webhook
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),  # the product is its admin

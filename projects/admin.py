@@ -26,15 +26,15 @@ from projects.models import JiraInstance, Project
 from projects.services import project_save, projects_set_enabled
 from syncing import admin_actions
 from syncing.admin import status_dot
-from syncing.connection_test import InstanceReport, instance_check_unsaved, without_name
-from syncing.dashboard import InstanceHealth, instances_health
-from syncing.field_discovery import instance_fields_discover
-from syncing.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start
 from syncing.instance_settings import instance_save, instances_set_schedules_paused
 from syncing.jira.errors import JiraError
-from syncing.jql_validation import instance_jql_parse_problems
 from syncing.models import SyncRun
-from syncing.schedules import instances_schedule_states
+from syncing.monitoring.dashboard import InstanceHealth, instances_health
+from syncing.runs.instance_deletion import DeletionStart, instance_deletion_counts, instance_deletion_start
+from syncing.runs.schedules import instances_schedule_states
+from syncing.site.connection_test import InstanceReport, instance_check_unsaved, without_name
+from syncing.site.field_discovery import instance_fields_discover
+from syncing.site.jql_validation import instance_jql_parse_problems
 
 # Actions offered on the list (for the selected rows) and on each object's own page.
 BOTH = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]

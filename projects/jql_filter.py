@@ -5,7 +5,7 @@ itself (`…) OR (project = Y`) turns that into "project X, or all of project Y"
 would be stored under X. This module checks the filter locally (balanced parentheses outside quoted
 strings, closed quotes, no ORDER BY of its own) — always, before a save and before every sync.
 Jira's own parser (POST /rest/api/3/jql/parse) is asked too where it exists: see
-syncing.jql_validation.
+syncing.site.jql_validation.
 """
 
 import re

@@ -17,11 +17,11 @@ from issues.admin import ReadOnlyAdmin
 from lib.admin_permissions import permission_required_view, user_has_perms
 from lib.exports import StreamingExportMixin
 from syncing import admin_actions
-from syncing.dashboard import STATUS_COLOURS
 from syncing.models import RunLogLine, SyncRun
-from syncing.progress import pages_expected, run_progress_of, runs_live_counts
+from syncing.monitoring.dashboard import STATUS_COLOURS
 from syncing.resources import SyncRunResource
-from syncing.retry import RETRYABLE
+from syncing.runs.progress import pages_expected, run_progress_of, runs_live_counts
+from syncing.runs.retry import RETRYABLE
 
 BOTH = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 LOG_LINES_SHOWN = 1000  # a page of a run's log

@@ -15,12 +15,12 @@ from django.utils.html import format_html
 from audit.services import Actor, Change, audit_record
 from config.selectors import field_specs_for_instance
 from projects.models import JiraInstance
-from syncing.clients import client_for, instance_discover_projects
-from syncing.connection_test import instance_check, said_of
 from syncing.jira.errors import JiraError
 from syncing.models import SyncRun
-from syncing.retry import NotRetryable, run_retry
-from syncing.runs import options_for, run_cancel, run_queue
+from syncing.runs.bookkeeping import options_for, run_cancel, run_queue
+from syncing.runs.retry import NotRetryable, run_retry
+from syncing.site.clients import client_for, instance_discover_projects
+from syncing.site.connection_test import instance_check, said_of
 from syncing.tasks import enqueue
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 The doors that change an instance (its admin page and actions, `add_jira_instance`, `schedule_jira`) call
 these. projects.services.instance_write writes and audits the row; the engine builds on projects, so the
-schedules (syncing.schedules) and the issues to read again after a widening (syncing.rereads) are brought
+schedules (syncing.runs.schedules) and the issues to read again after a widening (syncing.runs.rereads) are brought
 up to date here, in the same transaction as the row.
 """
 
@@ -11,8 +11,8 @@ from django.db import transaction
 from audit.services import Actor, audit_object_change
 from projects.models import JiraInstance
 from projects.services import instance_write
-from syncing.rereads import issues_reread_flag
-from syncing.schedules import instance_schedules_ensure
+from syncing.runs.rereads import issues_reread_flag
+from syncing.runs.schedules import instance_schedules_ensure
 
 
 def instance_save(

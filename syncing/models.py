@@ -208,6 +208,8 @@ class PendingRefresh(models.Model):
     issue_jira_id = models.BigIntegerField()
     events = models.PositiveIntegerField(default=1)
     requested_at = models.DateTimeField(auto_now_add=True)
+    # Set while the refresh waits for a project run holding the issue's project: queued again when it lets go.
+    parked_for = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["instance", "issue_jira_id"], name="pendingrefresh_unique")]

@@ -10,9 +10,9 @@ from django_q.tasks import async_task
 
 from audit.services import Actor
 from syncing.models import SyncRun
-from syncing.remap import issues_remap
-from syncing.runner import census_project_run, child_finished, sync_instance_fan_out, sync_project
-from syncing.runs import options_for
+from syncing.runs.bookkeeping import options_for
+from syncing.runs.remap import issues_remap
+from syncing.runs.runner import census_project_run, child_finished, sync_instance_fan_out, sync_project
 
 
 def sync_instance_task(
@@ -64,7 +64,7 @@ def remap_task(instance_slug: str | None = None, actor: str = "admin") -> dict:
 
 def refresh_issue(instance_id: int, issue_jira_id: int) -> int | None:
     """Fetch one issue a webhook named and store what Jira says; returns the run's id."""
-    from syncing.refresh import issue_refresh
+    from syncing.webhooks.refresh import issue_refresh
 
     run = issue_refresh(instance_id, issue_jira_id)
     return run.pk if run else None
@@ -73,7 +73,7 @@ def refresh_issue(instance_id: int, issue_jira_id: int) -> int | None:
 def instance_delete_task(instance_id: int) -> dict:
     """Remove an instance being deleted, batch by batch; run again (a retry, Delete pressed again) it resumes.
     Returns how many rows of each kind it removed."""
-    from syncing.instance_deletion import instance_data_remove
+    from syncing.runs.instance_deletion import instance_data_remove
 
     return dict(instance_data_remove(instance_id).steps)
 
@@ -87,7 +87,7 @@ def heartbeat_task() -> str:
     from django.utils import timezone
 
     from syncing.models import WorkerHeartbeat
-    from syncing.runs import runs_abandoned_close
+    from syncing.runs.bookkeeping import runs_abandoned_close
 
     host = socket.gethostname()
     WorkerHeartbeat.objects.update_or_create(host=host, defaults={"pid": os.getpid(), "seen_at": timezone.now()})
@@ -96,7 +96,7 @@ def heartbeat_task() -> str:
 
 
 def prune_task() -> dict:
-    from syncing.retention import prune
+    from syncing.runs.retention import prune
 
     return prune().deleted
 

@@ -24,6 +24,7 @@ class Import:
     target: str  # the module imported (for `from a import b`: a.b when a.b is a module, else a)
     line: int
     in_function: bool
+    type_only: bool = False  # under `if TYPE_CHECKING:`: read by the type checker, never at run time
 
 
 def packages() -> list[str]:
@@ -48,11 +49,17 @@ def imports_of(path: Path) -> list[Import]:
     module = module_name(path)
     found: list[Import] = []
 
-    def visit(node: ast.AST, in_function: bool) -> None:
+    def visit(node: ast.AST, in_function: bool, type_only: bool = False) -> None:
         for child in ast.iter_child_nodes(node):
             inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            if isinstance(child, ast.If) and ast.unparse(child.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+                for statement in child.body:
+                    visit(ast.Module(body=[statement], type_ignores=[]), in_function, True)
+                for statement in child.orelse:
+                    visit(ast.Module(body=[statement], type_ignores=[]), in_function, type_only)
+                continue
             if isinstance(child, ast.Import):
-                found.extend(Import(module, alias.name, child.lineno, in_function) for alias in child.names)
+                found.extend(Import(module, alias.name, child.lineno, in_function, type_only) for alias in child.names)
             elif isinstance(child, ast.ImportFrom):
                 base = child.module or ""
                 if child.level:  # relative: resolved against the importing module's package
@@ -60,8 +67,8 @@ def imports_of(path: Path) -> list[Import]:
                     base = ".".join([*package, *([base] if base else [])])
                 for alias in child.names:
                     target = f"{base}.{alias.name}" if is_module(f"{base}.{alias.name}") else base
-                    found.append(Import(module, target, child.lineno, in_function))
-            visit(child, inner)
+                    found.append(Import(module, target, child.lineno, in_function, type_only))
+            visit(child, inner, type_only)
 
     visit(tree, False)
     return list(dict.fromkeys(found))  # `from a import b, c` names module a once
@@ -203,3 +210,44 @@ def test_no_two_apps_import_each_other_outside_their_doors():
         f"{a} <-> {b}: {edges[(a, b)][:2]} / {edges[(b, a)][:2]}" for a, b in edges if a < b and (b, a) in edges
     ]
     assert not both_ways, "\n".join(both_ways)
+
+
+# syncing's rooms, bottom up: each may import the rooms before it in this order, never one after it (imports read
+# only by the type checker excepted). The app's models, and its doors (tasks, admin, apps), are outside the rooms.
+ROOMS = ("syncing.jira", "syncing.engine", "syncing.site", "syncing.runs", "syncing.webhooks")
+
+
+def room(dotted: str) -> str | None:
+    return next((r for r in ROOMS if within(dotted, r)), None)
+
+
+def test_syncing_rooms_import_only_the_rooms_below_them():
+    """The client knows nothing of the sync; the engine (a page's way to rows) knows no run, site discovery or
+    webhook; runs orchestrate the engine; webhooks queue runs — the page flows one way (ARCHITECTURE.md)."""
+    assert {room(name) for name in ALL_IMPORTS} >= set(ROOMS)  # the walk saw every room
+    wrong = [
+        f"{i.module}:{i.line} ({room(name)}) imports {i.target} ({room(i.target)})"
+        for name, found in ALL_IMPORTS.items()
+        if room(name)
+        for i in found
+        if not i.type_only and room(i.target) and ROOMS.index(room(i.target)) > ROOMS.index(room(name))
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_read_side_and_the_rooms_below_the_runs_import_no_webhook_and_no_door():
+    """Dashboard and metrics read; the engine and the site know nothing of how work is queued (syncing.tasks) or
+    shown (admin)."""
+    readers = ("syncing.monitoring", "syncing.jira", "syncing.engine", "syncing.site")
+    wrong = [
+        f"{i.module}:{i.line} imports {i.target}"
+        for name, found in ALL_IMPORTS.items()
+        if any(within(name, r) for r in readers)
+        for i in found
+        if not i.type_only
+        and (
+            within(i.target, "syncing.webhooks")
+            or i.target in ("syncing.tasks", "syncing.admin", "syncing.admin_actions")
+        )
+    ]
+    assert not wrong, "\n".join(wrong)

@@ -10,7 +10,7 @@ from django.utils.html import escape
 from activity.models import Comment, Worklog
 from issues.models import FieldChange, Issue
 from issues.templatetags.humanize_seconds import duration_text
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import busy, register
 
 pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with connections of their own

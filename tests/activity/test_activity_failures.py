@@ -14,7 +14,7 @@ from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from syncing.instance_settings import instance_save
 from syncing.models import IssueRetry, RunLogLine, SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import busy, jira_requests, register, served
 from tests.support.truth import assert_activity_equals_truth, assert_database_equals_truth
 

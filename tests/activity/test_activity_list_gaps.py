@@ -12,7 +12,7 @@ from jirasim.faults import FaultRule
 from jirasim.testing import running_sim
 from syncing.instance_settings import instance_save
 from syncing.models import RunLogLine, SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import busy, register, served
 from tests.support.truth import assert_activity_equals_truth
 

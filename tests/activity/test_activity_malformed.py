@@ -13,7 +13,7 @@ from jirasim.faults import FaultPlan, FaultRule
 from jirasim.malformed_adf import MALFORMED_ADF
 from jirasim.testing import running_sim
 from syncing.models import RunLogLine, SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import busy, register
 
 pytestmark = pytest.mark.django_db(transaction=True)

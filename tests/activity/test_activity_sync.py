@@ -12,7 +12,7 @@ from audit.models import AuditLog
 from issues.models import FieldChange
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from syncing.tasks import remap_task
 from tests.support.sites import busy, jira_requests, register, served
 from tests.support.truth import assert_activity_equals_truth, assert_database_equals_truth

@@ -14,7 +14,7 @@ from django.urls import reverse
 from audit.models import AuditLog
 from jirasim.testing import TOKEN, USER, request_counts
 from projects.models import JiraInstance
-from syncing import connection_test
+from syncing.site import connection_test
 from tests.support.echo_server import echo_server
 from tests.support.formdata import form_fields
 from tests.support.sites import register

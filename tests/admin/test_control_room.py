@@ -15,7 +15,7 @@ from config.models import FieldMapping, FieldSource
 from config.selectors import mapping_document
 from issues.models import Issue
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.mappings import REFERENCE_MAPPINGS
 
 pytestmark = pytest.mark.django_db(transaction=True)

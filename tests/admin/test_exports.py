@@ -15,7 +15,7 @@ from django.urls import reverse
 from config.models import FieldMapping, StatusMilestone
 from issues.models import Issue, StatusChange
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.bulk_issues import issues_bulk_create
 from tests.support.formdata import EXPORT_FORMATS, form_fields
 from tests.support.sites import register

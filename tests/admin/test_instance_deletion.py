@@ -11,8 +11,8 @@ from issues.models import Issue
 from jirasim.testing import request_counts
 from projects.models import JiraInstance, Project
 from syncing.models import SyncRun
-from syncing.runner import sync_instance
-from syncing.runs import RunOptions
+from syncing.runs.bookkeeping import RunOptions
+from syncing.runs.runner import sync_instance
 from syncing.tasks import instance_delete_task
 from tests.support.bulk_issues import issues_bulk_create
 from tests.support.sites import register

@@ -17,9 +17,9 @@ from django.urls import reverse
 
 from jirasim.faults import FaultPlan
 from jirasim.testing import request_counts, running_sim
-from syncing.clients import client_for
-from syncing.connection_test import instance_check
-from syncing.transaction_guard import RequestInTransaction
+from syncing.site.clients import client_for
+from syncing.site.connection_test import instance_check
+from syncing.site.transaction_guard import RequestInTransaction
 from tests.support.database import LOCKED, OtherConnection
 from tests.support.formdata import form_fields
 from tests.support.sites import register

@@ -15,7 +15,7 @@ from config.mapping_file import document_to_text
 from config.models import FieldMapping, StatusMilestone
 from config.selectors import mapping_document
 from jirasim.testing import running_sim
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.formdata import form_fields
 from tests.support.sites import register
 

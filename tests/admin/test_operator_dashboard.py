@@ -14,9 +14,9 @@ from django.utils.html import strip_tags
 from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from projects.models import Project
-from syncing.claims import project_claim
 from syncing.models import RunLogLine, SyncRun
-from syncing.runner import RunOptions, sync_instance, sync_project
+from syncing.runs.claims import project_claim
+from syncing.runs.runner import RunOptions, sync_instance, sync_project
 from tests.support.metrics import scrape
 from tests.support.sites import register
 

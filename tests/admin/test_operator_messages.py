@@ -12,7 +12,7 @@ from django.urls import reverse
 from audit.models import AuditLog
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db

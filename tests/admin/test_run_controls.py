@@ -12,8 +12,8 @@ from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance, sync_project
-from syncing.runs import run_queue
+from syncing.runs.bookkeeping import run_queue
+from syncing.runs.runner import RunOptions, sync_instance, sync_project
 from syncing.tasks import census_project_task, sync_instance_task, sync_project_task
 from tests.support.sites import register
 from tests.support.waiting import in_background, wait_for

@@ -14,9 +14,9 @@ from django.utils import timezone
 from jirasim.faults import FaultPlan
 from jirasim.testing import request_counts, running_sim
 from syncing.models import RunLogLine, SyncRun
-from syncing.retention import prune
-from syncing.run_log import run_log_capture, run_log_flush
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.retention import prune
+from syncing.runs.run_log import run_log_capture, run_log_flush
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 from tests.support.waiting import in_background, wait_for
 
@@ -69,11 +69,15 @@ def test_lines_logged_inside_a_transaction_are_written_after_it(instance):
     run = SyncRun.objects.create(instance=instance, kind="full", trigger="command", status="running")
     with run_log_capture(run.pk):
         with transaction.atomic():
-            logging.getLogger("syncing.store").warning("the page is being written")
+            logging.getLogger("syncing.engine.store").warning("the page is being written")
             assert run_log_flush(run.pk) == 0 and not RunLogLine.objects.exists()
         assert run_log_flush(run.pk) == 1
     (line,) = RunLogLine.objects.all()
-    assert (line.level, line.logger, line.message) == (logging.WARNING, "syncing.store", "the page is being written")
+    assert (line.level, line.logger, line.message) == (
+        logging.WARNING,
+        "syncing.engine.store",
+        "the page is being written",
+    )
 
 
 def test_a_run_keeps_at_most_its_share_of_lines_and_says_how_many_more_there_were(reference_mappings, settings):
@@ -97,7 +101,7 @@ def test_log_lines_go_when_their_runs_are_pruned(instance, settings):
     SyncRun.objects.filter(pk__in=[old.pk, child.pk]).update(created_at=timezone.now() - timedelta(days=40))
     for run in (old, child, young):
         with run_log_capture(run.pk):
-            logging.getLogger("syncing.runner").info("a line of run %d", run.pk)
+            logging.getLogger("syncing.runs.runner").info("a line of run %d", run.pk)
     assert prune(dry_run=True).deleted["run log lines"] == 2
     report = prune()
     assert report.deleted["run log lines"] == 2 and "run log lines: 2" in " ".join(report.lines())

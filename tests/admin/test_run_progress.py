@@ -11,8 +11,8 @@ from django.utils.html import strip_tags
 from jirasim.faults import FaultPlan
 from jirasim.testing import request_counts, running_sim
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
-from syncing.runs import options_for
+from syncing.runs.bookkeeping import options_for
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 from tests.support.waiting import in_background, wait_for
 

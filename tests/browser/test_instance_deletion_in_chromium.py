@@ -8,7 +8,7 @@ from issues.models import Issue
 from jirasim.testing import running_sim
 from projects.models import JiraInstance
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from syncing.tasks import instance_delete_task
 from tests.support.sites import register
 

@@ -18,7 +18,7 @@ from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from projects.models import JiraInstance
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.browser import pick_action
 from tests.support.sites import register
 from tests.support.waiting import wait_for

@@ -10,7 +10,7 @@ from django.urls import reverse
 from agile.models import IssueSprint
 from issues.models import FieldChange, Issue, IssueLink, IssueMilestone, StatusChange
 from issues.selectors import FIELD_CHANGES_SHOWN
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)  # syncs run threads with connections of their own

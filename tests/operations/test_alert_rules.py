@@ -12,7 +12,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.metrics import scrape
 from tests.support.sites import register
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from issues.models import Issue
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.processes import processes_stop, production_env, subprocess_env
 from tests.support.sites import register
 from tests.support.waiting import wait_for

@@ -14,9 +14,9 @@ from audit.models import AuditLog
 from issues.models import Issue
 from projects.models import Project
 from syncing.models import IssueRetry, RunTotals, SyncRun, WebhookDelivery, WorkerHeartbeat
-from syncing.retention import prune
-from syncing.runner import RunOptions, sync_instance
-from syncing.schedules import schedules_ensure_all
+from syncing.runs.retention import prune
+from syncing.runs.runner import RunOptions, sync_instance
+from syncing.runs.schedules import schedules_ensure_all
 from syncing.tasks import heartbeat_task
 from tests.support.metrics import scrape
 from tests.support.sites import register

@@ -24,7 +24,7 @@ from projects.crypto import generate_key
 from projects.models import JiraInstance
 from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.database import database_bytes
 from tests.support.echo_server import ECHOES, echo_server
 from tests.support.sites import register

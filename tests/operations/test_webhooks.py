@@ -17,7 +17,7 @@ from audit.services import COMMAND
 from issues.models import Issue
 from syncing.instance_settings import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery, WebhookRefusal
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from syncing.tasks import refresh_issue
 from tests.support.reference import recorded
 from tests.support.sites import register

@@ -9,7 +9,7 @@ from django.urls import reverse
 from audit.services import COMMAND
 from config.report_view import kept_now_sql
 from projects.models import JiraInstance
-from syncing.field_history import KeptFields
+from syncing.engine.field_history import KeptFields
 from syncing.instance_settings import instance_save
 from tests.support.formdata import form_saved
 

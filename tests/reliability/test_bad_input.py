@@ -24,7 +24,7 @@ from issues.models import Issue
 from jirasim.testing import running_sim
 from syncing.instance_settings import instance_save
 from syncing.models import PendingRefresh, SyncRun, WebhookDelivery
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.mappings import REFERENCE_MAPPINGS
 from tests.support.sites import register
 

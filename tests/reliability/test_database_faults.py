@@ -12,7 +12,7 @@ from issues.models import Issue
 from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.processes import subprocess_env
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth

@@ -25,7 +25,7 @@ from projects.models import JiraInstance
 from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraUnavailableError
 from syncing.models import IssueRetry, SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.processes import subprocess_env
 from tests.support.sites import poisoned, register
 from tests.support.waiting import wait_for

@@ -16,8 +16,8 @@ from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import IssueRetry, SyncRun
-from syncing.runner import RunOptions, sync_instance
-from syncing.runs import runs_abandoned_close
+from syncing.runs.bookkeeping import runs_abandoned_close
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import poisoned, register
 from tests.support.waiting import wait_for
 
@@ -135,7 +135,7 @@ def test_an_error_escaping_a_project_run_ends_it_failed_saying_why(reference_map
         def broken_claim(*args, **kwargs):
             raise RuntimeError("the claims table is gone")
 
-        monkeypatch.setattr("syncing.runs.project_claim", broken_claim)
+        monkeypatch.setattr("syncing.runs.bookkeeping.project_claim", broken_claim)
         run = sync_instance(instance.pk, RunOptions())
         assert not SyncRun.objects.filter(status__in=SyncRun.ACTIVE).exists()
         child = run.children.get()

@@ -17,7 +17,7 @@ from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_project
+from syncing.runs.runner import RunOptions, sync_project
 from tests.support.processes import subprocess_env
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth

@@ -14,7 +14,7 @@ from jirasim.testing import TOKEN, USER, running_sim
 from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraUnavailableError
 from syncing.models import SyncRun
-from syncing.runs import StopSignal
+from syncing.runs.bookkeeping import StopSignal
 from tests.support.processes import subprocess_env
 from tests.support.sites import register
 from tests.support.stalling_jira import stalling_jira

@@ -14,7 +14,7 @@ from audit.models import AuditLog
 from audit.services import COMMAND, Change, audit_record
 from projects.models import JiraInstance
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from jirasim.testing import TOKEN, USER
 from projects.models import JiraInstance
 from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.echo_server import echo_server
 from tests.support.formdata import instance_form
 from tests.support.sites import register

@@ -11,7 +11,7 @@ from jirasim.testing import TOKEN, USER, request_counts
 from projects.jql_filter import jql_filter_problems
 from projects.models import JiraInstance, Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.formdata import instance_form
 from tests.support.sites import register
 

@@ -13,7 +13,7 @@ from agile.services import SPRINT_COLUMNS
 from issues.models import Issue, IssueRaw, StatusChange, TimeInStatus
 from lib.bulk_sql import rows_insert, rows_insert_new, rows_upsert
 from projects.models import Project
-from syncing.history import STATUS_CHANGE_COLUMNS, TIME_IN_STATUS_COLUMNS
+from syncing.engine.history import STATUS_CHANGE_COLUMNS, TIME_IN_STATUS_COLUMNS
 from tests.support.database import OtherConnection
 
 MOMENTS = [

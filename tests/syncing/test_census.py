@@ -12,7 +12,7 @@ from issues.models import FieldChange, Issue
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 

@@ -18,7 +18,7 @@ from jirasim.testing import running_sim
 from projects.models import JiraInstance
 from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth, assert_field_history_equals_truth, truth_field_changes
 

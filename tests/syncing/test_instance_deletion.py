@@ -15,13 +15,13 @@ from audit.services import COMMAND, Actor
 from issues.models import Issue, IssueMilestone, IssueRaw, StatusChange, TimeInStatus
 from jirasim.testing import request_counts
 from projects.models import JiraInstance, Project
-from syncing.instance_deletion import DeletionCounts, instance_data_remove, instance_deletion_start
 from syncing.instance_settings import instance_save
 from syncing.models import IssueRetry, PendingRefresh, RunTotals, SyncRun, WebhookDelivery, WebhookRefusal
-from syncing.refresh import issue_refresh
-from syncing.runner import census_project_run, sync_instance, sync_project
-from syncing.runs import RunOptions, options_for, run_queue
-from syncing.schedules import schedules_ensure_all
+from syncing.runs.bookkeeping import RunOptions, options_for, run_queue
+from syncing.runs.instance_deletion import DeletionCounts, instance_data_remove, instance_deletion_start
+from syncing.runs.runner import census_project_run, sync_instance, sync_project
+from syncing.runs.schedules import schedules_ensure_all
+from syncing.webhooks.refresh import issue_refresh
 from tests.support.database import OtherConnection
 from tests.support.sites import register
 

@@ -5,7 +5,7 @@ import pytest
 from issues.models import Issue
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 
@@ -74,7 +74,7 @@ def test_long_histories_of_many_pages_are_completed_by_one_bulkfetch_per_thousan
 def test_histories_deferred_by_a_run_that_stopped_before_completing_them_stay_flagged_and_are_completed_next_run(
     reference_mappings, settings, monkeypatch
 ):
-    from syncing import runner
+    from syncing.runs.bookkeeping import runner
 
     settings.JIRASYNC_PAGE_SIZE = 10
     with running_sim(flavour="cloud", projects=1, issues=60, seed=34, long_history_share=0.2) as server:
@@ -101,7 +101,7 @@ def test_a_deferred_history_of_an_issue_that_moved_on_in_jira_meanwhile_is_not_s
 ):
     import requests
 
-    from syncing import runner
+    from syncing.runs.bookkeeping import runner
 
     with running_sim(flavour="cloud", projects=1, issues=10, seed=35, long_history_share=0) as server:
         server.sim.data.set_history_length("OPS-4", 120)
@@ -130,7 +130,7 @@ def test_a_deferred_history_of_an_issue_that_moved_on_in_jira_meanwhile_is_not_s
 
 
 def test_deferred_histories_are_completed_in_packs_that_fill_bulkfetch_pages_in_the_order_they_came():
-    from syncing.deferred_histories import HISTORY_BATCH, PACK_ENTRIES, deferred_due
+    from syncing.engine.deferred_histories import HISTORY_BATCH, PACK_ENTRIES, deferred_due
 
     deferred = {n: (f"OPS-{n}", 450) for n in range(1, 100)}  # 99 × 450 = 44,550 histories
     deferred[100] = ("OPS-100", None)  # total unknown: read one by one, weighs nothing
@@ -151,7 +151,8 @@ def test_deferred_histories_are_completed_in_packs_that_fill_bulkfetch_pages_in_
 def test_long_histories_are_completed_in_packs_while_the_pages_are_read_and_all_end_whole(
     reference_mappings, settings, monkeypatch
 ):
-    from syncing import deferred_histories, runner
+    from syncing.engine import deferred_histories
+    from syncing.runs.bookkeeping import runner
 
     settings.JIRASYNC_PAGE_SIZE = 10
     monkeypatch.setattr(deferred_histories, "PACK_ENTRIES", 1500)  # a few long histories a pack

@@ -4,11 +4,15 @@ history completion is a stage of its own in the run's stage seconds — against 
 
 import pytest
 
+from config.models import StatusMilestone
+from issues.models import IssueMilestone
 from jirasim.testing import running_sim
 from projects.models import Project
-from syncing.clients import client_for, instance_discover_projects, site_record
+from syncing.engine.pipeline import page_sync
+from syncing.engine.plan import project_pages
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, project_plan, sync_project
+from syncing.runs.runner import RunOptions, project_plan, sync_project
+from syncing.site.clients import client_for, instance_discover_projects, site_record
 from tests.support.sites import register
 from tests.support.statements import labels, statements
 
@@ -55,3 +59,25 @@ def test_history_completion_is_booked_as_its_own_stage(reference_mappings):
         assert {"fetch", "parse", "process", "histories", "store", "derive"} <= set(stages), stages
         assert stages["histories"] > 0  # long histories were completed, and the time it took is booked there
         assert not project.issues.filter(changelog_complete=False).exists()
+
+
+@committed
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_a_milestone_deleted_while_a_run_works_costs_the_run_nothing(flavour, reference_mappings, caplog):
+    # The plan reads the milestone rows once; those deleted meanwhile (a mapping reload, admin) are not pointed at.
+    with running_sim(flavour=flavour, projects=1, issues=30, seed=16) as server:
+        instance = register(server, "instance_1")
+        client = client_for(instance)
+        site_record(instance, client)
+        instance_discover_projects(instance, client)
+        project = Project.objects.get(instance=instance)
+        plan = project_plan(project, RunOptions(full=True))
+        kept = StatusMilestone.objects.order_by("pk").last()
+        StatusMilestone.objects.exclude(pk=kept.pk).delete()
+
+        results = [page_sync(client, plan, page, run_id=None) for page in project_pages(client, plan)]
+
+        assert sum(r.inserted for r in results) == 30 and not any(r.failed for r in results)
+        assert "the milestones changed while the run worked" in caplog.text  # the page was stored again
+        assert plan.milestone_ids == {kept.name: kept.pk}
+        assert set(IssueMilestone.objects.values_list("milestone_id", flat=True)) <= {kept.pk}

@@ -14,11 +14,11 @@ from issues.selectors import issue_rows
 from jirasim.testing import running_sim
 from lib.bulk_sql import rows_update, rows_upsert_returning
 from projects.models import JiraInstance, Project
-from syncing import pipeline, table_statistics
-from syncing.clients import client_for, instance_discover_projects
+from syncing.engine import pipeline, table_statistics
+from syncing.engine.store import stored_issues
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, project_plan, sync_project
-from syncing.store import stored_issues
+from syncing.runs.runner import RunOptions, project_plan, sync_project
+from syncing.site.clients import client_for, instance_discover_projects
 from tests.support.sites import register
 from tests.support.statements import label, labels, statements
 from tests.support.truth import assert_database_equals_truth

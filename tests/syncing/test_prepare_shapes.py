@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from jirafields import compile_mapping
-from syncing.prepare import UnstorableIssue, prepare_issue
+from syncing.engine.prepare import UnstorableIssue, prepare_issue
 
 MAPPING = compile_mapping([])
 WHOLE = {

@@ -17,13 +17,13 @@ from audit.models import AuditLog
 from issues.models import Issue, IssueMilestone, StatusChange, TimeInStatus
 from jirasim.testing import running_sim
 from projects.models import Project
-from syncing import pipeline
-from syncing.clients import client_for, instance_discover_projects
-from syncing.history import INFERRED_HISTORY_ID
-from syncing.metrics import DatabaseCollector
+from syncing.engine import pipeline
+from syncing.engine.history import INFERRED_HISTORY_ID
+from syncing.engine.store import stored_issues
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, project_plan, sync_instance, sync_project
-from syncing.store import stored_issues
+from syncing.monitoring.metrics import DatabaseCollector
+from syncing.runs.runner import RunOptions, project_plan, sync_instance, sync_project
+from syncing.site.clients import client_for, instance_discover_projects
 from tests.support.sites import faults, register
 from tests.support.truth import assert_database_equals_truth, moment
 

@@ -12,7 +12,7 @@ from config.services import mappings_apply
 from issues.models import Issue, StatusChange
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.mappings import REFERENCE_MAPPINGS
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth

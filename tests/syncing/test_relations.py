@@ -20,8 +20,8 @@ from jirasim import catalog
 from jirasim.faults import FaultRule
 from jirasim.testing import running_sim
 from syncing.models import IssueRetry, RunLogLine, SyncRun
-from syncing.remap import issues_remap
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.remap import issues_remap
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.sites import faults, register, search_requests
 from tests.support.truth import assert_relations_equal_truth
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from jirafields.convert import ConversionError, to_component_list, to_sprint, to_sprint_list
-from syncing.relations import issue_relations
+from syncing.engine.relations import issue_relations
 
 DC_SPRINT = (
     "com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=266,rapidViewId=7,state=ACTIVE,name=Sprint 7, Team Blue,"

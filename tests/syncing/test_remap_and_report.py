@@ -10,7 +10,7 @@ from django.db import connection
 from audit.models import AuditLog
 from config.report_view import VIEW
 from issues.models import Issue, IssueMilestone, TimeInStatus
-from syncing.runner import RunOptions, sync_instance
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.mappings import REFERENCE_MAPPINGS
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth

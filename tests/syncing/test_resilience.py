@@ -16,8 +16,8 @@ from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance
-from syncing.runs import lease, runs_abandoned_close
+from syncing.runs.bookkeeping import lease, runs_abandoned_close
+from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.processes import subprocess_env
 from tests.support.sites import register
 from tests.support.truth import (

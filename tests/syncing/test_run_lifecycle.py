@@ -12,10 +12,10 @@ from issues.models import Issue
 from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from projects.models import Project
-from syncing.claims import project_claim, project_claim_release
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance, sync_project
-from syncing.runs import run_cancel, run_queue, runs_abandoned_close
+from syncing.runs.bookkeeping import run_cancel, run_queue, runs_abandoned_close
+from syncing.runs.claims import project_claim, project_claim_release
+from syncing.runs.runner import RunOptions, sync_instance, sync_project
 from syncing.tasks import heartbeat_task
 from tests.support.sites import register
 from tests.support.waiting import in_background, wait_for

@@ -8,7 +8,7 @@ from jirasim.faults import FaultPlan, FaultRule
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance, sync_project
+from syncing.runs.runner import RunOptions, sync_instance, sync_project
 from tests.support.sites import jira_requests, register, served
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,8 +15,8 @@ from django_q.scheduler import scheduler
 from audit.services import COMMAND
 from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
-from syncing.runs import RunOptions, run_queue
-from syncing.schedules import schedule_next_after
+from syncing.runs.bookkeeping import RunOptions, run_queue
+from syncing.runs.schedules import schedule_next_after
 from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,7 +80,7 @@ def test_a_full_sync_through_the_queue_moves_the_schedules_when_its_last_project
 
 
 def test_a_run_moves_only_what_it_stands_for_and_never_the_schedule_that_started_it(cloud_site, reference_mappings):
-    from syncing.runner import sync_instance
+    from syncing.runs.runner import sync_instance
 
     instance = register(cloud_site, "instance_1")
     before = {purpose: schedule.next_run for purpose, schedule in schedules_of(instance).items()}
@@ -98,7 +98,7 @@ def test_a_run_moves_only_what_it_stands_for_and_never_the_schedule_that_started
 
 
 def test_a_dry_run_or_a_failed_full_sync_moves_no_schedule(cloud_site, reference_mappings):
-    from syncing.runner import sync_instance
+    from syncing.runs.runner import sync_instance
 
     instance = register(cloud_site, "instance_1", full_every_minutes=60)
     before = {purpose: schedule.next_run for purpose, schedule in schedules_of(instance).items()}

@@ -8,7 +8,7 @@ from issues.models import Issue
 from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
-from syncing.runner import RunOptions, sync_instance, sync_project
+from syncing.runs.runner import RunOptions, sync_instance, sync_project
 from tests.support.sites import register, search_requests
 from tests.support.truth import assert_database_equals_truth
 
@@ -95,7 +95,7 @@ def test_a_required_field_missing_is_an_error_on_that_issue_only(cloud_site, ref
 
 
 def test_two_workers_asked_to_sync_the_same_project_at_once_exactly_one_does(cloud_site, reference_mappings):
-    from syncing.claims import new_owner, project_claim, project_claim_release
+    from syncing.runs.claims import new_owner, project_claim, project_claim_release
 
     instance = register(cloud_site, "instance_1")
     sync_instance(instance.pk, RunOptions(full=True, project_keys=("NONE",)))  # discover projects only
@@ -137,7 +137,7 @@ def test_one_project_failing_leaves_the_others_synced_and_the_instance_run_parti
     instance = register(cloud_site, "instance_1")
     sync_instance(instance.pk, RunOptions(full=True, project_keys=("NONE",)))  # discover both projects
     cloud_site.sim.data.projects[1].hidden = True  # the account loses SHOOT after discovery...
-    monkeypatch.setattr("syncing.clients.instance_discover_projects", lambda instance, client: [])  # ...unnoticed
+    monkeypatch.setattr("syncing.site.clients.instance_discover_projects", lambda instance, client: [])  # ...unnoticed
     run = sync_instance(instance.pk, RunOptions(full=True))
     assert run.status == SyncRun.Status.PARTIAL
     assert "SHOOT (full):" in run.error and "does not exist for the field 'project'" in run.error

@@ -9,10 +9,10 @@ from django_q.models import Schedule
 from audit.services import COMMAND
 from issues.models import Issue
 from jirasim.testing import running_sim
-from syncing.instance_deletion import instance_deletion_start
 from syncing.instance_settings import instance_save
 from syncing.models import SyncRun
-from syncing.runs import RunOptions, run_queue
+from syncing.runs.bookkeeping import RunOptions, run_queue
+from syncing.runs.instance_deletion import instance_deletion_start
 from tests.support.processes import processes_stop, qcluster_start, subprocess_env
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth

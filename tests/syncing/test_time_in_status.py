@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from issues.models import StatusChange
-from syncing.history import Transition, status_history, time_in_status
+from syncing.engine.history import Transition, status_history, time_in_status
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -92,7 +92,7 @@ def test_a_page_whose_histories_all_changed_replaces_thousands_of_stale_rows(ref
     """A re-generated site (bin/demo run again) changes every history: one page then has thousands of stale
     status rows to delete, more than SQLite takes in one expression (depth 1,000)."""
     from jirasim.testing import running_sim
-    from syncing.runner import RunOptions, sync_instance
+    from syncing.runs.runner import RunOptions, sync_instance
     from tests.support.sites import register
     from tests.support.truth import assert_database_equals_truth
 

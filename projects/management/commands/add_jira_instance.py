@@ -9,9 +9,9 @@ from audit.services import COMMAND
 from config.selectors import field_specs_for_instance
 from projects.management.schedule_options import schedule_arguments, schedule_options_apply
 from projects.models import JiraInstance
-from syncing.connection_test import instance_check_unsaved
 from syncing.instance_settings import instance_save
-from syncing.jql_validation import instance_jql_parse_problems
+from syncing.site.connection_test import instance_check_unsaved
+from syncing.site.jql_validation import instance_jql_parse_problems
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.selectors import field_specs_for_instance
 from projects.models import JiraInstance
-from syncing.connection_test import instance_check
+from syncing.site.connection_test import instance_check
 
 
 class Command(BaseCommand):

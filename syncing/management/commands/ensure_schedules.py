@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from syncing.schedules import schedules_ensure_all
+from syncing.runs.schedules import schedules_ensure_all
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from syncing.retention import prune, retention_days
+from syncing.runs.retention import prune, retention_days
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.services import COMMAND
 from projects.models import JiraInstance
-from syncing.remap import issues_remap
+from syncing.runs.remap import issues_remap
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.services import COMMAND
 from projects.models import JiraInstance
-from syncing.instance_deletion import (
+from syncing.runs.instance_deletion import (
     BATCH,
     instance_data_remove,
     instance_deletion_counts,

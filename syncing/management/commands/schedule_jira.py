@@ -5,7 +5,7 @@ from audit.services import COMMAND
 from projects.management.schedule_options import schedule_arguments, schedule_options_apply
 from projects.models import JiraInstance
 from syncing.instance_settings import instance_save
-from syncing.schedules import instances_schedule_states
+from syncing.runs.schedules import instances_schedule_states
 
 
 class Command(BaseCommand):

@@ -6,11 +6,11 @@ from functools import partial
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from projects.models import JiraInstance
-from syncing.connection_test import said_of
+from syncing.engine.pipeline import PageResult
 from syncing.models import SyncRun
-from syncing.pipeline import PageResult
-from syncing.runner import sync_instance
-from syncing.runs import options_for
+from syncing.runs.bookkeeping import options_for
+from syncing.runs.runner import sync_instance
+from syncing.site.connection_test import said_of
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""The read side: the operator dashboard's figures and the Prometheus metrics."""
