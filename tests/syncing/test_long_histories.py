@@ -74,7 +74,7 @@ def test_long_histories_of_many_pages_are_completed_by_one_bulkfetch_per_thousan
 def test_histories_deferred_by_a_run_that_stopped_before_completing_them_stay_flagged_and_are_completed_next_run(
     reference_mappings, settings, monkeypatch
 ):
-    from syncing.runs.bookkeeping import runner
+    from syncing.runs import runner
 
     settings.JIRASYNC_PAGE_SIZE = 10
     with running_sim(flavour="cloud", projects=1, issues=60, seed=34, long_history_share=0.2) as server:
@@ -101,7 +101,7 @@ def test_a_deferred_history_of_an_issue_that_moved_on_in_jira_meanwhile_is_not_s
 ):
     import requests
 
-    from syncing.runs.bookkeeping import runner
+    from syncing.runs import runner
 
     with running_sim(flavour="cloud", projects=1, issues=10, seed=35, long_history_share=0) as server:
         server.sim.data.set_history_length("OPS-4", 120)
@@ -152,7 +152,7 @@ def test_long_histories_are_completed_in_packs_while_the_pages_are_read_and_all_
     reference_mappings, settings, monkeypatch
 ):
     from syncing.engine import deferred_histories
-    from syncing.runs.bookkeeping import runner
+    from syncing.runs import runner
 
     settings.JIRASYNC_PAGE_SIZE = 10
     monkeypatch.setattr(deferred_histories, "PACK_ENTRIES", 1500)  # a few long histories a pack
