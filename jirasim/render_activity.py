@@ -10,7 +10,7 @@ from jirasim import catalog
 from jirasim.activity import Activity, Attachment, Note, duration
 from jirasim.dataset import remaining_estimate
 from jirasim.rich import rich_document
-from jirasim.shared import Shared
+from jirasim.shared import shared
 from jirasim.sprints import BOARD_ID, SprintSpec, moment
 
 if TYPE_CHECKING:
@@ -248,12 +248,12 @@ class ActivityRendering:
         if rich is not None:
             document = self._documents.get(f"rich {rich}")
             if document is None:
-                document = Shared(rich_document(rich * 7919 + 1, "Comment", self.data.start_ms).document)
+                document = shared(rich_document(rich * 7919 + 1, "Comment", self.data.start_ms).document)
                 self._documents[f"rich {rich}"] = document
             return document
         cached = self._documents.get(text)
         if cached is None:
-            cached = Shared(
+            cached = shared(
                 {
                     "type": "doc",
                     "version": 1,
@@ -308,7 +308,7 @@ class ActivityRendering:
         _, street, service, issue_type = self._basics(other)
         return self._refs.put(
             (other.id, version),
-            Shared(
+            shared(
                 {
                     "id": str(other.id),
                     "key": self.data.key_of(other),

@@ -20,6 +20,7 @@ from jirasim.shared import dumps
 if TYPE_CHECKING:
     from jirasim.server import JiraSim
 
+
 class Request:
     def __init__(
         self, method: str, path: str, query: dict[str, list[str]], body: Any, match: re.Match, endpoint: str = ""

@@ -8,6 +8,7 @@ serialising it again for every answer that holds it. Callers must never change a
 """
 
 import json
+from operator import attrgetter
 from typing import Any
 
 try:
@@ -17,19 +18,24 @@ except ImportError:  # pragma: no cover - orjson is optional
 
 
 class Shared(dict):
-    """A dict with its JSON made once (`fragment`: an orjson.Fragment, None when orjson cannot serialise it
-    or is missing, and then the dict is serialised as any other)."""
+    """A dict with its JSON made once (`fragment`: an orjson.Fragment). Make them with shared()."""
 
     __slots__ = ("fragment",)
 
-    def __init__(self, value: dict[str, Any]) -> None:
+    def __init__(self, value: dict[str, Any], fragment: Any) -> None:
         super().__init__(value)
-        self.fragment: Any = None
-        if orjson is not None:
-            try:
-                self.fragment = orjson.Fragment(orjson.dumps(value, default=_default, option=PASSTHROUGH))
-            except TypeError:  # a lone surrogate or nesting past orjson's limit: left to dumps' fallback
-                self.fragment = None
+        self.fragment = fragment
+
+
+def shared(value: dict[str, Any]) -> dict[str, Any]:
+    """The piece as a Shared; a plain dict when orjson is missing or cannot serialise it (a lone
+    surrogate, nesting past its limit: dumps' fallback serialises the answer holding it)."""
+    if orjson is None:  # pragma: no cover - orjson is optional
+        return value
+    try:
+        return Shared(value, orjson.Fragment(orjson.dumps(value, default=_default, option=PASSTHROUGH)))
+    except TypeError:
+        return value
 
 
 PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS if orjson is not None else 0
@@ -38,20 +44,26 @@ PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS if orjson is not None else 0
 def _default(value: Any) -> Any:
     """orjson's default under OPT_PASSTHROUGH_SUBCLASS: a Shared's fragment, any other subclass of a JSON
     type (a defaultdict of stats, …) as its base type, which orjson then serialises as without the option."""
-    fragment = getattr(value, "fragment", None)
-    if fragment is not None:
-        return fragment
+    if type(value) is Shared:
+        return value.fragment
     for base in (dict, list, str, int, float):
         if isinstance(value, base):
             return base(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_fragment = attrgetter("fragment")  # Shared's fragment; AttributeError (orjson: TypeError) for any other type
+
+
 def dumps(value: Any) -> bytes:
     """The compact JSON of an answer (bytes), Shared pieces spliced from their fragments."""
     if orjson is None:  # pragma: no cover - orjson is optional
         return json.dumps(value, separators=(",", ":")).encode()
-    try:
+    try:  # the C getter first: the Shared pieces are all the subclasses an issue's answer holds
+        return orjson.dumps(value, default=_fragment, option=PASSTHROUGH)
+    except TypeError:
+        pass
+    try:  # other subclasses (a defaultdict of stats …)
         return orjson.dumps(value, default=_default, option=PASSTHROUGH)
     except TypeError:  # a lone surrogate or nesting past orjson's limit: Jira sends them, so must we
         return json.dumps(value, separators=(",", ":")).encode()
