@@ -543,7 +543,7 @@ class Renderer(ActivityRendering):
         if cached is None:
             if len(self._items) > 100_000:
                 self._items.clear()
-            cached = self._items[item] = shared(self._item(item))
+            cached = self._items[item] = self._item(item)
         return cached
 
     def _item(self, item: tuple) -> dict[str, Any]:
