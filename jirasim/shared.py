@@ -33,9 +33,11 @@ def shared(value: dict[str, Any]) -> dict[str, Any]:
     if orjson is None:  # pragma: no cover - orjson is optional
         return value
     try:
-        return Shared(value, orjson.Fragment(orjson.dumps(value, default=_default, option=PASSTHROUGH)))
+        made = orjson.dumps(value, default=_default, option=PASSTHROUGH)
     except TypeError:
         return value
+    # orjson's bytes keep the whole buffer it wrote into (4 KB at least): kept, a copy of their length
+    return Shared(value, orjson.Fragment(bytes(memoryview(made))))
 
 
 PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS if orjson is not None else 0
