@@ -12,6 +12,7 @@ from jirasim.dataset import Dataset, Event, IssueRecord, seeded_rooms
 from jirasim.memo import VersionedLru
 from jirasim.render_activity import ActivityRendering, activity_wanted
 from jirasim.replay import RawEvent
+from jirasim.shared import shared
 from jirasim.sprints import sprint_value
 from jirasim.streams import below, stream
 
@@ -119,7 +120,7 @@ class Renderer(ActivityRendering):
         """A user object (shared: callers must copy before changing it)."""
         cached = self._users.get((index, version))
         if cached is None:
-            cached = self._users[(index, version)] = self._user(index, version)
+            cached = self._users[(index, version)] = shared(self._user(index, version))
         return cached
 
     def _user(self, index: int, version: str) -> dict[str, Any]:
@@ -160,7 +161,7 @@ class Renderer(ActivityRendering):
     def status(self, status_id: str, version: str) -> dict[str, Any]:
         cached = self._statuses.get((status_id, version))
         if cached is None:
-            cached = self._statuses[(status_id, version)] = self._status(status_id, version)
+            cached = self._statuses[(status_id, version)] = shared(self._status(status_id, version))
         return cached
 
     def _status(self, status_id: str, version: str) -> dict[str, Any]:
@@ -212,7 +213,7 @@ class Renderer(ActivityRendering):
         key[1:] are build's arguments. Shared: callers must copy before changing it."""
         cached = self._pieces.get(key)
         if cached is None:
-            cached = self._pieces[key] = build(*key[1:])
+            cached = self._pieces[key] = shared(build(*key[1:]))
         return cached
 
     def _resolution(self, version: str) -> dict[str, Any]:
@@ -239,12 +240,14 @@ class Renderer(ActivityRendering):
         cached = self._priorities.get((priority_id, version))
         if cached is None:
             name = dict(catalog.PRIORITIES)[priority_id]
-            cached = {
-                "self": f"{self.api(version)}/priority/{priority_id}",
-                "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
-                "name": name,
-                "id": priority_id,
-            }
+            cached = shared(
+                {
+                    "self": f"{self.api(version)}/priority/{priority_id}",
+                    "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
+                    "name": name,
+                    "id": priority_id,
+                }
+            )
             self._priorities[(priority_id, version)] = cached
         return cached
 
@@ -367,7 +370,9 @@ class Renderer(ActivityRendering):
         """A select option (shared: never changed once built)."""
         cached = self._options.get((pair[0], version))
         if cached is None:
-            cached = {"self": f"{self.api(version)}/customFieldOption/{pair[0]}", "value": pair[1], "id": pair[0]}
+            cached = shared(
+                {"self": f"{self.api(version)}/customFieldOption/{pair[0]}", "value": pair[1], "id": pair[0]}
+            )
             self._options[(pair[0], version)] = cached
         return cached
 

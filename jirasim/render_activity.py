@@ -10,6 +10,7 @@ from jirasim import catalog
 from jirasim.activity import Activity, Attachment, Note, duration
 from jirasim.dataset import remaining_estimate
 from jirasim.rich import rich_document
+from jirasim.shared import shared
 from jirasim.sprints import BOARD_ID, SprintSpec, moment
 
 if TYPE_CHECKING:
@@ -247,16 +248,18 @@ class ActivityRendering:
         if rich is not None:
             document = self._documents.get(f"rich {rich}")
             if document is None:
-                document = rich_document(rich * 7919 + 1, "Comment", self.data.start_ms).document
+                document = shared(rich_document(rich * 7919 + 1, "Comment", self.data.start_ms).document)
                 self._documents[f"rich {rich}"] = document
             return document
         cached = self._documents.get(text)
         if cached is None:
-            cached = {
-                "type": "doc",
-                "version": 1,
-                "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
-            }
+            cached = shared(
+                {
+                    "type": "doc",
+                    "version": 1,
+                    "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+                }
+            )
             self._documents[text] = cached
         return cached
 
@@ -305,17 +308,19 @@ class ActivityRendering:
         _, street, service, issue_type = self._basics(other)
         return self._refs.put(
             (other.id, version),
-            {
-                "id": str(other.id),
-                "key": self.data.key_of(other),
-                "self": f"{self.api(version)}/issue/{other.id}",
-                "fields": {
-                    "summary": f"{street}: {service[1]}",
-                    "status": self.status(state["status"], version),
-                    "priority": self.priority(state["priority"], version),
-                    "issuetype": self.issue_type_bean(issue_type, version),
-                },
-            },
+            shared(
+                {
+                    "id": str(other.id),
+                    "key": self.data.key_of(other),
+                    "self": f"{self.api(version)}/issue/{other.id}",
+                    "fields": {
+                        "summary": f"{street}: {service[1]}",
+                        "status": self.status(state["status"], version),
+                        "priority": self.priority(state["priority"], version),
+                        "issuetype": self.issue_type_bean(issue_type, version),
+                    },
+                }
+            ),
         )
 
     def _version(self, project: int, index: int, version: str) -> dict[str, Any]:

@@ -15,22 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 from jirasim.errors import HttpError
 from jirasim.faults import ECHO_CREDENTIALS, TRICKLE_SECONDS
 from jirasim.malformed_adf import MALFORMED_ADF, notes_malformed
+from jirasim.shared import dumps
 
 if TYPE_CHECKING:
     from jirasim.server import JiraSim
-
-try:
-    import orjson
-
-    def dumps(value: Any) -> bytes:
-        try:
-            return orjson.dumps(value)
-        except TypeError:  # a lone surrogate or nesting past orjson's limit: Jira sends them, so must we
-            return json.dumps(value, separators=(",", ":")).encode()
-except ImportError:  # pragma: no cover - orjson is optional
-
-    def dumps(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode()
 
 
 class Request:
