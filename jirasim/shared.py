@@ -7,6 +7,7 @@ serialising it again for every answer that holds it. Callers must never change a
 (`dict(piece)` or `{**piece}` give plain dicts, which are serialised as usual).
 """
 
+import copy
 import json
 from operator import attrgetter
 from typing import Any
@@ -25,6 +26,17 @@ class Shared(dict):
     def __init__(self, value: dict[str, Any], fragment: Any) -> None:
         super().__init__(value)
         self.fragment = fragment
+
+    # Copied, deep-copied and pickled as the plain dict it holds (a fragment cannot be pickled, and a copy is
+    # made to be changed, so it must be serialised from its values again).
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[type, tuple[dict[str, Any]]]:
+        return dict, (dict(self),)
 
 
 def shared(value: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """jirasim.shared: answers holding Shared pieces serialise to the bytes the plain dicts give, whatever else
 they hold (other subclasses, text orjson refuses), and readers see the dicts."""
 
+import copy
 import json
+import pickle
 from collections import defaultdict
 
 import orjson
@@ -50,3 +52,15 @@ def test_a_copy_of_a_shared_piece_is_a_plain_dict_that_serialises_its_changes() 
     changed = {**user, "displayName": "Ana [echoed]"}
     assert type(changed) is dict
     assert dumps({"user": changed}) == plain({"user": {**USER, "displayName": "Ana [echoed]"}})
+
+
+def test_a_shared_piece_copies_deep_copies_and_pickles_as_the_plain_dict_it_holds():
+    piece = shared({"name": "Done", "statusCategory": shared({"key": "done"}), "ids": [1, 2]})
+    answer = {"fields": {"status": piece}}
+    for made in (copy.copy(piece), copy.deepcopy(piece), pickle.loads(pickle.dumps(piece))):
+        assert type(made) is dict and made == piece
+    deep = copy.deepcopy(answer)
+    assert type(deep["fields"]["status"]["statusCategory"]) is dict  # nested pieces too: a copy may be changed
+    deep["fields"]["status"]["name"] = "Closed"
+    assert piece["name"] == "Done" and dumps(deep) != dumps(answer)
+    assert dumps(copy.deepcopy(answer)) == dumps(answer)
