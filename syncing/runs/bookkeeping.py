@@ -246,23 +246,27 @@ def project_run_claim(
 
 def _refresh_holds(project_id: int) -> bool:
     """Whether the project's claim is held by a webhook refresh (a moment's hold, worth waiting for)."""
-    holder = project_claim_holder(project_id)
-    return SyncRun.objects.filter(
-        project_id=project_id, owner=holder, status=SyncRun.Status.RUNNING, kind=SyncRun.Kind.WEBHOOK
-    ).exists()
+    _, running = _holding_run(project_id)
+    return running is not None and running[1] == SyncRun.Kind.WEBHOOK
 
 
 def _held_by(project_id: int) -> str:
     """Who holds the project: the run it is running, when there is one."""
+    holder, running = _holding_run(project_id)
+    if running:
+        return f"already being synced by run #{running[0]} (worker {holder})"
+    return f"already being synced by worker {holder}"
+
+
+def _holding_run(project_id: int) -> tuple[str, tuple[int, str] | None]:
+    """The worker holding the project's claim, and the (id, kind) of the run it is running there, if any."""
     holder = project_claim_holder(project_id)
     running = (
         SyncRun.objects.filter(project_id=project_id, owner=holder, status=SyncRun.Status.RUNNING)
-        .values_list("pk", flat=True)
+        .values_list("pk", "kind")
         .first()
     )
-    if running:
-        return f"already being synced by run #{running} (worker {holder})"
-    return f"already being synced by worker {holder}"
+    return holder, running
 
 
 def _started(run: SyncRun, instance: JiraInstance, project: Project | None) -> None:
