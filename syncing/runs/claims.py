@@ -53,12 +53,13 @@ def parked_refreshes_queue(project_id: int) -> int:
     """Queue again the webhook refreshes parked on the project (PendingRefresh.parked_for); returns how many."""
     from syncing.tasks import enqueue  # the queue's door imports the runs: asked for when needed
 
-    parked = PendingRefresh.objects.filter(parked_for_id=project_id)
-    jira_ids = list(parked.values_list("instance_id", "issue_jira_id"))
-    parked.filter(issue_jira_id__in=[jira_id for _, jira_id in jira_ids]).update(parked_for=None)
-    for instance_id, jira_id in jira_ids:
+    parked = list(
+        PendingRefresh.objects.filter(parked_for_id=project_id).values_list("pk", "instance_id", "issue_jira_id")
+    )
+    PendingRefresh.objects.filter(pk__in=[pk for pk, _, _ in parked]).update(parked_for=None)
+    for _, instance_id, jira_id in parked:
         enqueue("syncing.tasks.refresh_issue", instance_id, jira_id, task_name=f"refresh issue {jira_id}")
-    return len(jira_ids)
+    return len(parked)
 
 
 def project_claim_holder(project_id: int) -> str:
