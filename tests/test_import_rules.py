@@ -53,10 +53,8 @@ def imports_of(path: Path) -> list[Import]:
         for child in ast.iter_child_nodes(node):
             inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             if isinstance(child, ast.If) and ast.unparse(child.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
-                for statement in child.body:
-                    visit(ast.Module(body=[statement], type_ignores=[]), in_function, True)
-                for statement in child.orelse:
-                    visit(ast.Module(body=[statement], type_ignores=[]), in_function, type_only)
+                visit(ast.Module(body=child.body, type_ignores=[]), in_function, True)
+                visit(ast.Module(body=child.orelse, type_ignores=[]), in_function, type_only)
                 continue
             if isinstance(child, ast.Import):
                 found.extend(Import(module, alias.name, child.lineno, in_function, type_only) for alias in child.names)
