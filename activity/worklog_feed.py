@@ -160,7 +160,7 @@ def _store(
             if deleted_at is None
         }
         written = [
-            Worklog(instance_id=instance.pk, issue_id=stored[jira_id], deleted_at=None, synced_at=now, **vars(row))
+            {"instance_id": instance.pk, "issue_id": stored[jira_id], "deleted_at": None, "synced_at": now, **vars(row)}
             for jira_id, listed in rows.items()
             if jira_id in stored
             for row in listed
