@@ -8,8 +8,10 @@ page stores those and marks the issue pending (WorklogPending, with Jira's total
 worklog_feed_sync, once per instance run after its projects' pages (and after a project run of its own):
 1. Ask Jira, no transaction open, for the ids changed and deleted since the instance's watermarks (0 at
    first: every worklog of the site, once).
-2. A thousand changed ids at a time: ask for those worklogs by id, then in one transaction upsert those of
-   issues stored here (live) — those of other issues (projects not synced) are counted and left, unread.
+2. Leave out the changes already stored (a live row with the `updated` moment the feed lists: its issue's page
+   wrote it). A thousand of the other changed ids at a time: ask for those worklogs by id, then in one
+   transaction upsert those of issues stored here (live) — those of other issues (projects not synced) are
+   counted and left, unread.
    Then, in one more transaction, soft-delete the deleted ones, audited.
 3. Each pending issue whose live worklogs now number its total and add up to its timespent (both as its
    answer said) is complete; one still short or disagreeing (its older worklogs predate the watermark: an
@@ -24,6 +26,7 @@ pending issue that cannot be completed stays pending; both are the run's failure
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -43,11 +46,14 @@ from syncing.jira.errors import JiraCancelledError, JiraError, JiraNotFoundError
 log = logging.getLogger(__name__)
 ID_CHUNK = 2000  # ids per `IN (…)` of the soft-deletes
 LIST_BATCH = 1000  # worklogs asked for by id at once (worklog/list's cap), stored in one transaction
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
 
 
 @dataclass
 class FeedResult:
     listed: int = 0  # worklog ids the feed listed as changed
+    current: int = 0  # of those, stored here live as they were at that change: not asked for again
     written: int = 0  # worklogs of stored issues written
     outside: int = 0  # worklogs of issues not stored here (projects not synced)
     unreturned: int = 0  # listed as changed, not returned by worklog/list nor listed deleted
@@ -65,9 +71,11 @@ def worklog_feed_sync(client: JiraClient, instance: JiraInstance, *, run_id: int
     """
     result = FeedResult()
     feed, _ = WorklogFeed.objects.get_or_create(instance=instance)
-    changed, next_updated = client.worklogs_changed("updated", feed.updated_since)
-    deleted, next_deleted = client.worklogs_changed("deleted", feed.deleted_since)
-    result.listed = len(changed)
+    listed, next_updated = client.worklogs_changed("updated", feed.updated_since)
+    gone, next_deleted = client.worklogs_changed("deleted", feed.deleted_since)
+    deleted = [worklog_id for worklog_id, _ in gone]
+    result.listed = len(listed)
+    changed = _not_stored_as_listed(instance, listed, result)
     unreturned: set[int] = set()
     # A batch at a time (one list request, one transaction): memory does not grow with the site's worklogs.
     for start in range(0, len(changed), LIST_BATCH):
@@ -83,6 +91,25 @@ def worklog_feed_sync(client: JiraClient, instance: JiraInstance, *, run_id: int
     WorklogFeed.objects.filter(pk=instance.pk, deleted_since__lt=next_deleted).update(deleted_since=next_deleted)
     result.failed = _each_named_once(result.failed)
     return result
+
+
+def _not_stored_as_listed(
+    instance: JiraInstance, listed: list[tuple[int, int | None]], result: FeedResult
+) -> list[int]:
+    """The ids of the listed changes to read: all but those stored here, live, with the `updated` moment the
+    feed lists for them (Jira moves a worklog's `updated` with every edit, so such a row already holds that
+    change: the page of its issue wrote it in this run, or an earlier run did). A first feed lists every worklog
+    of the site; most were written by their issues' pages a moment before. Counted in result.current."""
+    ids = sorted({worklog_id for worklog_id, _ in listed})
+    stored: dict[int, int] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = Worklog.objects.filter(
+            instance=instance, jira_id__in=ids[start : start + ID_CHUNK], deleted_at__isnull=True
+        ).values_list("jira_id", "updated")
+        stored.update((jira_id, (updated - EPOCH) // MILLISECOND) for jira_id, updated in rows)
+    current = {worklog_id for worklog_id, moment in listed if moment is not None and stored.get(worklog_id) == moment}
+    result.current = len(current)
+    return [worklog_id for worklog_id, _ in listed if worklog_id not in current]
 
 
 def _each_named_once(failed: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -272,8 +272,9 @@ def issue_rows(
         rows = cursor.fetchall()
     # Rows as the ORM would give them: the backend's and the field's converters (JSON comes as text here; SQLite
     # gives naive date-times and integers for booleans).
+    by_name = {name: field for field in Issue._meta.concrete_fields for name in (field.name, field.attname)}
     converters = []
-    for position, model_field in enumerate((Issue._meta.get_field(name) for name in columns), start=1):
+    for position, model_field in enumerate((by_name[name] for name in columns), start=1):
         column = model_field.get_col(Issue._meta.db_table)
         found = connection.ops.get_db_converters(column) + model_field.get_db_converters(connection)
         converters += [(position, convert, column) for convert in found]

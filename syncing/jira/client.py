@@ -500,11 +500,12 @@ class JiraClient:
         # https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/worklog-getIssueWorklog
         return self._issue_pages(issue_id, "worklog", "worklogs", 5000)
 
-    def worklogs_changed(self, kind: str, since_ms: int) -> tuple[list[int], int]:
-        """Cloud: the ids of the worklogs updated (kind "updated") or deleted ("deleted") at or after since_ms
-        (epoch ms), oldest change first, every page read; and where the next call starts (the last page's
-        `until` + 1, as Jira's own nextPage does). Jira leaves out the last minute's changes: a later call
-        lists them. Raises JiraPagingError when a page does not move on, JiraResponseError on another shape.
+    def worklogs_changed(self, kind: str, since_ms: int) -> tuple[list[tuple[int, int | None]], int]:
+        """Cloud: the worklogs updated (kind "updated") or deleted ("deleted") at or after since_ms (epoch ms),
+        oldest change first, every page read, as (worklog id, its updatedTime in epoch ms; None when Jira did
+        not say one); and where the next call starts (the last page's `until` + 1, as Jira's own nextPage does).
+        Jira leaves out the last minute's changes: a later call lists them. Raises JiraPagingError when a page
+        does not move on, JiraResponseError on another shape.
         """
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-updated-get
         # https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-worklog-deleted-get
@@ -513,21 +514,21 @@ class JiraClient:
         path = f"/rest/api/3/worklog/{kind}"
         where = self._where("GET", path)
         guard = PageGuard(where)
-        ids: list[int] = []
+        changes: list[tuple[int, int | None]] = []
         since = max(0, int(since_ms))
         while True:
             page = _object(self.request("GET", path, params={"since": since}), where)
             values = _list_of_objects(page.get("values", []), where)
-            found = [_count(value.get("worklogId"), where) for value in values]
+            found = [(_count(value.get("worklogId"), where), _moment_ms(value.get("updatedTime"))) for value in values]
             until = _count(page.get("until", since), where)
             more = page.get("lastPage") is False
-            guard.page(found, more=more)
-            ids += found
+            guard.page([worklog_id for worklog_id, _ in found], more=more)
+            changes += found
             if values and until < since:
                 raise JiraPagingError(f"{where}: until {until} is before since {since}; stopped")
             next_since = until + 1 if values else since
             if not more:
-                return ids, next_since
+                return changes, next_since
             since = next_since
 
     def worklogs_by_id(self, worklog_ids: list[int]) -> list[dict[str, Any]]:
@@ -879,6 +880,11 @@ def _list_of_objects(value: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or any(not isinstance(item, dict) for item in value):
         raise JiraResponseError(f"{where}: expected a list of JSON objects, got {type(value).__name__}")
     return value
+
+
+def _moment_ms(value: Any) -> int | None:
+    """An epoch-milliseconds moment, or None for anything else (a moment is only ever a hint here)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _count(value: Any, where: str) -> int:

@@ -347,9 +347,10 @@ def worklog_feed_run(
     stored.add(result.stored)  # the pending issues completed from their own endpoints
     stored.add(ActivityStored(worklogs=result.written, worklogs_deleted=result.deleted))
     log.info(
-        "worklog feed: %d changed listed, %d written, %d of issues not synced here, %d deleted, %d pending issues "
-        "completed",
+        "worklog feed: %d changed listed (%d of them stored as listed already), %d written, %d of issues not synced "
+        "here, %d deleted, %d pending issues completed",
         result.listed,
+        result.current,
         result.written,
         result.outside,
         result.deleted,

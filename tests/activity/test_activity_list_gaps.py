@@ -40,6 +40,14 @@ def override(server, endpoint: str, body) -> None:
     assert answer.status_code == 200, answer.text
 
 
+def feed_lists(server, worklog_ids: list[int], *, since: int) -> None:
+    """worklog/updated lists these ids (changed a minute after `since`) and nothing else."""
+    until = since + 60_000
+    values = [{"worklogId": worklog_id, "updatedTime": until, "properties": []} for worklog_id in worklog_ids]
+    body = {"values": values, "since": since, "until": until, "lastPage": True}
+    override(server, "GET /rest/api/3/worklog/updated", body)
+
+
 def run_log(run: SyncRun) -> str:
     return "\n".join(RunLogLine.objects.filter(run=run).values_list("message", flat=True))
 
@@ -57,7 +65,8 @@ def test_worklogs_the_feed_listed_and_worklog_list_left_out_are_read_from_their_
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
         assert served(server, "/worklog") == before + 1  # OPS-4, the one issue holding them, read whole
-        assert "worklog/list did not return 23 of the worklogs" in run_log(run)
+        # The 20 its page sent inline are stored as the feed lists them: the other 3 were asked for, left out.
+        assert "worklog/list did not return 3 of the worklogs" in run_log(run)
         assert not WorklogPending.objects.exists()
         assert_activity_equals_truth(server, instance)
 
@@ -157,8 +166,9 @@ def test_a_bad_worklog_of_an_issue_not_synced_here_is_counted_and_left_and_holds
         server.sim.data.advance(minutes=30, activity={"worklogs": {"add": 3}})
         server.sim.data.advance(minutes=5)
         elsewhere = {"id": "99000001", "issueId": "99000002", "started": "not a date", "timeSpentSeconds": 60}
-        override(server, WORKLOG_LIST, [elsewhere])
         before = WorklogFeed.objects.get(instance=instance).updated_since
+        feed_lists(server, [99000001], since=before)  # a change the pages did not store: asked for by id
+        override(server, WORKLOG_LIST, [elsewhere])
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
         assert WorklogFeed.objects.get(instance=instance).updated_since > before
@@ -180,8 +190,9 @@ def test_bad_worklogs_of_a_stored_issue_in_the_feed_name_it_once_by_its_key_and_
             {"id": str(n), "issueId": issue_id, "started": "not a date", "timeSpentSeconds": 60}
             for n in (99000001, 99000002)
         ]
-        override(server, WORKLOG_LIST, bad)
         before = WorklogFeed.objects.get(instance=instance).updated_since
+        feed_lists(server, [99000001, 99000002], since=before)
+        override(server, WORKLOG_LIST, bad)
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
         assert "worklogs: OPS-4: Jira answered with worklog 99000001: started" in run.error, run.error

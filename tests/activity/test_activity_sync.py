@@ -2,17 +2,22 @@
 jirasim adds, edits and deletes them, the comment and worklog tables equal what Jira holds — on Cloud and
 Data Center, SQLite and PostgreSQL, over HTTP."""
 
+from datetime import timedelta
+
 import pytest
 import requests
 from django.urls import reverse
+from django.utils import timezone
 
 from activity.metrics import activity_families
-from activity.models import Comment, Worklog, WorklogPending
+from activity.models import Comment, Worklog, WorklogFeed, WorklogPending
+from activity.worklog_feed import worklog_feed_sync
 from audit.models import AuditLog
 from issues.models import FieldChange
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
+from syncing.site.clients import client_for
 from syncing.tasks import remap_task
 from tests.support.sites import busy, jira_requests, register, served
 from tests.support.truth import assert_activity_equals_truth, assert_database_equals_truth
@@ -111,9 +116,9 @@ def test_a_run_counts_the_comments_worklogs_and_field_changes_it_wrote_and_soft_
         assert full.field_changes == FieldChange.objects.count() > 100
         worklogs = [len(row["worklogs"]) for row in server.sim.data.truth()]
         # Data Center: each issue's whole list with its page. Cloud: the pages write the inline 20 at most, then
-        # the feed (watermark 0) writes every worklog of the site once more.
-        expected = sum(worklogs) if flavour == "datacenter" else sum(min(n, 20) for n in worklogs) + sum(worklogs)
-        assert full.worklogs == expected and Worklog.objects.count() == sum(worklogs)
+        # the feed (watermark 0) lists every worklog of the site and writes those the pages did not: each once.
+        assert full.worklogs == Worklog.objects.count() == sum(worklogs)
+        assert flavour == "datacenter" or max(worklogs) > 20
         assert (full.comments_deleted, full.worklogs_deleted) == (0, 0)
         children = SyncRun.objects.filter(parent=full, kind=SyncRun.Kind.FULL)
         assert sum(child.comments for child in children) == full.comments  # an instance run sums its projects
@@ -144,3 +149,53 @@ def test_a_run_counts_the_comments_worklogs_and_field_changes_it_wrote_and_soft_
         ):
             total = getattr(full, column) + getattr(again, column)
             assert f'{metric}{{jira_instance="{instance.slug}"}} {float(total)}' in scraped, metric
+
+
+def test_the_worklog_feed_asks_only_for_changes_not_stored_as_listed(reference_mappings):
+    """The feed lists (id, updatedTime) pairs; a worklog stored live at that moment (its issue's page wrote it)
+    is not asked for again. Every other one is: never stored, stored at another moment, soft-deleted."""
+    with running_sim(flavour="cloud", projects=1, issues=40, seed=21) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        live = Worklog.objects.filter(instance=instance, deleted_at__isnull=True).order_by("jira_id")
+        total = live.count()
+        assert total > 30
+        stale, missing, gone = live[0], live[1], live[2]
+        Worklog.objects.filter(pk=stale.pk).update(updated=stale.updated - timedelta(minutes=5), comment="old")
+        Worklog.objects.filter(pk=missing.pk).delete()
+        Worklog.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+        WorklogFeed.objects.filter(instance=instance).update(updated_since=0)  # the whole site listed again
+        server.sim.stats.reset()
+
+        result = worklog_feed_sync(client_for(instance), instance, run_id=None)
+
+        assert not result.failed
+        assert result.listed == total and result.current == total - 3
+        assert result.written == 3 and served(server, "/worklog/list") == 1
+        assert_activity_equals_truth(server, instance)
+        assert Worklog.objects.get(jira_id=stale.jira_id).updated == stale.updated
+        assert Worklog.objects.get(jira_id=gone.jira_id).deleted_at is None
+
+
+def test_a_feed_listing_without_a_usable_moment_has_every_listed_worklog_asked_for(reference_mappings):
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=23) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        stored = list(Worklog.objects.filter(instance=instance).values_list("jira_id", flat=True)[:5])
+        moments: list = [None, "2026-01-01", -1, True, 1.5]  # absent, text, negative, boolean, not whole
+        values = [
+            {"worklogId": worklog_id, "updatedTime": moment} for worklog_id, moment in zip(stored, moments, strict=True)
+        ]
+        body = {"values": values, "since": 0, "until": 60_000, "lastPage": True}
+        answer = requests.post(
+            f"{server.url}/_sim/override",
+            json={"endpoint": "GET /rest/api/3/worklog/updated", "status": 200, "body": body},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        WorklogFeed.objects.filter(instance=instance).update(updated_since=0)
+
+        result = worklog_feed_sync(client_for(instance), instance, run_id=None)
+
+        assert (result.listed, result.current, result.written) == (5, 0, 5) and not result.failed
+        assert_activity_equals_truth(server, instance)
