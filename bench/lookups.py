@@ -33,11 +33,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = os.environ.get("BENCH_PG_DATABASE", "jirasync_bench_lookups")
-TABLE = re.compile(r"\b((?:issues|config|audit|syncing|projects|staging|django)_\w+)")
+TABLE = re.compile(r"\b((?:issues|config|audit|syncing|projects|activity|agile|staging|django)_\w+)")
 
 
 def label(sql: str) -> str:
-    """A statement in short: verb and table (`SELECT issues_issue FOR UPDATE`, `COPY staging_…`)."""
+    """A statement in short: verb and table (`SELECT issues_issue FOR UPDATE`, `COPY staging_…activity_comment`)."""
     text = " ".join(sql.split())
     if text.startswith("WITH "):
         found = re.search(r"\)\s+((?:INSERT|UPDATE).*)", text)
@@ -49,8 +49,8 @@ def label(sql: str) -> str:
         return f"{verb} pg_advisory_lock"
     table = TABLE.search(text)
     name = table.group(1) if table else "?"
-    if name.startswith("staging_"):
-        name = "staging_…"
+    if name.startswith("staging_"):  # staging_<purpose>_<table>_<columns>: the table it stages for
+        name = "staging_…" + re.sub(r"^staging_[a-z]+_|_\d+$", "", name)
     return f"{verb} {name}{' FOR UPDATE' if 'FOR UPDATE' in text else ''}"
 
 
