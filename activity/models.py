@@ -15,7 +15,7 @@ class Comment(models.Model):
     """One comment of an issue: its text flattened from ADF (Cloud v3) or as sent (wiki text), and its raw body."""
 
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+", db_index=False)
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments", db_index=False)
     jira_id = models.BigIntegerField()
     author = models.CharField(max_length=255, blank=True, help_text="Display name.")
     author_id = models.CharField(max_length=128, blank=True, help_text="accountId (Cloud) or user key (DC).")
@@ -46,7 +46,7 @@ class Worklog(models.Model):
     """Time logged on an issue: who, when the work started, how many seconds, and what they wrote."""
 
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="+", db_index=False)
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="worklogs")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="worklogs", db_index=False)
     jira_id = models.BigIntegerField()
     author = models.CharField(max_length=255, blank=True)
     author_id = models.CharField(max_length=128, blank=True)

@@ -57,7 +57,7 @@ class IssueSprint(models.Model):
     when no history says), removed at `removed_at` (null: still in it). From the Sprint field and the
     changelog's Sprint items; join on (issue.instance_id, sprint_jira_id) = (agile_sprint.instance_id, jira_id)."""
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="sprint_stays")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="sprint_stays", db_index=False)
     sprint_jira_id = models.BigIntegerField()
     sprint_name = models.CharField(max_length=255, blank=True)
     added_at = models.DateTimeField()

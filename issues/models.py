@@ -10,7 +10,7 @@ class Issue(models.Model):
     # No index of its own: the unique (instance, jira_id) index leads with it, and a second one on instance
     # alone is what PostgreSQL picked for page lookups by (instance, jira_id) before it had statistics.
     instance = models.ForeignKey(JiraInstance, on_delete=models.CASCADE, related_name="issues", db_index=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues", db_index=False)
     jira_id = models.BigIntegerField()
     key = models.CharField(max_length=64)
     summary = models.TextField(blank=True)
@@ -83,7 +83,7 @@ class StatusChange(models.Model):
     """One status transition; the issue's initial status is stored with history_id 0, dated at creation, and a
     move to its current status that the changelog does not hold with history_id -1, dated at its last update."""
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="status_changes")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="status_changes", db_index=False)
     history_id = models.BigIntegerField()
     changed_at = models.DateTimeField()
     from_status_id = models.CharField(max_length=32, blank=True)
@@ -124,7 +124,7 @@ class FieldChange(models.Model):
     `toString` (what people read), NULL where Jira sent null.
     """
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="field_changes")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="field_changes", db_index=False)
     history_id = models.BigIntegerField()
     position = models.PositiveIntegerField(help_text="The item's place in its history, as Jira sent it.")
     changed_at = models.DateTimeField()
@@ -151,8 +151,13 @@ class FieldChange(models.Model):
 
 
 class IssueMilestone(models.Model):
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="milestones")
-    milestone = models.ForeignKey(StatusMilestone, on_delete=models.CASCADE, related_name="issue_milestones")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="milestones", db_index=False)
+    milestone = models.ForeignKey(
+        StatusMilestone,
+        on_delete=models.CASCADE,
+        related_name="issue_milestones",
+        db_index=False,
+    )
     first_reached = models.DateTimeField()
     last_reached = models.DateTimeField()
     times_reached = models.PositiveIntegerField(default=1)
@@ -170,7 +175,7 @@ class IssueMilestone(models.Model):
 class TimeInStatus(models.Model):
     """How long an issue spent in one status, over all its visits; the current visit counts up to the sync."""
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="time_in_status")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="time_in_status", db_index=False)
     status = models.CharField(max_length=255)
     status_id = models.CharField(max_length=32, blank=True)
     seconds = models.FloatField()
@@ -202,7 +207,7 @@ class IssueLink(models.Model):
         PARENT = "parent", "Parent"
         SUBTASK = "subtask", "Sub-task"
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="links")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="links", db_index=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     link_id = models.BigIntegerField(default=0, help_text="Jira's issue link id; 0 for parent and sub-tasks.")
     link_type = models.CharField(max_length=255, blank=True, help_text="The link type's name, e.g. Blocks.")
@@ -228,7 +233,7 @@ class IssueVersion(models.Model):
         FIX = "fix", "Fix version"
         AFFECTS = "affects", "Affects version"
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="versions")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="versions", db_index=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     version_jira_id = models.BigIntegerField()
     name = models.CharField(max_length=255, blank=True)
@@ -248,7 +253,7 @@ class IssueVersion(models.Model):
 class IssueComponent(models.Model):
     """A component of an issue, as its JSON names it."""
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="components")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="components", db_index=False)
     component_jira_id = models.BigIntegerField()
     name = models.CharField(max_length=255, blank=True)
 
