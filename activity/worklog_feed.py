@@ -107,7 +107,15 @@ def _not_stored_as_listed(
             instance=instance, jira_id__in=ids[start : start + ID_CHUNK], deleted_at__isnull=True
         ).values_list("jira_id", "updated")
         stored.update((jira_id, (updated - EPOCH) // MILLISECOND) for jira_id, updated in rows)
-    current = {worklog_id for worklog_id, moment in listed if moment is not None and stored.get(worklog_id) == moment}
+    # A worklog edited while a long listing was paged is listed twice: at its old moment on an early page, at its
+    # new one on a later page. Only a row at its latest moment holds its change (None, unsaid: ask).
+    latest: dict[int, int | None] = {}
+    for worklog_id, moment in listed:
+        seen = latest.get(worklog_id, -1)
+        latest[worklog_id] = None if moment is None or seen is None else max(seen, moment)
+    current = {
+        worklog_id for worklog_id, moment in latest.items() if moment is not None and stored.get(worklog_id) == moment
+    }
     result.current = len(current)
     return [worklog_id for worklog_id, _ in listed if worklog_id not in current]
 

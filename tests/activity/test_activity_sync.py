@@ -199,3 +199,43 @@ def test_a_feed_listing_without_a_usable_moment_has_every_listed_worklog_asked_f
 
         assert (result.listed, result.current, result.written) == (5, 0, 5) and not result.failed
         assert_activity_equals_truth(server, instance)
+
+
+def test_a_worklog_listed_twice_by_the_feed_is_read_at_its_latest_moment(reference_mappings):
+    """worklog/updated pages are read one after another: a worklog edited (and settled) while a long listing is
+    paged is listed on an early page at its old moment and on a later page at its new one. The row its issue's
+    page stored holds the old moment: that matches the first listing, not the second — it must be read again."""
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=25) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        row = Worklog.objects.filter(instance=instance, deleted_at__isnull=True).order_by("jira_id").first()
+        data = server.sim.data
+        old_ms = int(row.updated.timestamp() * 1000)
+        with data.lock:
+            record = data.by_id[row.issue.jira_id]
+            note = next(w for w in data.activity(record).worklogs if w.id == row.jira_id)
+            assert note.updated_ms == old_ms
+            data.now_ms += 120_000
+            note.text, note.seconds, note.updated_ms = "edited while the feed was paged", note.seconds + 60, data.now_ms
+            record.updated_ms = data.now_ms
+            data.version += 1
+            new_ms = note.updated_ms
+        values = [
+            {"worklogId": row.jira_id, "updatedTime": old_ms},  # page 1, read before the edit
+            {"worklogId": row.jira_id, "updatedTime": new_ms},  # a later page, after it
+        ]
+        body = {"values": values, "since": 0, "until": new_ms, "lastPage": True}
+        answer = requests.post(
+            f"{server.url}/_sim/override",
+            json={"endpoint": "GET /rest/api/3/worklog/updated", "status": 200, "body": body},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        WorklogFeed.objects.filter(instance=instance).update(updated_since=0)
+
+        result = worklog_feed_sync(client_for(instance), instance, run_id=None)
+
+        assert not result.failed
+        stored = Worklog.objects.get(instance=instance, jira_id=row.jira_id)
+        assert (stored.seconds, int(stored.updated.timestamp() * 1000)) == (note.seconds, new_ms)
+        assert_activity_equals_truth(server, instance)
