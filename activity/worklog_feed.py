@@ -99,25 +99,26 @@ def _not_stored_as_listed(
     """The ids of the listed changes to read: all but those stored here, live, with the `updated` moment the
     feed lists for them (Jira moves a worklog's `updated` with every edit, so such a row already holds that
     change: the page of its issue wrote it in this run, or an earlier run did). A first feed lists every worklog
-    of the site; most were written by their issues' pages a moment before. Counted in result.current."""
-    ids = sorted({worklog_id for worklog_id, _ in listed})
-    stored: dict[int, int] = {}
-    for start in range(0, len(ids), ID_CHUNK):
-        rows = Worklog.objects.filter(
-            instance=instance, jira_id__in=ids[start : start + ID_CHUNK], deleted_at__isnull=True
-        ).values_list("jira_id", "updated")
-        stored.update((jira_id, (updated - EPOCH) // MILLISECOND) for jira_id, updated in rows)
+    of the site; most were written by their issues' pages a moment before. Counted in result.current. Each id
+    once, in the order first listed."""
     # A worklog edited while a long listing was paged is listed twice: at its old moment on an early page, at its
     # new one on a later page. Only a row at its latest moment holds its change (None, unsaid: ask).
     latest: dict[int, int | None] = {}
     for worklog_id, moment in listed:
         seen = latest.get(worklog_id, -1)
         latest[worklog_id] = None if moment is None or seen is None else max(seen, moment)
+    ids = sorted(latest)
+    stored: dict[int, int] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = Worklog.objects.filter(
+            instance=instance, jira_id__in=ids[start : start + ID_CHUNK], deleted_at__isnull=True
+        ).values_list("jira_id", "updated")
+        stored.update((jira_id, (updated - EPOCH) // MILLISECOND) for jira_id, updated in rows)
     current = {
         worklog_id for worklog_id, moment in latest.items() if moment is not None and stored.get(worklog_id) == moment
     }
     result.current = len(current)
-    return [worklog_id for worklog_id, _ in listed if worklog_id not in current]
+    return [worklog_id for worklog_id in latest if worklog_id not in current]
 
 
 def _each_named_once(failed: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -236,6 +236,7 @@ def test_a_worklog_listed_twice_by_the_feed_is_read_at_its_latest_moment(referen
         result = worklog_feed_sync(client_for(instance), instance, run_id=None)
 
         assert not result.failed
+        assert (result.listed, result.current, result.written) == (2, 0, 1)  # asked for once, at its latest
         stored = Worklog.objects.get(instance=instance, jira_id=row.jira_id)
         assert (stored.seconds, int(stored.updated.timestamp() * 1000)) == (note.seconds, new_ms)
         assert_activity_equals_truth(server, instance)
