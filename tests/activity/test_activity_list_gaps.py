@@ -13,7 +13,7 @@ from jirasim.testing import running_sim
 from syncing.instance_settings import instance_save
 from syncing.models import RunLogLine, SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
-from tests.support.sites import busy, register, served
+from tests.support.sites import answer_overridden, busy, register, served
 from tests.support.truth import assert_activity_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,19 +33,12 @@ def edit_every_worklog(server, key: str) -> None:
     data.advance(minutes=5)
 
 
-def override(server, endpoint: str, body) -> None:
-    answer = requests.post(
-        f"{server.url}/_sim/override", json={"endpoint": endpoint, "status": 200, "body": body}, timeout=30
-    )
-    assert answer.status_code == 200, answer.text
-
-
 def feed_lists(server, worklog_ids: list[int], *, since: int) -> None:
     """worklog/updated lists these ids (changed a minute after `since`) and nothing else."""
     until = since + 60_000
     values = [{"worklogId": worklog_id, "updatedTime": until, "properties": []} for worklog_id in worklog_ids]
     body = {"values": values, "since": since, "until": until, "lastPage": True}
-    override(server, "GET /rest/api/3/worklog/updated", body)
+    answer_overridden(server, "GET /rest/api/3/worklog/updated", body)
 
 
 def run_log(run: SyncRun) -> str:
@@ -60,7 +53,7 @@ def test_worklogs_the_feed_listed_and_worklog_list_left_out_are_read_from_their_
         instance = register(server, "instance_1")
         assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
         edit_every_worklog(server, "OPS-4")
-        override(server, WORKLOG_LIST, [])  # every worklog asked for left out
+        answer_overridden(server, WORKLOG_LIST, [])  # every worklog asked for left out
         before = served(server, "/worklog")
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
@@ -151,7 +144,7 @@ def test_a_comment_without_an_id_in_the_issues_own_list_is_named_as_such(referen
     with running_sim(flavour="cloud", projects=1, issues=30, seed=45) as server:
         busy(server, "OPS-4")
         nameless = {"author": {"accountId": "a"}, "created": "2026-01-01T00:00:00.000+0000", "body": "hi"}
-        override(server, COMMENTS, {"startAt": 0, "maxResults": 100, "total": 25, "comments": 25 * [nameless]})
+        answer_overridden(server, COMMENTS, {"startAt": 0, "maxResults": 100, "total": 25, "comments": 25 * [nameless]})
         instance = register(server, "instance_1")
         run = sync_instance(instance.pk, RunOptions(full=True))
         assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
@@ -168,7 +161,7 @@ def test_a_bad_worklog_of_an_issue_not_synced_here_is_counted_and_left_and_holds
         elsewhere = {"id": "99000001", "issueId": "99000002", "started": "not a date", "timeSpentSeconds": 60}
         before = WorklogFeed.objects.get(instance=instance).updated_since
         feed_lists(server, [99000001], since=before)  # a change the pages did not store: asked for by id
-        override(server, WORKLOG_LIST, [elsewhere])
+        answer_overridden(server, WORKLOG_LIST, [elsewhere])
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
         assert WorklogFeed.objects.get(instance=instance).updated_since > before
@@ -192,7 +185,7 @@ def test_bad_worklogs_of_a_stored_issue_in_the_feed_name_it_once_by_its_key_and_
         ]
         before = WorklogFeed.objects.get(instance=instance).updated_since
         feed_lists(server, [99000001, 99000002], since=before)
-        override(server, WORKLOG_LIST, bad)
+        answer_overridden(server, WORKLOG_LIST, bad)
         run = sync_instance(instance.pk, RunOptions())
         assert run.status == SyncRun.Status.PARTIAL, (run.status, run.error)
         assert "worklogs: OPS-4: Jira answered with worklog 99000001: started" in run.error, run.error

@@ -19,7 +19,7 @@ from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
 from syncing.site.clients import client_for
 from syncing.tasks import remap_task
-from tests.support.sites import busy, jira_requests, register, served
+from tests.support.sites import answer_overridden, busy, jira_requests, register, served
 from tests.support.truth import assert_activity_equals_truth, assert_database_equals_truth
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,12 +187,7 @@ def test_a_feed_listing_without_a_usable_moment_has_every_listed_worklog_asked_f
             {"worklogId": worklog_id, "updatedTime": moment} for worklog_id, moment in zip(stored, moments, strict=True)
         ]
         body = {"values": values, "since": 0, "until": 60_000, "lastPage": True}
-        answer = requests.post(
-            f"{server.url}/_sim/override",
-            json={"endpoint": "GET /rest/api/3/worklog/updated", "status": 200, "body": body},
-            timeout=30,
-        )
-        assert answer.status_code == 200, answer.text
+        answer_overridden(server, "GET /rest/api/3/worklog/updated", body)
         WorklogFeed.objects.filter(instance=instance).update(updated_since=0)
 
         result = worklog_feed_sync(client_for(instance), instance, run_id=None)
@@ -225,12 +220,7 @@ def test_a_worklog_listed_twice_by_the_feed_is_read_at_its_latest_moment(referen
             {"worklogId": row.jira_id, "updatedTime": new_ms},  # a later page, after it
         ]
         body = {"values": values, "since": 0, "until": new_ms, "lastPage": True}
-        answer = requests.post(
-            f"{server.url}/_sim/override",
-            json={"endpoint": "GET /rest/api/3/worklog/updated", "status": 200, "body": body},
-            timeout=30,
-        )
-        assert answer.status_code == 200, answer.text
+        answer_overridden(server, "GET /rest/api/3/worklog/updated", body)
         WorklogFeed.objects.filter(instance=instance).update(updated_since=0)
 
         result = worklog_feed_sync(client_for(instance), instance, run_id=None)

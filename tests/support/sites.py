@@ -72,3 +72,11 @@ def search_requests(server) -> int:
     counts = server.sim.stats.snapshot()
     searches = ("POST /rest/api/3/search/jql", "POST /rest/api/2/search")
     return sum(sum(codes.values()) for name, codes in counts.items() if name in searches)
+
+
+def answer_overridden(server, endpoint: str, body, status: int = 200) -> None:
+    """The simulator answers every request of `endpoint` ("METHOD /path") with this body (/_sim/override)."""
+    answer = requests.post(
+        f"{server.url}/_sim/override", json={"endpoint": endpoint, "status": status, "body": body}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
