@@ -80,13 +80,16 @@ def activity_store(
     instance_id = project.instance_id
     comments = {jira_id: a.comments for jira_id, a in activity.items() if a.comments is not None and jira_id in issues}
     worklogs = {jira_id: a.worklogs for jira_id, a in activity.items() if a.worklogs is not None and jira_id in issues}
+    issue_pks = {jira_id: pk for jira_id, (pk, _key) in issues.items()}
     if comments:
-        result.comments = activity_rows_upsert(Comment, _rows(instance_id, issues, comments, now), COMMENT_COLUMNS)
+        rows = activity_rows(instance_id, issue_pks, comments, now)
+        result.comments = activity_rows_upsert(Comment, rows, COMMENT_COLUMNS)
         gone = _gone(Comment, issues, comments, now)
         result.comments_deleted = len(gone)
         changes += [_deleted_change(project, "comment", jira_id, key) for jira_id, key in gone]
     if worklogs:
-        result.worklogs = activity_rows_upsert(Worklog, _rows(instance_id, issues, worklogs, now), WORKLOG_COLUMNS)
+        rows = activity_rows(instance_id, issue_pks, worklogs, now)
+        result.worklogs = activity_rows_upsert(Worklog, rows, WORKLOG_COLUMNS)
         short = {jira_id: a for jira_id in worklogs if (a := activity[jira_id]).worklogs_short_of is not None}
         if short:  # Cloud: the rest come from the instance's worklog feed (activity.worklog_feed)
             pending = [
@@ -152,11 +155,12 @@ def _json_text(value: Any) -> str | None:
         return json.dumps(value)
 
 
-def _rows(instance_id: int, issues: dict, lists: dict, now: datetime) -> list:
-    """The rows ({attname: value}) of these issues' read comments or worklogs ({jira_id: [row]}), live and
-    synced now."""
+def activity_rows(instance_id: int, issue_pks: dict[int, int], lists: dict[int, list], now: datetime) -> list[dict]:
+    """The rows ({attname: value}) of read comments or worklogs ({Jira issue id: [CommentRow | WorklogRow]}),
+    each under its stored issue (issue_pks: {Jira issue id: issue pk}, holding every listed issue), live and
+    synced now: what `activity_rows_upsert` writes."""
     return [
-        {"instance_id": instance_id, "issue_id": issues[jira_id][0], "deleted_at": None, "synced_at": now, **vars(row)}
+        {"instance_id": instance_id, "issue_id": issue_pks[jira_id], "deleted_at": None, "synced_at": now, **vars(row)}
         for jira_id, listed in lists.items()
         for row in listed
     ]

@@ -35,7 +35,7 @@ from django.utils import timezone
 from activity.fetch import IssueActivity, list_short, malformed_notes_warned
 from activity.models import Worklog, WorklogFeed, WorklogPending
 from activity.read import UnreadableActivity, WorklogRow, worklog_read, worklogs_whole
-from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows_upsert, activity_store
+from activity.services import WORKLOG_COLUMNS, ActivityStored, activity_rows, activity_rows_upsert, activity_store
 from audit.services import SOFT_DELETE, SYNC, Change, audit_record_many
 from issues.models import Issue
 from issues.selectors import issue_rows
@@ -195,12 +195,9 @@ def _store(
             for jira_id, pk, deleted_at in issue_rows(instance, list(rows), ["id", "deleted_at"])
             if deleted_at is None
         }
-        written = [
-            {"instance_id": instance.pk, "issue_id": stored[jira_id], "deleted_at": None, "synced_at": now, **vars(row)}
-            for jira_id, listed in rows.items()
-            if jira_id in stored
-            for row in listed
-        ]
+        written = activity_rows(
+            instance.pk, stored, {jira_id: rows[jira_id] for jira_id in rows if jira_id in stored}, now
+        )
         result.written += activity_rows_upsert(Worklog, written, WORKLOG_COLUMNS)
         result.outside += sum(len(listed) for jira_id, listed in rows.items() if jira_id not in stored)
         changes = []
