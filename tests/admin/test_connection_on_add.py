@@ -4,7 +4,6 @@ the typed token goes only to the URL it was typed for."""
 
 import base64
 import re
-import socket
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from projects.models import JiraInstance
 from syncing.site import connection_test
 from tests.support.echo_server import echo_server
 from tests.support.formdata import form_fields
+from tests.support.ports import url_dead
 from tests.support.sites import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,17 +66,11 @@ def test_adding_an_instance_tests_its_connection_first_and_keeps_what_jira_said(
     assert created.summary.startswith("created Jira instance Acme (connection tested: cloud ")
 
 
-def dead_loopback_url() -> str:
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
-
-
 def test_a_dead_url_or_a_site_that_is_not_jira_is_refused_with_the_reason_until_the_operator_insists(
     admin_client, transaction_seen
 ):
     started = time.monotonic()
-    refused = admin_client.post(reverse(ADD), add_form(admin_client, dead_loopback_url()))
+    refused = admin_client.post(reverse(ADD), add_form(admin_client, url_dead()))
     assert time.monotonic() - started < 30  # the interactive check answers at once, not after minutes of retries
     page = text_of(refused)
     assert refused.status_code == 200 and "The connection test failed" in page and "refused" in page, page[:3000]

@@ -4,12 +4,10 @@ that serves admin although one of its instances fails."""
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,11 +15,10 @@ import pytest
 import requests
 from django.conf import settings
 
+from tests.support.ports import port_free
 from tests.support.waiting import eventually
 
 ROOT = Path(settings.BASE_DIR)
-sys.path.insert(0, str(ROOT / "bin"))
-from _demo import free_port  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +43,9 @@ def plain_env(**extra: str) -> dict[str, str]:
 
 
 def ports() -> dict[str, str]:
-    # Below the kernel's ephemeral range (32768 on): the ports other tests' sockets are given there could
-    # take one between the demo picking it and binding it (bin/demo then moves on, but the test's own
-    # expectations name them).
-    web = free_port(random.randint(20_000, 32_000))
-    cloud = free_port(web + 1)
-    dc = free_port(cloud + 1)
+    web = port_free()
+    cloud = port_free(web + 1)
+    dc = port_free(cloud + 1)
     return {"PORT": str(web), "DEMO_CLOUD_PORT": str(cloud), "DEMO_DC_PORT": str(dc)}
 
 

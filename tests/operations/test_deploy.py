@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from django.db import connection
 
 from issues.models import Issue
 from syncing.runs.runner import RunOptions, sync_instance
+from tests.support.ports import port_free
 from tests.support.processes import processes_stop, production_env, subprocess_env
 from tests.support.sites import register
 from tests.support.waiting import wait_for
@@ -48,17 +48,9 @@ def test_the_systemd_units_verify(tmp_path, name):
     assert not problems, result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path):
     unit = (DEPLOY / "systemd" / "jirasync-web.service").read_text()
     command = unit.split("ExecStart=", 1)[1].split("\nExecReload")[0].replace("\\\n", " ")
-    port = free_port()
-    args = command.replace("/opt/jirasync", str(settings.BASE_DIR)).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "JIRASYNC_ENCRYPTION_KEYS")}
     env |= production_env() | {"DJANGO_SETTINGS_MODULE": "jirasync_site.settings_production"}
     subprocess.run(
@@ -68,6 +60,8 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
         check=True,
         timeout=600,
     )
+    port = port_free()  # after the migration: picked as late as it can be
+    args = command.replace("/opt/jirasync", str(settings.BASE_DIR)).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     log = tmp_path / "gunicorn.log"  # the unit logs to the journal: its stdout and stderr
     server = subprocess.Popen(
         args.split(),

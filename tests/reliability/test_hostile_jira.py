@@ -26,6 +26,7 @@ from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraUnavailableError
 from syncing.models import IssueRetry, SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
+from tests.support.ports import url_dead
 from tests.support.processes import subprocess_env
 from tests.support.sites import poisoned, register
 from tests.support.waiting import wait_for
@@ -174,20 +175,12 @@ def not_jira():
         server.shutdown()
 
 
-def closed_port() -> str:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @pytest.mark.parametrize("where", ["dead", "not-jira"])
 def test_test_connection_to_a_dead_url_or_not_jira_answers_within_10_seconds_saying_what_is_wrong(
     where, operator, reference_mappings
 ):
     with not_jira() as site:
-        url = closed_port() if where == "dead" else site
+        url = url_dead() if where == "dead" else site
         instance = JiraInstance(name="Wrong", slug="wrong", base_url=url, auth_kind="bearer", username="")
         instance.set_token("t0ken-value-long-enough")
         instance.save()
