@@ -30,20 +30,20 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_deploy_reports_nothing():
-    result = manage("check", "--deploy", "--fail-level", "DEBUG", **production_env())
+def test_check_deploy_reports_nothing(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "DEBUG", **production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-def test_it_refuses_to_start_without_allowed_hosts_or_with_debug():
-    env = production_env()
+def test_it_refuses_to_start_without_allowed_hosts_or_with_debug(tmp_path):
+    env = production_env(tmp_path)
     env.pop("ALLOWED_HOSTS")
     result = manage("check", **env)
     assert result.returncode != 0 and "ALLOWED_HOSTS must name the host" in result.stderr
-    result = manage("check", **production_env(), DEBUG="1")
+    result = manage("check", **production_env(tmp_path), DEBUG="1")
     assert result.returncode != 0 and "DEBUG must be off in production" in result.stderr
-    env = production_env()
+    env = production_env(tmp_path)
     env.pop("SECRET_KEY")
     result = manage("check", **env)
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr

@@ -31,7 +31,7 @@ def installed(unit: Path, into: Path) -> Path:
     text = text.replace("/etc/jirasync/jirasync.env", str(into / "jirasync.env"))
     target = into / unit.name
     target.write_text(text)
-    (into / "jirasync.env").write_text("\n".join(f"{k}={v}" for k, v in production_env().items()))
+    (into / "jirasync.env").write_text("\n".join(f"{k}={v}" for k, v in production_env(into).items()))
     return target
 
 
@@ -52,7 +52,7 @@ def test_the_web_unit_s_gunicorn_command_serves_the_production_profile(tmp_path)
     unit = (DEPLOY / "systemd" / "jirasync-web.service").read_text()
     command = unit.split("ExecStart=", 1)[1].split("\nExecReload")[0].replace("\\\n", " ")
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "JIRASYNC_ENCRYPTION_KEYS")}
-    env |= production_env() | {"DJANGO_SETTINGS_MODULE": "jirasync_site.settings_production"}
+    env |= production_env(tmp_path) | {"DJANGO_SETTINGS_MODULE": "jirasync_site.settings_production"}
     subprocess.run(
         [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "migrate", "--verbosity", "0"],
         cwd=settings.BASE_DIR,

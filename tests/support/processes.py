@@ -7,6 +7,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -57,11 +58,15 @@ def subprocess_env() -> dict[str, str]:
     }
 
 
-def production_env() -> dict[str, str]:
-    """Settings as a production host has them (fresh secrets, DEBUG off), on a SQLite file of its own."""
+def production_env(folder: Path) -> dict[str, str]:
+    """Settings as a production host has them (fresh secrets, DEBUG off), on a SQLite file of its own in folder.
+
+    The test's own folder, not one in the checkout: CI's SQLite and PostgreSQL suites share the checkout, and two
+    migrations of one file at once fail (each plans the same migrations, the later finds their tables made).
+    """
     return {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "JIRASYNC_ENCRYPTION_KEYS": generate_key(),
         "ALLOWED_HOSTS": "jirasync.example.com",
-        "DATABASE_URL": f"sqlite:///{settings.BASE_DIR / 'var' / 'deploy-check.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{folder / 'deploy-check.sqlite3'}",
     }
