@@ -53,7 +53,9 @@ def test_a_quota_pause_in_redis_holds_every_client_back():
     redis_or_skip()
     key = f"test-{uuid.uuid4().hex}"
     first, second = RedisBudget(REDIS_URL, key, rate=1000), RedisBudget(REDIS_URL, key, rate=1000)
-    first.pause_until(time.time() + 0.5)
-    began = time.perf_counter()
+    until = time.time() + 0.5
+    first.pause_until(until)
     second.acquire()
-    assert time.perf_counter() - began >= 0.4
+    # Against the moment itself, not a stopwatch started after pause_until: its Redis round trip (a connection
+    # first) may take much of the half second on a busy machine. Redis' TIME and time.time() are one clock.
+    assert time.time() >= until
