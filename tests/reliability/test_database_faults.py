@@ -13,7 +13,7 @@ from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
-from tests.support.processes import subprocess_env
+from tests.support.processes import reaped, subprocess_env
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 from tests.support.waiting import wait_for
@@ -34,27 +34,29 @@ def test_pg_terminate_backend_mid_run_then_the_next_run_completes(reference_mapp
         pytest.skip("kills PostgreSQL backends (run the suite with DATABASE_URL=postgres://…)")
     with running_sim(flavour="cloud", projects=2, issues=400, seed=31, faults=FaultPlan(latency_ms=40)) as server:
         instance = register(server, "instance_1")
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-            cwd=settings.BASE_DIR,
-            env=subprocess_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        # Wait until the sync has written some pages, then cut every connection it holds.
+        with reaped(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+                cwd=settings.BASE_DIR,
+                env=subprocess_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        ) as worker:
+            # Wait until the sync has written some pages, then cut every connection it holds.
 
-        def going() -> bool:
-            assert worker.poll() is None, "the sync ended before it wrote 40 issues"
-            return Issue.objects.count() >= 40
+            def going() -> bool:
+                assert worker.poll() is None, "the sync ended before it wrote 40 issues"
+                return Issue.objects.count() >= 40
 
-        wait_for(going, what="the sync to write 40 issues", poll=0.05)
-        killed = 0
-        with connection.cursor() as cursor:
-            for pid in other_backends():
-                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-                killed += cursor.fetchone()[0]
-        output, _ = worker.communicate(timeout=120)
+            wait_for(going, what="the sync to write 40 issues", poll=0.05)
+            killed = 0
+            with connection.cursor() as cursor:
+                for pid in other_backends():
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                    killed += cursor.fetchone()[0]
+            output, _ = worker.communicate(timeout=120)
         assert killed >= 1
         stored_after_kill = Issue.objects.count()
         assert 40 <= stored_after_kill < 800, stored_after_kill

@@ -27,7 +27,7 @@ from syncing.jira.errors import JiraUnavailableError
 from syncing.models import IssueRetry, SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.ports import url_dead
-from tests.support.processes import subprocess_env
+from tests.support.processes import reaped, subprocess_env
 from tests.support.sites import poisoned, register
 from tests.support.waiting import wait_for
 
@@ -60,25 +60,27 @@ def test_sigterm_stops_a_sync_waiting_on_a_trickling_jira_within_seconds(referen
     faults = FaultPlan([FaultRule("trickle", endpoint="POST /rest/api/3/search/jql")])
     with running_sim(flavour="cloud", projects=1, issues=20, seed=61, faults=faults) as server:
         instance = register(server, "instance_1")
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-            cwd=django_settings.BASE_DIR,
-            env=subprocess_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with reaped(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+                cwd=django_settings.BASE_DIR,
+                env=subprocess_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        ) as process:
 
-        def trickling() -> bool:
-            assert process.poll() is None, "the sync ended before its search answer trickled"
-            return bool(server.sim.faults.inflicted["trickle"])
+            def trickling() -> bool:
+                assert process.poll() is None, "the sync ended before its search answer trickled"
+                return bool(server.sim.faults.inflicted["trickle"])
 
-        wait_for(trickling, what="the sync's search answer to trickle in")
-        process.send_signal(signal.SIGTERM)
-        began = time.monotonic()
-        _out, err = process.communicate(timeout=120)
-        assert time.monotonic() - began < 15, "SIGTERM must stop a sync within seconds, even mid-request"
-        assert process.returncode == 128 + signal.SIGTERM, err
+            wait_for(trickling, what="the sync's search answer to trickle in")
+            process.send_signal(signal.SIGTERM)
+            began = time.monotonic()
+            _out, err = process.communicate(timeout=120)
+            assert time.monotonic() - began < 15, "SIGTERM must stop a sync within seconds, even mid-request"
+            assert process.returncode == 128 + signal.SIGTERM, err
         run = SyncRun.objects.get(project__isnull=False)
         assert run.status == SyncRun.Status.CANCELLED
 

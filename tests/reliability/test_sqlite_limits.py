@@ -18,7 +18,7 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_project
-from tests.support.processes import subprocess_env
+from tests.support.processes import reaped, subprocess_env
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 
@@ -71,38 +71,42 @@ def test_a_worker_syncing_and_the_web_process_writing_meet_without_database_is_l
     db = connection.settings_dict["NAME"]
     with running_sim(flavour="datacenter", projects=2, issues=100, seed=52, faults=FaultPlan(latency_ms=5)) as server:
         instance = register(server, "instance_2")
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-            cwd=django_settings.BASE_DIR,
-            env=subprocess_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        errors: list[BaseException] = []
-        writes = 0
+        with reaped(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+                cwd=django_settings.BASE_DIR,
+                env=subprocess_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        ) as worker:
+            errors: list[BaseException] = []
+            writes = 0
 
-        def web_writes() -> None:
-            nonlocal writes
-            try:
-                while worker.poll() is None:
-                    audit_record(actor=COMMAND, change=Change("probe", "projects.jirainstance", summary="web write"))
-                    writes += 1
-                    # A long write transaction, as an admin save with inlines is.
-                    with sqlite3.connect(db, timeout=30) as raw:
-                        raw.execute("BEGIN IMMEDIATE")
-                        raw.execute("UPDATE projects_jirainstance SET name = name")
-                        time.sleep(0.05)
-                    time.sleep(0.1)
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connections.close_all()
+            def web_writes() -> None:
+                nonlocal writes
+                try:
+                    while worker.poll() is None:
+                        audit_record(
+                            actor=COMMAND, change=Change("probe", "projects.jirainstance", summary="web write")
+                        )
+                        writes += 1
+                        # A long write transaction, as an admin save with inlines is.
+                        with sqlite3.connect(db, timeout=30) as raw:
+                            raw.execute("BEGIN IMMEDIATE")
+                            raw.execute("UPDATE projects_jirainstance SET name = name")
+                            time.sleep(0.05)
+                        time.sleep(0.1)
+                except BaseException as exc:
+                    errors.append(exc)
+                finally:
+                    connections.close_all()
 
-        thread = threading.Thread(target=web_writes)
-        thread.start()
-        _out, err = worker.communicate(timeout=600)
-        thread.join(60)
+            thread = threading.Thread(target=web_writes)
+            thread.start()
+            _out, err = worker.communicate(timeout=600)
+            thread.join(60)
         assert not errors, errors
         assert worker.returncode == 0, err
         assert "database is locked" not in err

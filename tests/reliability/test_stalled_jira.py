@@ -15,7 +15,7 @@ from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraUnavailableError
 from syncing.models import SyncRun
 from syncing.runs.bookkeeping import StopSignal
-from tests.support.processes import subprocess_env
+from tests.support.processes import reaped, subprocess_env
 from tests.support.sites import register
 from tests.support.stalling_jira import stalling_jira
 
@@ -81,22 +81,24 @@ def test_a_signal_stops_sync_jira_stalled_on_jira_within_seconds_and_exits_128_p
         stalling_jira(server.url, SEARCH, mode) as stall,
     ):
         instance = register(server, "instance_1", base_url=stall.url)
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-            cwd=django_settings.BASE_DIR,
-            env=subprocess_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 120
-        while not stall.hit.wait(0.2):
-            assert process.poll() is None and time.monotonic() < deadline, "the sync never reached the search"
-        process.send_signal(sent)
-        began = time.monotonic()
-        _out, err = process.communicate(timeout=120)
-        assert time.monotonic() - began < 10, "a signal must stop a sync within seconds, even mid-read"
-        assert process.returncode == code, err
-        assert f"stopped by {sent.name}" in err
+        with reaped(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+                cwd=django_settings.BASE_DIR,
+                env=subprocess_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        ) as process:
+            deadline = time.monotonic() + 120
+            while not stall.hit.wait(0.2):
+                assert process.poll() is None and time.monotonic() < deadline, "the sync never reached the search"
+            process.send_signal(sent)
+            began = time.monotonic()
+            _out, err = process.communicate(timeout=120)
+            assert time.monotonic() - began < 10, "a signal must stop a sync within seconds, even mid-read"
+            assert process.returncode == code, err
+            assert f"stopped by {sent.name}" in err
         runs = dict(SyncRun.objects.values_list("project__key", "status"))
         assert set(runs.values()) == {SyncRun.Status.CANCELLED}, runs

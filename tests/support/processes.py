@@ -7,6 +7,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +25,18 @@ def qcluster_start(env: dict[str, str]) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """The process, killed if it still runs when the block ends (an assertion failed while it worked): a sync
+    left running would go on writing into the test database under the tests that run after this one."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=120)
 
 
 def processes_stop(processes: list[subprocess.Popen], grace: float = 30) -> None:

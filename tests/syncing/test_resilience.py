@@ -18,7 +18,7 @@ from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runs.bookkeeping import lease, runs_abandoned_close
 from syncing.runs.runner import RunOptions, sync_instance
-from tests.support.processes import subprocess_env
+from tests.support.processes import reaped, subprocess_env
 from tests.support.sites import register
 from tests.support.truth import (
     assert_activity_equals_truth,
@@ -117,19 +117,21 @@ def test_kill_9_at_random_points_then_a_rerun_leaves_the_database_equal_to_the_t
             if attempt % 2 == 0:
                 command.append("--full")
             newest = SyncRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            process = subprocess.Popen(
-                command, cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            # Kill it at a random moment of its work, not of its start-up (slow on a busy machine).
-            deadline = time.time() + 120
-            while process.poll() is None and not SyncRun.objects.filter(pk__gt=newest).exists():
-                assert time.time() < deadline, "sync_jira never started a run"
-                time.sleep(0.05)
-            time.sleep(rng.uniform(0.0, 1.5))
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                kills += 1
-            process.wait()
+            with reaped(
+                subprocess.Popen(
+                    command, cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            ) as process:
+                # Kill it at a random moment of its work, not of its start-up (slow on a busy machine).
+                deadline = time.time() + 120
+                while process.poll() is None and not SyncRun.objects.filter(pk__gt=newest).exists():
+                    assert time.time() < deadline, "sync_jira never started a run"
+                    time.sleep(0.05)
+                time.sleep(rng.uniform(0.0, 1.5))
+                if process.poll() is None:
+                    process.send_signal(signal.SIGKILL)
+                    kills += 1
+                process.wait()
             stored = list(Issue.objects.values_list("instance_id", "jira_id"))
             assert len(stored) == len(set(stored))
         assert kills >= 5
@@ -159,23 +161,25 @@ def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappi
     # between the first page stored and the signal, however the machine schedules this test.
     with running_sim(flavour="cloud", projects=1, issues=400, seed=12, faults=FaultPlan(latency_ms=150)) as server:
         instance = register(server, "instance_1")
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-            cwd=django_settings.BASE_DIR,
-            env=subprocess_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.time() + 120
-        while not Issue.objects.exists():
-            assert time.time() < deadline and process.poll() is None, "no page stored"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        began = time.monotonic()
-        out, err = process.communicate(timeout=60)
-        assert time.monotonic() - began < 15, "SIGTERM must stop the command within seconds"
-        assert process.returncode == 128 + signal.SIGTERM, err  # 143, as shells report a SIGTERM
+        with reaped(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
+                cwd=django_settings.BASE_DIR,
+                env=subprocess_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        ) as process:
+            deadline = time.time() + 120
+            while not Issue.objects.exists():
+                assert time.time() < deadline and process.poll() is None, "no page stored"
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            began = time.monotonic()
+            out, err = process.communicate(timeout=60)
+            assert time.monotonic() - began < 15, "SIGTERM must stop the command within seconds"
+            assert process.returncode == 128 + signal.SIGTERM, err  # 143, as shells report a SIGTERM
         run = SyncRun.objects.filter(project__isnull=False).get()
         assert run.status == SyncRun.Status.CANCELLED and "stopped on request" in run.error
         assert 0 < Issue.objects.count() < 400 and Issue.objects.count() % 5 == 0  # whole pages only
