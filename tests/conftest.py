@@ -16,6 +16,7 @@ from audit.services import COMMAND
 from config.services import mappings_load_file
 from jirasim.testing import running_sim
 from projects.models import JiraInstance
+from tests.support.database import other_sessions_end
 from tests.support.mappings import REFERENCE_MAPPINGS
 from tests.support.processes import processes_stop, qcluster_start, subprocess_env
 from tests.support.sites import register
@@ -35,6 +36,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         chosen = [item for item in items if not item.get_closest_marker("any_database")]
         config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("any_database")])
         items[:] = chosen
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """pytest-django's test database; at the end the sessions the tests' processes left on it are ended first, so
+    it can be dropped (else PostgreSQL refuses: 'being accessed by other users', and the database stays)."""
+    yield
+    with django_db_blocker.unblock():
+        other_sessions_end()
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,12 @@
-"""The database connection killed mid-run: that run fails and says why, the next completes, nothing lost."""
+"""The database connection killed mid-run: that run fails and says why, the next completes, nothing lost; and the
+sessions tests leave on the test database are ended at the end, so it can be dropped."""
 
+import contextlib
 import re
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -13,6 +16,7 @@ from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
+from tests.support.database import OtherConnection, other_sessions_end
 from tests.support.processes import reaped, subprocess_env
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
@@ -78,3 +82,17 @@ def test_pg_terminate_backend_mid_run_then_the_next_run_completes(reference_mapp
             f"\nkilled {killed} backend(s) with {stored_after_kill} of 800 issues stored; the cut run ended "
             f"{interrupted.status} ({interrupted.error[:120]}); the next run completed"
         )
+
+
+def test_the_sessions_left_on_the_test_database_are_ended_so_it_can_be_dropped():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's sessions (run the suite with DATABASE_URL=postgres://…)")
+    left = OtherConnection(wait_seconds=5)  # as a killed worker's backend, still open
+    try:
+        assert other_sessions_end() >= 1
+        assert not other_backends()
+        with pytest.raises(psycopg.OperationalError):
+            left.db.execute("SELECT 1")
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            left.close()

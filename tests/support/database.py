@@ -2,6 +2,7 @@
 the server stores."""
 
 import sqlite3
+import time
 from pathlib import Path
 
 import psycopg
@@ -66,3 +67,25 @@ def database_bytes() -> bytes:
     with connection.cursor() as cursor:
         cursor.execute("SELECT row_to_json(t)::text FROM projects_jirainstance t")
         return "".join(row[0] for row in cursor.fetchall()).encode()
+
+
+def other_sessions_end(deadline_seconds: float = 120) -> int:
+    """End the other sessions on the PostgreSQL test database and wait until they are gone; return how many there were.
+
+    What the test processes left: a worker killed by a test has a backend that closes only a moment later, and a
+    database with sessions on it cannot be dropped. Does nothing on SQLite.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {others}")
+        found = cursor.fetchone()[0]
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            cursor.execute(f"SELECT count(pg_terminate_backend(pid)) {others}")
+            if not cursor.fetchone()[0] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    connection.close()
+    return found
