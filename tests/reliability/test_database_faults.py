@@ -4,11 +4,9 @@ sessions tests leave on the test database are ended at the end, so it can be dro
 import contextlib
 import re
 import subprocess
-import sys
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from issues.models import Issue
@@ -17,7 +15,7 @@ from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.database import OtherConnection, other_sessions_end
-from tests.support.processes import reaped, subprocess_env
+from tests.support.processes import sync_jira_running
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 from tests.support.waiting import wait_for
@@ -38,16 +36,7 @@ def test_pg_terminate_backend_mid_run_then_the_next_run_completes(reference_mapp
         pytest.skip("kills PostgreSQL backends (run the suite with DATABASE_URL=postgres://…)")
     with running_sim(flavour="cloud", projects=2, issues=400, seed=31, faults=FaultPlan(latency_ms=40)) as server:
         instance = register(server, "instance_1")
-        with reaped(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-                cwd=settings.BASE_DIR,
-                env=subprocess_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        ) as worker:
+        with sync_jira_running(instance.slug, "--full", stderr=subprocess.STDOUT) as worker:
             # Wait until the sync has written some pages, then cut every connection it holds.
 
             def going() -> bool:

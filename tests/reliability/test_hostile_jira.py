@@ -3,8 +3,6 @@ URLs that are not Jira. Each costs its own row or fails with a clear error, neve
 
 import http.server
 import signal
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -27,7 +25,7 @@ from syncing.jira.errors import JiraUnavailableError
 from syncing.models import IssueRetry, SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
 from tests.support.ports import url_dead
-from tests.support.processes import reaped, subprocess_env
+from tests.support.processes import sync_jira_running
 from tests.support.sites import poisoned, register
 from tests.support.waiting import wait_for
 
@@ -60,16 +58,7 @@ def test_sigterm_stops_a_sync_waiting_on_a_trickling_jira_within_seconds(referen
     faults = FaultPlan([FaultRule("trickle", endpoint="POST /rest/api/3/search/jql")])
     with running_sim(flavour="cloud", projects=1, issues=20, seed=61, faults=faults) as server:
         instance = register(server, "instance_1")
-        with reaped(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-                cwd=django_settings.BASE_DIR,
-                env=subprocess_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        ) as process:
+        with sync_jira_running(instance.slug, "--full") as process:
 
             def trickling() -> bool:
                 assert process.poll() is None, "the sync ended before its search answer trickled"

@@ -1,13 +1,10 @@
 """The embedded database at its limits: a full disk, and writers that meet (a worker and the web process)."""
 
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
 
@@ -18,7 +15,7 @@ from jirasim.testing import running_sim
 from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_project
-from tests.support.processes import reaped, subprocess_env
+from tests.support.processes import sync_jira_running
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 
@@ -71,16 +68,7 @@ def test_a_worker_syncing_and_the_web_process_writing_meet_without_database_is_l
     db = connection.settings_dict["NAME"]
     with running_sim(flavour="datacenter", projects=2, issues=100, seed=52, faults=FaultPlan(latency_ms=5)) as server:
         instance = register(server, "instance_2")
-        with reaped(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-                cwd=django_settings.BASE_DIR,
-                env=subprocess_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        ) as worker:
+        with sync_jira_running(instance.slug, "--full") as worker:
             errors: list[BaseException] = []
             writes = 0
 

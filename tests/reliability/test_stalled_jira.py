@@ -2,20 +2,17 @@
 read within seconds, however rarely (or never) the next byte comes; a stopped command says so in its exit code."""
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from django.conf import settings as django_settings
 
 from jirasim.testing import TOKEN, USER, running_sim
 from syncing.jira.client import ConnectionSettings, JiraClient
 from syncing.jira.errors import JiraCancelledError, JiraUnavailableError
 from syncing.models import SyncRun
 from syncing.runs.bookkeeping import StopSignal
-from tests.support.processes import reaped, subprocess_env
+from tests.support.processes import sync_jira_running
 from tests.support.sites import register
 from tests.support.stalling_jira import stalling_jira
 
@@ -81,16 +78,7 @@ def test_a_signal_stops_sync_jira_stalled_on_jira_within_seconds_and_exits_128_p
         stalling_jira(server.url, SEARCH, mode) as stall,
     ):
         instance = register(server, "instance_1", base_url=stall.url)
-        with reaped(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-                cwd=django_settings.BASE_DIR,
-                env=subprocess_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        ) as process:
+        with sync_jira_running(instance.slug, "--full") as process:
             deadline = time.monotonic() + 120
             while not stall.hit.wait(0.2):
                 assert process.poll() is None and time.monotonic() < deadline, "the sync never reached the search"

@@ -39,6 +39,18 @@ def reaped(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
         process.wait(timeout=120)
 
 
+@contextlib.contextmanager
+def sync_jira_running(*args: str, stderr: int = subprocess.PIPE) -> Iterator[subprocess.Popen]:
+    """`manage.py sync_jira ARGS` in a process of its own on the test database (output piped, as text; stderr
+    may be subprocess.STDOUT), killed if it still runs when the block ends."""
+    command = [sys.executable, "manage.py", "sync_jira", *args]
+    env = subprocess_env()
+    with reaped(
+        subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    ) as process:
+        yield process
+
+
 def processes_stop(processes: list[subprocess.Popen], grace: float = 30) -> None:
     """SIGTERM to each leader, then SIGKILL to whatever is left of its process group.
 

@@ -18,7 +18,7 @@ from projects.models import Project
 from syncing.models import SyncRun
 from syncing.runs.bookkeeping import lease, runs_abandoned_close
 from syncing.runs.runner import RunOptions, sync_instance
-from tests.support.processes import reaped, subprocess_env
+from tests.support.processes import reaped, subprocess_env, sync_jira_running
 from tests.support.sites import register
 from tests.support.truth import (
     assert_activity_equals_truth,
@@ -161,16 +161,7 @@ def test_sigterm_stops_within_seconds_and_ends_the_run_cancelled(reference_mappi
     # between the first page stored and the signal, however the machine schedules this test.
     with running_sim(flavour="cloud", projects=1, issues=400, seed=12, faults=FaultPlan(latency_ms=150)) as server:
         instance = register(server, "instance_1")
-        with reaped(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sync_jira", instance.slug, "--full"],
-                cwd=django_settings.BASE_DIR,
-                env=subprocess_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        ) as process:
+        with sync_jira_running(instance.slug, "--full") as process:
             deadline = time.time() + 120
             while not Issue.objects.exists():
                 assert time.time() < deadline and process.poll() is None, "no page stored"
