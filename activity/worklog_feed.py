@@ -8,10 +8,10 @@ page stores those and marks the issue pending (WorklogPending, with Jira's total
 worklog_feed_sync, once per instance run after its projects' pages (and after a project run of its own):
 1. Ask Jira, no transaction open, for the ids changed and deleted since the instance's watermarks (0 at
    first: every worklog of the site, once).
-2. Leave out the changes already stored (a live row with the `updated` moment the feed lists: its issue's page
-   wrote it). A thousand of the other changed ids at a time: ask for those worklogs by id, then in one
-   transaction upsert those of issues stored here (live) — those of other issues (projects not synced) are
-   counted and left, unread.
+2. Leave out the changes already stored (a live row with the `updated` moment the feed lists, stored well
+   after that moment: its issue's page wrote it). A thousand of the other changed ids at a time: ask for those
+   worklogs by id, then in one transaction upsert those of issues stored here (live) — those of other issues
+   (projects not synced) are counted and left, unread.
    Then, in one more transaction, soft-delete the deleted ones, audited.
 3. Each pending issue whose live worklogs now number its total and add up to its timespent (both as its
    answer said) is complete; one still short or disagreeing (its older worklogs predate the watermark: an
@@ -48,6 +48,9 @@ ID_CHUNK = 2000  # ids per `IN (…)` of the soft-deletes
 LIST_BATCH = 1000  # worklogs asked for by id at once (worklog/list's cap), stored in one transaction
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
+# A row stored less than this after its `updated` moment may have been read between two edits made in that same
+# millisecond (a script's): its change is asked for again. Covers the page's own delay and the clocks' skew.
+SETTLED = timedelta(minutes=2)
 
 
 @dataclass
@@ -98,9 +101,10 @@ def _not_stored_as_listed(
 ) -> list[int]:
     """The ids of the listed changes to read: all but those stored here, live, with the `updated` moment the
     feed lists for them (Jira moves a worklog's `updated` with every edit, so such a row already holds that
-    change: the page of its issue wrote it in this run, or an earlier run did). A first feed lists every worklog
-    of the site; most were written by their issues' pages a moment before. Counted in result.current. Each id
-    once, in the order first listed."""
+    change: the page of its issue wrote it in this run, or an earlier run did) and stored SETTLED after it (two
+    edits in one millisecond share it: a row read between them holds the first). A first feed lists every
+    worklog of the site; most were written by their issues' pages a moment before. Counted in result.current.
+    Each id once, in the order first listed."""
     # A worklog edited while a long listing was paged is listed twice: at its old moment on an early page, at its
     # new one on a later page. Only a row at its latest moment holds its change (None, unsaid: ask).
     latest: dict[int, int | None] = {}
@@ -108,14 +112,18 @@ def _not_stored_as_listed(
         seen = latest.get(worklog_id, -1)
         latest[worklog_id] = None if moment is None or seen is None else max(seen, moment)
     ids = sorted(latest)
-    stored: dict[int, int] = {}
+    settled: dict[int, int] = {}  # Jira id: `updated` in epoch ms, of live rows stored SETTLED after it
     for start in range(0, len(ids), ID_CHUNK):
         rows = Worklog.objects.filter(
             instance=instance, jira_id__in=ids[start : start + ID_CHUNK], deleted_at__isnull=True
-        ).values_list("jira_id", "updated")
-        stored.update((jira_id, (updated - EPOCH) // MILLISECOND) for jira_id, updated in rows)
+        ).values_list("jira_id", "updated", "synced_at")
+        settled.update(
+            (jira_id, (updated - EPOCH) // MILLISECOND)
+            for jira_id, updated, synced_at in rows
+            if synced_at - updated >= SETTLED
+        )
     current = {
-        worklog_id for worklog_id, moment in latest.items() if moment is not None and stored.get(worklog_id) == moment
+        worklog_id for worklog_id, moment in latest.items() if moment is not None and settled.get(worklog_id) == moment
     }
     result.current = len(current)
     return [worklog_id for worklog_id in latest if worklog_id not in current]

@@ -177,6 +177,35 @@ def test_the_worklog_feed_asks_only_for_changes_not_stored_as_listed(reference_m
         assert Worklog.objects.get(jira_id=gone.jira_id).deleted_at is None
 
 
+def test_a_worklog_edited_twice_in_one_millisecond_around_its_page_read_is_asked_for_again(reference_mappings):
+    """A script edits a worklog twice within one millisecond and its issue's page is read between the edits: the
+    stored row holds the first edit at the very moment the feed lists for the second. A row stored so soon after
+    its moment is not taken as current; one stored long after it is."""
+    with running_sim(flavour="cloud", projects=1, issues=20, seed=27) as server:
+        instance = register(server, "instance_1")
+        assert sync_instance(instance.pk, RunOptions(full=True)).status == SyncRun.Status.SUCCEEDED
+        live = Worklog.objects.filter(instance=instance, deleted_at__isnull=True)
+        total = live.count()
+        row = live.order_by("jira_id").first()
+        data = server.sim.data
+        with data.lock:
+            note = next(w for w in data.activity(data.by_id[row.issue.jira_id]).worklogs if w.id == row.jira_id)
+            assert note.updated_ms == int(row.updated.timestamp() * 1000)
+            note.text, note.seconds = "the second edit, in the same millisecond", note.seconds + 60
+            data.version += 1
+        # The page read it between the edits: stored a moment after the first one.
+        Worklog.objects.filter(pk=row.pk).update(synced_at=row.updated + timedelta(milliseconds=400))
+        WorklogFeed.objects.filter(instance=instance).update(updated_since=0)  # the whole site listed again
+        server.sim.stats.reset()
+
+        result = worklog_feed_sync(client_for(instance), instance, run_id=None)
+
+        assert not result.failed
+        assert (result.listed, result.current, result.written) == (total, total - 1, 1)
+        assert Worklog.objects.get(pk=row.pk).seconds == note.seconds
+        assert_activity_equals_truth(server, instance)
+
+
 def test_a_feed_listing_without_a_usable_moment_has_every_listed_worklog_asked_for(reference_mappings):
     with running_sim(flavour="cloud", projects=1, issues=20, seed=23) as server:
         instance = register(server, "instance_1")
