@@ -89,6 +89,8 @@ def main(argv: list[str]) -> None:
     if command == "write-env":
         print(env_write(ROOT / ".env"))
     elif command == "free-port":
+        if not all(arg.isdigit() for arg in args):
+            raise SystemExit(f"a port is a number: got {' '.join(args)!r} (PORT, DEMO_CLOUD_PORT, DEMO_DC_PORT)")
         print(free_port(int(args[0]), {int(port) for port in args[1:]}))
     elif command == "failed-instances":
         print(failed_instances())
