@@ -184,6 +184,7 @@ class SimControls:
         return 200, {
             "requests": self.stats.snapshot(),
             "busiest_second": self.stats.busiest_second(),
+            "busiest_ten_seconds": self.stats.busiest_window(10),
             "faults": self.faults.report()["inflicted"],
             "search_scans": self.search.scans,
         }

@@ -65,8 +65,14 @@ class Stats:
 
     def busiest_second(self) -> int:
         """The most Jira requests seen within one wall-clock second: the rate clients really made."""
+        return self.busiest_window(1)
+
+    def busiest_window(self, seconds: int) -> int:
+        """The most Jira requests seen within `seconds` consecutive wall-clock seconds. Requests are counted as
+        they are answered: on a busy machine answers bunch by a second or two, which a longer window evens out."""
         with self.lock:
-            return max(self.per_second.values(), default=0)
+            counts = dict(self.per_second)
+        return max((sum(counts.get(start + k, 0) for k in range(seconds)) for start in counts), default=0)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self.lock:

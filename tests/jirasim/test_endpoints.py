@@ -268,3 +268,16 @@ def test_an_issue_can_be_moved_to_a_status_its_changelog_does_not_explain(jira_s
         assert last["items"][0]["fromString"] == "Closed" and last["items"][0]["toString"] == "Edit Start"
         bad = jira_session.post(f"{url}/_sim/status", json={"issue": "OPS-2", "status": "Nowhere"})
         assert bad.status_code == 400
+
+
+def test_the_busiest_window_counts_the_most_requests_in_consecutive_seconds():
+    from jirasim.server import Stats
+
+    stats = Stats()
+    assert (stats.busiest_second(), stats.busiest_window(10)) == (0, 0)
+    for second, count in {100: 3, 101: 9, 103: 4, 111: 5, 112: 1}.items():
+        stats.per_second[second] = count
+    assert stats.busiest_second() == 9
+    assert stats.busiest_window(3) == 13  # 101–103
+    assert stats.busiest_window(10) == 16  # 100–109; 103–112 holds 10
+    assert stats.busiest_window(20) == 22

@@ -79,7 +79,8 @@ def _two_clusters_converge(cluster: str) -> None:
             converged = time.time() - started
         finally:
             processes_stop(clusters)
-        busiest = requests.get(f"{server.url}/_sim/stats", timeout=60).json()["busiest_second"]
+        stats = requests.get(f"{server.url}/_sim/stats", timeout=60).json()
+        busiest, busiest_ten = stats["busiest_second"], stats["busiest_ten_seconds"]
         assert_database_equals_truth(server, instance)
 
     project_runs = SyncRun.objects.filter(project__isnull=False).exclude(kind="census")
@@ -92,10 +93,13 @@ def _two_clusters_converge(cluster: str) -> None:
         ordered = sorted(project_runs_of_one, key=lambda r: r.started_at)
         for earlier, later in itertools.pairwise(ordered):
             assert earlier.finished_at <= later.started_at, f"runs {earlier.pk} and {later.pk} overlapped"
-    # A token bucket of BUDGET/s holding BUDGET tokens admits at most about twice BUDGET in one wall-clock second.
+    # A token bucket of BUDGET/s holding BUDGET tokens admits at most BUDGET + 10 × BUDGET in ten seconds; jirasim
+    # counts requests as it answers them, and on a busy machine answers bunch (a second of them arriving late is
+    # allowed for). Four workers each with a budget of their own would pass 300 in ten seconds.
     print(
         f"\ntwo clusters × 2 workers: {len(worked)} project runs, {skipped} skipped (claimed elsewhere), "
-        f"busiest second at jirasim {busiest} requests (budget {BUDGET:.0f}/s); all done {converged:.0f} s after start"
+        f"busiest second at jirasim {busiest} requests, busiest ten seconds {busiest_ten} (budget {BUDGET:.0f}/s); "
+        f"all done {converged:.0f} s after start"
     )
-    assert busiest <= 2 * BUDGET + 1, busiest
+    assert busiest_ten <= BUDGET + 11 * BUDGET, busiest_ten
     assert SyncRun.objects.filter(parent__isnull=True, status=SyncRun.Status.SUCCEEDED).count() >= 1
