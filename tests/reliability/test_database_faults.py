@@ -14,21 +14,13 @@ from jirasim.faults import FaultPlan
 from jirasim.testing import running_sim
 from syncing.models import SyncRun
 from syncing.runs.runner import RunOptions, sync_instance
-from tests.support.database import OtherConnection, other_sessions_end
+from tests.support.database import OtherConnection, other_backends, other_sessions_end
 from tests.support.processes import sync_jira_running
 from tests.support.sites import register
 from tests.support.truth import assert_database_equals_truth
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def other_backends() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def test_pg_terminate_backend_mid_run_then_the_next_run_completes(reference_mappings):

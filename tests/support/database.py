@@ -69,6 +69,17 @@ def database_bytes() -> bytes:
         return "".join(row[0] for row in cursor.fetchall()).encode()
 
 
+# The other sessions on the (PostgreSQL) test database: other processes', as a sync's or a killed worker's.
+OTHER_SESSIONS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+
+
+def other_backends() -> list[int]:
+    """The pids of the other sessions on the PostgreSQL test database."""
+    with connection.cursor() as cursor:
+        cursor.execute(OTHER_SESSIONS)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def other_sessions_end(deadline_seconds: float = 120) -> int:
     """End the other sessions on the PostgreSQL test database and wait until they are gone; return how many there were.
 
@@ -77,13 +88,11 @@ def other_sessions_end(deadline_seconds: float = 120) -> int:
     """
     if connection.vendor != "postgresql":
         return 0
-    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    found = len(other_backends())
+    deadline = time.monotonic() + deadline_seconds
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) {others}")
-        found = cursor.fetchone()[0]
-        deadline = time.monotonic() + deadline_seconds
         while True:
-            cursor.execute(f"SELECT count(pg_terminate_backend(pid)) {others}")
+            cursor.execute(f"SELECT count(pg_terminate_backend(pid)) FROM ({OTHER_SESSIONS}) AS others")
             if not cursor.fetchone()[0] or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
